@@ -1,0 +1,79 @@
+// JWP's error format, {"errors":[{"code","description"}]}, for every refusal the API gives.
+import type { FastifyError, FastifyInstance } from 'fastify';
+
+export class ApiError extends Error {
+  constructor(readonly statusCode: number, readonly code: string, description: string) {
+    super(description);
+  }
+}
+
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+export const badRequest = (description: string, code = 'invalid_body') => new ApiError(400, code, description);
+
+export function errorBody(code: string, description: string) {
+  return { errors: [{ code, description }] };
+}
+
+export const errorResponseSchema = {
+  type: 'object',
+  properties: {
+    errors: {
+      type: 'array',
+      items: { type: 'object', properties: { code: { type: 'string' }, description: { type: 'string' } } },
+    },
+  },
+} as const;
+
+interface AjvError {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** Turns an ajv error into a sentence naming the field: "metadata.events[0] must be one of …". */
+function describeValidation(context: string, e: AjvError): string {
+  const path = e.instancePath.replace(/^\//, '').replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.');
+  const field = path || (context === 'body' ? 'the body' : context);
+  switch (e.keyword) {
+    case 'required':
+      return `${path ? path + '.' : ''}${String(e.params.missingProperty)} is required`;
+    case 'additionalProperties':
+      return `${path ? path + '.' : ''}${String(e.params.additionalProperty)} is not a known field`;
+    case 'enum':
+      return `${field} must be one of: ${(e.params.allowedValues as unknown[]).join(', ')}`;
+    default:
+      return `${field} ${e.message ?? 'is invalid'}`;
+  }
+}
+
+const CODES: Record<string, [number, string, string]> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'invalid_json', 'the body is not valid JSON'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'invalid_json', 'the body is empty; send a JSON object'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'unsupported_media_type', 'send the body as application/json'],
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'body_too_large', 'the body is too large'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'invalid_request', 'Content-Length does not match the body'],
+};
+
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof ApiError) {
+      return reply.code(err.statusCode).send(errorBody(err.code, err.message));
+    }
+    if (err.validation) {
+      const context = err.validationContext ?? 'body';
+      const code = context === 'body' ? 'invalid_body' : `invalid_${context === 'querystring' ? 'query' : context}`;
+      return reply.code(400).send(errorBody(code, describeValidation(context, err.validation[0] as AjvError)));
+    }
+    const known = err.code ? CODES[err.code] : undefined;
+    if (known) return reply.code(known[0]).send(errorBody(known[1], known[2]));
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(err.statusCode).send(errorBody('invalid_request', err.message));
+    }
+    request.log.error({ err }, 'request failed');
+    return reply.code(500).send(errorBody('internal_error', 'something went wrong on our side; it has been logged'));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+}

@@ -1,0 +1,88 @@
+// The delivery log: each (event, webhook) pair, its attempts, and a manual retry.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { EVENT_NAMES } from '../../catalog/events.js';
+import type { Attempt, Delivery } from '../../store/types.js';
+import { jwpMicros } from '../../time.js';
+import { requireAccount } from '../auth.js';
+import { notFound } from '../errors.js';
+import { idParam, pageQuery } from '../schemas.js';
+import type { ApiContext } from '../app.js';
+import { visibleWebhook } from './webhooks.js';
+
+const deliveryJson = (d: Delivery) => ({
+  id: d.id,
+  event_id: d.eventId,
+  event: d.event,
+  webhook_id: d.webhookId,
+  status: d.status,
+  attempts: d.attempts,
+  next_attempt_at: d.nextAttemptAt === null ? null : jwpMicros(d.nextAttemptAt),
+  last_status_code: d.lastStatusCode,
+  created: jwpMicros(d.created),
+  last_modified: jwpMicros(d.lastModified),
+});
+
+const attemptJson = (a: Attempt) => ({
+  attempted_at: jwpMicros(a.attemptedAt),
+  status_code: a.statusCode,
+  duration_ms: a.durationMs,
+  error: a.error,
+  response_body: a.responseBody,
+});
+
+const deliveryParam = {
+  type: 'object',
+  required: ['delivery_id'],
+  properties: { delivery_id: { type: 'string', pattern: '^msg_[0-9a-f]{24}$' } },
+} as const;
+
+export default async function deliveries(app: FastifyInstance, { store, clock, dispatcher }: ApiContext) {
+  async function visibleDelivery(request: FastifyRequest): Promise<Delivery> {
+    const { delivery_id } = request.params as { delivery_id: string };
+    const delivery = await store.getDelivery(delivery_id);
+    if (!delivery) throw notFound(`delivery ${delivery_id}`);
+    try {
+      await visibleWebhook(store, request, delivery.webhookId);
+    } catch {
+      throw notFound(`delivery ${delivery_id}`);
+    }
+    return delivery;
+  }
+
+  app.get('/v2/webhooks/:webhook_id/deliveries/', {
+    schema: {
+      tags: ['deliveries'],
+      params: idParam('webhook_id'),
+      querystring: {
+        type: 'object',
+        properties: {
+          ...pageQuery,
+          status: { type: 'string', enum: ['pending', 'succeeded', 'failed'] },
+          event: { type: 'string', enum: EVENT_NAMES },
+        },
+      },
+    },
+  }, async (request) => {
+    const { webhook_id } = request.params as { webhook_id: string };
+    await visibleWebhook(store, request, webhook_id);
+    const q = request.query as { page: number; page_length: number; status?: Delivery['status']; event?: string };
+    const { deliveries: list, total } = await store.listDeliveries(
+      webhook_id, { status: q.status, event: q.event }, { page: q.page, pageLength: q.page_length },
+    );
+    return { deliveries: list.map(deliveryJson), page: q.page, page_length: q.page_length, total };
+  });
+
+  app.get('/v2/deliveries/:delivery_id/', { schema: { tags: ['deliveries'], params: deliveryParam } }, async (request) => {
+    const delivery = await visibleDelivery(request);
+    const attempts = await store.listAttempts(delivery.id);
+    return { ...deliveryJson(delivery), attempts: attempts.map(attemptJson) };
+  });
+
+  app.post('/v2/deliveries/:delivery_id/retry/', { schema: { tags: ['deliveries'], params: deliveryParam } }, async (request, reply) => {
+    requireAccount(request);
+    const delivery = await visibleDelivery(request);
+    await store.retryDelivery(delivery.id, clock.now());
+    dispatcher.wake();
+    return reply.code(202).send(deliveryJson((await store.getDelivery(delivery.id))!));
+  });
+}

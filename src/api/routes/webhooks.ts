@@ -1,0 +1,162 @@
+// JWP's webhook resource: POST/GET /v2/webhooks/, GET/PATCH/DELETE /v2/webhooks/{id}/.
+// The secret is shown once, in the create response.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { EVENT_NAMES } from '../../catalog/events.js';
+import { ID_PATTERN, randomId } from '../../ids.js';
+import { generateSecret } from '../../signing/standard.js';
+import type { Store, Webhook, WebhookChanges } from '../../store/types.js';
+import { jwpMicros } from '../../time.js';
+import { requireAccount, visibleAccount } from '../auth.js';
+import { badRequest, notFound } from '../errors.js';
+import { idParam, pageQuery, timestamp } from '../schemas.js';
+import type { ApiContext } from '../app.js';
+
+const metadataProperties = {
+  name: { type: 'string', minLength: 1, maxLength: 255 },
+  description: { type: 'string', maxLength: 2000 },
+  webhook_url: { type: 'string', minLength: 1, maxLength: 2048 },
+  site_ids: { type: 'array', minItems: 1, maxItems: 100, uniqueItems: true, items: { type: 'string', pattern: ID_PATTERN } },
+  events: { type: 'array', minItems: 1, maxItems: EVENT_NAMES.length, uniqueItems: true, items: { type: 'string', enum: EVENT_NAMES } },
+} as const;
+
+const metadata = (required: string[]) => ({
+  type: 'object',
+  required: ['metadata'],
+  additionalProperties: false,
+  properties: {
+    metadata: { type: 'object', required, additionalProperties: false, properties: metadataProperties },
+  },
+});
+
+export const webhookSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    type: { type: 'string', const: 'webhook' },
+    created: timestamp,
+    last_modified: timestamp,
+    relationships: { type: 'object' },
+    metadata: { type: 'object', properties: metadataProperties },
+    secret: { type: 'string', description: 'Only in the response to create.' },
+  },
+} as const;
+
+export function webhookJson(w: Webhook) {
+  return {
+    id: w.id,
+    type: 'webhook',
+    created: jwpMicros(w.created),
+    last_modified: jwpMicros(w.lastModified),
+    relationships: {},
+    metadata: { name: w.name, description: w.description, webhook_url: w.webhookUrl, site_ids: w.siteIds, events: w.events },
+  };
+}
+
+interface MetadataInput {
+  name?: string;
+  description?: string;
+  webhook_url?: string;
+  events?: string[];
+  site_ids?: string[];
+}
+
+/** Loads a webhook the caller may see; another account's answers 404, as if it did not exist. */
+export async function visibleWebhook(store: Store, request: FastifyRequest, id: string): Promise<Webhook> {
+  const webhook = await store.getWebhook(id);
+  const account = visibleAccount(request);
+  if (!webhook || (account !== null && webhook.accountId !== account)) throw notFound(`webhook ${id}`);
+  return webhook;
+}
+
+export default async function webhooks(app: FastifyInstance, { store, clock, config }: ApiContext) {
+  function checkUrl(raw: string): string {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw badRequest(`metadata.webhook_url "${raw}" is not a URL`);
+    }
+    const allowed = config.dev ? ['https:', 'http:'] : ['https:'];
+    if (!allowed.includes(url.protocol)) {
+      throw badRequest(`metadata.webhook_url must be ${config.dev ? 'an http or https' : 'an https'} URL`);
+    }
+    return raw;
+  }
+
+  async function checkSites(accountId: string, siteIds: string[]): Promise<void> {
+    for (const id of siteIds) {
+      const site = await store.getSite(id);
+      if (!site || site.accountId !== accountId) throw badRequest(`metadata.site_ids: property ${id} does not exist in this account`);
+    }
+  }
+
+  app.post('/v2/webhooks/', {
+    schema: { tags: ['webhooks'], body: metadata(['name', 'webhook_url', 'events', 'site_ids']), response: { 201: webhookSchema } },
+  }, async (request, reply) => {
+    const accountId = requireAccount(request);
+    const m = (request.body as { metadata: Required<MetadataInput> }).metadata;
+    const webhookUrl = checkUrl(m.webhook_url);
+    await checkSites(accountId, m.site_ids);
+    const now = clock.now();
+    const webhook: Webhook = {
+      id: randomId(), accountId, name: m.name, description: m.description ?? '', webhookUrl,
+      siteIds: m.site_ids, events: m.events, secret: generateSecret(), created: now, lastModified: now,
+    };
+    await store.createWebhook(webhook);
+    return reply.code(201).send({ ...webhookJson(webhook), secret: webhook.secret });
+  });
+
+  app.get('/v2/webhooks/', {
+    schema: {
+      tags: ['webhooks'],
+      querystring: {
+        type: 'object',
+        properties: { ...pageQuery, sort: { type: 'string', enum: ['created:asc', 'created:dsc', 'created:desc'], default: 'created:dsc' } },
+      },
+    },
+  }, async (request) => {
+    const q = request.query as { page: number; page_length: number; sort: string };
+    const { webhooks: list, total } = await store.listWebhooks(
+      visibleAccount(request), { page: q.page, pageLength: q.page_length }, q.sort === 'created:asc',
+    );
+    return { webhooks: list.map(webhookJson), page: q.page, page_length: q.page_length, total };
+  });
+
+  app.get('/v2/webhooks/:webhook_id/', {
+    schema: { tags: ['webhooks'], params: idParam('webhook_id'), response: { 200: webhookSchema } },
+  }, async (request) => {
+    const { webhook_id } = request.params as { webhook_id: string };
+    return webhookJson(await visibleWebhook(store, request, webhook_id));
+  });
+
+  app.patch('/v2/webhooks/:webhook_id/', {
+    schema: { tags: ['webhooks'], params: idParam('webhook_id'), body: metadata([]), response: { 200: webhookSchema } },
+  }, async (request) => {
+    const accountId = requireAccount(request);
+    const { webhook_id } = request.params as { webhook_id: string };
+    await visibleWebhook(store, request, webhook_id);
+    const m = (request.body as { metadata: MetadataInput }).metadata;
+    const changes: WebhookChanges = {};
+    if (m.name !== undefined) changes.name = m.name;
+    if (m.description !== undefined) changes.description = m.description;
+    if (m.webhook_url !== undefined) changes.webhookUrl = checkUrl(m.webhook_url);
+    if (m.events !== undefined) changes.events = m.events;
+    if (m.site_ids !== undefined) {
+      await checkSites(accountId, m.site_ids);
+      changes.siteIds = m.site_ids;
+    }
+    const updated = await store.updateWebhook(webhook_id, changes, clock.now());
+    if (!updated) throw notFound(`webhook ${webhook_id}`);
+    return webhookJson(updated);
+  });
+
+  app.delete('/v2/webhooks/:webhook_id/', {
+    schema: { tags: ['webhooks'], params: idParam('webhook_id'), response: { 204: { type: 'null' } } },
+  }, async (request, reply) => {
+    requireAccount(request);
+    const { webhook_id } = request.params as { webhook_id: string };
+    await visibleWebhook(store, request, webhook_id);
+    await store.deleteWebhook(webhook_id);
+    return reply.code(204).send();
+  });
+}

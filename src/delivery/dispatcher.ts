@@ -1,0 +1,163 @@
+// The dispatcher: claims due deliveries in batches, sends each, and writes the outcomes back in
+// batches. Intake wakes it directly; otherwise it sleeps until the next delivery comes due.
+import type { Logger } from 'pino';
+import { payloadBody } from '../catalog/payload.js';
+import { signJwt } from '../signing/jwt.js';
+import { secretKey, standardSignature } from '../signing/standard.js';
+import type { ClaimedDelivery, Outcome, Store } from '../store/types.js';
+import type { Clock } from '../time.js';
+import { nextAttemptAt } from './schedule.js';
+import type { Sender } from './sender.js';
+
+export interface DispatcherOptions {
+  retrySchedule: readonly number[];
+  retryJitter: number;
+  leaseMs: number;
+  maxInFlight: number;
+  /** Longest sleep between looks at the store, for retries that another process scheduled. */
+  idlePollMs?: number;
+  random?: () => number;
+}
+
+const CLAIM_BATCH = 256;
+
+export class Dispatcher {
+  private running = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private outcomes: Outcome[] = [];
+  private flushing: Promise<void> | undefined;
+  private idle: (() => void) | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly sender: Sender,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly options: DispatcherOptions,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.wake();
+  }
+
+  /** Something may be due now: look at the store soon. */
+  wake(): void {
+    if (!this.running) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    setImmediate(() => void this.pump());
+  }
+
+  /** Stops claiming, waits up to `graceMs` for attempts in flight, and writes their outcomes. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        this.idle = resolve;
+        setTimeout(resolve, graceMs).unref();
+      });
+    }
+    await this.flushing;
+    await this.flush();
+  }
+
+  private async pump(): Promise<void> {
+    if (!this.running || this.pumping) return;
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        while (this.running && this.inFlight < this.options.maxInFlight) {
+          const wanted = Math.min(CLAIM_BATCH, this.options.maxInFlight - this.inFlight);
+          const claimed = await this.store.claimDue(this.clock.now(), wanted, this.options.leaseMs);
+          for (const delivery of claimed) void this.attempt(delivery);
+          if (claimed.length < wanted) break;
+        }
+      } while (this.pumpAgain && this.running);
+      await this.sleepUntilNextDue();
+    } catch (err) {
+      this.log.error({ err }, 'claiming deliveries failed; trying again shortly');
+      this.schedule(1_000);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async sleepUntilNextDue(): Promise<void> {
+    if (!this.running || this.inFlight >= this.options.maxInFlight) return; // a finished attempt wakes us
+    const next = await this.store.nextDueAt();
+    const idlePoll = this.options.idlePollMs ?? 1_000;
+    this.schedule(next === null ? idlePoll : Math.min(Math.max(next - this.clock.now(), 0), idlePoll));
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.pump();
+    }, delayMs);
+  }
+
+  private async attempt(d: ClaimedDelivery): Promise<void> {
+    this.inFlight++;
+    const attemptedAt = this.clock.now();
+    const body = payloadBody(d.facts, d.webhookId);
+    const timestamp = Math.floor(attemptedAt / 1000);
+    const result = await this.sender.send(d.webhookUrl, {
+      'content-type': 'application/json',
+      'user-agent': 'Hookline/0.1',
+      authorization: `Bearer ${signJwt(body, d.secret)}`,
+      'webhook-id': d.id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': standardSignature(secretKey(d.secret), d.id, timestamp, body),
+    }, body);
+    const succeeded = result.error === null;
+    const attemptsMade = d.attempts + 1;
+    const next = succeeded || d.lastChance
+      ? null
+      : nextAttemptAt(this.options.retrySchedule, this.options.retryJitter, attemptsMade, this.clock.now(), this.options.random);
+    if (!succeeded) {
+      this.log.info({ deliveryId: d.id, webhookId: d.webhookId, attempt: attemptsMade, error: result.error, nextAttemptAt: next }, 'delivery attempt failed');
+    }
+    this.outcomes.push({
+      deliveryId: d.id,
+      succeeded,
+      nextAttemptAt: next,
+      attempt: { attemptedAt, statusCode: result.statusCode, durationMs: result.durationMs, error: result.error, responseBody: result.responseBody },
+    });
+    this.inFlight--;
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushing) return; // the running flush looks again when it ends
+    this.flushing = new Promise((resolve) => setImmediate(resolve)).then(() => this.flush());
+  }
+
+  /** Writes buffered outcomes in one transaction, then claims more with the freed capacity. */
+  private async flush(): Promise<void> {
+    const batch = this.outcomes;
+    this.outcomes = [];
+    try {
+      if (batch.length > 0) await this.store.recordOutcomes(batch, this.clock.now());
+    } catch (err) {
+      // The leases run out and the deliveries are attempted again: at least once, never lost.
+      this.log.error({ err, count: batch.length }, 'recording delivery outcomes failed');
+    } finally {
+      this.flushing = undefined;
+    }
+    if (this.outcomes.length > 0) this.scheduleFlush();
+    if (this.inFlight === 0 && this.idle) this.idle();
+    this.wake();
+  }
+}

@@ -1,0 +1,71 @@
+// Wires one Hookline node: store, intake, dispatcher and API.
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { buildApi } from './api/app.js';
+import { bootstrap, type FirstStart } from './bootstrap.js';
+import type { Config } from './config.js';
+import { Dispatcher } from './delivery/dispatcher.js';
+import { Sender } from './delivery/sender.js';
+import { Ingestor } from './ingest/index.js';
+import { SqliteStore } from './store/sqlite/index.js';
+import type { Store } from './store/types.js';
+import { systemClock, type Clock } from './time.js';
+
+export interface Hookline {
+  url: string;
+  port: number;
+  store: Store;
+  app: FastifyInstance;
+  dispatcher: Dispatcher;
+  firstStart: FirstStart;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+  random?: () => number;
+}
+
+export async function startHookline(config: Config, options: StartOptions = {}): Promise<Hookline> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  if (config.databaseUrl) throw new Error('DATABASE_URL: PostgreSQL is not supported yet; leave it unset for the embedded store');
+  const store = new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous });
+  const firstStart = await bootstrap(store, config.operatorKey, clock.now());
+  // The embedded store is held by this process alone: leases from a previous run are void.
+  const released = await store.releaseLeases(clock.now());
+  if (released > 0) logger.info({ released }, 'took back deliveries leased by a previous run');
+
+  const sender = new Sender(config.requestTimeoutMs);
+  const dispatcher = new Dispatcher(store, sender, clock, logger, {
+    retrySchedule: config.retrySchedule,
+    retryJitter: config.retryJitter,
+    leaseMs: config.leaseMs,
+    maxInFlight: config.maxInFlight,
+    random: options.random,
+  });
+  const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
+  const app = await buildApi({ store, ingestor, dispatcher, clock, config }, logger);
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  dispatcher.start();
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    port,
+    store,
+    app,
+    dispatcher,
+    firstStart,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await dispatcher.stop();
+        await sender.close();
+        await store.close();
+      })()),
+  };
+}

@@ -1,0 +1,329 @@
+// The embedded store: better-sqlite3 in WAL mode. One process owns the file (exclusive locking),
+// so leases left by a killed process can be handed back at start.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IdField } from '../../catalog/events.js';
+import { MIGRATIONS } from './migrations.js';
+import type {
+  Account, ApiKey, Attempt, ClaimedDelivery, Delivery, DeliveryFilter, IngestItem, IngestOptions,
+  IngestOutcome, Outcome, Page, Site, Store, Webhook, WebhookChanges,
+} from '../types.js';
+
+type Row = Record<string, any>;
+
+const webhookFrom = (r: Row): Webhook => ({
+  id: r.id,
+  accountId: r.account_id,
+  name: r.name,
+  description: r.description,
+  webhookUrl: r.webhook_url,
+  siteIds: JSON.parse(r.site_ids),
+  events: JSON.parse(r.events),
+  secret: r.secret,
+  created: r.created,
+  lastModified: r.last_modified,
+});
+
+const deliveryFrom = (r: Row): Delivery => ({
+  id: r.id,
+  eventId: r.event_id,
+  event: r.event,
+  webhookId: r.webhook_id,
+  status: r.status,
+  attempts: r.attempts,
+  nextAttemptAt: r.status === 'pending' ? r.due_at : null,
+  lastStatusCode: r.last_status_code,
+  created: r.created,
+  lastModified: r.last_modified,
+});
+
+const idsFrom = (r: Row): Partial<Record<IdField, string>> => {
+  const ids: Partial<Record<IdField, string>> = {};
+  if (r.media_id !== null) ids.media_id = r.media_id;
+  if (r.channel_id !== null) ids.channel_id = r.channel_id;
+  if (r.thumbnail_id !== null) ids.thumbnail_id = r.thumbnail_id;
+  if (r.track_id !== null) ids.track_id = r.track_id;
+  return ids;
+};
+
+export interface SqliteOptions {
+  dataDir: string;
+  synchronous: 'FULL' | 'NORMAL';
+}
+
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  private readonly sql;
+
+  constructor(options: SqliteOptions | { memory: true }) {
+    if ('memory' in options) {
+      this.db = new Database(':memory:');
+    } else {
+      mkdirSync(options.dataDir, { recursive: true });
+      this.db = new Database(join(options.dataDir, 'hookline.db'));
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${options.synchronous}`);
+    }
+    this.db.pragma('foreign_keys = ON');
+    this.migrateNow();
+    this.sql = this.prepare();
+  }
+
+  private migrateNow(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let i = version; i < MIGRATIONS.length; i++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[i]!);
+        this.db.pragma(`user_version = ${i + 1}`);
+      })();
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      insertAccount: db.prepare('INSERT INTO accounts (id, name, created) VALUES (?, ?, ?)'),
+      listAccounts: db.prepare('SELECT * FROM accounts ORDER BY created, id'),
+      getAccount: db.prepare('SELECT * FROM accounts WHERE id = ?'),
+      insertKey: db.prepare('INSERT INTO api_keys (id, account_id, name, key_hash, created) VALUES (?, ?, ?, ?, ?)'),
+      findKey: db.prepare('SELECT * FROM api_keys WHERE key_hash = ?'),
+      deleteOperatorKeys: db.prepare('DELETE FROM api_keys WHERE account_id IS NULL'),
+      hasOperatorKey: db.prepare('SELECT 1 FROM api_keys WHERE account_id IS NULL LIMIT 1'),
+      insertSite: db.prepare('INSERT INTO sites (id, account_id, name, created) VALUES (?, ?, ?, ?)'),
+      getSite: db.prepare('SELECT * FROM sites WHERE id = ?'),
+      listSites: db.prepare('SELECT * FROM sites WHERE account_id = ? ORDER BY created, id'),
+      listAllSites: db.prepare('SELECT * FROM sites ORDER BY created, id'),
+      insertWebhook: db.prepare(`INSERT INTO webhooks (id, account_id, name, description, webhook_url, site_ids, events, secret, created, last_modified)
+        VALUES (@id, @accountId, @name, @description, @webhookUrl, @siteIds, @events, @secret, @created, @lastModified)`),
+      updateWebhook: db.prepare(`UPDATE webhooks SET name = @name, description = @description, webhook_url = @webhookUrl,
+        site_ids = @siteIds, events = @events, last_modified = @lastModified WHERE id = @id`),
+      getWebhook: db.prepare('SELECT * FROM webhooks WHERE id = ?'),
+      deleteWebhook: db.prepare('DELETE FROM webhooks WHERE id = ?'),
+      deleteSubscriptions: db.prepare('DELETE FROM subscriptions WHERE webhook_id = ?'),
+      insertSubscription: db.prepare('INSERT OR IGNORE INTO subscriptions (site_id, event, webhook_id) VALUES (?, ?, ?)'),
+      findIdempotency: db.prepare('SELECT * FROM idempotency_keys WHERE site_id = ? AND key = ? AND created > ?'),
+      saveIdempotency: db.prepare(`INSERT OR REPLACE INTO idempotency_keys (site_id, key, request_hash, event_id, deliveries, created)
+        VALUES (?, ?, ?, ?, ?, ?)`),
+      insertEvent: db.prepare(`INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created)
+        VALUES (@id, @siteId, @event, @media_id, @channel_id, @thumbnail_id, @track_id, @eventTime, @created)`),
+      fanOut: db.prepare(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
+        SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, webhook_id, @dueAt, @now, @now
+        FROM subscriptions WHERE site_id = @siteId AND event = @event`),
+      due: db.prepare(`SELECT d.id, d.webhook_id, d.attempts, d.last_chance, w.webhook_url, w.secret,
+          e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id
+        FROM deliveries d
+        JOIN events e ON e.id = d.event_id
+        JOIN webhooks w ON w.id = d.webhook_id
+        WHERE d.status = 'pending' AND d.due_at <= ?
+        ORDER BY d.due_at LIMIT ?`),
+      lease: db.prepare('UPDATE deliveries SET due_at = ?, claimed_at = ? WHERE id = ?'),
+      recordOutcome: db.prepare(`UPDATE deliveries SET status = @status, attempts = attempts + 1, due_at = @dueAt,
+        claimed_at = NULL, last_chance = 0, last_status_code = @statusCode, last_modified = @now WHERE id = @id`),
+      insertAttempt: db.prepare(`INSERT INTO attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body)
+        VALUES (@deliveryId, @attemptedAt, @statusCode, @durationMs, @error, @responseBody)`),
+      releaseLeases: db.prepare('UPDATE deliveries SET due_at = ?, claimed_at = NULL WHERE claimed_at IS NOT NULL'),
+      nextDue: db.prepare(`SELECT min(due_at) AS due FROM deliveries WHERE status = 'pending'`),
+      getDelivery: db.prepare(`SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?`),
+      listAttempts: db.prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY attempted_at, rowid'),
+      retry: db.prepare(`UPDATE deliveries SET status = 'pending', due_at = @now, claimed_at = NULL,
+        last_chance = CASE WHEN status = 'pending' THEN 0 ELSE 1 END, last_modified = @now WHERE id = @id`),
+    };
+  }
+
+  async migrate(): Promise<void> {
+    this.migrateNow();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async createAccount(a: Account): Promise<void> {
+    this.sql.insertAccount.run(a.id, a.name, a.created);
+  }
+
+  async listAccounts(): Promise<Account[]> {
+    return this.sql.listAccounts.all() as Account[];
+  }
+
+  async getAccount(id: string): Promise<Account | undefined> {
+    return this.sql.getAccount.get(id) as Account | undefined;
+  }
+
+  async createApiKey(key: ApiKey, hash: string): Promise<void> {
+    this.sql.insertKey.run(key.id, key.accountId, key.name, hash, key.created);
+  }
+
+  async findApiKey(hash: string): Promise<ApiKey | undefined> {
+    const r = this.sql.findKey.get(hash) as Row | undefined;
+    return r && { id: r.id, accountId: r.account_id, name: r.name, created: r.created };
+  }
+
+  async setOperatorKey(key: ApiKey, hash: string): Promise<void> {
+    this.db.transaction(() => {
+      this.sql.deleteOperatorKeys.run();
+      this.sql.insertKey.run(key.id, null, key.name, hash, key.created);
+    })();
+  }
+
+  async hasOperatorKey(): Promise<boolean> {
+    return this.sql.hasOperatorKey.get() !== undefined;
+  }
+
+  async createSite(s: Site): Promise<void> {
+    this.sql.insertSite.run(s.id, s.accountId, s.name, s.created);
+  }
+
+  async getSite(id: string): Promise<Site | undefined> {
+    const r = this.sql.getSite.get(id) as Row | undefined;
+    return r && { id: r.id, accountId: r.account_id, name: r.name, created: r.created };
+  }
+
+  async listSites(accountId: string | null): Promise<Site[]> {
+    const rows = (accountId === null ? this.sql.listAllSites.all() : this.sql.listSites.all(accountId)) as Row[];
+    return rows.map((r) => ({ id: r.id, accountId: r.account_id, name: r.name, created: r.created }));
+  }
+
+  private subscribe(w: Pick<Webhook, 'id' | 'siteIds' | 'events'>): void {
+    this.sql.deleteSubscriptions.run(w.id);
+    for (const site of w.siteIds) for (const event of w.events) this.sql.insertSubscription.run(site, event, w.id);
+  }
+
+  async createWebhook(w: Webhook): Promise<void> {
+    this.db.transaction(() => {
+      this.sql.insertWebhook.run({ ...w, siteIds: JSON.stringify(w.siteIds), events: JSON.stringify(w.events) });
+      this.subscribe(w);
+    })();
+  }
+
+  async getWebhook(id: string): Promise<Webhook | undefined> {
+    const r = this.sql.getWebhook.get(id) as Row | undefined;
+    return r && webhookFrom(r);
+  }
+
+  async listWebhooks(accountId: string | null, page: Page, ascending: boolean) {
+    const where = accountId === null ? '' : 'WHERE account_id = ?';
+    const args = accountId === null ? [] : [accountId];
+    const order = ascending ? 'created ASC, rowid ASC' : 'created DESC, rowid DESC';
+    const rows = this.db
+      .prepare(`SELECT * FROM webhooks ${where} ORDER BY ${order} LIMIT ? OFFSET ?`)
+      .all(...args, page.pageLength, (page.page - 1) * page.pageLength) as Row[];
+    const { total } = this.db.prepare(`SELECT count(*) AS total FROM webhooks ${where}`).get(...args) as Row;
+    return { webhooks: rows.map(webhookFrom), total };
+  }
+
+  async updateWebhook(id: string, changes: WebhookChanges, now: number): Promise<Webhook | undefined> {
+    return this.db.transaction(() => {
+      const row = this.sql.getWebhook.get(id) as Row | undefined;
+      if (!row) return undefined;
+      const next = { ...webhookFrom(row), ...changes, lastModified: now };
+      this.sql.updateWebhook.run({ ...next, siteIds: JSON.stringify(next.siteIds), events: JSON.stringify(next.events) });
+      if (changes.siteIds || changes.events) this.subscribe(next);
+      return next;
+    })();
+  }
+
+  async deleteWebhook(id: string): Promise<boolean> {
+    return this.sql.deleteWebhook.run(id).changes > 0;
+  }
+
+  async ingest(items: IngestItem[], now: number, options: IngestOptions): Promise<IngestOutcome[]> {
+    return this.db.transaction(() =>
+      items.map((item): IngestOutcome => {
+        const { event, idempotency } = item;
+        if (idempotency) {
+          const seen = this.sql.findIdempotency.get(event.siteId, idempotency.key, now - options.idempotencyWindowMs) as Row | undefined;
+          if (seen) {
+            return seen.request_hash === idempotency.requestHash
+              ? { kind: 'repeat', eventId: seen.event_id, deliveries: seen.deliveries }
+              : { kind: 'conflict' };
+          }
+        }
+        this.sql.insertEvent.run({
+          id: event.id, siteId: event.siteId, event: event.event, eventTime: event.eventTime, created: event.created,
+          media_id: event.ids.media_id ?? null, channel_id: event.ids.channel_id ?? null,
+          thumbnail_id: event.ids.thumbnail_id ?? null, track_id: event.ids.track_id ?? null,
+        });
+        const deliveries = this.sql.fanOut.run({
+          eventId: event.id, dueAt: options.firstAttemptAt, now, siteId: event.siteId, event: event.event,
+        }).changes;
+        if (idempotency) {
+          this.sql.saveIdempotency.run(event.siteId, idempotency.key, idempotency.requestHash, event.id, deliveries, now);
+        }
+        return { kind: 'accepted', eventId: event.id, deliveries };
+      }),
+    )();
+  }
+
+  async claimDue(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    return this.db.transaction(() => {
+      const rows = this.sql.due.all(now, limit) as Row[];
+      for (const r of rows) this.sql.lease.run(now + leaseMs, now, r.id);
+      return rows.map((r) => ({
+        id: r.id,
+        webhookId: r.webhook_id,
+        webhookUrl: r.webhook_url,
+        secret: r.secret,
+        attempts: r.attempts,
+        lastChance: r.last_chance === 1,
+        facts: { event: r.event, siteId: r.site_id, eventTime: r.event_time, ids: idsFrom(r) },
+      }));
+    })();
+  }
+
+  async recordOutcomes(outcomes: Outcome[], now: number): Promise<void> {
+    this.db.transaction(() => {
+      for (const o of outcomes) {
+        const status = o.succeeded ? 'succeeded' : o.nextAttemptAt === null ? 'failed' : 'pending';
+        const { changes } = this.sql.recordOutcome.run({
+          id: o.deliveryId, status, dueAt: status === 'pending' ? o.nextAttemptAt : null,
+          statusCode: o.attempt.statusCode, now,
+        });
+        // The webhook may have been deleted meanwhile, and its deliveries with it.
+        if (changes > 0) this.sql.insertAttempt.run({ deliveryId: o.deliveryId, ...o.attempt });
+      }
+    })();
+  }
+
+  async releaseLeases(now: number): Promise<number> {
+    return this.sql.releaseLeases.run(now).changes;
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    return (this.sql.nextDue.get() as Row).due ?? null;
+  }
+
+  async listDeliveries(webhookId: string, filter: DeliveryFilter, page: Page) {
+    const conditions = ['d.webhook_id = @webhookId'];
+    if (filter.status) conditions.push('d.status = @status');
+    if (filter.event) conditions.push('e.event = @event');
+    const from = `FROM deliveries d JOIN events e ON e.id = d.event_id WHERE ${conditions.join(' AND ')}`;
+    const params = { webhookId, status: filter.status, event: filter.event };
+    const rows = this.db
+      .prepare(`SELECT d.*, e.event ${from} ORDER BY d.created DESC, d.rowid DESC LIMIT @limit OFFSET @offset`)
+      .all({ ...params, limit: page.pageLength, offset: (page.page - 1) * page.pageLength }) as Row[];
+    const { total } = this.db.prepare(`SELECT count(*) AS total ${from}`).get(params) as Row;
+    return { deliveries: rows.map(deliveryFrom), total };
+  }
+
+  async getDelivery(id: string): Promise<Delivery | undefined> {
+    const r = this.sql.getDelivery.get(id) as Row | undefined;
+    return r && deliveryFrom(r);
+  }
+
+  async listAttempts(deliveryId: string): Promise<Attempt[]> {
+    return (this.sql.listAttempts.all(deliveryId) as Row[]).map((r) => ({
+      attemptedAt: r.attempted_at,
+      statusCode: r.status_code,
+      durationMs: r.duration_ms,
+      error: r.error,
+      responseBody: r.response_body,
+    }));
+  }
+
+  async retryDelivery(id: string, now: number): Promise<boolean> {
+    return this.sql.retry.run({ id, now }).changes > 0;
+  }
+}

@@ -1,0 +1,104 @@
+// The embedded store's schema, one numbered migration after another. Applied in order at open;
+// `PRAGMA user_version` records how far a database has come.
+//
+// Times are epoch milliseconds. A delivery is due when status = 'pending' and due_at <= now;
+// claiming it pushes due_at forward by the lease, so a dispatcher that dies simply lets the
+// row come due again, and claimed_at tells a lease from a scheduled retry.
+
+export const MIGRATIONS: string[] = [
+  /* 1: the foundation */ `
+CREATE TABLE accounts (
+  id       TEXT PRIMARY KEY,
+  name     TEXT NOT NULL,
+  created  INTEGER NOT NULL
+);
+
+CREATE TABLE api_keys (
+  id          TEXT PRIMARY KEY,
+  account_id  TEXT REFERENCES accounts(id) ON DELETE CASCADE,  -- NULL: the operator's key
+  name        TEXT NOT NULL,
+  key_hash    TEXT NOT NULL UNIQUE,
+  created     INTEGER NOT NULL
+);
+
+CREATE TABLE sites (
+  id          TEXT PRIMARY KEY,
+  account_id  TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name        TEXT NOT NULL,
+  created     INTEGER NOT NULL
+);
+CREATE INDEX sites_by_account ON sites(account_id, created);
+
+CREATE TABLE webhooks (
+  id             TEXT PRIMARY KEY,
+  account_id     TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name           TEXT NOT NULL,
+  description    TEXT NOT NULL,
+  webhook_url    TEXT NOT NULL,
+  site_ids       TEXT NOT NULL,  -- JSON array, in the order given
+  events         TEXT NOT NULL,  -- JSON array, in the order given
+  secret         TEXT NOT NULL,
+  created        INTEGER NOT NULL,
+  last_modified  INTEGER NOT NULL
+);
+CREATE INDEX webhooks_by_account ON webhooks(account_id, created);
+
+-- What fan-out reads: one row per (site, event) a webhook listens to.
+CREATE TABLE subscriptions (
+  site_id     TEXT NOT NULL,
+  event       TEXT NOT NULL,
+  webhook_id  TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  PRIMARY KEY (site_id, event, webhook_id)
+) WITHOUT ROWID;
+CREATE INDEX subscriptions_by_webhook ON subscriptions(webhook_id);
+
+CREATE TABLE events (
+  id            TEXT PRIMARY KEY,
+  site_id       TEXT NOT NULL,
+  event         TEXT NOT NULL,
+  media_id      TEXT,
+  channel_id    TEXT,
+  thumbnail_id  TEXT,
+  track_id      TEXT,
+  event_time    INTEGER NOT NULL,
+  created       INTEGER NOT NULL
+);
+
+CREATE TABLE idempotency_keys (
+  site_id       TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  request_hash  TEXT NOT NULL,
+  event_id      TEXT NOT NULL,
+  deliveries    INTEGER NOT NULL,
+  created       INTEGER NOT NULL,
+  PRIMARY KEY (site_id, key)
+);
+
+CREATE TABLE deliveries (
+  id                TEXT PRIMARY KEY,
+  event_id          TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+  webhook_id        TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  status            TEXT NOT NULL DEFAULT 'pending',  -- pending | succeeded | failed
+  attempts          INTEGER NOT NULL DEFAULT 0,
+  due_at            INTEGER,                          -- NULL once succeeded or failed
+  claimed_at        INTEGER,                          -- set while a dispatcher holds the lease
+  last_chance       INTEGER NOT NULL DEFAULT 0,       -- a manual retry: one attempt, then done
+  last_status_code  INTEGER,
+  created           INTEGER NOT NULL,
+  last_modified     INTEGER NOT NULL
+);
+CREATE INDEX deliveries_due ON deliveries(due_at) WHERE status = 'pending';
+CREATE INDEX deliveries_by_webhook ON deliveries(webhook_id, created);
+CREATE INDEX deliveries_by_event ON deliveries(event_id);
+
+CREATE TABLE attempts (
+  delivery_id    TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+  attempted_at   INTEGER NOT NULL,
+  status_code    INTEGER,
+  duration_ms    INTEGER NOT NULL,
+  error          TEXT,
+  response_body  TEXT
+);
+CREATE INDEX attempts_by_delivery ON attempts(delivery_id, attempted_at);
+`,
+];

@@ -1,0 +1,159 @@
+// The Store: everything Hookline keeps, behind one interface that SQLite and PostgreSQL both
+// implement. Times are epoch milliseconds; formatting happens at the API's edge.
+import type { IdField } from '../catalog/events.js';
+
+export interface Account {
+  id: string;
+  name: string;
+  created: number;
+}
+
+export interface ApiKey {
+  id: string;
+  /** null for the operator's key. */
+  accountId: string | null;
+  name: string;
+  created: number;
+}
+
+export interface Site {
+  id: string;
+  accountId: string;
+  name: string;
+  created: number;
+}
+
+export interface Webhook {
+  id: string;
+  accountId: string;
+  name: string;
+  description: string;
+  webhookUrl: string;
+  siteIds: string[];
+  events: string[];
+  secret: string;
+  created: number;
+  lastModified: number;
+}
+
+export type WebhookChanges = Partial<Pick<Webhook, 'name' | 'description' | 'webhookUrl' | 'siteIds' | 'events'>>;
+
+export interface Page {
+  page: number;
+  pageLength: number;
+}
+
+export interface EventRecord {
+  id: string;
+  siteId: string;
+  event: string;
+  ids: Partial<Record<IdField, string>>;
+  eventTime: number;
+  created: number;
+}
+
+/** One event to commit; with an idempotency key, a repeat of the same request commits nothing. */
+export interface IngestItem {
+  event: EventRecord;
+  idempotency?: { key: string; requestHash: string };
+}
+
+export interface IngestOptions {
+  /** An idempotency key older than this is forgotten. */
+  idempotencyWindowMs: number;
+  /** When the new deliveries' first attempt is due. */
+  firstAttemptAt: number;
+}
+
+export type IngestOutcome =
+  | { kind: 'accepted'; eventId: string; deliveries: number }
+  | { kind: 'repeat'; eventId: string; deliveries: number }
+  | { kind: 'conflict' };
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface Delivery {
+  id: string;
+  eventId: string;
+  event: string;
+  webhookId: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number | null;
+  lastStatusCode: number | null;
+  created: number;
+  lastModified: number;
+}
+
+export interface Attempt {
+  attemptedAt: number;
+  statusCode: number | null;
+  durationMs: number;
+  error: string | null;
+  responseBody: string | null;
+}
+
+/** A delivery taken by a dispatcher, with all it needs to send. */
+export interface ClaimedDelivery {
+  id: string;
+  webhookId: string;
+  webhookUrl: string;
+  secret: string;
+  attempts: number;
+  /** Set by a manual retry: this attempt is the last one, whatever the schedule says. */
+  lastChance: boolean;
+  facts: { event: string; siteId: string; eventTime: number; ids: Partial<Record<IdField, string>> };
+}
+
+export interface Outcome {
+  deliveryId: string;
+  attempt: Attempt;
+  succeeded: boolean;
+  /** When the next attempt is due; null when there is none (succeeded or failed for good). */
+  nextAttemptAt: number | null;
+}
+
+export interface DeliveryFilter {
+  status?: DeliveryStatus;
+  event?: string;
+}
+
+export interface Store {
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  createAccount(account: Account): Promise<void>;
+  listAccounts(): Promise<Account[]>;
+  getAccount(id: string): Promise<Account | undefined>;
+
+  createApiKey(key: ApiKey, hash: string): Promise<void>;
+  findApiKey(hash: string): Promise<ApiKey | undefined>;
+  /** Makes `hash` the only operator key. */
+  setOperatorKey(key: ApiKey, hash: string): Promise<void>;
+  hasOperatorKey(): Promise<boolean>;
+
+  createSite(site: Site): Promise<void>;
+  getSite(id: string): Promise<Site | undefined>;
+  listSites(accountId: string | null): Promise<Site[]>;
+
+  createWebhook(webhook: Webhook): Promise<void>;
+  getWebhook(id: string): Promise<Webhook | undefined>;
+  listWebhooks(accountId: string | null, page: Page, ascending: boolean): Promise<{ webhooks: Webhook[]; total: number }>;
+  updateWebhook(id: string, changes: WebhookChanges, now: number): Promise<Webhook | undefined>;
+  deleteWebhook(id: string): Promise<boolean>;
+
+  /** Commits events and their deliveries, all in one transaction. */
+  ingest(items: IngestItem[], now: number, options: IngestOptions): Promise<IngestOutcome[]>;
+  /** Takes up to `limit` due deliveries, leasing each until `now + leaseMs`. */
+  claimDue(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
+  recordOutcomes(outcomes: Outcome[], now: number): Promise<void>;
+  /** Hands back every lease: for the embedded store at start, when no other process can hold one. */
+  releaseLeases(now: number): Promise<number>;
+  nextDueAt(): Promise<number | null>;
+
+  listDeliveries(webhookId: string, filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }>;
+  getDelivery(id: string): Promise<Delivery | undefined>;
+  listAttempts(deliveryId: string): Promise<Attempt[]>;
+  /** Schedules one more attempt now, whatever the delivery's status. */
+  retryDelivery(id: string, now: number): Promise<boolean>;
+}
