@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, defaultConfig, loadConfig } from '../../src/config.js';
+import { nextAttemptAt, parseSchedule } from '../../src/delivery/schedule.js';
+
+describe('settings', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig([], {});
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 8000, dataDir: './data', dev: false, retryJitter: 0.2, requestTimeoutMs: 15_000 });
+    expect(c.retrySchedule).toEqual([0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
+    expect(c).toEqual(defaultConfig());
+  });
+
+  it('reads flags before HOOKLINE_* variables before the conventional PORT', () => {
+    expect(loadConfig([], { PORT: '9001' }).port).toBe(9001);
+    expect(loadConfig([], { PORT: '9001', HOOKLINE_PORT: '9002' }).port).toBe(9002);
+    expect(loadConfig(['--port', '9003'], { HOOKLINE_PORT: '9002' }).port).toBe(9003);
+    expect(loadConfig(['--port=9004', '--dev'], {})).toMatchObject({ port: 9004, dev: true });
+    expect(loadConfig([], { HOOKLINE_RETRY_SCHEDULE: '0,1s,2s', HOOKLINE_RETRY_JITTER: '0' })).toMatchObject({ retrySchedule: [0, 1000, 2000], retryJitter: 0 });
+  });
+
+  it('refuses bad values with a message naming the setting', () => {
+    expect(() => loadConfig(['--port', 'eighty'], {})).toThrow(/--port: expected a whole number/);
+    expect(() => loadConfig([], { HOOKLINE_RETRY_SCHEDULE: '0,5 parsecs' })).toThrow(/HOOKLINE_RETRY_SCHEDULE: "5 parsecs" is not a duration/);
+    expect(() => loadConfig([], { HOOKLINE_RETRY_JITTER: '1.5' })).toThrow(ConfigError);
+    expect(() => loadConfig(['--colour'], {})).toThrow(/unknown option --colour/);
+    expect(() => loadConfig(['--port'], {})).toThrow(/--port needs a value/);
+    expect(() => loadConfig([], { HOOKLINE_LEASE: '5s', HOOKLINE_REQUEST_TIMEOUT: '10s' })).toThrow(/must exceed/);
+  });
+});
+
+describe('retry schedule', () => {
+  it('counts each delay from the previous attempt, with bounded jitter, and ends', () => {
+    const schedule = parseSchedule('0,5s,5m');
+    expect(nextAttemptAt(schedule, 0, 1, 1_000)).toBe(6_000);
+    expect(nextAttemptAt(schedule, 0, 2, 1_000)).toBe(301_000);
+    expect(nextAttemptAt(schedule, 0, 3, 1_000)).toBeNull();
+    expect(nextAttemptAt(schedule, 0.2, 1, 0, () => 0)).toBe(4_000);
+    expect(nextAttemptAt(schedule, 0.2, 1, 0, () => 0.999999)).toBe(6_000);
+    expect(parseSchedule('250ms,1.5s,2m,1h')).toEqual([250, 1_500, 120_000, 3_600_000]);
+  });
+});
+
+describe('the README', () => {
+  it('lists every setting in its settings table, with its variables', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { SETTINGS } = await import('../../src/config.js');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const s of SETTINGS) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${s.flag}\` |`));
+      expect(row, `README row for ${s.flag}`).toBeDefined();
+      for (const env of s.env) expect(row).toContain(`\`${env}\``);
+    }
+  });
+});

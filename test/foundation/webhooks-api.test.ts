@@ -1,0 +1,151 @@
+// The management API as JWP's clients use it: the webhook resource, paging, auth, errors, and
+// accounts that cannot see each other.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccount, createWebhook, startTestNode, type Api, type TestNode } from '../helpers.js';
+
+let node: TestNode;
+let api: Api;
+let site: string;
+
+beforeAll(async () => {
+  node = await startTestNode();
+  api = node.account.api;
+  site = node.account.siteId;
+});
+afterAll(() => node.close());
+
+const metadata = (over: Record<string, unknown> = {}) => ({
+  metadata: { name: 'Uploads', description: 'tell the CMS', webhook_url: 'https://example.test/hook', events: ['media_available', 'conversions_complete'], site_ids: [site], ...over },
+});
+
+describe('webhook resource', () => {
+  it('creates a webhook, showing its secret only in the create response', async () => {
+    const res = await api.post('/v2/webhooks/', metadata());
+    expect(res.status).toBe(201);
+    expect(Object.keys(res.body)).toEqual(['id', 'type', 'created', 'last_modified', 'relationships', 'metadata', 'secret']);
+    expect(res.body).toMatchObject({ type: 'webhook', relationships: {}, metadata: metadata().metadata });
+    expect(res.body.id).toMatch(/^[A-Za-z0-9]{8}$/);
+    expect(res.body.created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/);
+    expect(res.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(Buffer.from(res.body.secret.slice(6), 'base64')).toHaveLength(32);
+
+    const got = await api.get(`/v2/webhooks/${res.body.id}/`);
+    expect(got.status).toBe(200);
+    expect(got.body.secret).toBeUndefined();
+    expect(got.body.metadata).toEqual(res.body.metadata);
+    const listed = await api.get('/v2/webhooks/');
+    expect(JSON.stringify(listed.body)).not.toContain(res.body.secret);
+  });
+
+  it('accepts the key with or without "Bearer"', async () => {
+    const raw = await fetch(`${node.url}/v2/webhooks/`, { headers: { authorization: api.key! } });
+    expect(raw.status).toBe(200);
+  });
+
+  it('updates only what a partial PATCH gives, and deletes with 204 and an empty body', async () => {
+    const hook = await createWebhook(api, [site], 'https://example.test/a', ['media_created']);
+    const res = await api.patch(`/v2/webhooks/${hook.id}/`, { metadata: { name: 'Renamed', events: ['media_deleted', 'media_created'] } });
+    expect(res.status).toBe(200);
+    expect(res.body.metadata).toEqual({ ...hook.metadata, name: 'Renamed', events: ['media_deleted', 'media_created'] });
+    expect(res.body.last_modified >= hook.last_modified).toBe(true);
+    const del = await api.delete(`/v2/webhooks/${hook.id}/`);
+    expect(del.status).toBe(204);
+    expect(del.body).toBeNull();
+    expect((await api.get(`/v2/webhooks/${hook.id}/`)).status).toBe(404);
+  });
+
+  it('pages and sorts the list', async () => {
+    const other = await createAccount(node.operator, 'Paging account');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await createWebhook(other.api, [other.siteId], `https://example.test/${i}`)).id);
+    const first = await other.api.get('/v2/webhooks/?page_length=2');
+    expect(first.body).toMatchObject({ page: 1, page_length: 2, total: 5 });
+    expect(first.body.webhooks.map((w: any) => w.id)).toEqual([ids[4], ids[3]]);
+    const asc = await other.api.get('/v2/webhooks/?page=2&page_length=2&sort=created:asc');
+    expect(asc.body.webhooks.map((w: any) => w.id)).toEqual([ids[2], ids[3]]);
+    const desc = await other.api.get('/v2/webhooks/?page=3&page_length=2&sort=created:desc');
+    expect(desc.body.webhooks.map((w: any) => w.id)).toEqual([ids[0]]);
+    expect((await other.api.get('/v2/webhooks/')).body.page_length).toBe(10);
+  });
+});
+
+describe('bad input changes nothing', () => {
+  const cases: [string, () => Promise<any>, number, RegExp][] = [
+    ['no key', () => fetch(`${node.url}/v2/webhooks/`).then(async (r) => ({ status: r.status, body: await r.json() })), 401, /Authorization/],
+    ['a wrong key', () => api.as('hlk_nope').get('/v2/webhooks/'), 401, /invalid API key/],
+    ['a body that is not JSON', () => api.request('POST', '/v2/webhooks/', '{"metadata":', { 'content-type': 'application/json' }), 400, /not valid JSON/],
+    ['no metadata', () => api.post('/v2/webhooks/', {}), 400, /metadata is required/],
+    ['no name', () => api.post('/v2/webhooks/', { metadata: { ...metadata().metadata, name: undefined } }), 400, /metadata.name is required/],
+    ['an unknown field', () => api.post('/v2/webhooks/', metadata({ color: 'red' })), 400, /metadata.color is not a known field/],
+    ['an unknown event', () => api.post('/v2/webhooks/', metadata({ events: ['media_exploded'] })), 400, /metadata.events\[0\] must be one of/],
+    ['no events', () => api.post('/v2/webhooks/', metadata({ events: [] })), 400, /metadata.events/],
+    ['a URL that is not http(s)', () => api.post('/v2/webhooks/', metadata({ webhook_url: 'ftp://example.test/x' })), 400, /webhook_url must be/],
+    ['a URL that is not a URL', () => api.post('/v2/webhooks/', metadata({ webhook_url: 'not a url' })), 400, /webhook_url .* is not a URL/],
+    ['a property that does not exist', () => api.post('/v2/webhooks/', metadata({ site_ids: ['ZZZZZZZZ'] })), 400, /site_ids: property ZZZZZZZZ/],
+    ['a malformed property id', () => api.post('/v2/webhooks/', metadata({ site_ids: ['short'] })), 400, /site_ids\[0\] must match/],
+    ['page_length over 100', () => api.get('/v2/webhooks/?page_length=101'), 400, /page_length must be <= 100/],
+    ['an unknown sort', () => api.get('/v2/webhooks/?sort=name:asc'), 400, /sort must be one of/],
+    ['an unknown webhook', () => api.get('/v2/webhooks/AAAAAAAA/'), 404, /webhook AAAAAAAA not found/],
+    ['an unknown route', () => api.get('/v2/nothing/'), 404, /no route/],
+    ['webhook creation with the operator key', () => node.operator.post('/v2/webhooks/', metadata()), 403, /account API key/],
+    ['operator routes with an account key', () => api.post('/v2/accounts/', { name: 'x' }), 403, /operator key/],
+  ];
+  it.each(cases)('refuses %s in JWP error format', async (_what, call, status, description) => {
+    const before = await node.operator.get('/v2/webhooks/?page_length=100');
+    const res = await call();
+    expect(res.status).toBe(status);
+    expect(res.body.errors).toHaveLength(1);
+    expect(Object.keys(res.body.errors[0])).toEqual(['code', 'description']);
+    expect(res.body.errors[0].description).toMatch(description);
+    const after = await node.operator.get('/v2/webhooks/?page_length=100');
+    expect(after.body).toEqual(before.body);
+  });
+});
+
+describe('accounts', () => {
+  it('cannot see or touch another account webhooks or use its properties', async () => {
+    const a = await createAccount(node.operator, 'Account A');
+    const b = await createAccount(node.operator, 'Account B');
+    const hookA = await createWebhook(a.api, [a.siteId], 'https://example.test/a');
+    expect((await b.api.get(`/v2/webhooks/${hookA.id}/`)).status).toBe(404);
+    expect((await b.api.patch(`/v2/webhooks/${hookA.id}/`, { metadata: { name: 'mine' } })).status).toBe(404);
+    expect((await b.api.delete(`/v2/webhooks/${hookA.id}/`)).status).toBe(404);
+    expect((await b.api.get(`/v2/webhooks/${hookA.id}/deliveries/`)).status).toBe(404);
+    expect((await b.api.get('/v2/webhooks/')).body.webhooks.map((w: any) => w.id)).not.toContain(hookA.id);
+    const steal = await b.api.post('/v2/webhooks/', { metadata: { name: 'x', webhook_url: 'https://example.test/b', events: ['media_created'], site_ids: [a.siteId] } });
+    expect(steal.status).toBe(400);
+    expect((await b.api.get('/v2/sites/')).body.sites.map((s: any) => s.id)).toEqual([b.siteId]);
+    expect((await a.api.get(`/v2/webhooks/${hookA.id}/`)).body.metadata.name).toBe('Test hook');
+    // The operator may read any webhook (support), but not change it.
+    expect((await node.operator.get(`/v2/webhooks/${hookA.id}/`)).status).toBe(200);
+    expect((await node.operator.delete(`/v2/webhooks/${hookA.id}/`)).status).toBe(403);
+  });
+
+  it('lets the operator make accounts, properties and keys, showing a key once', async () => {
+    const account = await node.operator.post('/v2/accounts/', { name: 'Acme' });
+    expect(account.status).toBe(201);
+    const site = await node.operator.post('/v2/sites/', { name: 'Acme TV', account_id: account.body.id });
+    expect(site.status).toBe(201);
+    expect(site.body).toMatchObject({ name: 'Acme TV', account_id: account.body.id });
+    expect(site.body.id).toMatch(/^[A-Za-z0-9]{8}$/);
+    const key = await node.operator.post(`/v2/accounts/${account.body.id}/api_keys/`, { name: 'cms' });
+    expect(key.status).toBe(201);
+    expect(Object.keys(key.body)).toEqual(['id', 'name', 'secret', 'created']);
+    expect((await node.operator.as(key.body.secret).get('/v2/sites/')).body.sites).toHaveLength(1);
+    expect((await node.operator.post('/v2/sites/', { name: 'x', account_id: 'NOPENOPE' })).status).toBe(400);
+    expect((await node.operator.post('/v2/accounts/NOPENOPE/api_keys/', { name: 'x' })).status).toBe(404);
+    const accounts = await node.operator.get('/v2/accounts/');
+    expect(accounts.body.accounts.map((a: any) => a.name)).toContain('Acme');
+  });
+});
+
+describe('service routes', () => {
+  it('answers /healthz and describes every route in /openapi.json', async () => {
+    expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+    const spec = await (await fetch(`${node.url}/openapi.json`)).json();
+    for (const path of ['/v2/webhooks/', '/v2/webhooks/{webhook_id}/', '/v2/sites/{site_id}/events/', '/v2/deliveries/{delivery_id}/retry/', '/v2/webhooks/{webhook_id}/deliveries/', '/v2/accounts/', '/v2/sites/']) {
+      expect(spec.paths, path).toHaveProperty([path]);
+    }
+    expect(spec.paths['/v2/webhooks/'].post.requestBody).toBeDefined();
+  });
+});

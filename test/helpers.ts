@@ -1,0 +1,207 @@
+// Shared test fixtures: a real Hookline node on a free port with a temp data dir, real HTTP
+// receivers on loopback, and a small API client.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { defaultConfig, type Config } from '../src/config.js';
+import { startHookline, type Hookline, type StartOptions } from '../src/server.js';
+
+export const OPERATOR_KEY = 'hlk_test_operator_key_0123456789abcdefghij';
+
+export function tempDir(prefix = 'hookline-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export class Api {
+  constructor(readonly baseUrl: string, readonly key?: string) {}
+
+  as(key: string): Api {
+    return new Api(this.baseUrl, key);
+  }
+
+  async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    const res = await fetch(this.baseUrl + path, {
+      method,
+      headers: {
+        ...(this.key ? { authorization: `Bearer ${this.key}` } : {}),
+        ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON: the test sees the text
+    }
+    return { status: res.status, headers: res.headers, body: parsed as T };
+  }
+
+  get<T = any>(path: string) {
+    return this.request<T>('GET', path);
+  }
+  post<T = any>(path: string, body?: unknown, headers?: Record<string, string>) {
+    return this.request<T>('POST', path, body ?? {}, headers);
+  }
+  patch<T = any>(path: string, body: unknown) {
+    return this.request<T>('PATCH', path, body);
+  }
+  delete<T = any>(path: string) {
+    return this.request<T>('DELETE', path);
+  }
+}
+
+export interface TestNode {
+  hookline: Hookline;
+  url: string;
+  dataDir: string;
+  operator: Api;
+  /** The default account made at first start. */
+  account: { id: string; siteId: string; api: Api };
+  close(): Promise<void>;
+}
+
+export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Config {
+  return {
+    ...defaultConfig(),
+    host: '127.0.0.1',
+    port: 0,
+    dataDir,
+    dev: true,
+    operatorKey: OPERATOR_KEY,
+    retrySchedule: [0, 100, 200],
+    retryJitter: 0,
+    requestTimeoutMs: 2_000,
+    leaseMs: 5_000,
+    logLevel: 'silent',
+    ...overrides,
+  };
+}
+
+export async function startTestNode(overrides: Partial<Config> = {}, options: StartOptions = {}): Promise<TestNode> {
+  const dataDir = tempDir();
+  const config = testConfig(dataDir, overrides);
+  const hookline = await startHookline(config, { logger: pino({ level: config.logLevel }), ...options });
+  const first = hookline.firstStart.account!;
+  return {
+    hookline,
+    url: hookline.url,
+    dataDir,
+    operator: new Api(hookline.url, OPERATOR_KEY),
+    account: { id: first.id, siteId: first.siteId, api: new Api(hookline.url, first.apiKey) },
+    close: async () => {
+      await hookline.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A second account with its own property and key, made through the operator API. */
+export async function createAccount(operator: Api, name = 'Other account'): Promise<{ id: string; siteId: string; api: Api }> {
+  const account = await operator.post('/v2/accounts/', { name });
+  const site = await operator.post('/v2/sites/', { name: `${name} property`, account_id: account.body.id });
+  const key = await operator.post(`/v2/accounts/${account.body.id}/api_keys/`, { name: 'key' });
+  return { id: account.body.id, siteId: site.body.id, api: operator.as(key.body.secret) };
+}
+
+export interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+  json: any;
+  at: number;
+}
+
+export interface Receiver {
+  url: string;
+  received: Received[];
+  /** Resolves once `count` requests have arrived. */
+  waitFor(count: number, timeoutMs?: number): Promise<Received[]>;
+  close(): Promise<void>;
+}
+
+type Reply = number | { status: number; body?: string; headers?: Record<string, string> } | 'hang';
+type Answer = (req: Received, index: number) => Reply | Promise<Reply>;
+
+/** A real HTTP server on 127.0.0.1 that records every request and answers as `answer` says (200 by default). */
+export async function startReceiver(answer: Answer = () => 200): Promise<Receiver> {
+  const received: Received[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
+  const hanging: ServerResponse[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      let json: unknown;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        json = undefined;
+      }
+      const entry = { headers: req.headers, body, json, at: Date.now() };
+      received.push(entry);
+      for (const w of waiters.filter((w) => received.length >= w.count)) w.resolve();
+      const result = await answer(entry, received.length - 1);
+      if (result === 'hang') {
+        hanging.push(res);
+        return;
+      }
+      const { status, body: out = 'ok', headers = {} } = typeof result === 'number' ? { status: result } : result;
+      res.writeHead(status, headers).end(out);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    received,
+    waitFor(count, timeoutMs = 10_000) {
+      if (received.length >= count) return Promise.resolve(received);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`receiver got ${received.length} of ${count} requests`)), timeoutMs);
+        waiters.push({ count, resolve: () => { clearTimeout(timer); resolve(received); } });
+      });
+    },
+    close: () => {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Creates a webhook for the account and returns the create response's body (with its secret). */
+export async function createWebhook(
+  api: Api,
+  siteIds: string[],
+  url: string,
+  events: string[] = ['media_available'],
+  extra: Record<string, unknown> = {},
+): Promise<any> {
+  const res = await api.post('/v2/webhooks/', {
+    metadata: { name: 'Test hook', description: 'made by a test', webhook_url: url, events, site_ids: siteIds, ...extra },
+  });
+  if (res.status !== 201) throw new Error(`create webhook: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+export async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
