@@ -85,6 +85,9 @@ export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Co
     requestTimeoutMs: 2_000,
     leaseMs: 5_000,
     logLevel: 'silent',
+    // Tests make many calls with one key; the rate-limit tests set their own limits.
+    rateLimit: 100_000,
+    intakeRateLimit: 100_000,
     ...overrides,
   };
 }
@@ -93,13 +96,18 @@ export async function startTestNode(overrides: Partial<Config> = {}, options: St
   const dataDir = tempDir();
   const config = testConfig(dataDir, overrides);
   const hookline = await startHookline(config, { logger: pino({ level: config.logLevel }), ...options });
-  const first = hookline.firstStart.account!;
+  const operator = new Api(hookline.url, OPERATOR_KEY);
+  // Production mode makes no default account (its key would have to be printed): make one.
+  const first = hookline.firstStart.account;
+  const account = first
+    ? { id: first.id, siteId: first.siteId, api: new Api(hookline.url, first.apiKey) }
+    : await createAccount(operator, 'Default account');
   return {
     hookline,
     url: hookline.url,
     dataDir,
-    operator: new Api(hookline.url, OPERATOR_KEY),
-    account: { id: first.id, siteId: first.siteId, api: new Api(hookline.url, first.apiKey) },
+    operator,
+    account,
     close: async () => {
       await hookline.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -6,11 +6,14 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { Ingestor } from '../ingest/index.js';
+import type { TargetGuard } from '../security/ssrf.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from '../time.js';
-import { installAuth } from './auth.js';
-import { installErrorHandlers } from './errors.js';
+import { installAudit } from './audit.js';
+import { installAuth, installRateLimit } from './auth.js';
+import { clientErrorHandler, installErrorHandlers } from './errors.js';
 import accounts from './routes/accounts.js';
+import audit from './routes/audit.js';
 import deliveries from './routes/deliveries.js';
 import events from './routes/events.js';
 import sites from './routes/sites.js';
@@ -22,13 +25,19 @@ export interface ApiContext {
   dispatcher: Dispatcher;
   clock: Clock;
   config: Config;
+  /** Judges webhook URLs at creation; the sender judges addresses at connect. */
+  guard: TargetGuard;
 }
+
+/** Every request body Hookline takes is a few KiB at most; past this, 413. */
+export const BODY_LIMIT = 64 * 1024;
 
 export async function buildApi(context: ApiContext, logger: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
+    clientErrorHandler,
     routerOptions: { ignoreTrailingSlash: true },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
   });
@@ -41,10 +50,12 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
   });
   installErrorHandlers(app);
   installAuth(app, context.store);
+  await installRateLimit(app, { management: context.config.rateLimit, intake: context.config.intakeRateLimit });
+  installAudit(app, context.store, context.clock);
 
   app.get('/healthz', { schema: { tags: ['health'], security: [] } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  for (const plugin of [accounts, sites, webhooks, events, deliveries]) await app.register(plugin, context);
+  for (const plugin of [accounts, sites, webhooks, events, deliveries, audit]) await app.register(plugin, context);
   return app;
 }

@@ -1,5 +1,7 @@
 // JWP's error format, {"errors":[{"code","description"}]}, for every refusal the API gives.
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 
 export class ApiError extends Error {
   constructor(readonly statusCode: number, readonly code: string, description: string) {
@@ -76,4 +78,23 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (not HTTP, headers too large):
+ * still answered in JWP's format, then the connection is closed.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, description] = err.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'headers_too_large', 'the request headers are too large']
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'the request did not arrive in time']
+      : [400, 'invalid_request', 'the request is not valid HTTP'];
+  const body = JSON.stringify(errorBody(code, description));
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
+    + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -1,11 +1,12 @@
 // JSON schemas shared by several routes. They validate input and document the API at once.
 import { ID_PATTERN } from '../ids.js';
 
-export const idParam = (name: string) => ({
+/** Path parameters that are all 8-character ids. */
+export const idParam = (...names: string[]) => ({
   type: 'object',
-  required: [name],
-  properties: { [name]: { type: 'string', pattern: ID_PATTERN } },
-}) as const;
+  required: names,
+  properties: Object.fromEntries(names.map((name) => [name, { type: 'string', pattern: ID_PATTERN }])),
+});
 
 export const pageQuery = {
   page: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 1 },

@@ -34,6 +34,8 @@ export default async function events(app: FastifyInstance, { store, ingestor, cl
         },
       },
     },
+    // Events are facts reported at volume, not changes anyone must answer for.
+    config: { audit: false, rateLimitClass: 'intake' },
   }, async (request, reply) => {
     requireOperator(request);
     const { site_id } = request.params as { site_id: string };

@@ -101,4 +101,19 @@ CREATE TABLE attempts (
 );
 CREATE INDEX attempts_by_delivery ON attempts(delivery_id, attempted_at);
 `,
+  /* 2: the audit log (who changed what, per account) */ `
+CREATE TABLE audit_log (
+  id           TEXT PRIMARY KEY,
+  account_id   TEXT,           -- the account concerned; NULL for operator-wide changes
+  actor        TEXT NOT NULL,  -- operator | account
+  key_id       TEXT,           -- the API key that made the change (kept after it is revoked)
+  action       TEXT NOT NULL,  -- webhook.created, api_key.revoked, …
+  target_type  TEXT,
+  target_id    TEXT,
+  ip           TEXT,
+  created      INTEGER NOT NULL
+);
+CREATE INDEX audit_by_account ON audit_log(account_id, created);
+CREATE INDEX audit_by_time ON audit_log(created);
+`,
 ];
