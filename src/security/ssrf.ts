@@ -69,7 +69,12 @@ function parseAddress(raw: string): Address | undefined {
   const bare = raw.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1) : raw;
   // Zone ids (fe80::1%eth0) name an interface: the address before them decides.
   const unzoned = bare.replace(/%.*$/, '');
-  return isIP(unzoned) ? ipaddr.parse(unzoned) : undefined;
+  const kind = isIP(unzoned);
+  if (kind === 4) return ipaddr.parse(unzoned);
+  // The URL parser spells IPv6 canonically first: ipaddr.js reads "::127.0.0.1" (IPv4-compatible)
+  // as if it were "::ffff:127.0.0.1" (mapped).
+  if (kind === 6) return ipaddr.parse(new URL(`http://[${unzoned}]/`).hostname.slice(1, -1));
+  return undefined;
 }
 
 export interface AllowList {
