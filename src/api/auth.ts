@@ -60,7 +60,7 @@ export async function installRateLimit(app: FastifyInstance, perMinute: Record<R
     addHeadersOnExceeding: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true },
     addHeaders: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true, 'retry-after': true },
     errorResponseBuilder: (request, context) =>
-      new ApiError(429, 'rate_limited', `too many requests for this API key: at most ${context.max} a minute${classOf(request) === 'intake' ? ' for event intake' : ''}; retry in ${context.after}`),
+      new ApiError(429, 'rate_limited', `too many requests for this API key: at most ${context.max} a minute${classOf(request) === 'intake' ? ' for event intake' : ''}; retry in ${Math.max(1, Math.ceil(context.ttl / 1000))} s (Retry-After)`),
   });
 }
 
