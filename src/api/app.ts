@@ -11,7 +11,8 @@ import type { Store } from '../store/types.js';
 import type { Clock } from '../time.js';
 import { installAudit } from './audit.js';
 import { installAuth, installRateLimit } from './auth.js';
-import { clientErrorHandler, installErrorHandlers } from './errors.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './errors.js';
+import { finiteNumbers } from './schemas.js';
 import accounts from './routes/accounts.js';
 import audit from './routes/audit.js';
 import deliveries from './routes/deliveries.js';
@@ -38,8 +39,9 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     clientErrorHandler,
+    frameworkErrors,
     routerOptions: { ignoreTrailingSlash: true },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false }, plugins: [finiteNumbers] },
   });
   await app.register(swagger, {
     openapi: {
