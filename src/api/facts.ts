@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { ID_PATTERN } from '../ids.js';
 import { factRequestHash, type FactRequest } from '../platform/lifecycle.js';
 import { requireOperator } from './auth.js';
-import { externalId } from './schemas.js';
+import { externalId, idempotencyHeaders } from './schemas.js';
 
 /** Path parameters: the property, then the platform's own ids. */
 export const factParams = (...names: string[]) => ({
@@ -12,6 +12,19 @@ export const factParams = (...names: string[]) => ({
   required: ['site_id', ...names],
   properties: { site_id: { type: 'string', pattern: ID_PATTERN }, ...Object.fromEntries(names.map((n) => [n, externalId])) },
 }) as const;
+
+/** A fact route's schema: every fact takes an Idempotency-Key, and its answer lists the events it yielded. */
+export const factSchema = (description: string, params: object, response: object, body?: object) => ({
+  tags: ['platform facts'],
+  description,
+  params,
+  headers: idempotencyHeaders,
+  ...(body ? { body } : {}),
+  response,
+});
+
+/** The optional `id` of a created object: the platform's own, or one Hookline makes. */
+export const newId = (what: string) => ({ ...externalId, description: `The platform's ${what} id; Hookline makes one (8 characters, like JWP's) when it is left out.` });
 
 /** For routes whose body fields are all optional: no body at all means `{}`. */
 export async function noBodyIsEmpty(request: FastifyRequest): Promise<void> {

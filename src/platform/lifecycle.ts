@@ -27,6 +27,8 @@ export interface FactResult<S> {
   about: string;
   state: S;
   events: { id: string; event: string }[];
+  /** True when this is the stored answer to an earlier request with the same Idempotency-Key. */
+  repeat: boolean;
 }
 
 /** What identifies a request for its Idempotency-Key: method, path and body. */
@@ -122,7 +124,7 @@ export class Lifecycle {
           if (seen.requestHash !== key.requestHash) {
             throw new ApiError(409, 'idempotency_conflict', 'this Idempotency-Key was already used with a different request');
           }
-          return JSON.parse(seen.answer) as FactResult<S>;
+          return { ...(JSON.parse(seen.answer) as FactResult<S>), repeat: true };
         }
       }
       const step = await decide(now);
@@ -132,7 +134,7 @@ export class Lifecycle {
       }
       const { state } = step.decision;
       const events = step.decision.events.map((e) => ({ id: newEventId(), siteId, event: e.event, ids: e.ids, eventTime: now, created: now }));
-      const result: FactResult<S> = { id: step.id, about: step.about, state, events: events.map((e) => ({ id: e.id, event: e.event })) };
+      const result: FactResult<S> = { id: step.id, about: step.about, state, events: events.map((e) => ({ id: e.id, event: e.event })), repeat: false };
       const outcome = await this.store.commitFact(
         { siteId, writes: step.writes(state), events, idempotency: key && { ...key, answer: JSON.stringify(result) } },
         now,

@@ -71,12 +71,14 @@ describe('simulation', () => {
   it('does not simulate twice on a repeat of the same request', async () => {
     const p = await newProperty(node, rx);
     const key = { 'idempotency-key': 'sim-once' };
-    const first = await node.operator.post(`${p.base}/channels/`, { simulate: true }, key);
-    const again = await node.operator.post(`${p.base}/channels/`, { simulate: true }, key);
+    const first = await node.operator.post(`${p.base}/media/`, { id: 'sim-once', simulate: true, renditions: ['180p'] }, key);
+    const again = await node.operator.post(`${p.base}/media/`, { id: 'sim-once', simulate: true, renditions: ['180p'] }, key);
     expect(again.body).toEqual(first.body);
-    await p.delivered(3);
-    await new Promise((r) => setTimeout(r, STEP_MS * 8));
-    expect(await p.log()).toEqual(['channel_created', 'channel_active', 'channel_idle']);
+    await p.delivered(4);
+    // long enough for a second story to have played, had one started
+    await new Promise((r) => setTimeout(r, STEP_MS * 6));
+    expect(await p.log()).toEqual(['media_created', 'thumbnail_created', 'media_available', 'conversions_complete']);
+    expect((await node.operator.get(`${p.base}/media/${first.body.id}/`)).body.thumbnails).toHaveLength(1);
   });
 });
 

@@ -6,8 +6,7 @@ import type { ChannelState } from '../../platform/channel.js';
 import type { FactResult } from '../../platform/lifecycle.js';
 import { requireOperator } from '../auth.js';
 import { notFound } from '../errors.js';
-import { factParams, factRequest, noBodyIsEmpty, yieldedEvents } from '../facts.js';
-import { externalId, idempotencyHeaders } from '../schemas.js';
+import { factParams, factRequest, factSchema, newId, noBodyIsEmpty, yieldedEvents } from '../facts.js';
 import type { ApiContext } from '../app.js';
 
 const channelSchema = {
@@ -24,31 +23,29 @@ const channelJson = (id: string, state: ChannelState, events: FactResult<Channel
   ({ id, type: 'channel', status: state.status, events });
 
 export default async function channels(app: FastifyInstance, { lifecycle, simulator, store }: ApiContext) {
-  const tags = ['platform facts'];
+  const tags = ['platform facts']; // the GET routes' (factSchema sets it on the facts)
 
   app.post('/v2/sites/:site_id/channels/', {
     preValidation: noBodyIsEmpty,
-    schema: {
-      tags,
-      description: 'A live channel was created (idle): yields channel_created. With "simulate": true it then goes active, and later idle, by itself.',
-      params: factParams(),
-      headers: idempotencyHeaders,
-      body: {
+    schema: factSchema(
+      'A live channel was created (idle): yields channel_created. With "simulate": true it then goes active, and later idle, by itself.',
+      factParams(),
+      { 201: channelSchema },
+      {
         type: 'object',
         additionalProperties: false,
         properties: {
-          id: { ...externalId, description: "The platform's channel id; made by Hookline when left out." },
+          id: newId('channel'),
           simulate: { type: 'boolean' },
         },
       },
-      response: { 201: channelSchema },
-    },
+    ),
   }, async (request, reply) => {
     const fact = factRequest(request);
     const { site_id } = request.params as { site_id: string };
     const body = request.body as { id?: string; simulate?: boolean };
     const result = await lifecycle.channel(site_id, body.id ?? randomId(), { kind: 'create' }, fact);
-    if (body.simulate && result.events.length > 0) simulator.channel(site_id, result.id);
+    if (body.simulate && !result.repeat) simulator.channel(site_id, result.id);
     return reply.code(201).send(channelJson(result.id, result.state, result.events));
   });
 
@@ -63,14 +60,12 @@ export default async function channels(app: FastifyInstance, { lifecycle, simula
   });
 
   app.patch('/v2/sites/:site_id/channels/:channel_id/', {
-    schema: {
-      tags,
-      description: 'A live channel changed state: yields channel_active or channel_idle, only if the state really changed.',
-      params: factParams('channel_id'),
-      headers: idempotencyHeaders,
-      body: { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ['active', 'idle'] } } },
-      response: { 200: channelSchema },
-    },
+    schema: factSchema(
+      'A live channel changed state: yields channel_active or channel_idle, only if the state really changed.',
+      factParams('channel_id'),
+      { 200: channelSchema },
+      { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ['active', 'idle'] } } },
+    ),
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, channel_id } = request.params as { site_id: string; channel_id: string };

@@ -8,8 +8,8 @@ import type { FactResult } from '../../platform/lifecycle.js';
 import { jwpSeconds, parseIsoTime } from '../../time.js';
 import { requireOperator } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
-import { factParams, factRequest, noBodyIsEmpty, yieldedEvents } from '../facts.js';
-import { externalId, idempotencyHeaders } from '../schemas.js';
+import { factParams, factRequest, factSchema, newId, noBodyIsEmpty, yieldedEvents } from '../facts.js';
+import { externalId } from '../schemas.js';
 import type { ApiContext } from '../app.js';
 
 const renditionList = {
@@ -90,27 +90,25 @@ interface SiteParams { site_id: string }
 interface MediaParams extends SiteParams { media_id: string }
 
 export default async function media(app: FastifyInstance, { lifecycle, simulator, store }: ApiContext) {
-  const tags = ['platform facts'];
+  const tags = ['platform facts']; // the GET routes' (factSchema sets it on the facts)
 
   app.post('/v2/sites/:site_id/media/', {
     preValidation: noBodyIsEmpty,
-    schema: {
-      tags,
-      description: 'A media was uploaded: yields media_created. With "simulate": true, Hookline then plays the rest of the upload by itself.',
-      params: factParams(),
-      headers: idempotencyHeaders,
-      body: {
+    schema: factSchema(
+      'A media was uploaded: yields media_created. With "simulate": true, Hookline then plays the rest of the upload by itself.',
+      factParams(),
+      { 201: mediaSchema },
+      {
         type: 'object',
         additionalProperties: false,
         properties: {
-          id: { ...externalId, description: "The platform's media id; Hookline makes one (8 characters, like JWP's) when it is left out." },
+          id: newId('media'),
           metadata: metadataSchema,
           renditions: renditionList,
           simulate: { type: 'boolean', description: `Play a thumbnail and the renditions (default ${SIMULATED_RENDITIONS.join(', ')}) finishing one by one.` },
         },
       },
-      response: { 201: mediaSchema },
-    },
+    ),
   }, async (request, reply) => {
     const fact = factRequest(request);
     const { site_id } = request.params as SiteParams;
@@ -119,7 +117,7 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
     if (!renditions) throw badRequest('renditions is required: the renditions this upload will produce (or send "simulate": true)');
     const id = body.id ?? randomId();
     const result = await lifecycle.media(site_id, id, { kind: 'create', publishStart: publishStart(body.metadata) ?? null, renditions }, fact);
-    if (body.simulate && result.events.length > 0) simulator.upload(site_id, id, renditions);
+    if (body.simulate && !result.repeat) simulator.upload(site_id, result.id, renditions);
     return reply.code(201).send(mediaJson(result.id, result.state, result.events));
   });
 
@@ -135,14 +133,12 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
 
   app.patch('/v2/sites/:site_id/media/:media_id/', {
     preValidation: noBodyIsEmpty,
-    schema: {
-      tags,
-      description: 'A media was updated: yields media_updated. A new publish_start_date counts only if the media has not yet become publishable.',
-      params: factParams('media_id'),
-      headers: idempotencyHeaders,
-      body: { type: 'object', additionalProperties: false, properties: { metadata: metadataSchema } },
-      response: { 200: mediaSchema },
-    },
+    schema: factSchema(
+      'A media was updated: yields media_updated. A new publish_start_date counts only if the media has not yet become publishable.',
+      factParams('media_id'),
+      { 200: mediaSchema },
+      { type: 'object', additionalProperties: false, properties: { metadata: metadataSchema } },
+    ),
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, media_id } = request.params as MediaParams;
@@ -152,13 +148,11 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
   });
 
   app.delete('/v2/sites/:site_id/media/:media_id/', {
-    schema: {
-      tags,
-      description: 'A media was deleted: yields media_deleted. Later facts about it are refused (409).',
-      params: factParams('media_id'),
-      headers: idempotencyHeaders,
-      response: { 200: mediaSchema },
-    },
+    schema: factSchema(
+      'A media was deleted: yields media_deleted. Later facts about it are refused (409).',
+      factParams('media_id'),
+      { 200: mediaSchema },
+    ),
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, media_id } = request.params as MediaParams;
@@ -168,12 +162,11 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
 
   app.put('/v2/sites/:site_id/media/:media_id/reupload/', {
     preValidation: noBodyIsEmpty,
-    schema: {
-      tags,
-      description: 'A reupload was initiated: yields media_reuploaded. No media_available or conversions_complete follows a reupload.',
-      params: factParams('media_id'),
-      headers: idempotencyHeaders,
-      body: {
+    schema: factSchema(
+      'A reupload was initiated: yields media_reuploaded. No media_available or conversions_complete follows a reupload.',
+      factParams('media_id'),
+      { 200: mediaSchema },
+      {
         type: 'object',
         additionalProperties: false,
         properties: {
@@ -181,26 +174,23 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
           simulate: { type: 'boolean', description: 'Play the new renditions finishing one by one.' },
         },
       },
-      response: { 200: mediaSchema },
-    },
+    ),
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, media_id } = request.params as MediaParams;
     const body = request.body as { renditions?: string[]; simulate?: boolean };
     const result = await lifecycle.media(site_id, media_id, { kind: 'reupload', renditions: body.renditions }, fact);
-    if (body.simulate && result.events.length > 0) simulator.reupload(site_id, media_id, result.state.renditions.map((r) => r.id));
+    if (body.simulate && !result.repeat) simulator.reupload(site_id, media_id, result.state.renditions.map((r) => r.id));
     return mediaJson(result.id, result.state, result.events);
   });
 
   app.patch('/v2/sites/:site_id/media/:media_id/media_renditions/:rendition_id/', {
-    schema: {
-      tags,
-      description: 'A rendition finished processing. May yield media_available and conversions_complete.',
-      params: factParams('media_id', 'rendition_id'),
-      headers: idempotencyHeaders,
-      body: { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ['ready'] } } },
-      response: { 200: childSchema('media_rendition') },
-    },
+    schema: factSchema(
+      'A rendition finished processing. May yield media_available and conversions_complete.',
+      factParams('media_id', 'rendition_id'),
+      { 200: childSchema('media_rendition') },
+      { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ['ready'] } } },
+    ),
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, media_id, rendition_id } = request.params as MediaParams & { rendition_id: string };
@@ -210,14 +200,12 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
 
   app.post('/v2/sites/:site_id/media/:media_id/text_tracks/', {
     preValidation: noBodyIsEmpty,
-    schema: {
-      tags,
-      description: 'A text track was created: yields track_created.',
-      params: factParams('media_id'),
-      headers: idempotencyHeaders,
-      body: { type: 'object', additionalProperties: false, properties: { id: { ...externalId, description: "The platform's track id; made by Hookline when left out." } } },
-      response: { 201: childSchema('text_track') },
-    },
+    schema: factSchema(
+      'A text track was created: yields track_created.',
+      factParams('media_id'),
+      { 201: childSchema('text_track') },
+      { type: 'object', additionalProperties: false, properties: { id: newId('track') } },
+    ),
   }, async (request, reply) => {
     const fact = factRequest(request);
     const { site_id, media_id } = request.params as MediaParams;
@@ -227,13 +215,11 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
   });
 
   app.delete('/v2/sites/:site_id/media/:media_id/text_tracks/:track_id/', {
-    schema: {
-      tags,
-      description: 'A text track was deleted: yields track_deleted.',
-      params: factParams('media_id', 'track_id'),
-      headers: idempotencyHeaders,
-      response: { 200: childSchema('text_track') },
-    },
+    schema: factSchema(
+      'A text track was deleted: yields track_deleted.',
+      factParams('media_id', 'track_id'),
+      { 200: childSchema('text_track') },
+    ),
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, media_id, track_id } = request.params as MediaParams & { track_id: string };

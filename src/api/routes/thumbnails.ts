@@ -4,8 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { randomId } from '../../ids.js';
 import type { FactResult } from '../../platform/lifecycle.js';
 import type { MediaState } from '../../platform/media.js';
-import { factParams, factRequest, yieldedEvents } from '../facts.js';
-import { externalId, idempotencyHeaders } from '../schemas.js';
+import { factParams, factRequest, factSchema, newId, yieldedEvents } from '../facts.js';
+import { externalId } from '../schemas.js';
 import type { ApiContext } from '../app.js';
 
 const thumbnailSchema = {
@@ -25,26 +25,23 @@ function thumbnailJson(result: FactResult<MediaState>) {
 }
 
 export default async function thumbnails(app: FastifyInstance, { lifecycle }: ApiContext) {
-  const tags = ['platform facts'];
 
   app.post('/v2/sites/:site_id/thumbnails/', {
-    schema: {
-      tags,
-      description: 'A thumbnail was created for a media: yields thumbnail_created, and, if it is created ready, perhaps media_available and conversions_complete.',
-      params: factParams(),
-      headers: idempotencyHeaders,
-      body: {
+    schema: factSchema(
+      'A thumbnail was created for a media: yields thumbnail_created, and, if it is created ready, perhaps media_available and conversions_complete.',
+      factParams(),
+      { 201: thumbnailSchema },
+      {
         type: 'object',
         required: ['media_id'],
         additionalProperties: false,
         properties: {
-          id: { ...externalId, description: "The platform's thumbnail id, unique on the property; made by Hookline when left out." },
+          id: newId('thumbnail'),
           media_id: externalId,
           status: { type: 'string', enum: ['processing', 'ready'], default: 'processing' },
         },
       },
-      response: { 201: thumbnailSchema },
-    },
+    ),
   }, async (request, reply) => {
     const fact = factRequest(request);
     const { site_id } = request.params as { site_id: string };
@@ -54,14 +51,12 @@ export default async function thumbnails(app: FastifyInstance, { lifecycle }: Ap
   });
 
   app.patch('/v2/sites/:site_id/thumbnails/:thumbnail_id/', {
-    schema: {
-      tags,
-      description: 'A thumbnail is ready. May yield media_available and conversions_complete.',
-      params: factParams('thumbnail_id'),
-      headers: idempotencyHeaders,
-      body: { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ['ready'] } } },
-      response: { 200: thumbnailSchema },
-    },
+    schema: factSchema(
+      'A thumbnail is ready. May yield media_available and conversions_complete.',
+      factParams('thumbnail_id'),
+      { 200: thumbnailSchema },
+      { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ['ready'] } } },
+    ),
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, thumbnail_id } = request.params as { site_id: string; thumbnail_id: string };
@@ -69,13 +64,11 @@ export default async function thumbnails(app: FastifyInstance, { lifecycle }: Ap
   });
 
   app.delete('/v2/sites/:site_id/thumbnails/:thumbnail_id/', {
-    schema: {
-      tags,
-      description: 'A thumbnail was deleted: yields thumbnail_deleted.',
-      params: factParams('thumbnail_id'),
-      headers: idempotencyHeaders,
-      response: { 200: thumbnailSchema },
-    },
+    schema: factSchema(
+      'A thumbnail was deleted: yields thumbnail_deleted.',
+      factParams('thumbnail_id'),
+      { 200: thumbnailSchema },
+    ),
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, thumbnail_id } = request.params as { site_id: string; thumbnail_id: string };
