@@ -47,6 +47,14 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
     },
   });
   installErrorHandlers(app);
+  // JWP's clients send Content-Type: application/json on DELETE too, with no body: that is no body,
+  // not malformed JSON.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    parseJson(request, body as string, done);
+  });
   installAuth(app, context.store);
 
   app.get('/healthz', { schema: { tags: ['health'], security: [] } }, async () => ({ status: 'ok' }));
