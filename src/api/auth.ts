@@ -22,6 +22,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Which per-key budget a route draws on; management unless it says otherwise. */
     rateLimitClass?: RateLimitClass;
+    /** Account keys get 403 before anything else is looked at (the body included). */
+    operatorOnly?: boolean;
   }
 }
 
@@ -39,6 +41,7 @@ export function installAuth(app: FastifyInstance, store: Store): void {
     if (!found) throw unauthorized('invalid API key');
     request.principal = found.accountId === null ? { kind: 'operator' } : { kind: 'account', accountId: found.accountId };
     request.apiKeyId = found.id;
+    if (request.routeOptions.config.operatorOnly) requireOperator(request);
   });
 }
 

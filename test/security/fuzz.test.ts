@@ -16,8 +16,8 @@ let ids: string[];
 let snapshot: () => string;
 
 beforeAll(async () => {
-  node = await startTestNode();
-  // Deliveries would change tables behind the test's back: nothing is sent while it runs.
+  // Simulated uploads and deliveries would change tables behind the test's back: neither runs.
+  node = await startTestNode({ simulationStepMs: 3_600_000 });
   await node.hookline.dispatcher.stop();
   const other = await createAccount(node.operator, 'Fuzz B');
   const hook = await createWebhook(node.account.api, [node.account.siteId], 'https://example.test/h');

@@ -15,7 +15,7 @@ const accountJson = (a: Account) => ({ id: a.id, name: a.name, created: jwpMicro
 const keyJson = (k: ApiKey) => ({ id: k.id, name: k.name, created: jwpMicros(k.created) });
 
 export default async function accounts(app: FastifyInstance, { store, clock }: ApiContext) {
-  app.post('/v2/accounts/', { schema: { tags: ['operator'], body: nameBody }, config: { audit: 'account.created' } }, async (request, reply) => {
+  app.post('/v2/accounts/', { schema: { tags: ['operator'], body: nameBody }, config: { audit: 'account.created', operatorOnly: true } }, async (request, reply) => {
     requireOperator(request);
     const { name } = request.body as { name: string };
     const account = { id: randomId(), name, created: clock.now() };
@@ -24,7 +24,7 @@ export default async function accounts(app: FastifyInstance, { store, clock }: A
     return reply.code(201).send(accountJson(account));
   });
 
-  app.get('/v2/accounts/', { schema: { tags: ['operator'] } }, async (request) => {
+  app.get('/v2/accounts/', { schema: { tags: ['operator'] }, config: { operatorOnly: true } }, async (request) => {
     requireOperator(request);
     const all = await store.listAccounts();
     return { accounts: all.map(accountJson), total: all.length };
@@ -32,7 +32,7 @@ export default async function accounts(app: FastifyInstance, { store, clock }: A
 
   app.post('/v2/accounts/:account_id/api_keys/', {
     schema: { tags: ['operator'], params: idParam('account_id'), body: nameBody },
-    config: { audit: 'api_key.created' },
+    config: { audit: 'api_key.created', operatorOnly: true },
   }, async (request, reply) => {
     requireOperator(request);
     const { account_id } = request.params as { account_id: string };
@@ -46,6 +46,7 @@ export default async function accounts(app: FastifyInstance, { store, clock }: A
 
   app.get('/v2/accounts/:account_id/api_keys/', {
     schema: { tags: ['operator'], description: "The account's live keys, without their secrets.", params: idParam('account_id') },
+    config: { operatorOnly: true },
   }, async (request) => {
     requireOperator(request);
     const { account_id } = request.params as { account_id: string };
@@ -61,7 +62,7 @@ export default async function accounts(app: FastifyInstance, { store, clock }: A
       params: idParam('account_id', 'key_id'),
       response: { 204: { type: 'null' } },
     },
-    config: { audit: 'api_key.revoked' },
+    config: { audit: 'api_key.revoked', operatorOnly: true },
   }, async (request, reply) => {
     requireOperator(request);
     const { account_id, key_id } = request.params as { account_id: string; key_id: string };

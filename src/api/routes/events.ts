@@ -6,9 +6,9 @@ import { EventInputError, requestHash, validateEvent, type EventInput } from '..
 import { ID_PATTERN } from '../../ids.js';
 import { requireOperator } from '../auth.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
+import { externalId, idempotencyHeaders } from '../schemas.js';
+import { INTAKE_ROUTE } from '../facts.js';
 import type { ApiContext } from '../app.js';
-
-const eventIdSchema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } as const;
 
 export default async function events(app: FastifyInstance, { store, ingestor, clock }: ApiContext) {
   app.post('/v2/sites/:site_id/events/', {
@@ -16,7 +16,7 @@ export default async function events(app: FastifyInstance, { store, ingestor, cl
       tags: ['events'],
       description: 'Reports an event; every webhook subscribed to this property and event gets a delivery.',
       params: { type: 'object', properties: { site_id: { type: 'string', pattern: ID_PATTERN } } },
-      headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } } },
+      headers: idempotencyHeaders,
       body: {
         type: 'object',
         required: ['event'],
@@ -24,7 +24,7 @@ export default async function events(app: FastifyInstance, { store, ingestor, cl
         properties: {
           event: { type: 'string', enum: EVENT_NAMES },
           event_time: { type: 'string', maxLength: 64 },
-          ...Object.fromEntries(ID_FIELDS.map((f) => [f, eventIdSchema])),
+          ...Object.fromEntries(ID_FIELDS.map((f) => [f, externalId])),
         },
       },
       response: {
@@ -34,8 +34,7 @@ export default async function events(app: FastifyInstance, { store, ingestor, cl
         },
       },
     },
-    // Events are facts reported at volume, not changes anyone must answer for.
-    config: { audit: false, rateLimitClass: 'intake' },
+    config: INTAKE_ROUTE,
   }, async (request, reply) => {
     requireOperator(request);
     const { site_id } = request.params as { site_id: string };

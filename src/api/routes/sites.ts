@@ -21,7 +21,7 @@ export default async function sites(app: FastifyInstance, { store, clock }: ApiC
         properties: { name: { type: 'string', minLength: 1, maxLength: 255 }, account_id: { type: 'string', pattern: ID_PATTERN } },
       },
     },
-    config: { audit: 'site.created' },
+    config: { audit: 'site.created', operatorOnly: true },
   }, async (request, reply) => {
     requireOperator(request);
     const { name, account_id } = request.body as { name: string; account_id: string };
