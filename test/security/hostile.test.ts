@@ -67,9 +67,8 @@ function trickle(socket: Socket, state: Hostile, chunk: string, everyMs: number)
   socket.on('close', () => clearInterval(timer));
 }
 
-/** Writes as fast as the socket takes, until it closes. */
-function flood(socket: Socket, state: Hostile): void {
-  const block = Buffer.alloc(64 * 1024, 'x');
+/** Writes `block` again and again, as fast as the socket takes, until it closes. */
+function flood(socket: Socket, state: Hostile, block: Buffer = Buffer.alloc(64 * 1024, 'x')): void {
   const pump = () => {
     while (!socket.destroyed) {
       state.written += block.length;
@@ -93,14 +92,7 @@ const BEHAVIOURS: Record<string, { behaviour: Behaviour; error: RegExp | null; s
     behaviour: (socket, state) => {
       socket.write('HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n');
       const block = Buffer.alloc(64 * 1024, 'e');
-      const chunk = Buffer.concat([Buffer.from(`${block.length.toString(16)}\r\n`), block, Buffer.from('\r\n')]);
-      const pump = () => {
-        while (!socket.destroyed) {
-          state.written += chunk.length;
-          if (!socket.write(chunk)) return void socket.once('drain', pump);
-        }
-      };
-      pump();
+      flood(socket, state, Buffer.concat([Buffer.from(`${block.length.toString(16)}\r\n`), block, Buffer.from('\r\n')]));
     },
     error: /^HTTP 500$/,
     status: 500,
