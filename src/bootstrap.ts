@@ -1,5 +1,7 @@
-// First start: the operator key, and a default account with one property and one API key, so
-// that a new user can create a webhook and send an event by following the README.
+// First start: the operator key, and in development mode a default account with one property
+// and one API key, so that a new user can create a webhook and send an event by following the
+// README. Production mode makes no default account: its key would have to be printed, and no
+// secret is printed there; the operator creates accounts and keys through the API.
 import { randomId } from './ids.js';
 import { generateApiKey, hashApiKey } from './security/keys.js';
 import type { Store } from './store/types.js';
@@ -10,7 +12,7 @@ export interface FirstStart {
   account?: { id: string; siteId: string; apiKey: string };
 }
 
-export async function bootstrap(store: Store, fixedOperatorKey: string | undefined, now: number): Promise<FirstStart> {
+export async function bootstrap(store: Store, fixedOperatorKey: string | undefined, dev: boolean, now: number): Promise<FirstStart> {
   const result: FirstStart = {};
   if (fixedOperatorKey) {
     const hash = hashApiKey(fixedOperatorKey);
@@ -22,7 +24,7 @@ export async function bootstrap(store: Store, fixedOperatorKey: string | undefin
     result.operatorKey = generateApiKey();
     await store.setOperatorKey({ id: randomId(), accountId: null, name: 'operator', created: now }, hashApiKey(result.operatorKey));
   }
-  if ((await store.listAccounts()).length === 0) {
+  if (dev && (await store.listAccounts()).length === 0) {
     const account = { id: randomId(), name: 'Default account', created: now };
     await store.createAccount(account);
     const site = { id: randomId(), accountId: account.id, name: 'Default property', created: now };

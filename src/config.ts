@@ -1,8 +1,13 @@
 // Every setting in one table: its flag, its environment variables, its default and its parser.
 // The README's settings table is this table; `hookline start --help` prints it.
+import { readFileSync } from 'node:fs';
 import { parseDuration, parseSchedule } from './delivery/schedule.js';
+import { parseAllowList } from './security/ssrf.js';
 
 export class ConfigError extends Error {}
+
+/** A shorter operator key could be guessed; `openssl rand -hex 32` gives a good one. */
+export const MIN_OPERATOR_KEY_LENGTH = 32;
 
 export interface Config {
   host: string;
@@ -11,6 +16,10 @@ export interface Config {
   databaseUrl: string | undefined;
   dev: boolean;
   operatorKey: string | undefined;
+  operatorKeyFile: string | undefined;
+  allowedTargets: string[];
+  rateLimit: number;
+  intakeRateLimit: number;
   retrySchedule: number[];
   retryJitter: number;
   requestTimeoutMs: number;
@@ -49,6 +58,11 @@ const ratio = (raw: string) => {
   return n;
 };
 const duration = (raw: string) => parseDuration(raw);
+const targets = (raw: string) => {
+  const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
+  parseAllowList(entries);
+  return entries;
+};
 
 function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
   return s;
@@ -59,8 +73,12 @@ export const SETTINGS = [
   setting({ key: 'port', flag: '--port', env: ['HOOKLINE_PORT', 'PORT'], default: 8000, parse: int(0, 65535), doc: 'Port the HTTP server listens on (0 picks a free one).' }),
   setting({ key: 'dataDir', flag: '--data-dir', env: ['HOOKLINE_DATA_DIR'], default: './data', parse: str, doc: 'Folder of the embedded SQLite database.' }),
   setting({ key: 'databaseUrl', flag: '--database', env: ['DATABASE_URL'], default: undefined, parse: str, doc: 'postgres://… selects PostgreSQL instead of the embedded SQLite.' }),
-  setting({ key: 'dev', flag: '--dev', env: ['HOOKLINE_DEV'], default: false, parse: bool, boolean: true, doc: 'Development mode: http and local webhook URLs allowed.' }),
-  setting({ key: 'operatorKey', flag: '--operator-key', env: ['HOOKLINE_OPERATOR_KEY'], default: undefined, parse: str, doc: 'Fixes the operator API key; otherwise one is generated once and printed once.' }),
+  setting({ key: 'dev', flag: '--dev', env: ['HOOKLINE_DEV'], default: false, parse: bool, boolean: true, doc: 'Development mode: http and local webhook URLs allowed, no SSRF guard, keys printed at first start. Without it (production mode) the operator key must be given.' }),
+  setting({ key: 'operatorKey', flag: '--operator-key', env: ['HOOKLINE_OPERATOR_KEY'], default: undefined, parse: str, doc: `The operator API key (at least ${MIN_OPERATOR_KEY_LENGTH} characters). Required in production mode; in --dev one is generated once and printed once.` }),
+  setting({ key: 'operatorKeyFile', flag: '--operator-key-file', env: ['HOOKLINE_OPERATOR_KEY_FILE'], default: undefined, parse: str, doc: 'A file holding the operator API key (trailing whitespace ignored), instead of --operator-key.' }),
+  setting({ key: 'allowedTargets', flag: '--allowed-targets', env: ['HOOKLINE_ALLOWED_TARGETS'], default: [], parse: targets, doc: 'Comma-separated CIDR ranges, addresses and host names (*.corp.example for a whole domain) that deliveries may reach although the SSRF guard blocks them.' }),
+  setting({ key: 'rateLimit', flag: '--rate-limit', env: ['HOOKLINE_RATE_LIMIT'], default: 60, parse: int(0, 10_000_000), doc: 'Management API requests per minute per API key (JWP\'s limit); 0 turns the limit off.' }),
+  setting({ key: 'intakeRateLimit', flag: '--intake-rate-limit', env: ['HOOKLINE_INTAKE_RATE_LIMIT'], default: 600_000, parse: int(0, 100_000_000), doc: 'Event intake requests (POST /v2/sites/{id}/events/) per minute per API key; 0 turns the limit off.' }),
   setting({ key: 'retrySchedule', flag: '--retry-schedule', env: ['HOOKLINE_RETRY_SCHEDULE'], default: parseSchedule('0,5s,5m,30m,2h,5h,10h,10h'), parse: parseSchedule, doc: 'Delay before each attempt, from the previous one (units ms, s, m, h). Its length is the number of attempts.' }),
   setting({ key: 'retryJitter', flag: '--retry-jitter', env: ['HOOKLINE_RETRY_JITTER'], default: 0.2, parse: ratio, doc: 'Random spread of each retry delay, as a fraction (0.2 = ±20 %).' }),
   setting({ key: 'requestTimeoutMs', flag: '--request-timeout', env: ['HOOKLINE_REQUEST_TIMEOUT'], default: 15_000, parse: duration, doc: 'Deadline of one delivery attempt, from connect to the last byte read.' }),
@@ -108,10 +126,32 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
   }
   const result = config as unknown as Config;
+  if (result.operatorKeyFile !== undefined) {
+    if (result.operatorKey !== undefined) throw new ConfigError('give the operator key once: HOOKLINE_OPERATOR_KEY or HOOKLINE_OPERATOR_KEY_FILE, not both');
+    try {
+      result.operatorKey = readFileSync(result.operatorKeyFile, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`HOOKLINE_OPERATOR_KEY_FILE: cannot read ${result.operatorKeyFile}: ${(err as Error).message}`);
+    }
+  }
   if (result.leaseMs <= result.requestTimeoutMs) {
     throw new ConfigError(`HOOKLINE_LEASE (${result.leaseMs} ms) must exceed HOOKLINE_REQUEST_TIMEOUT (${result.requestTimeoutMs} ms)`);
   }
   return result;
+}
+
+/**
+ * What production mode (no --dev) demands before anything starts: a given operator key that
+ * cannot be guessed. Secrets are never generated and printed outside development mode.
+ */
+export function checkProductionConfig(config: Config): void {
+  if (config.dev) return;
+  if (!config.operatorKey) {
+    throw new ConfigError('production mode needs the operator key: set HOOKLINE_OPERATOR_KEY or HOOKLINE_OPERATOR_KEY_FILE (or run with --dev to try Hookline locally)');
+  }
+  if (config.operatorKey.length < MIN_OPERATOR_KEY_LENGTH) {
+    throw new ConfigError(`the operator key must have at least ${MIN_OPERATOR_KEY_LENGTH} characters (try: openssl rand -hex 32)`);
+  }
 }
 
 export function settingsHelp(): string {

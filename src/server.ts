@@ -3,10 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { buildApi } from './api/app.js';
 import { bootstrap, type FirstStart } from './bootstrap.js';
-import type { Config } from './config.js';
+import { checkProductionConfig, type Config } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { Sender } from './delivery/sender.js';
 import { Ingestor } from './ingest/index.js';
+import { parseAllowList, TargetGuard, type Resolve } from './security/ssrf.js';
 import { Lifecycle } from './platform/lifecycle.js';
 import { Simulator } from './platform/simulate.js';
 import { SqliteStore } from './store/sqlite/index.js';
@@ -27,19 +28,24 @@ export interface StartOptions {
   clock?: Clock;
   logger?: Logger;
   random?: () => number;
+  /** Where the SSRF guard resolves names, and extra CAs the sender trusts: for tests. */
+  resolve?: Resolve;
+  ca?: string | Buffer;
 }
 
 export async function startHookline(config: Config, options: StartOptions = {}): Promise<Hookline> {
   const clock = options.clock ?? systemClock;
+  checkProductionConfig(config);
   const logger = options.logger ?? pino({ level: config.logLevel });
   if (config.databaseUrl) throw new Error('DATABASE_URL: PostgreSQL is not supported yet; leave it unset for the embedded store');
   const store = new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous });
-  const firstStart = await bootstrap(store, config.operatorKey, clock.now());
+  const firstStart = await bootstrap(store, config.operatorKey, config.dev, clock.now());
   // The embedded store is held by this process alone: leases from a previous run are void.
   const released = await store.releaseLeases(clock.now());
   if (released > 0) logger.info({ released }, 'took back deliveries leased by a previous run');
 
-  const sender = new Sender(config.requestTimeoutMs);
+  const guard = new TargetGuard({ allowAll: config.dev, allowed: parseAllowList(config.allowedTargets), resolve: options.resolve });
+  const sender = new Sender(config.requestTimeoutMs, { guard: config.dev ? undefined : guard, ca: options.ca });
   const dispatcher = new Dispatcher(store, sender, clock, logger, {
     retrySchedule: config.retrySchedule,
     retryJitter: config.retryJitter,
@@ -50,7 +56,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
   const lifecycle = new Lifecycle(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
   const simulator = new Simulator(lifecycle, config.simulationStepMs, logger);
-  const app = await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, clock, config }, logger);
+  const app = await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, clock, config, guard }, logger);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

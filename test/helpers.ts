@@ -1,7 +1,9 @@
 // Shared test fixtures: a real Hookline node on a free port with a temp data dir, real HTTP
 // receivers on loopback, and a small API client.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +87,9 @@ export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Co
     requestTimeoutMs: 2_000,
     leaseMs: 5_000,
     logLevel: 'silent',
+    // Tests make many calls with one key; the rate-limit tests set their own limits.
+    rateLimit: 100_000,
+    intakeRateLimit: 100_000,
     ...overrides,
   };
 }
@@ -93,13 +98,18 @@ export async function startTestNode(overrides: Partial<Config> = {}, options: St
   const dataDir = tempDir();
   const config = testConfig(dataDir, overrides);
   const hookline = await startHookline(config, { logger: pino({ level: config.logLevel }), ...options });
-  const first = hookline.firstStart.account!;
+  const operator = new Api(hookline.url, OPERATOR_KEY);
+  // Production mode makes no default account (its key would have to be printed): make one.
+  const first = hookline.firstStart.account;
+  const account = first
+    ? { id: first.id, siteId: first.siteId, api: new Api(hookline.url, first.apiKey) }
+    : await createAccount(operator, 'Default account');
   return {
     hookline,
     url: hookline.url,
     dataDir,
-    operator: new Api(hookline.url, OPERATOR_KEY),
-    account: { id: first.id, siteId: first.siteId, api: new Api(hookline.url, first.apiKey) },
+    operator,
+    account,
     close: async () => {
       await hookline.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -133,12 +143,19 @@ export interface Receiver {
 type Reply = number | { status: number; body?: string; headers?: Record<string, string> } | 'hang';
 type Answer = (req: Received, index: number) => Reply | Promise<Reply>;
 
-/** A real HTTP server on 127.0.0.1 that records every request and answers as `answer` says (200 by default). */
-export async function startReceiver(answer: Answer = () => 200): Promise<Receiver> {
+export interface ReceiverOptions {
+  /** Serve https with this key and certificate (see selfSignedCert). */
+  tls?: { key: string; cert: string };
+  /** 127.0.0.1 by default; '::1' for IPv6. */
+  host?: string;
+}
+
+/** A real HTTP(S) server on loopback that records every request and answers as `answer` says (200 by default). */
+export async function startReceiver(answer: Answer = () => 200, options: ReceiverOptions = {}): Promise<Receiver> {
   const received: Received[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
   const hanging: ServerResponse[] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
@@ -160,11 +177,13 @@ export async function startReceiver(answer: Answer = () => 200): Promise<Receive
       const { status, body: out = 'ok', headers = {} } = typeof result === 'number' ? { status: result } : result;
       res.writeHead(status, headers).end(out);
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  };
+  const server = options.tls ? createTlsServer(options.tls, handle) : createServer(handle);
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/hooks`,
+    url: `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}/hooks`,
     received,
     waitFor(count, timeoutMs = 10_000) {
       if (received.length >= count) return Promise.resolve(received);
@@ -204,4 +223,22 @@ export async function until<T>(probe: () => Promise<T | undefined | false> | T |
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+export interface Certificate {
+  key: string;
+  cert: string;
+  /** The certificate's file, for NODE_EXTRA_CA_CERTS. */
+  certPath: string;
+}
+
+/** A self-signed certificate (its own CA) for loopback names and addresses, made by openssl. */
+export function selfSignedCert(dir: string, names: string[] = []): Certificate {
+  const san = ['IP:127.0.0.1', 'IP:::1', 'DNS:localhost', ...names.map((n) => `DNS:${n}`)].join(',');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=hookline-test', '-addext', `subjectAltName=${san}`,
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+  ], { stdio: 'ignore' });
+  return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), certPath: join(dir, 'cert.pem') };
 }

@@ -6,13 +6,17 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { Ingestor } from '../ingest/index.js';
+import type { TargetGuard } from '../security/ssrf.js';
 import type { Lifecycle } from '../platform/lifecycle.js';
 import type { Simulator } from '../platform/simulate.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from '../time.js';
-import { installAuth } from './auth.js';
-import { installErrorHandlers } from './errors.js';
+import { installAudit } from './audit.js';
+import { installAuth, installRateLimit } from './auth.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './errors.js';
+import { finiteNumbers } from './schemas.js';
 import accounts from './routes/accounts.js';
+import audit from './routes/audit.js';
 import channels from './routes/channels.js';
 import deliveries from './routes/deliveries.js';
 import events from './routes/events.js';
@@ -29,15 +33,22 @@ export interface ApiContext {
   dispatcher: Dispatcher;
   clock: Clock;
   config: Config;
+  /** Judges webhook URLs at creation; the sender judges addresses at connect. */
+  guard: TargetGuard;
 }
+
+/** Every request body Hookline takes is a few KiB at most; past this, 413. */
+export const BODY_LIMIT = 64 * 1024;
 
 export async function buildApi(context: ApiContext, logger: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
+    clientErrorHandler,
+    frameworkErrors,
     routerOptions: { ignoreTrailingSlash: true },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false }, plugins: [finiteNumbers] },
   });
   await app.register(swagger, {
     openapi: {
@@ -56,10 +67,12 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
     parseJson(request, body as string, done);
   });
   installAuth(app, context.store);
+  await installRateLimit(app, { management: context.config.rateLimit, intake: context.config.intakeRateLimit });
+  installAudit(app, context.store, context.clock);
 
   app.get('/healthz', { schema: { tags: ['health'], security: [] } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  for (const plugin of [accounts, sites, webhooks, events, media, thumbnails, channels, deliveries]) await app.register(plugin, context);
+  for (const plugin of [accounts, sites, webhooks, events, media, thumbnails, channels, deliveries, audit]) await app.register(plugin, context);
   return app;
 }

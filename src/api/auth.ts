@@ -1,5 +1,11 @@
 // Who is calling: the operator (the platform), or one account through its API key.
 // JWP's clients send `Authorization: Bearer <secret>` or the bare secret; both work.
+//
+// Keys are looked up by their SHA-256 on every request, with no cache: a revoked key is gone
+// from the store, so it stops working at once on every node. The only comparison is the
+// store's index lookup on the hash, which reveals nothing about the key (finding a key from
+// how its hash compares would need SHA-256 preimages), so there is no secret compared in code.
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { hashApiKey } from '../security/keys.js';
 import type { Store } from '../store/types.js';
@@ -10,6 +16,14 @@ export type Principal = { kind: 'operator' } | { kind: 'account'; accountId: str
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
+    /** The API key that let the request in: audit entries and rate limits name it. */
+    apiKeyId: string | null;
+  }
+  interface FastifyContextConfig {
+    /** Which per-key budget a route draws on; management unless it says otherwise. */
+    rateLimitClass?: RateLimitClass;
+    /** Account keys get 403 before anything else is looked at (the body included). */
+    operatorOnly?: boolean;
   }
 }
 
@@ -17,6 +31,7 @@ const unauthorized = (why: string) => new ApiError(401, 'unauthorized', why);
 
 export function installAuth(app: FastifyInstance, store: Store): void {
   app.decorateRequest('principal', null as never);
+  app.decorateRequest('apiKeyId', null);
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/v2/')) return;
     const header = request.headers.authorization;
@@ -25,6 +40,30 @@ export function installAuth(app: FastifyInstance, store: Store): void {
     const found = key ? await store.findApiKey(hashApiKey(key)) : undefined;
     if (!found) throw unauthorized('invalid API key');
     request.principal = found.accountId === null ? { kind: 'operator' } : { kind: 'account', accountId: found.accountId };
+    request.apiKeyId = found.id;
+    if (request.routeOptions.config.operatorOnly) requireOperator(request);
+  });
+}
+
+export type RateLimitClass = 'management' | 'intake';
+
+/**
+ * Requests per minute per API key, counted after authentication (so per key, not per address),
+ * in this process's memory: with several nodes each counts on its own. 429 with Retry-After.
+ */
+export async function installRateLimit(app: FastifyInstance, perMinute: Record<RateLimitClass, number>): Promise<void> {
+  const classOf = (request: FastifyRequest): RateLimitClass => request.routeOptions.config.rateLimitClass ?? 'management';
+  await app.register(rateLimit, {
+    global: true,
+    timeWindow: 60_000,
+    max: (request) => perMinute[classOf(request)],
+    // Unauthenticated requests never get here for /v2/ (auth answers 401 first).
+    allowList: (request) => !request.url.startsWith('/v2/') || perMinute[classOf(request)] === 0,
+    keyGenerator: (request) => `${classOf(request)}:${request.apiKeyId ?? request.ip}`,
+    addHeadersOnExceeding: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true },
+    addHeaders: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true, 'retry-after': true },
+    errorResponseBuilder: (request, context) =>
+      new ApiError(429, 'rate_limited', `too many requests for this API key: at most ${context.max} a minute${classOf(request) === 'intake' ? ' for event intake' : ''}; retry in ${Math.max(1, Math.ceil(context.ttl / 1000))} s (Retry-After)`),
   });
 }
 

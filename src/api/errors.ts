@@ -1,5 +1,7 @@
 // JWP's error format, {"errors":[{"code","description"}]}, for every refusal the API gives.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 export class ApiError extends Error {
   constructor(readonly statusCode: number, readonly code: string, description: string) {
@@ -40,6 +42,8 @@ function describeValidation(context: string, e: AjvError): string {
       return `${path ? path + '.' : ''}${String(e.params.missingProperty)} is required`;
     case 'additionalProperties':
       return `${path ? path + '.' : ''}${String(e.params.additionalProperty)} is not a known field`;
+    case 'x-finite':
+      return `${field} must be a finite number`;
     case 'enum':
       return `${field} must be one of: ${(e.params.allowedValues as unknown[]).join(', ')}`;
     default:
@@ -54,6 +58,17 @@ const CODES: Record<string, [number, string, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: [413, 'body_too_large', 'the body is too large'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'invalid_request', 'Content-Length does not match the body'],
 };
+
+/** Errors the router raises before any route runs (a path that is not valid URL encoding, a too-long parameter). */
+export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const [status, code, description] = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+    ? [414, 'uri_too_long', 'a path parameter is too long']
+    : err.code === 'FST_ERR_BAD_URL'
+      ? [400, 'invalid_request', 'the path is not valid URL encoding']
+      : [500, 'internal_error', 'something went wrong on our side; it has been logged'];
+  if (status === 500) reply.log.error({ err }, 'request failed');
+  void reply.code(status).send(errorBody(code, description));
+}
 
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
@@ -76,4 +91,32 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (not HTTP, headers too large):
+ * still answered in JWP's format, then the connection is closed. When the bad bytes follow a
+ * good request on the same connection (a body sent without Content-Length), the good request's
+ * answer goes first, so that the client reads the answer to what it asked.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  // Node's own name for the response in progress on this socket.
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (inFlight && !inFlight.writableFinished) {
+    inFlight.once('finish', () => clientErrorHandler(err, socket));
+    inFlight.once('close', () => socket.destroy());
+    return;
+  }
+  const [status, code, description] = err.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'headers_too_large', 'the request headers are too large']
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'the request did not arrive in time']
+      : [400, 'invalid_request', 'the request is not valid HTTP'];
+  const body = JSON.stringify(errorBody(code, description));
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
+    + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -23,6 +23,12 @@ export const factSchema = (description: string, params: object, response: object
   response,
 });
 
+/**
+ * The platform's intake (facts, and events reported directly): operator only, it draws on the
+ * intake rate limit, and is not audited (it reports what happened, at volume; it changes no configuration).
+ */
+export const INTAKE_ROUTE = { audit: false, rateLimitClass: 'intake', operatorOnly: true } as const;
+
 /** The optional `id` of a created object: the platform's own, or one Hookline makes. */
 export const newId = (what: string) => ({ ...externalId, description: `The platform's ${what} id; Hookline makes one (8 characters, like JWP's) when it is left out.` });
 

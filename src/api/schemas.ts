@@ -1,11 +1,28 @@
 // JSON schemas shared by several routes. They validate input and document the API at once.
+import type { Ajv } from 'ajv';
 import { ID_PATTERN } from '../ids.js';
 
-export const idParam = (name: string) => ({
+/** Path parameters that are all 8-character ids. */
+export const idParam = (...names: string[]) => ({
   type: 'object',
-  required: [name],
-  properties: { [name]: { type: 'string', pattern: ID_PATTERN } },
-}) as const;
+  required: names,
+  properties: Object.fromEntries(names.map((name) => [name, { type: 'string', pattern: ID_PATTERN }])),
+});
+
+/**
+ * ajv turns the query string "1e400" into Infinity and then skips `maximum` for it (it checks
+ * bounds on finite numbers only); `x-finite` refuses what coercion made infinite.
+ */
+export function finiteNumbers(ajv: Ajv): Ajv {
+  ajv.addKeyword({
+    keyword: 'x-finite',
+    schemaType: 'boolean',
+    errors: false,
+    // No `type: 'number'` here: ajv would then skip non-finite numbers, the very ones to catch.
+    validate: (wanted: boolean, data: unknown) => !wanted || typeof data !== 'number' || Number.isFinite(data),
+  });
+  return ajv;
+}
 
 /** An id the platform chose for its own objects (media, channels, thumbnails, tracks, renditions). */
 export const externalId = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } as const;
@@ -17,8 +34,8 @@ export const idempotencyHeaders = {
 } as const;
 
 export const pageQuery = {
-  page: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 1 },
-  page_length: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
+  page: { type: 'integer', minimum: 1, maximum: 1_000_000, 'x-finite': true, default: 1 },
+  page_length: { type: 'integer', minimum: 1, maximum: 100, 'x-finite': true, default: 10 },
 } as const;
 
 export const timestamp = { type: 'string', description: 'ISO 8601 in UTC, like 2019-09-25T15:29:11.042095+00:00' } as const;

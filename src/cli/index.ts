@@ -17,7 +17,10 @@ async function start(argv: string[]): Promise<void> {
   const node = await startHookline(config);
   const out = (line = '') => process.stdout.write(line + '\n');
   if (config.dev) {
-    out('!! DEVELOPMENT MODE: http:// and local webhook URLs are allowed. Do not expose this server. !!');
+    out('!! DEVELOPMENT MODE: http:// and local webhook URLs are allowed, the SSRF guard is off. Do not expose this server. !!');
+  } else {
+    const opened = config.allowedTargets.length > 0 ? `; opened by HOOKLINE_ALLOWED_TARGETS: ${config.allowedTargets.join(', ')}` : '';
+    out(`Production mode: https webhook URLs only, private and local addresses refused${opened}`);
   }
   out(`Hookline listening on ${node.url} (data in ${config.dataDir})`);
   const first = node.firstStart;

@@ -1,11 +1,14 @@
 // One delivery attempt over HTTP: an overall deadline, no redirects followed, and a bounded read
 // of the answer, so that no receiver can cost more than the timeout and MAX_READ bytes.
-import { Agent, request } from 'undici';
+import type { Socket } from 'node:net';
+import { rootCertificates } from 'node:tls';
+import { Agent, buildConnector, request } from 'undici';
+import { TargetGuard, TargetRefused } from '../security/ssrf.js';
 
 /** How much of a response is kept in the attempt log. */
 export const KEPT_RESPONSE_BYTES = 4096;
 /** Past this, the connection is dropped rather than read to its end. */
-const MAX_READ = 64 * 1024;
+export const MAX_READ = 64 * 1024;
 
 export interface SendResult {
   statusCode: number | null;
@@ -14,16 +17,23 @@ export interface SendResult {
   responseBody: string | null;
 }
 
+export interface SenderOptions {
+  /** Which addresses may be connected to; without one, any (development mode). */
+  guard?: TargetGuard;
+  /** Extra trusted certificate authorities (PEM), on top of Node's and NODE_EXTRA_CA_CERTS. */
+  ca?: string | Buffer;
+}
+
 export class Sender {
   private readonly agent: Agent;
 
-  constructor(private readonly timeoutMs: number) {
+  constructor(private readonly timeoutMs: number, options: SenderOptions = {}) {
     this.agent = new Agent({
       keepAliveTimeout: 30_000,
       connections: 128,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
-      connect: { timeout: timeoutMs },
+      connect: guardedConnector(timeoutMs, options),
     });
   }
 
@@ -54,7 +64,36 @@ export class Sender {
   }
 }
 
-async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
+/**
+ * Connects only where the guard allows: names go through its `lookup` (so the address checked is
+ * the address connected to, whatever DNS says next time), literal addresses are checked here
+ * because net.connect skips `lookup` for them, and the peer address is checked once more before
+ * a byte of the request is written.
+ */
+function guardedConnector(timeoutMs: number, { guard, ca }: SenderOptions): buildConnector.connector {
+  // `ca` replaces Node's list, so the public roots go with it.
+  const tls = ca === undefined ? {} : { ca: [...rootCertificates, ca.toString()] };
+  const connect = buildConnector({ timeout: timeoutMs, ...tls, ...(guard ? { lookup: guard.lookup } : {}) } as buildConnector.BuildOptions);
+  if (!guard) return connect;
+  return (options, callback) => {
+    const hostname = options.hostname.replace(/^\[(.*)\]$/, '$1');
+    const refusal = guard.connectRefusal(hostname);
+    if (refusal) return void callback(new TargetRefused(refusal), null);
+    return connect(options, (err, socket) => {
+      if (err || !socket) return callback(err, null);
+      const peer = (socket as Socket).remoteAddress;
+      const late = peer === undefined || guard.hostAllowed(hostname) ? undefined : guard.connectRefusal(peer);
+      if (late) {
+        socket.destroy();
+        return callback(new TargetRefused(late), null);
+      }
+      callback(null, socket);
+    });
+  };
+}
+
+/** Reads at most MAX_READ bytes of a body, keeping the first KEPT_RESPONSE_BYTES. Exported for tests. */
+export async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
   const chunks: Buffer[] = [];
   let read = 0;
   for await (const chunk of body) {

@@ -16,6 +16,18 @@ export interface ApiKey {
   created: number;
 }
 
+export interface AuditEntry {
+  id: string;
+  accountId: string | null;
+  actor: 'operator' | 'account';
+  keyId: string | null;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  ip: string | null;
+  created: number;
+}
+
 export interface Site {
   id: string;
   accountId: string;
@@ -149,6 +161,9 @@ export interface Store {
 
   createApiKey(key: ApiKey, hash: string): Promise<void>;
   findApiKey(hash: string): Promise<ApiKey | undefined>;
+  listApiKeys(accountId: string): Promise<ApiKey[]>;
+  /** Deletes the key (its hash with it); from this commit on, no request carrying it is let in. */
+  revokeApiKey(accountId: string, keyId: string): Promise<boolean>;
   /** Makes `hash` the only operator key. */
   setOperatorKey(key: ApiKey, hash: string): Promise<void>;
   hasOperatorKey(): Promise<boolean>;
@@ -187,4 +202,8 @@ export interface Store {
   listAttempts(deliveryId: string): Promise<Attempt[]>;
   /** Schedules one more attempt now, whatever the delivery's status. */
   retryDelivery(id: string, now: number): Promise<boolean>;
+
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Newest first; accountId null lists every account's entries (the operator's view). */
+  listAudit(accountId: string | null, page: Page): Promise<{ entries: AuditEntry[]; total: number }>;
 }

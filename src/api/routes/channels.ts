@@ -6,7 +6,7 @@ import type { ChannelState } from '../../platform/channel.js';
 import type { FactResult } from '../../platform/lifecycle.js';
 import { requireOperator } from '../auth.js';
 import { notFound } from '../errors.js';
-import { factParams, factRequest, factSchema, newId, noBodyIsEmpty, yieldedEvents } from '../facts.js';
+import { INTAKE_ROUTE, factParams, factRequest, factSchema, newId, noBodyIsEmpty, yieldedEvents } from '../facts.js';
 import type { ApiContext } from '../app.js';
 
 const channelSchema = {
@@ -40,6 +40,7 @@ export default async function channels(app: FastifyInstance, { lifecycle, simula
         },
       },
     ),
+    config: INTAKE_ROUTE,
   }, async (request, reply) => {
     const fact = factRequest(request);
     const { site_id } = request.params as { site_id: string };
@@ -66,6 +67,7 @@ export default async function channels(app: FastifyInstance, { lifecycle, simula
       { 200: channelSchema },
       { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ['active', 'idle'] } } },
     ),
+    config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, channel_id } = request.params as { site_id: string; channel_id: string };

@@ -78,7 +78,10 @@ export default async function deliveries(app: FastifyInstance, { store, clock, d
     return { ...deliveryJson(delivery), attempts: attempts.map(attemptJson) };
   });
 
-  app.post('/v2/deliveries/:delivery_id/retry/', { schema: { tags: ['deliveries'], params: deliveryParam } }, async (request, reply) => {
+  app.post('/v2/deliveries/:delivery_id/retry/', {
+    schema: { tags: ['deliveries'], params: deliveryParam },
+    config: { audit: 'delivery.retried' },
+  }, async (request, reply) => {
     requireAccount(request);
     const delivery = await visibleDelivery(request);
     await store.retryDelivery(delivery.id, clock.now());

@@ -7,6 +7,7 @@ import { ID_PATTERN } from '../../ids.js';
 import { requireOperator } from '../auth.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import { externalId, idempotencyHeaders } from '../schemas.js';
+import { INTAKE_ROUTE } from '../facts.js';
 import type { ApiContext } from '../app.js';
 
 export default async function events(app: FastifyInstance, { store, ingestor, clock }: ApiContext) {
@@ -33,6 +34,7 @@ export default async function events(app: FastifyInstance, { store, ingestor, cl
         },
       },
     },
+    config: INTAKE_ROUTE,
   }, async (request, reply) => {
     requireOperator(request);
     const { site_id } = request.params as { site_id: string };

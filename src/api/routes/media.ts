@@ -8,7 +8,7 @@ import type { FactResult } from '../../platform/lifecycle.js';
 import { jwpSeconds, parseIsoTime } from '../../time.js';
 import { requireOperator } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
-import { factParams, factRequest, factSchema, newId, noBodyIsEmpty, yieldedEvents } from '../facts.js';
+import { INTAKE_ROUTE, factParams, factRequest, factSchema, newId, noBodyIsEmpty, yieldedEvents } from '../facts.js';
 import { externalId } from '../schemas.js';
 import type { ApiContext } from '../app.js';
 
@@ -109,6 +109,7 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
         },
       },
     ),
+    config: INTAKE_ROUTE,
   }, async (request, reply) => {
     const fact = factRequest(request);
     const { site_id } = request.params as SiteParams;
@@ -139,6 +140,7 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
       { 200: mediaSchema },
       { type: 'object', additionalProperties: false, properties: { metadata: metadataSchema } },
     ),
+    config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, media_id } = request.params as MediaParams;
@@ -153,6 +155,7 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
       factParams('media_id'),
       { 200: mediaSchema },
     ),
+    config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, media_id } = request.params as MediaParams;
@@ -175,6 +178,7 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
         },
       },
     ),
+    config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, media_id } = request.params as MediaParams;
@@ -191,6 +195,7 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
       { 200: childSchema('media_rendition') },
       { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ['ready'] } } },
     ),
+    config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, media_id, rendition_id } = request.params as MediaParams & { rendition_id: string };
@@ -206,6 +211,7 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
       { 201: childSchema('text_track') },
       { type: 'object', additionalProperties: false, properties: { id: newId('track') } },
     ),
+    config: INTAKE_ROUTE,
   }, async (request, reply) => {
     const fact = factRequest(request);
     const { site_id, media_id } = request.params as MediaParams;
@@ -220,6 +226,7 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
       factParams('media_id', 'track_id'),
       { 200: childSchema('text_track') },
     ),
+    config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, media_id, track_id } = request.params as MediaParams & { track_id: string };

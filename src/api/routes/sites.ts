@@ -4,6 +4,7 @@ import { ID_PATTERN, randomId } from '../../ids.js';
 import type { Site } from '../../store/types.js';
 import { jwpMicros } from '../../time.js';
 import { requireOperator, visibleAccount } from '../auth.js';
+import { noteAudit } from '../audit.js';
 import { badRequest } from '../errors.js';
 import type { ApiContext } from '../app.js';
 
@@ -20,12 +21,14 @@ export default async function sites(app: FastifyInstance, { store, clock }: ApiC
         properties: { name: { type: 'string', minLength: 1, maxLength: 255 }, account_id: { type: 'string', pattern: ID_PATTERN } },
       },
     },
+    config: { audit: 'site.created', operatorOnly: true },
   }, async (request, reply) => {
     requireOperator(request);
     const { name, account_id } = request.body as { name: string; account_id: string };
     if (!(await store.getAccount(account_id))) throw badRequest(`account_id: account ${account_id} does not exist`);
     const site = { id: randomId(), accountId: account_id, name, created: clock.now() };
     await store.createSite(site);
+    noteAudit(request, { accountId: account_id });
     return reply.code(201).send(siteJson(site));
   });
 

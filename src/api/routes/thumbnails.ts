@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { randomId } from '../../ids.js';
 import type { FactResult } from '../../platform/lifecycle.js';
 import type { MediaState } from '../../platform/media.js';
-import { factParams, factRequest, factSchema, newId, yieldedEvents } from '../facts.js';
+import { INTAKE_ROUTE, factParams, factRequest, factSchema, newId, yieldedEvents } from '../facts.js';
 import { externalId } from '../schemas.js';
 import type { ApiContext } from '../app.js';
 
@@ -42,6 +42,7 @@ export default async function thumbnails(app: FastifyInstance, { lifecycle }: Ap
         },
       },
     ),
+    config: INTAKE_ROUTE,
   }, async (request, reply) => {
     const fact = factRequest(request);
     const { site_id } = request.params as { site_id: string };
@@ -57,6 +58,7 @@ export default async function thumbnails(app: FastifyInstance, { lifecycle }: Ap
       { 200: thumbnailSchema },
       { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ['ready'] } } },
     ),
+    config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, thumbnail_id } = request.params as { site_id: string; thumbnail_id: string };
@@ -69,6 +71,7 @@ export default async function thumbnails(app: FastifyInstance, { lifecycle }: Ap
       factParams('thumbnail_id'),
       { 200: thumbnailSchema },
     ),
+    config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, thumbnail_id } = request.params as { site_id: string; thumbnail_id: string };

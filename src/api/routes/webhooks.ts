@@ -68,7 +68,7 @@ export async function visibleWebhook(store: Store, request: FastifyRequest, id: 
   return webhook;
 }
 
-export default async function webhooks(app: FastifyInstance, { store, clock, config }: ApiContext) {
+export default async function webhooks(app: FastifyInstance, { store, clock, config, guard }: ApiContext) {
   function checkUrl(raw: string): string {
     let url: URL;
     try {
@@ -80,6 +80,8 @@ export default async function webhooks(app: FastifyInstance, { store, clock, con
     if (!allowed.includes(url.protocol)) {
       throw badRequest(`metadata.webhook_url must be ${config.dev ? 'an http or https' : 'an https'} URL`);
     }
+    const refusal = guard.urlRefusal(url);
+    if (refusal) throw badRequest(`metadata.webhook_url: ${refusal}; deliveries may not reach it (HOOKLINE_ALLOWED_TARGETS can open it)`);
     return raw;
   }
 
@@ -92,6 +94,7 @@ export default async function webhooks(app: FastifyInstance, { store, clock, con
 
   app.post('/v2/webhooks/', {
     schema: { tags: ['webhooks'], body: metadata(['name', 'webhook_url', 'events', 'site_ids']), response: { 201: webhookSchema } },
+    config: { audit: 'webhook.created' },
   }, async (request, reply) => {
     const accountId = requireAccount(request);
     const m = (request.body as { metadata: Required<MetadataInput> }).metadata;
@@ -131,6 +134,7 @@ export default async function webhooks(app: FastifyInstance, { store, clock, con
 
   app.patch('/v2/webhooks/:webhook_id/', {
     schema: { tags: ['webhooks'], params: idParam('webhook_id'), body: metadata([]), response: { 200: webhookSchema } },
+    config: { audit: 'webhook.updated' },
   }, async (request) => {
     const accountId = requireAccount(request);
     const { webhook_id } = request.params as { webhook_id: string };
@@ -152,6 +156,7 @@ export default async function webhooks(app: FastifyInstance, { store, clock, con
 
   app.delete('/v2/webhooks/:webhook_id/', {
     schema: { tags: ['webhooks'], params: idParam('webhook_id'), response: { 204: { type: 'null' } } },
+    config: { audit: 'webhook.deleted' },
   }, async (request, reply) => {
     requireAccount(request);
     const { webhook_id } = request.params as { webhook_id: string };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { IdField } from '../../catalog/events.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
-  Account, ApiKey, Attempt, ClaimedDelivery, Delivery, DeliveryFilter, EventRecord, FactCommit, IngestItem,
+  Account, ApiKey, Attempt, AuditEntry, ClaimedDelivery, Delivery, DeliveryFilter, EventRecord, FactCommit, IngestItem,
   IngestOptions, IngestOutcome, Outcome, Page, PlatformKind, PlatformObject, Site, Store, Webhook, WebhookChanges,
 } from '../types.js';
 
@@ -92,6 +92,10 @@ export class SqliteStore implements Store {
       getAccount: db.prepare('SELECT * FROM accounts WHERE id = ?'),
       insertKey: db.prepare('INSERT INTO api_keys (id, account_id, name, key_hash, created) VALUES (?, ?, ?, ?, ?)'),
       findKey: db.prepare('SELECT * FROM api_keys WHERE key_hash = ?'),
+      listKeys: db.prepare('SELECT * FROM api_keys WHERE account_id = ? ORDER BY created, id'),
+      revokeKey: db.prepare('DELETE FROM api_keys WHERE account_id = ? AND id = ?'),
+      insertAudit: db.prepare(`INSERT INTO audit_log (id, account_id, actor, key_id, action, target_type, target_id, ip, created)
+        VALUES (@id, @accountId, @actor, @keyId, @action, @targetType, @targetId, @ip, @created)`),
       deleteOperatorKeys: db.prepare('DELETE FROM api_keys WHERE account_id IS NULL'),
       hasOperatorKey: db.prepare('SELECT 1 FROM api_keys WHERE account_id IS NULL LIMIT 1'),
       insertSite: db.prepare('INSERT INTO sites (id, account_id, name, created) VALUES (?, ?, ?, ?)'),
@@ -171,6 +175,14 @@ export class SqliteStore implements Store {
   async findApiKey(hash: string): Promise<ApiKey | undefined> {
     const r = this.sql.findKey.get(hash) as Row | undefined;
     return r && { id: r.id, accountId: r.account_id, name: r.name, created: r.created };
+  }
+
+  async listApiKeys(accountId: string): Promise<ApiKey[]> {
+    return (this.sql.listKeys.all(accountId) as Row[]).map((r) => ({ id: r.id, accountId: r.account_id, name: r.name, created: r.created }));
+  }
+
+  async revokeApiKey(accountId: string, keyId: string): Promise<boolean> {
+    return this.sql.revokeKey.run(accountId, keyId).changes > 0;
   }
 
   async setOperatorKey(key: ApiKey, hash: string): Promise<void> {
@@ -375,5 +387,23 @@ export class SqliteStore implements Store {
 
   async retryDelivery(id: string, now: number): Promise<boolean> {
     return this.sql.retry.run({ id, now }).changes > 0;
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    this.sql.insertAudit.run(entry);
+  }
+
+  async listAudit(accountId: string | null, page: Page) {
+    const where = accountId === null ? '' : 'WHERE account_id = ?';
+    const args = accountId === null ? [] : [accountId];
+    const rows = this.db
+      .prepare(`SELECT * FROM audit_log ${where} ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?`)
+      .all(...args, page.pageLength, (page.page - 1) * page.pageLength) as Row[];
+    const { total } = this.db.prepare(`SELECT count(*) AS total FROM audit_log ${where}`).get(...args) as Row;
+    const entries = rows.map((r): AuditEntry => ({
+      id: r.id, accountId: r.account_id, actor: r.actor, keyId: r.key_id, action: r.action,
+      targetType: r.target_type, targetId: r.target_id, ip: r.ip, created: r.created,
+    }));
+    return { entries, total };
   }
 }

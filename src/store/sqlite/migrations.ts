@@ -101,7 +101,6 @@ CREATE TABLE attempts (
 );
 CREATE INDEX attempts_by_delivery ON attempts(delivery_id, attempted_at);
 `,
-
   /* 2: the media and live-channel lifecycle (src/platform/) */ `
 -- One row per media, live channel or thumbnail a platform reported; state is JSON whose shape
 -- src/platform/ owns. A thumbnail's row only maps its id to its media (its state lives there).
@@ -123,5 +122,20 @@ CREATE TABLE fact_keys (
   created       INTEGER NOT NULL,
   PRIMARY KEY (site_id, key)
 ) WITHOUT ROWID;
+`,
+  /* 3: the audit log (who changed what, per account) */ `
+CREATE TABLE audit_log (
+  id           TEXT PRIMARY KEY,
+  account_id   TEXT,           -- the account concerned; NULL for operator-wide changes
+  actor        TEXT NOT NULL,  -- operator | account
+  key_id       TEXT,           -- the API key that made the change (kept after it is revoked)
+  action       TEXT NOT NULL,  -- webhook.created, api_key.revoked, …
+  target_type  TEXT,
+  target_id    TEXT,
+  ip           TEXT,
+  created      INTEGER NOT NULL
+);
+CREATE INDEX audit_by_account ON audit_log(account_id, created);
+CREATE INDEX audit_by_time ON audit_log(created);
 `,
 ];
