@@ -1,6 +1,7 @@
 // Every setting in one table: its flag, its environment variables, its default and its parser.
 // The README's settings table is this table; `hookline start --help` prints it.
 import { parseDuration, parseSchedule } from './delivery/schedule.js';
+import { parseSealingKey } from './security/sealing.js';
 
 export class ConfigError extends Error {}
 
@@ -11,6 +12,7 @@ export interface Config {
   databaseUrl: string | undefined;
   dev: boolean;
   operatorKey: string | undefined;
+  secretKey: string | undefined;
   retrySchedule: number[];
   retryJitter: number;
   requestTimeoutMs: number;
@@ -48,6 +50,10 @@ const ratio = (raw: string) => {
   return n;
 };
 const duration = (raw: string) => parseDuration(raw);
+const sealingKey = (raw: string) => {
+  parseSealingKey(raw);
+  return raw.trim();
+};
 
 function setting<K extends keyof Config>(s: Setting<K>): Setting<K> {
   return s;
@@ -60,6 +66,7 @@ export const SETTINGS = [
   setting({ key: 'databaseUrl', flag: '--database', env: ['DATABASE_URL'], default: undefined, parse: str, doc: 'postgres://… selects PostgreSQL instead of the embedded SQLite.' }),
   setting({ key: 'dev', flag: '--dev', env: ['HOOKLINE_DEV'], default: false, parse: bool, boolean: true, doc: 'Development mode: http and local webhook URLs allowed.' }),
   setting({ key: 'operatorKey', flag: '--operator-key', env: ['HOOKLINE_OPERATOR_KEY'], default: undefined, parse: str, doc: 'Fixes the operator API key; otherwise one is generated once and printed once.' }),
+  setting({ key: 'secretKey', flag: '--secret-key', env: ['HOOKLINE_SECRET_KEY'], default: undefined, parse: sealingKey, doc: 'Key that seals webhook secrets at rest (AES-256-GCM): 32 bytes in base64 or hex, e.g. `openssl rand -base64 32`. Prefer the variable to the flag. Unset on the embedded store: a key file secret.key is made in the data dir (mode 0600). Required with PostgreSQL.' }),
   setting({ key: 'retrySchedule', flag: '--retry-schedule', env: ['HOOKLINE_RETRY_SCHEDULE'], default: parseSchedule('0,5s,5m,30m,2h,5h,10h,10h'), parse: parseSchedule, doc: 'Delay before each attempt, from the previous one (units ms, s, m, h). Its length is the number of attempts.' }),
   setting({ key: 'retryJitter', flag: '--retry-jitter', env: ['HOOKLINE_RETRY_JITTER'], default: 0.2, parse: ratio, doc: 'Random spread of each retry delay, as a fraction (0.2 = ±20 %).' }),
   setting({ key: 'requestTimeoutMs', flag: '--request-timeout', env: ['HOOKLINE_REQUEST_TIMEOUT'], default: 15_000, parse: duration, doc: 'Deadline of one delivery attempt, from connect to the last byte read.' }),

@@ -7,6 +7,8 @@ import type { Config } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { Sender } from './delivery/sender.js';
 import { Ingestor } from './ingest/index.js';
+import { openSecretBox } from './security/secret-key.js';
+import { WebhookSecrets } from './security/webhook-secrets.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/types.js';
 import { systemClock, type Clock } from './time.js';
@@ -32,13 +34,20 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   const logger = options.logger ?? pino({ level: config.logLevel });
   if (config.databaseUrl) throw new Error('DATABASE_URL: PostgreSQL is not supported yet; leave it unset for the embedded store');
   const store = new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous });
+  let secrets: WebhookSecrets;
+  try {
+    secrets = new WebhookSecrets(store, await openSecretBox(config, store, logger));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const firstStart = await bootstrap(store, config.operatorKey, clock.now());
   // The embedded store is held by this process alone: leases from a previous run are void.
   const released = await store.releaseLeases(clock.now());
   if (released > 0) logger.info({ released }, 'took back deliveries leased by a previous run');
 
   const sender = new Sender(config.requestTimeoutMs);
-  const dispatcher = new Dispatcher(store, sender, clock, logger, {
+  const dispatcher = new Dispatcher(store, sender, secrets, clock, logger, {
     retrySchedule: config.retrySchedule,
     retryJitter: config.retryJitter,
     leaseMs: config.leaseMs,
@@ -46,7 +55,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     random: options.random,
   });
   const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
-  const app = await buildApi({ store, ingestor, dispatcher, clock, config }, logger);
+  const app = await buildApi({ store, ingestor, dispatcher, secrets, clock, config }, logger);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { Ingestor } from '../ingest/index.js';
+import type { WebhookSecrets } from '../security/webhook-secrets.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from '../time.js';
 import { installAuth } from './auth.js';
@@ -14,12 +15,14 @@ import accounts from './routes/accounts.js';
 import deliveries from './routes/deliveries.js';
 import events from './routes/events.js';
 import sites from './routes/sites.js';
+import webhookActions from './routes/webhook-actions.js';
 import webhooks from './routes/webhooks.js';
 
 export interface ApiContext {
   store: Store;
   ingestor: Ingestor;
   dispatcher: Dispatcher;
+  secrets: WebhookSecrets;
   clock: Clock;
   config: Config;
 }
@@ -45,6 +48,6 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
   app.get('/healthz', { schema: { tags: ['health'], security: [] } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  for (const plugin of [accounts, sites, webhooks, events, deliveries]) await app.register(plugin, context);
+  for (const plugin of [accounts, sites, webhooks, webhookActions, events, deliveries]) await app.register(plugin, context);
   return app;
 }

@@ -101,4 +101,17 @@ CREATE TABLE attempts (
 );
 CREATE INDEX attempts_by_delivery ON attempts(delivery_id, attempted_at);
 `,
+  /* 2: sealed secrets and their rotation */ `
+-- webhooks.secret holds the secret sealed (AES-256-GCM, src/security/sealing.ts), never in clear.
+-- A rotation keeps the secret it replaced, sealed too, until previous_secret_expires.
+ALTER TABLE webhooks ADD COLUMN previous_secret TEXT;
+ALTER TABLE webhooks ADD COLUMN previous_secret_expires INTEGER;
+
+-- Small facts about the database itself: 'seal_check' is a known value sealed with the key,
+-- so that a wrong key is caught at start.
+CREATE TABLE meta (
+  key    TEXT PRIMARY KEY,
+  value  TEXT NOT NULL
+);
+`,
 ];
