@@ -1,6 +1,12 @@
 // The CLI's way to the running server's API: clear words when it cannot be reached or refuses.
 export const DEFAULT_URL = 'http://127.0.0.1:8000';
 
+/** Why a fetch failed, in a word or two: ECONNREFUSED, bad port, … */
+export function fetchFailure(err: unknown): string {
+  const { cause, message } = err as { cause?: { code?: string; message?: string }; message?: string };
+  return cause?.code ?? cause?.message ?? message ?? String(err);
+}
+
 export class ApiClient {
   constructor(readonly baseUrl: string, private readonly key: string, private readonly keyName: string) {}
 
@@ -14,8 +20,7 @@ export class ApiClient {
         signal: AbortSignal.timeout(15_000),
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-      throw new Error(`cannot reach Hookline at ${this.baseUrl} (${cause}): is \`hookline start\` running there? Point --url or HOOKLINE_URL at it.`);
+      throw new Error(`cannot reach Hookline at ${this.baseUrl} (${fetchFailure(err)}): is \`hookline start\` running there? Point --url or HOOKLINE_URL at it.`);
     }
     const text = await res.text();
     let json: any;

@@ -8,7 +8,7 @@ import { EVENT_NAMES, ID_FIELDS } from '../catalog/events.js';
 import { ConfigError } from '../config.js';
 import { verify, type Scheme } from '../signing/verify.js';
 import { intFlag, out, parsingFlags, urlFlag } from './args.js';
-import { ApiClient, DEFAULT_URL } from './client.js';
+import { ApiClient, DEFAULT_URL, fetchFailure } from './client.js';
 
 export const summary = 'run a local receiver that verifies and prints deliveries';
 
@@ -183,7 +183,7 @@ async function receive(req: IncomingMessage, res: ServerResponse, behaviour: Beh
     res.writeHead(relayed.status, { 'content-type': relayed.headers.get('content-type') ?? 'text/plain' }).end(answer);
     out(`${clock()} ✔ ${described} ${verified} ${latency(text)}→ forwarded: ${relayed.status} in ${Math.round(performance.now() - started)} ms`);
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    const cause = fetchFailure(err);
     res.writeHead(502, { 'content-type': 'text/plain' }).end(`could not forward to ${behaviour.forwardTo.href}: ${cause}\n`);
     out(`${clock()} ✔ ${described} ${verified} ${latency(text)}→ 502: could not forward to ${behaviour.forwardTo.href} (${cause})`);
   }
