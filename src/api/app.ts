@@ -6,21 +6,28 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { Ingestor } from '../ingest/index.js';
+import type { Lifecycle } from '../platform/lifecycle.js';
+import type { Simulator } from '../platform/simulate.js';
 import type { WebhookSecrets } from '../security/webhook-secrets.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from '../time.js';
 import { installAuth } from './auth.js';
 import { installErrorHandlers } from './errors.js';
 import accounts from './routes/accounts.js';
+import channels from './routes/channels.js';
 import deliveries from './routes/deliveries.js';
 import events from './routes/events.js';
+import media from './routes/media.js';
 import sites from './routes/sites.js';
+import thumbnails from './routes/thumbnails.js';
 import webhookActions from './routes/webhook-actions.js';
 import webhooks from './routes/webhooks.js';
 
 export interface ApiContext {
   store: Store;
   ingestor: Ingestor;
+  lifecycle: Lifecycle;
+  simulator: Simulator;
   dispatcher: Dispatcher;
   secrets: WebhookSecrets;
   clock: Clock;
@@ -43,11 +50,19 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
     },
   });
   installErrorHandlers(app);
+  // JWP's clients send Content-Type: application/json on DELETE too, with no body: that is no body,
+  // not malformed JSON.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    parseJson(request, body as string, done);
+  });
   installAuth(app, context.store);
 
   app.get('/healthz', { schema: { tags: ['health'], security: [] } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  for (const plugin of [accounts, sites, webhooks, webhookActions, events, deliveries]) await app.register(plugin, context);
+  for (const plugin of [accounts, sites, webhooks, webhookActions, events, media, thumbnails, channels, deliveries]) await app.register(plugin, context);
   return app;
 }

@@ -54,6 +54,8 @@ export function validateEvent(input: EventInput, now: number): ValidEvent {
   return { event: type.name, eventTime, ids };
 }
 
+export const newEventId = () => 'evt_' + randomId(20);
+
 export function requestHash(siteId: string, input: EventInput): string {
   const canonical = JSON.stringify([siteId, input.event, input.event_time ?? null, ...ID_FIELDS.map((f) => input[f] ?? null)]);
   return createHash('sha256').update(canonical).digest('hex');
@@ -91,7 +93,7 @@ export class Ingestor {
   }
 
   private record(siteId: string, event: ValidEvent): EventRecord {
-    return { id: 'evt_' + randomId(20), siteId, created: this.clock.now(), ...event };
+    return { id: newEventId(), siteId, created: this.clock.now(), ...event };
   }
 
   private enqueue(item: IngestItem): Promise<IngestOutcome> {
