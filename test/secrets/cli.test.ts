@@ -104,6 +104,42 @@ describe('hookline trigger', () => {
   });
 });
 
+describe('hookline trigger --simulate', () => {
+  it('starts a story the server plays by itself: an upload, a reupload, a live channel', async () => {
+    await node.close();
+    node = await startTestNode({ simulationStepMs: 20 });
+    const rx = await receiver();
+    await createWebhook(node.account.api, [node.account.siteId], rx.url, ['media_created', 'thumbnail_created', 'media_available', 'conversions_complete', 'media_reuploaded', 'channel_created', 'channel_active', 'channel_idle']);
+
+    const upload = await runCli(['trigger', '--simulate', 'upload', '--media-id', 'SimMedia'], serverEnv());
+    expect(upload.code, upload.output).toBe(0);
+    expect(upload.output).toBe(`Simulating: media SimMedia on property ${node.account.siteId}: media_created now; thumbnail_created, media_available and conversions_complete follow, one step every HOOKLINE_SIMULATION_STEP (1 s by default).\n`);
+    await rx.waitFor(4);
+    expect(rx.received.map((r) => r.json.event).sort()).toEqual(['conversions_complete', 'media_available', 'media_created', 'thumbnail_created']);
+    expect(rx.received.every((r) => r.json.media_id === 'SimMedia')).toBe(true);
+
+    const reupload = await runCli(['trigger', '--simulate', 'reupload', '--media-id', 'SimMedia'], serverEnv());
+    expect(reupload.output).toContain('media SimMedia on property');
+    expect(reupload.output).toContain(': media_reuploaded now;');
+    const channel = await runCli(['trigger', '--simulate', 'channel'], serverEnv());
+    const channelId = /channel (\w{8}) on property/.exec(channel.output)![1]!;
+    await rx.waitFor(8);
+    expect(rx.received.slice(4).map((r) => r.json.event).sort()).toEqual(['channel_active', 'channel_created', 'channel_idle', 'media_reuploaded']);
+    expect(rx.received.filter((r) => r.json.channel_id === channelId)).toHaveLength(3);
+  });
+
+  it('refuses an unknown story, a reupload without its media, and an event besides', async () => {
+    let run = await runCli(['trigger', '--simulate', 'premiere'], serverEnv());
+    expect([run.code, run.output]).toEqual([2, expect.stringMatching(/^hookline: --simulate: expected upload, reupload, channel, got "premiere"/)]);
+    run = await runCli(['trigger', '--simulate', 'reupload'], serverEnv());
+    expect([run.code, run.output]).toEqual([2, expect.stringMatching(/^hookline: --simulate reupload needs --media-id/)]);
+    run = await runCli(['trigger', 'media_created', '--simulate', 'upload'], serverEnv());
+    expect([run.code, run.output]).toEqual([2, expect.stringMatching(/^hookline: --simulate plays its own events: name no event/)]);
+    run = await runCli(['trigger', '--simulate', 'reupload', '--media-id', 'NeverSeen'], serverEnv());
+    expect([run.code, run.output]).toEqual([1, expect.stringMatching(/answered 404: media NeverSeen not found/)]);
+  });
+});
+
 describe('hookline listen', () => {
   it('verifies each delivery, prints it on one line and answers 200', async () => {
     const { cli, hook } = await webhookToListener([]);

@@ -6,22 +6,24 @@ import { ID_PATTERN } from '../../ids.js';
 import { generateSecret } from '../../signing/standard.js';
 import { requireAccount } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
+import { noBodyIsEmpty } from '../facts.js';
 import { idParam } from '../schemas.js';
 import type { ApiContext } from '../app.js';
 import { visibleWebhook, webhookJson, webhookSchema } from './webhooks.js';
 
-export const DEFAULT_GRACE_SECONDS = 86_400;
+const DEFAULT_GRACE_SECONDS = 86_400;
 const MAX_GRACE_SECONDS = 30 * 86_400;
 
 export default async function webhookActions(app: FastifyInstance, { store, secrets, ingestor, clock }: ApiContext) {
   app.post('/v2/webhooks/:webhook_id/rotate_secret/', {
+    preValidation: noBodyIsEmpty,
     schema: {
       tags: ['webhooks'],
       description: 'Replaces the secret. During the grace period deliveries carry the Standard Webhooks signatures of the new '
         + 'and the old secret; the JWT is signed with the new one. 0 stops the old secret at once (a leaked secret).',
       params: idParam('webhook_id'),
       body: {
-        type: ['object', 'null'],
+        type: 'object',
         additionalProperties: false,
         properties: {
           grace_period_seconds: { type: 'integer', minimum: 0, maximum: MAX_GRACE_SECONDS, default: DEFAULT_GRACE_SECONDS },
@@ -33,7 +35,7 @@ export default async function webhookActions(app: FastifyInstance, { store, secr
     requireAccount(request);
     const { webhook_id } = request.params as { webhook_id: string };
     await visibleWebhook(store, request, webhook_id);
-    const grace = (request.body as { grace_period_seconds?: number } | null)?.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
+    const grace = (request.body as { grace_period_seconds: number }).grace_period_seconds;
     const now = clock.now();
     const secret = generateSecret();
     const rotated = await store.rotateWebhookSecret(webhook_id, secrets.seal(webhook_id, secret), grace > 0 ? now + grace * 1000 : null, now);
@@ -43,12 +45,13 @@ export default async function webhookActions(app: FastifyInstance, { store, secr
   });
 
   app.post('/v2/webhooks/:webhook_id/test/', {
+    preValidation: noBodyIsEmpty,
     schema: {
       tags: ['webhooks'],
       description: 'Sends one sample event, with generated ids, to this webhook only. It is delivered, retried and logged like any other.',
       params: idParam('webhook_id'),
       body: {
-        type: ['object', 'null'],
+        type: 'object',
         additionalProperties: false,
         properties: {
           event: { type: 'string', enum: EVENT_NAMES, default: 'media_available' },
@@ -68,8 +71,8 @@ export default async function webhookActions(app: FastifyInstance, { store, secr
     requireAccount(request);
     const { webhook_id } = request.params as { webhook_id: string };
     const webhook = await visibleWebhook(store, request, webhook_id);
-    const body = (request.body as { event?: string; site_id?: string } | null) ?? {};
-    const type = eventType(body.event ?? 'media_available')!;
+    const body = request.body as { event: string; site_id?: string };
+    const type = eventType(body.event)!;
     const siteId = body.site_id ?? webhook.siteIds[0]!;
     if (!webhook.siteIds.includes(siteId)) throw badRequest(`site_id: property ${siteId} is not one of this webhook's site_ids`);
     const outcome = await ingestor.submitTo(webhook_id, siteId, { event: type.name, eventTime: clock.now(), ids: sampleIds(type) });
