@@ -224,6 +224,24 @@ it('opens each secret once, not per delivery, and again only after the webhook c
   await until(async () => (await api.get(`/v2/webhooks/${hook.id}/deliveries/?status=pending`)).body.total === 0, 5_000, 'deliveries to settle');
 });
 
+it('does not send with a sealed secret moved to another webhook, and logs why', async () => {
+  const dir = newDir();
+  const rx = await receiver();
+  const node = await start(dir);
+  const api = new Api(node.url, node.firstStart.account!.apiKey);
+  const site = node.firstStart.account!.siteId;
+  const a = await createWebhook(api, [site], rx.url + '?a');
+  const b = await createWebhook(api, [site], rx.url + '?b', ['media_created']);
+  // Someone with write access to the database copies b's sealed secret over a's.
+  const db = (node.store as unknown as { db: Database.Database }).db;
+  db.prepare('UPDATE webhooks SET secret = (SELECT secret FROM webhooks WHERE id = ?) WHERE id = ?').run(b.id, a.id);
+  await new Api(node.url, OPERATOR_KEY).post(`/v2/sites/${site}/events/`, { event: 'media_available', media_id: 'MNYaMSQl' });
+  const failed = await until(async () => (await api.get(`/v2/webhooks/${a.id}/deliveries/?status=failed`)).body.deliveries[0], 5_000, 'the delivery to fail');
+  const detail = (await api.get(`/v2/deliveries/${failed.id}/`)).body;
+  expect(detail.attempts.map((x: any) => x.error)).toEqual(Array(3).fill('not sent: the webhook secret does not open with this key'));
+  expect(rx.received).toHaveLength(0);
+});
+
 describe('SecretBox', () => {
   const box = new SecretBox(randomBytes(32));
 
