@@ -10,6 +10,8 @@ import { Ingestor } from './ingest/index.js';
 import { parseAllowList, TargetGuard, type Resolve } from './security/ssrf.js';
 import { Lifecycle } from './platform/lifecycle.js';
 import { Simulator } from './platform/simulate.js';
+import { openSecretBox } from './security/secret-key.js';
+import { WebhookSecrets } from './security/webhook-secrets.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/types.js';
 import { systemClock, type Clock } from './time.js';
@@ -39,6 +41,13 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   const logger = options.logger ?? pino({ level: config.logLevel });
   if (config.databaseUrl) throw new Error('DATABASE_URL: PostgreSQL is not supported yet; leave it unset for the embedded store');
   const store = new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous });
+  let secrets: WebhookSecrets;
+  try {
+    secrets = new WebhookSecrets(store, await openSecretBox(config, store, logger));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const firstStart = await bootstrap(store, config.operatorKey, config.dev, clock.now());
   // The embedded store is held by this process alone: leases from a previous run are void.
   const released = await store.releaseLeases(clock.now());
@@ -46,7 +55,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
 
   const guard = new TargetGuard({ allowAll: config.dev, allowed: parseAllowList(config.allowedTargets), resolve: options.resolve });
   const sender = new Sender(config.requestTimeoutMs, { guard: config.dev ? undefined : guard, ca: options.ca });
-  const dispatcher = new Dispatcher(store, sender, clock, logger, {
+  const dispatcher = new Dispatcher(store, sender, secrets, clock, logger, {
     retrySchedule: config.retrySchedule,
     retryJitter: config.retryJitter,
     leaseMs: config.leaseMs,
@@ -56,7 +65,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
   const lifecycle = new Lifecycle(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
   const simulator = new Simulator(lifecycle, config.simulationStepMs, logger);
-  const app = await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, clock, config, guard }, logger);
+  const app = await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, secrets, clock, config, guard }, logger);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

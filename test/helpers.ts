@@ -1,6 +1,6 @@
 // Shared test fixtures: a real Hookline node on a free port with a temp data dir, real HTTP
 // receivers on loopback, and a small API client.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
@@ -241,4 +241,43 @@ export function selfSignedCert(dir: string, names: string[] = []): Certificate {
     '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
   ], { stdio: 'ignore' });
   return { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), certPath: join(dir, 'cert.pem') };
+}
+
+/** The built CLI (npm test builds first). */
+export const CLI = join(import.meta.dirname, '../dist/cli/index.js');
+
+export interface CliProcess {
+  child: ChildProcess;
+  /** stdout and stderr so far, interleaved. */
+  output(): string;
+  /** Resolves with the first match of `pattern` in the output. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+/** Runs `hookline <args>` as a child process; HOOKLINE_* variables come only from `env`. */
+export function spawnCli(args: string[], env: Record<string, string> = {}): CliProcess {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HOOKLINE_')));
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    waitFor: (pattern, timeoutMs = 10_000) =>
+      until(() => pattern.exec(output) ?? undefined, timeoutMs, `${pattern} from hookline ${args.join(' ')}`).catch((err: Error) => {
+        throw new Error(`${err.message}; its output:\n${output}`);
+      }),
+    exited,
+  };
+}
+
+/** Runs `hookline <args>` to its end. */
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  const cli = spawnCli(args, env);
+  const code = await cli.exited;
+  return { code, output: cli.output() };
 }

@@ -9,6 +9,7 @@ import type { Ingestor } from '../ingest/index.js';
 import type { TargetGuard } from '../security/ssrf.js';
 import type { Lifecycle } from '../platform/lifecycle.js';
 import type { Simulator } from '../platform/simulate.js';
+import type { WebhookSecrets } from '../security/webhook-secrets.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from '../time.js';
 import { installAudit } from './audit.js';
@@ -23,6 +24,7 @@ import events from './routes/events.js';
 import media from './routes/media.js';
 import sites from './routes/sites.js';
 import thumbnails from './routes/thumbnails.js';
+import webhookActions from './routes/webhook-actions.js';
 import webhooks from './routes/webhooks.js';
 
 export interface ApiContext {
@@ -31,6 +33,7 @@ export interface ApiContext {
   lifecycle: Lifecycle;
   simulator: Simulator;
   dispatcher: Dispatcher;
+  secrets: WebhookSecrets;
   clock: Clock;
   config: Config;
   /** Judges webhook URLs at creation; the sender judges addresses at connect. */
@@ -73,6 +76,6 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
   app.get('/healthz', { schema: { tags: ['health'], security: [] } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  for (const plugin of [accounts, sites, webhooks, events, media, thumbnails, channels, deliveries, audit]) await app.register(plugin, context);
+  for (const plugin of [accounts, sites, webhooks, webhookActions, events, media, thumbnails, channels, deliveries, audit]) await app.register(plugin, context);
   return app;
 }

@@ -1,64 +1,48 @@
 #!/usr/bin/env node
-// hookline start: runs a node. Later commands (listen, trigger) join here.
-import { ConfigError, loadConfig, settingsHelp } from '../config.js';
-import { startHookline } from '../server.js';
+// The hookline command: picks the command and runs it. Each command lives in its own file.
+import { ConfigError } from '../config.js';
+import * as listen from './listen.js';
+import * as start from './start.js';
+import * as trigger from './trigger.js';
+
+interface Command {
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<void>;
+}
+
+const COMMANDS: Record<string, Command> = { start, listen, trigger };
 
 const USAGE = `Usage: hookline <command> [options]
 
 Commands:
-  start      run the API and the dispatcher
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join('\n')}
 
-Options of start (flag, environment variable, meaning):
-${settingsHelp()}
+\`hookline <command> --help\` tells more.
 `;
 
-async function start(argv: string[]): Promise<void> {
-  const config = loadConfig(argv);
-  const node = await startHookline(config);
-  const out = (line = '') => process.stdout.write(line + '\n');
-  if (config.dev) {
-    out('!! DEVELOPMENT MODE: http:// and local webhook URLs are allowed, the SSRF guard is off. Do not expose this server. !!');
-  } else {
-    const opened = config.allowedTargets.length > 0 ? `; opened by HOOKLINE_ALLOWED_TARGETS: ${config.allowedTargets.join(', ')}` : '';
-    out(`Production mode: https webhook URLs only, private and local addresses refused${opened}`);
-  }
-  out(`Hookline listening on ${node.url} (data in ${config.dataDir})`);
-  const first = node.firstStart;
-  if (first.operatorKey) {
-    out(`\nOperator API key (shown once, keep it): ${first.operatorKey}`);
-  }
-  if (first.account) {
-    out(`\nDefault account ${first.account.id}`);
-    out(`  property (site_id): ${first.account.siteId}`);
-    out(`  account API key (shown once, keep it): ${first.account.apiKey}`);
-  }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    node.app.log.info({ signal }, 'stopping: finishing deliveries in flight');
-    await node.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-}
-
-async function main(): Promise<void> {
-  const [command, ...rest] = process.argv.slice(2);
-  if (!command || command === '--help' || command === '-h' || command === 'help' || rest.includes('--help')) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  if (command === 'start') return start(rest);
-  throw new ConfigError(`unknown command "${command}"`);
-}
-
-main().catch((err) => {
+/** A usage error (exit 2) shows how to call the command; any other error only its message (exit 1). */
+function fail(err: unknown, usage: string): never {
   if (err instanceof ConfigError) {
-    process.stderr.write(`hookline: ${err.message}\n\n${USAGE}`);
+    process.stderr.write(`hookline: ${err.message}\n\n${usage}`);
     process.exit(2);
   }
   process.stderr.write(`hookline: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
-});
+}
+
+async function main([name, ...rest]: string[]): Promise<void> {
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(COMMANDS[rest[0] ?? '']?.usage ?? USAGE);
+    return;
+  }
+  const command = COMMANDS[name];
+  if (!command) fail(new ConfigError(`unknown command "${name}"`), USAGE);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.usage);
+    return;
+  }
+  await command.run(rest).catch((err) => fail(err, command.usage));
+}
+
+void main(process.argv.slice(2));

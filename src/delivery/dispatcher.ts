@@ -2,8 +2,8 @@
 // batches. Intake wakes it directly; otherwise it sleeps until the next delivery comes due.
 import type { Logger } from 'pino';
 import { payloadBody } from '../catalog/payload.js';
-import { signJwt } from '../signing/jwt.js';
-import { secretKey, standardSignature } from '../signing/standard.js';
+import type { WebhookSecrets } from '../security/webhook-secrets.js';
+import { signatureHeaders } from '../signing/headers.js';
 import type { ClaimedDelivery, Outcome, Store } from '../store/types.js';
 import type { Clock } from '../time.js';
 import { nextAttemptAt } from './schedule.js';
@@ -34,6 +34,7 @@ export class Dispatcher {
   constructor(
     private readonly store: Store,
     private readonly sender: Sender,
+    private readonly secrets: WebhookSecrets,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly options: DispatcherOptions,
@@ -110,17 +111,25 @@ export class Dispatcher {
 
   private async attempt(d: ClaimedDelivery): Promise<void> {
     this.inFlight++;
+    const keys = await this.secrets.signingKeys(d.webhookId).catch((err: unknown) => {
+      this.log.error({ err, webhookId: d.webhookId }, 'cannot open the webhook secret');
+      return null;
+    });
+    if (keys === undefined) {
+      // The webhook was deleted since the claim, and its deliveries with it.
+      this.inFlight--;
+      this.scheduleFlush();
+      return;
+    }
     const attemptedAt = this.clock.now();
     const body = payloadBody(d.facts, d.webhookId);
-    const timestamp = Math.floor(attemptedAt / 1000);
-    const result = await this.sender.send(d.webhookUrl, {
-      'content-type': 'application/json',
-      'user-agent': 'Hookline/0.1',
-      authorization: `Bearer ${signJwt(body, d.secret)}`,
-      'webhook-id': d.id,
-      'webhook-timestamp': String(timestamp),
-      'webhook-signature': standardSignature(secretKey(d.secret), d.id, timestamp, body),
-    }, body);
+    const result = keys === null
+      ? { statusCode: null, durationMs: 0, error: 'not sent: the webhook secret does not open with this key', responseBody: null }
+      : await this.sender.send(d.webhookUrl, {
+        'content-type': 'application/json',
+        'user-agent': 'Hookline/0.1',
+        ...signatureHeaders(keys, d.id, attemptedAt, body),
+      }, body);
     const succeeded = result.error === null;
     const attemptsMade = d.attempts + 1;
     const next = succeeded || d.lastChance

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { eventType, ID_FIELDS, requiredIds, type IdField } from '../catalog/events.js';
 import { randomId } from '../ids.js';
-import type { IngestOutcome, Store } from '../store/types.js';
+import type { EventRecord, IngestItem, IngestOutcome, Store } from '../store/types.js';
 import { parseIsoTime, type Clock } from '../time.js';
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
@@ -62,7 +62,7 @@ export function requestHash(siteId: string, input: EventInput): string {
 }
 
 interface Waiting {
-  item: Parameters<Store['ingest']>[0][number];
+  item: IngestItem;
   resolve: (outcome: IngestOutcome) => void;
   reject: (err: unknown) => void;
 }
@@ -79,12 +79,24 @@ export class Ingestor {
     private readonly onCommitted: () => void,
   ) {}
 
+  /** An event for every webhook subscribed to its property and type. */
   submit(siteId: string, event: ValidEvent, idempotencyKey?: string, hash?: string): Promise<IngestOutcome> {
-    const now = this.clock.now();
-    const item = {
-      event: { id: newEventId(), siteId, created: now, ...event },
+    return this.enqueue({
+      event: this.record(siteId, event),
       idempotency: idempotencyKey && hash ? { key: idempotencyKey, requestHash: hash } : undefined,
-    };
+    });
+  }
+
+  /** A test event: one delivery, to this webhook only. */
+  submitTo(webhookId: string, siteId: string, event: ValidEvent): Promise<IngestOutcome> {
+    return this.enqueue({ event: this.record(siteId, event), onlyWebhookId: webhookId });
+  }
+
+  private record(siteId: string, event: ValidEvent): EventRecord {
+    return { id: newEventId(), siteId, created: this.clock.now(), ...event };
+  }
+
+  private enqueue(item: IngestItem): Promise<IngestOutcome> {
     return new Promise((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
       if (!this.scheduled) {

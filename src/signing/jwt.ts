@@ -4,8 +4,12 @@ import { createHmac } from 'node:crypto';
 
 const HEADER = Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url');
 
+/** The HS256 signature of "<header>.<payload>", raw bytes. */
+export function jwtMac(signingInput: string, secret: string): Buffer {
+  return createHmac('sha256', secret).update(signingInput).digest();
+}
+
 export function signJwt(body: string, secret: string): string {
   const signingInput = `${HEADER}.${Buffer.from(body).toString('base64url')}`;
-  const signature = createHmac('sha256', secret).update(signingInput).digest('base64url');
-  return `${signingInput}.${signature}`;
+  return `${signingInput}.${jwtMac(signingInput, secret).toString('base64url')}`;
 }

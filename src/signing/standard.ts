@@ -12,7 +12,11 @@ export function secretKey(secret: string): Buffer {
   return Buffer.from(secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret, 'base64');
 }
 
+/** The HMAC of one message, raw bytes. */
+export function standardMac(key: Buffer, msgId: string, timestampSeconds: number, body: string | Uint8Array): Buffer {
+  return createHmac('sha256', key).update(`${msgId}.${timestampSeconds}.`).update(body).digest();
+}
+
 export function standardSignature(key: Buffer, msgId: string, timestampSeconds: number, body: string): string {
-  const mac = createHmac('sha256', key).update(`${msgId}.${timestampSeconds}.${body}`).digest('base64');
-  return `v1,${mac}`;
+  return `v1,${standardMac(key, msgId, timestampSeconds, body).toString('base64')}`;
 }

@@ -43,9 +43,19 @@ export interface Webhook {
   webhookUrl: string;
   siteIds: string[];
   events: string[];
-  secret: string;
   created: number;
   lastModified: number;
+}
+
+/**
+ * A webhook's secrets as stored: sealed (src/security/sealing.ts), never in clear. While a
+ * rotation's grace period lasts, the secret it replaced signs too.
+ */
+export interface SealedSecrets {
+  current: string;
+  previous: string | null;
+  /** When `previous` stops signing (epoch ms); null when there is none. */
+  previousExpiresAt: number | null;
 }
 
 export type WebhookChanges = Partial<Pick<Webhook, 'name' | 'description' | 'webhookUrl' | 'siteIds' | 'events'>>;
@@ -68,6 +78,8 @@ export interface EventRecord {
 export interface IngestItem {
   event: EventRecord;
   idempotency?: { key: string; requestHash: string };
+  /** A test event: one delivery to this webhook only, whatever it subscribes to. */
+  onlyWebhookId?: string;
 }
 
 export interface IngestOptions {
@@ -110,7 +122,6 @@ export interface ClaimedDelivery {
   id: string;
   webhookId: string;
   webhookUrl: string;
-  secret: string;
   attempts: number;
   /** Set by a manual retry: this attempt is the last one, whatever the schedule says. */
   lastChance: boolean;
@@ -172,11 +183,27 @@ export interface Store {
   getSite(id: string): Promise<Site | undefined>;
   listSites(accountId: string | null): Promise<Site[]>;
 
-  createWebhook(webhook: Webhook): Promise<void>;
+  /** `sealedSecret`: the new webhook's secret, sealed. */
+  createWebhook(webhook: Webhook, sealedSecret: string): Promise<void>;
   getWebhook(id: string): Promise<Webhook | undefined>;
+  getWebhookSecrets(id: string): Promise<SealedSecrets | undefined>;
+  /**
+   * Makes `sealedSecret` the current secret. With `previousExpiresAt`, the secret it replaces
+   * keeps signing until then (a secret older than that is dropped); with null, it stops at once.
+   */
+  rotateWebhookSecret(id: string, sealedSecret: string, previousExpiresAt: number | null, now: number): Promise<Webhook | undefined>;
   listWebhooks(accountId: string | null, page: Page, ascending: boolean): Promise<{ webhooks: Webhook[]; total: number }>;
   updateWebhook(id: string, changes: WebhookChanges, now: number): Promise<Webhook | undefined>;
   deleteWebhook(id: string): Promise<boolean>;
+
+  /** The check value sealed with the key of this store's secrets; undefined until sealing is adopted. */
+  getSealCheck(): Promise<string | undefined>;
+  /**
+   * Adopts sealing, once: records `check` and, in the same transaction, seals with `seal` the
+   * secrets that a version without sealing stored in clear. If a check value is already there
+   * (another node got there first), changes nothing. Returns the check value now stored.
+   */
+  adoptSealing(check: string, seal: (webhookId: string, plaintext: string) => string): Promise<string>;
 
   /** Commits events and their deliveries, all in one transaction. */
   ingest(items: IngestItem[], now: number, options: IngestOptions): Promise<IngestOutcome[]>;

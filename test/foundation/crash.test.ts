@@ -20,7 +20,7 @@ afterEach(async () => {
 /** Starts `hookline start` as a child process and reads what it prints until it listens. */
 async function startChild(dir: string): Promise<{ child: ChildProcess; url: string; output: string }> {
   const child = spawn(process.execPath, [CLI, 'start', '--dev', '--port', '0', '--data-dir', dir], {
-    env: { ...process.env, HOOKLINE_OPERATOR_KEY: OPERATOR_KEY, HOOKLINE_RETRY_SCHEDULE: '0,200ms,200ms,200ms', HOOKLINE_LOG_LEVEL: 'warn' },
+    env: { ...process.env, HOOKLINE_OPERATOR_KEY: OPERATOR_KEY, HOOKLINE_RETRY_SCHEDULE: '0,200ms,200ms,200ms', HOOKLINE_MAX_IN_FLIGHT: '20', HOOKLINE_RATE_LIMIT: '0', HOOKLINE_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

@@ -17,8 +17,8 @@ beforeEach(async () => {
   const now = NOW;
   await store.createWebhook({
     id: 'hook0001', accountId: 'acct0001', name: 'h', description: '', webhookUrl: 'http://127.0.0.1:9/', siteIds: ['site0001'],
-    events: ['media_created', 'media_updated', 'media_available', 'conversions_complete'], secret: 'whsec_x', created: now, lastModified: now,
-  });
+    events: ['media_created', 'media_updated', 'media_available', 'conversions_complete'], created: now, lastModified: now,
+  }, 'sealed.v1.unused');
 });
 afterEach(() => store.close());
 

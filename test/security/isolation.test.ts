@@ -102,6 +102,9 @@ const CASES: Record<string, () => Promise<void>> = {
     expect(res.status).toBe(400);
   },
   'DELETE /v2/webhooks/{webhook_id}/': () => expectHidden((id) => b.api.delete(`/v2/webhooks/${id}/`), hookA.id, missingHook),
+  'POST /v2/webhooks/{webhook_id}/rotate_secret/': () =>
+    expectHidden((id) => b.api.post(`/v2/webhooks/${id}/rotate_secret/`, { grace_period_seconds: 0 }), hookA.id, missingHook),
+  'POST /v2/webhooks/{webhook_id}/test/': () => expectHidden((id) => b.api.post(`/v2/webhooks/${id}/test/`), hookA.id, missingHook),
   'GET /v2/webhooks/{webhook_id}/deliveries/': () => expectHidden((id) => b.api.get(`/v2/webhooks/${id}/deliveries/`), hookA.id, missingHook),
   'GET /v2/deliveries/{delivery_id}/': () => expectHidden((id) => b.api.get(`/v2/deliveries/${id}/`), deliveryA, missingDelivery),
   'POST /v2/deliveries/{delivery_id}/retry/': () => expectHidden((id) => b.api.post(`/v2/deliveries/${id}/retry/`), deliveryA, missingDelivery),

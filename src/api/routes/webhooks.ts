@@ -1,5 +1,6 @@
 // JWP's webhook resource: POST/GET /v2/webhooks/, GET/PATCH/DELETE /v2/webhooks/{id}/.
-// The secret is shown once, in the create response.
+// The secret is shown once, in the create response (and a new one in a rotation's: see
+// webhook-actions.ts); it is stored sealed.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EVENT_NAMES } from '../../catalog/events.js';
 import { ID_PATTERN, randomId } from '../../ids.js';
@@ -37,7 +38,7 @@ export const webhookSchema = {
     last_modified: timestamp,
     relationships: { type: 'object' },
     metadata: { type: 'object', properties: metadataProperties },
-    secret: { type: 'string', description: 'Only in the response to create.' },
+    secret: { type: 'string', description: 'Only in the responses to create and to rotate_secret.' },
   },
 } as const;
 
@@ -68,7 +69,7 @@ export async function visibleWebhook(store: Store, request: FastifyRequest, id: 
   return webhook;
 }
 
-export default async function webhooks(app: FastifyInstance, { store, clock, config, guard }: ApiContext) {
+export default async function webhooks(app: FastifyInstance, { store, secrets, clock, config, guard }: ApiContext) {
   function checkUrl(raw: string): string {
     let url: URL;
     try {
@@ -103,10 +104,11 @@ export default async function webhooks(app: FastifyInstance, { store, clock, con
     const now = clock.now();
     const webhook: Webhook = {
       id: randomId(), accountId, name: m.name, description: m.description ?? '', webhookUrl,
-      siteIds: m.site_ids, events: m.events, secret: generateSecret(), created: now, lastModified: now,
+      siteIds: m.site_ids, events: m.events, created: now, lastModified: now,
     };
-    await store.createWebhook(webhook);
-    return reply.code(201).send({ ...webhookJson(webhook), secret: webhook.secret });
+    const secret = generateSecret();
+    await store.createWebhook(webhook, secrets.seal(webhook.id, secret));
+    return reply.code(201).send({ ...webhookJson(webhook), secret });
   });
 
   app.get('/v2/webhooks/', {
@@ -150,6 +152,7 @@ export default async function webhooks(app: FastifyInstance, { store, clock, con
       changes.siteIds = m.site_ids;
     }
     const updated = await store.updateWebhook(webhook_id, changes, clock.now());
+    secrets.forget(webhook_id);
     if (!updated) throw notFound(`webhook ${webhook_id}`);
     return webhookJson(updated);
   });
@@ -162,6 +165,7 @@ export default async function webhooks(app: FastifyInstance, { store, clock, con
     const { webhook_id } = request.params as { webhook_id: string };
     await visibleWebhook(store, request, webhook_id);
     await store.deleteWebhook(webhook_id);
+    secrets.forget(webhook_id);
     return reply.code(204).send();
   });
 }

@@ -7,7 +7,8 @@ import type { IdField } from '../../catalog/events.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
   Account, ApiKey, Attempt, AuditEntry, ClaimedDelivery, Delivery, DeliveryFilter, EventRecord, FactCommit, IngestItem,
-  IngestOptions, IngestOutcome, Outcome, Page, PlatformKind, PlatformObject, Site, Store, Webhook, WebhookChanges,
+  IngestOptions, IngestOutcome, Outcome, Page, PlatformKind, PlatformObject, SealedSecrets, Site, Store, Webhook,
+  WebhookChanges,
 } from '../types.js';
 
 type Row = Record<string, any>;
@@ -20,7 +21,6 @@ const webhookFrom = (r: Row): Webhook => ({
   webhookUrl: r.webhook_url,
   siteIds: JSON.parse(r.site_ids),
   events: JSON.parse(r.events),
-  secret: r.secret,
   created: r.created,
   lastModified: r.last_modified,
 });
@@ -107,6 +107,15 @@ export class SqliteStore implements Store {
       updateWebhook: db.prepare(`UPDATE webhooks SET name = @name, description = @description, webhook_url = @webhookUrl,
         site_ids = @siteIds, events = @events, last_modified = @lastModified WHERE id = @id`),
       getWebhook: db.prepare('SELECT * FROM webhooks WHERE id = ?'),
+      getSecrets: db.prepare('SELECT secret, previous_secret, previous_secret_expires FROM webhooks WHERE id = ?'),
+      // In an UPDATE, `secret` on the right is the value before it: the one being replaced.
+      rotateSecret: db.prepare(`UPDATE webhooks SET secret = @secret, last_modified = @now,
+        previous_secret = CASE WHEN @previousExpires IS NULL THEN NULL ELSE secret END,
+        previous_secret_expires = @previousExpires WHERE id = @id`),
+      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      insertMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)'),
+      allSecrets: db.prepare('SELECT id, secret FROM webhooks'),
+      setSecret: db.prepare('UPDATE webhooks SET secret = ? WHERE id = ?'),
       deleteWebhook: db.prepare('DELETE FROM webhooks WHERE id = ?'),
       deleteSubscriptions: db.prepare('DELETE FROM subscriptions WHERE webhook_id = ?'),
       insertSubscription: db.prepare('INSERT OR IGNORE INTO subscriptions (site_id, event, webhook_id) VALUES (?, ?, ?)'),
@@ -118,7 +127,9 @@ export class SqliteStore implements Store {
       fanOut: db.prepare(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
         SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, webhook_id, @dueAt, @now, @now
         FROM subscriptions WHERE site_id = @siteId AND event = @event`),
-      due: db.prepare(`SELECT d.id, d.webhook_id, d.attempts, d.last_chance, w.webhook_url, w.secret,
+      deliverTo: db.prepare(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
+        SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, id, @dueAt, @now, @now FROM webhooks WHERE id = @webhookId`),
+      due: db.prepare(`SELECT d.id, d.webhook_id, d.attempts, d.last_chance, w.webhook_url,
           e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id
         FROM deliveries d
         JOIN events e ON e.id = d.event_id
@@ -215,9 +226,9 @@ export class SqliteStore implements Store {
     for (const site of w.siteIds) for (const event of w.events) this.sql.insertSubscription.run(site, event, w.id);
   }
 
-  async createWebhook(w: Webhook): Promise<void> {
+  async createWebhook(w: Webhook, sealedSecret: string): Promise<void> {
     this.db.transaction(() => {
-      this.sql.insertWebhook.run({ ...w, siteIds: JSON.stringify(w.siteIds), events: JSON.stringify(w.events) });
+      this.sql.insertWebhook.run({ ...w, secret: sealedSecret, siteIds: JSON.stringify(w.siteIds), events: JSON.stringify(w.events) });
       this.subscribe(w);
     })();
   }
@@ -225,6 +236,39 @@ export class SqliteStore implements Store {
   async getWebhook(id: string): Promise<Webhook | undefined> {
     const r = this.sql.getWebhook.get(id) as Row | undefined;
     return r && webhookFrom(r);
+  }
+
+  async getWebhookSecrets(id: string): Promise<SealedSecrets | undefined> {
+    const r = this.sql.getSecrets.get(id) as Row | undefined;
+    return r && { current: r.secret, previous: r.previous_secret, previousExpiresAt: r.previous_secret_expires };
+  }
+
+  async rotateWebhookSecret(id: string, sealedSecret: string, previousExpiresAt: number | null, now: number): Promise<Webhook | undefined> {
+    return this.db.transaction(() => {
+      if (this.sql.rotateSecret.run({ id, secret: sealedSecret, previousExpires: previousExpiresAt, now }).changes === 0) return undefined;
+      return webhookFrom(this.sql.getWebhook.get(id) as Row);
+    })();
+  }
+
+  async getSealCheck(): Promise<string | undefined> {
+    return (this.sql.getMeta.get('seal_check') as Row | undefined)?.value;
+  }
+
+  async adoptSealing(check: string, seal: (webhookId: string, plaintext: string) => string): Promise<string> {
+    let sealed = 0;
+    const stored = this.db.transaction(() => {
+      const existing = this.sql.getMeta.get('seal_check') as Row | undefined;
+      if (existing) return existing.value as string;
+      for (const r of this.sql.allSecrets.all() as Row[]) sealed += this.sql.setSecret.run(seal(r.id, r.secret), r.id).changes;
+      this.sql.insertMeta.run('seal_check', check);
+      return check;
+    })();
+    if (sealed > 0 && this.db.name !== ':memory:') {
+      // The secrets in clear may linger in freed space of the file and in the WAL: rewrite both.
+      this.db.exec('VACUUM');
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    }
+    return stored;
   }
 
   async listWebhooks(accountId: string | null, page: Page, ascending: boolean) {
@@ -265,7 +309,7 @@ export class SqliteStore implements Store {
               : { kind: 'conflict' };
           }
         }
-        const deliveries = this.insertEvent(event, now, options.firstAttemptAt);
+        const deliveries = this.insertEvent(event, now, options.firstAttemptAt, item.onlyWebhookId);
         if (idempotency) {
           this.sql.saveIdempotency.run(event.siteId, idempotency.key, idempotency.requestHash, event.id, deliveries, now);
         }
@@ -275,13 +319,16 @@ export class SqliteStore implements Store {
   }
 
   /** Inserts an event and one delivery per subscribed webhook; answers how many deliveries. */
-  private insertEvent(event: EventRecord, now: number, firstAttemptAt: number): number {
+  /** Inserts the event and its deliveries: one per subscribed webhook, or one to `onlyWebhookId`. */
+  private insertEvent(event: EventRecord, now: number, firstAttemptAt: number, onlyWebhookId?: string): number {
     this.sql.insertEvent.run({
       id: event.id, siteId: event.siteId, event: event.event, eventTime: event.eventTime, created: event.created,
       media_id: event.ids.media_id ?? null, channel_id: event.ids.channel_id ?? null,
       thumbnail_id: event.ids.thumbnail_id ?? null, track_id: event.ids.track_id ?? null,
     });
-    return this.sql.fanOut.run({ eventId: event.id, dueAt: firstAttemptAt, now, siteId: event.siteId, event: event.event }).changes;
+    return onlyWebhookId
+      ? this.sql.deliverTo.run({ eventId: event.id, dueAt: firstAttemptAt, now, webhookId: onlyWebhookId }).changes
+      : this.sql.fanOut.run({ eventId: event.id, dueAt: firstAttemptAt, now, siteId: event.siteId, event: event.event }).changes;
   }
 
   async getPlatformObject(siteId: string, kind: PlatformKind, id: string): Promise<PlatformObject | undefined> {
@@ -327,7 +374,6 @@ export class SqliteStore implements Store {
         id: r.id,
         webhookId: r.webhook_id,
         webhookUrl: r.webhook_url,
-        secret: r.secret,
         attempts: r.attempts,
         lastChance: r.last_chance === 1,
         facts: { event: r.event, siteId: r.site_id, eventTime: r.event_time, ids: idsFrom(r) },

@@ -138,4 +138,17 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_by_account ON audit_log(account_id, created);
 CREATE INDEX audit_by_time ON audit_log(created);
 `,
+  /* 4: sealed secrets and their rotation */ `
+-- webhooks.secret holds the secret sealed (AES-256-GCM, src/security/sealing.ts), never in clear.
+-- A rotation keeps the secret it replaced, sealed too, until previous_secret_expires.
+ALTER TABLE webhooks ADD COLUMN previous_secret TEXT;
+ALTER TABLE webhooks ADD COLUMN previous_secret_expires INTEGER;
+
+-- Small facts about the database itself: 'seal_check' is a known value sealed with the key,
+-- so that a wrong key is caught at start.
+CREATE TABLE meta (
+  key    TEXT PRIMARY KEY,
+  value  TEXT NOT NULL
+);
+`,
 ];

@@ -1,0 +1,82 @@
+// Actions on one webhook beyond JWP's resource: rotating its secret, and sending it a test event.
+import type { FastifyInstance } from 'fastify';
+import { EVENT_NAMES, eventType } from '../../catalog/events.js';
+import { sampleIds } from '../../catalog/sample.js';
+import { ID_PATTERN } from '../../ids.js';
+import { generateSecret } from '../../signing/standard.js';
+import { requireAccount } from '../auth.js';
+import { badRequest, notFound } from '../errors.js';
+import { noBodyIsEmpty } from '../facts.js';
+import { idParam } from '../schemas.js';
+import type { ApiContext } from '../app.js';
+import { visibleWebhook, webhookJson, webhookSchema } from './webhooks.js';
+
+const DEFAULT_GRACE_SECONDS = 86_400;
+const MAX_GRACE_SECONDS = 30 * 86_400;
+
+export default async function webhookActions(app: FastifyInstance, { store, secrets, ingestor, clock }: ApiContext) {
+  app.post('/v2/webhooks/:webhook_id/rotate_secret/', {
+    preValidation: noBodyIsEmpty,
+    schema: {
+      tags: ['webhooks'],
+      description: 'Replaces the secret. During the grace period deliveries carry the Standard Webhooks signatures of the new '
+        + 'and the old secret; the JWT is signed with the new one. 0 stops the old secret at once (a leaked secret).',
+      params: idParam('webhook_id'),
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          grace_period_seconds: { type: 'integer', minimum: 0, maximum: MAX_GRACE_SECONDS, default: DEFAULT_GRACE_SECONDS },
+        },
+      },
+      response: { 200: webhookSchema },
+    },
+  }, async (request) => {
+    requireAccount(request);
+    const { webhook_id } = request.params as { webhook_id: string };
+    await visibleWebhook(store, request, webhook_id);
+    const grace = (request.body as { grace_period_seconds: number }).grace_period_seconds;
+    const now = clock.now();
+    const secret = generateSecret();
+    const rotated = await store.rotateWebhookSecret(webhook_id, secrets.seal(webhook_id, secret), grace > 0 ? now + grace * 1000 : null, now);
+    secrets.forget(webhook_id);
+    if (!rotated) throw notFound(`webhook ${webhook_id}`);
+    return { ...webhookJson(rotated), secret };
+  });
+
+  app.post('/v2/webhooks/:webhook_id/test/', {
+    preValidation: noBodyIsEmpty,
+    schema: {
+      tags: ['webhooks'],
+      description: 'Sends one sample event, with generated ids, to this webhook only. It is delivered, retried and logged like any other.',
+      params: idParam('webhook_id'),
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          event: { type: 'string', enum: EVENT_NAMES, default: 'media_available' },
+          site_id: { type: 'string', pattern: ID_PATTERN, description: "One of the webhook's properties; its first by default." },
+        },
+      },
+      response: {
+        202: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' }, event: { type: 'string' }, site_id: { type: 'string' }, webhook_id: { type: 'string' }, deliveries: { type: 'integer' },
+          },
+        },
+      },
+    },
+  }, async (request, reply) => {
+    requireAccount(request);
+    const { webhook_id } = request.params as { webhook_id: string };
+    const webhook = await visibleWebhook(store, request, webhook_id);
+    const body = request.body as { event: string; site_id?: string };
+    const type = eventType(body.event)!;
+    const siteId = body.site_id ?? webhook.siteIds[0]!;
+    if (!webhook.siteIds.includes(siteId)) throw badRequest(`site_id: property ${siteId} is not one of this webhook's site_ids`);
+    const outcome = await ingestor.submitTo(webhook_id, siteId, { event: type.name, eventTime: clock.now(), ids: sampleIds(type) });
+    if (outcome.kind !== 'accepted') throw new Error(`a test event cannot be a ${outcome.kind}`);
+    return reply.code(202).send({ id: outcome.eventId, event: type.name, site_id: siteId, webhook_id, deliveries: outcome.deliveries });
+  });
+}

@@ -1,0 +1,43 @@
+// hookline start: runs a node (API and dispatcher) until SIGTERM or SIGINT.
+import { loadConfig, settingsHelp } from '../config.js';
+import { startHookline } from '../server.js';
+import { out } from './args.js';
+
+export const summary = 'run the API and the dispatcher';
+
+export const usage = `Usage: hookline start [options]
+
+Options (flag, environment variable, meaning):
+${settingsHelp()}
+`;
+
+export async function run(argv: string[]): Promise<void> {
+  const config = loadConfig(argv);
+  const node = await startHookline(config);
+  if (config.dev) {
+    out('!! DEVELOPMENT MODE: http:// and local webhook URLs are allowed, the SSRF guard is off. Do not expose this server. !!');
+  } else {
+    const opened = config.allowedTargets.length > 0 ? `; opened by HOOKLINE_ALLOWED_TARGETS: ${config.allowedTargets.join(', ')}` : '';
+    out(`Production mode: https webhook URLs only, private and local addresses refused${opened}`);
+  }
+  out(`Hookline listening on ${node.url} (data in ${config.dataDir})`);
+  const first = node.firstStart;
+  if (first.operatorKey) {
+    out(`\nOperator API key (shown once, keep it): ${first.operatorKey}`);
+  }
+  if (first.account) {
+    out(`\nDefault account ${first.account.id}`);
+    out(`  property (site_id): ${first.account.siteId}`);
+    out(`  account API key (shown once, keep it): ${first.account.apiKey}`);
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    node.app.log.info({ signal }, 'stopping: finishing deliveries in flight');
+    await node.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
