@@ -1,5 +1,6 @@
 // The HTTP API: one Fastify plugin per resource, JWP's error format everywhere, OpenAPI from
 // the same JSON schemas that validate input.
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -11,8 +12,11 @@ import type { Clock } from '../time.js';
 import { installAuth } from './auth.js';
 import { installErrorHandlers } from './errors.js';
 import accounts from './routes/accounts.js';
+import catalog from './routes/catalog.js';
+import dashboard from './routes/dashboard.js';
 import deliveries from './routes/deliveries.js';
 import events from './routes/events.js';
+import session from './routes/session.js';
 import sites from './routes/sites.js';
 import webhooks from './routes/webhooks.js';
 
@@ -40,11 +44,13 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
     },
   });
   installErrorHandlers(app);
-  installAuth(app, context.store);
+  // Parses cookies before the auth hook reads the dashboard's session cookie.
+  await app.register(cookie);
+  installAuth(app, context.store, context.clock);
 
   app.get('/healthz', { schema: { tags: ['health'], security: [] } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  for (const plugin of [accounts, sites, webhooks, events, deliveries]) await app.register(plugin, context);
+  for (const plugin of [accounts, sites, webhooks, events, deliveries, catalog, session, dashboard]) await app.register(plugin, context);
   return app;
 }

@@ -1,9 +1,13 @@
 // Who is calling: the operator (the platform), or one account through its API key.
-// JWP's clients send `Authorization: Bearer <secret>` or the bare secret; both work.
+// JWP's clients send `Authorization: Bearer <secret>` or the bare secret; both work. A browser
+// signed in to the dashboard sends its session cookie instead (see session.ts), and the header
+// wins when both come.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { hashApiKey } from '../security/keys.js';
-import type { Store } from '../store/types.js';
+import type { ApiKey, Store } from '../store/types.js';
+import type { Clock } from '../time.js';
 import { ApiError } from './errors.js';
+import { assertCsrf, sessionOf } from './session.js';
 
 export type Principal = { kind: 'operator' } | { kind: 'account'; accountId: string };
 
@@ -15,16 +19,30 @@ declare module 'fastify' {
 
 const unauthorized = (why: string) => new ApiError(401, 'unauthorized', why);
 
-export function installAuth(app: FastifyInstance, store: Store): void {
+export const principalOf = (accountId: string | null): Principal =>
+  accountId === null ? { kind: 'operator' } : { kind: 'account', accountId };
+
+/** The stored key behind a raw API key, as sent in the header or typed into the sign-in form. */
+export async function findKey(store: Store, raw: string): Promise<ApiKey | undefined> {
+  const key = raw.replace(/^Bearer\s+/i, '').trim();
+  return key ? store.findApiKey(hashApiKey(key)) : undefined;
+}
+
+export function installAuth(app: FastifyInstance, store: Store, clock: Clock): void {
   app.decorateRequest('principal', null as never);
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/v2/')) return;
     const header = request.headers.authorization;
-    if (!header) throw unauthorized('missing Authorization header: send "Authorization: Bearer <api key>"');
-    const key = header.replace(/^Bearer\s+/i, '').trim();
-    const found = key ? await store.findApiKey(hashApiKey(key)) : undefined;
+    if (!header) {
+      const session = await sessionOf(store, request, clock.now());
+      if (!session) throw unauthorized('missing Authorization header: send "Authorization: Bearer <api key>"');
+      assertCsrf(request, session);
+      request.principal = principalOf(session.accountId);
+      return;
+    }
+    const found = await findKey(store, header);
     if (!found) throw unauthorized('invalid API key');
-    request.principal = found.accountId === null ? { kind: 'operator' } : { kind: 'account', accountId: found.accountId };
+    request.principal = principalOf(found.accountId);
   });
 }
 
