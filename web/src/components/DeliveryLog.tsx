@@ -19,9 +19,11 @@ interface LogProps {
   canAct: boolean;
   /** Changes when something elsewhere on the page made deliveries (a test event). */
   refreshKey: number;
+  /** Called on each refresh, so that what the page shows beside the log keeps up with it. */
+  onRefresh?: () => void;
 }
 
-export function DeliveryLog({ webhook, canAct, refreshKey }: LogProps) {
+export function DeliveryLog({ webhook, canAct, refreshKey, onRefresh }: LogProps) {
   const [status, setStatus] = useState<DeliveryStatus | ''>('');
   const [event, setEvent] = useState('');
   const [page, setPage] = useState(1);
@@ -41,6 +43,7 @@ export function DeliveryLog({ webhook, canAct, refreshKey }: LogProps) {
   const refresh = () => {
     void list.reload();
     setTick((t) => t + 1);
+    onRefresh?.();
   };
   useInterval(refresh, REFRESH_MS, live);
 

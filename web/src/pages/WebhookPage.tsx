@@ -11,7 +11,7 @@ import { PageHeader } from '../components/Layout';
 import { useToast } from '../components/Toasts';
 import { WebhookPanel } from '../components/WebhookPanel';
 import { ago, fullTime } from '../format';
-import { loadEventTypes, loadSites, useInterval, useLoad } from '../hooks';
+import { loadEventTypes, loadSites, useLoad } from '../hooks';
 import { Link, navigate } from '../router';
 import { useSession } from '../session';
 import type { EventType, Webhook, WebhookStats } from '../types';
@@ -28,7 +28,6 @@ export function WebhookPage({ id }: { id: string }) {
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string>();
   const [deliveriesChanged, setDeliveriesChanged] = useState(0);
-  useInterval(() => void stats.reload(), 5_000);
 
   const close = () => {
     setOpen(undefined);
@@ -162,7 +161,7 @@ export function WebhookPage({ id }: { id: string }) {
         </dl>
       </section>
 
-      <DeliveryLog webhook={w} canAct={canAct} refreshKey={deliveriesChanged} />
+      <DeliveryLog webhook={w} canAct={canAct} refreshKey={deliveriesChanged} onRefresh={() => void stats.reload()} />
 
       <WebhookPanel
         open={open === 'edit'}
