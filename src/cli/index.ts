@@ -20,6 +20,7 @@ async function start(argv: string[]): Promise<void> {
     out('!! DEVELOPMENT MODE: http:// and local webhook URLs are allowed. Do not expose this server. !!');
   }
   out(`Hookline listening on ${node.url} (data in ${config.dataDir})`);
+  out(`Dashboard: ${node.url}/ (sign in with an API key)`);
   const first = node.firstStart;
   if (first.operatorKey) {
     out(`\nOperator API key (shown once, keep it): ${first.operatorKey}`);

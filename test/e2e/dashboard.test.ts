@@ -36,6 +36,7 @@ function dashboardTests() {
   let deliveryId: string;
   let hasTestRoute = false;
   let hasRotateRoute = false;
+  let failing = false;
   const problems: string[] = [];
 
   /** Whether the server has a route, whatever the webhook: an unknown route says "no route". */
@@ -51,7 +52,8 @@ function dashboardTests() {
 
   beforeAll(async () => {
     node = await startTestNode();
-    receiver = await startReceiver(() => ({ status: 200, body: '{"ok":true}', headers: { 'content-type': 'application/json' } }));
+    receiver = await startReceiver(() =>
+      failing ? { status: 503, body: 'maintenance' } : { status: 200, body: '{"ok":true}', headers: { 'content-type': 'application/json' } });
     const site = await node.operator.post('/v2/sites/', { name: 'Acme Sports', account_id: node.account.id });
     secondSite = site.body.id;
     await createAccount(node.operator, 'Globex Media');
@@ -227,6 +229,55 @@ function dashboardTests() {
     await page.getByLabel('Event', { exact: true }).selectOption('');
     await page.getByLabel('Status', { exact: true }).selectOption('');
     await page.locator(`tr[data-delivery="${deliveryId}"]`).waitFor();
+  });
+
+  it('edits the webhook in the same panel', async () => {
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const panel = page.getByRole('dialog', { name: 'Edit Webhook' });
+    expect(await panel.getByLabel('Name').inputValue()).toBe('CMS sync');
+    expect(await panel.getByRole('checkbox', { name: /Media Created/ }).isChecked()).toBe(true);
+    await panel.getByLabel('Description (optional)').fill('Tells the CMS when media is ready or updated');
+    await panel.getByRole('checkbox', { name: /Media Updated/ }).check();
+    await panel.getByRole('button', { name: 'Save changes' }).click();
+    await panel.waitFor({ state: 'hidden' });
+    await page.getByText('Tells the CMS when media is ready or updated').waitFor();
+    const saved = (await node.account.api.get(`/v2/webhooks/${webhookId}/`)).body;
+    expect(saved.metadata.events).toEqual(['media_available', 'media_created', 'media_updated']);
+    expect(saved.metadata.description).toBe('Tells the CMS when media is ready or updated');
+  });
+
+  it('disables the webhook after confirmation, and enables it again', async (ctx) => {
+    const current = (await node.account.api.get(`/v2/webhooks/${webhookId}/`)).body;
+    if (!('status' in current)) return ctx.skip('the webhook resource has no status on this server yet');
+    await page.getByRole('button', { name: 'Disable', exact: true }).click();
+    const confirm = page.getByRole('dialog', { name: 'Disable this webhook?' });
+    await confirm.getByRole('button', { name: 'Disable webhook' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    await page.getByText(/deliveries are kept and not attempted until it is enabled again/).waitFor();
+    expect((await node.account.api.get(`/v2/webhooks/${webhookId}/`)).body.status).toBe('disabled');
+    await screenshot(page, '09-webhook-disabled');
+    await page.getByRole('button', { name: 'Enable', exact: true }).click();
+    await page.getByRole('button', { name: 'Disable', exact: true }).waitFor();
+    expect((await node.account.api.get(`/v2/webhooks/${webhookId}/`)).body.status).toBe('active');
+  });
+
+  it('recovers the failed deliveries since a time', async (ctx) => {
+    if (!(await routeExists('/v2/webhooks/AAAAAAAA/recover/'))) return ctx.skip('POST /v2/webhooks/{id}/recover/ is not on this server yet');
+    failing = true;
+    const before = receiver.received.length;
+    await node.operator.post(`/v2/sites/${node.account.siteId}/events/`, { event: 'media_updated', media_id: 'FaiLed01' });
+    const failed = await until(async () => {
+      const list = (await node.account.api.get(`/v2/webhooks/${webhookId}/deliveries/?status=failed`)).body.deliveries;
+      return list.length === 1 && list[0];
+    }, 15_000, 'the delivery to fail for good');
+    failing = false;
+    const row = page.locator(`tr[data-delivery="${failed.id}"]`);
+    await until(async () => (await row.textContent())?.includes('Failed'), 15_000, 'the log to show the failure');
+    await page.getByRole('button', { name: 'Recover' }).click();
+    const got = await receiver.waitFor(receiver.received.length + 1);
+    expect(got.length).toBeGreaterThan(before);
+    expect(got.at(-1)!.headers['webhook-id']).toBe(failed.id);
+    await until(async () => (await row.textContent())?.includes('Succeeded'), 15_000, 'the recovered delivery to succeed');
   });
 
   it('rotates the secret, shows the new one once, and signs with it', async (ctx) => {
