@@ -1,7 +1,7 @@
 // The Create Webhook panel, as JWP's dashboard has it: Name, optional Description, URL,
 // Select Property, Choose Event, Create. Editing uses the same panel. The API checks the
 // input; its refusals are shown next to the field they name, and the form keeps what was typed.
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { api, fieldErrors } from '../api';
 import { loadEventTypes, loadSites } from '../hooks';
 import type { EventType, Site, Webhook, WebhookMetadata } from '../types';
@@ -34,7 +34,7 @@ export function WebhookPanel({ open, webhook, onClose, onSaved }: PanelProps) {
   const [eventTypes, setEventTypes] = useState<EventType[]>();
   const [loadError, setLoadError] = useState<string>();
   const formRef = useRef<HTMLFormElement>(null);
-  const ids = { name: useId(), description: useId(), url: useId(), sites: useId(), events: useId() };
+  const ids = { name: useId(), description: useId(), url: useId() };
 
   useEffect(() => {
     if (!open) return;
@@ -86,9 +86,9 @@ export function WebhookPanel({ open, webhook, onClose, onSaved }: PanelProps) {
     }
   };
 
-  const describedBy = (field: Field, hint?: string) => [hint, errors[field] ? `${field}-error-${ids.name}` : undefined].filter(Boolean).join(' ') || undefined;
-  const errorText = (field: Field) =>
-    errors[field] ? <p className="field-error" id={`${field}-error-${ids.name}`}>{errors[field]}</p> : null;
+  const errorId = (field: Field) => `${field}-error-${ids.name}`;
+  const describedBy = (field: Field, hint?: string) => [hint, errors[field] ? errorId(field) : undefined].filter(Boolean).join(' ') || undefined;
+  const errorText = (field: Field) => <FieldError id={errorId(field)} message={errors[field]} />;
 
   const title = webhook ? 'Edit Webhook' : 'Create Webhook';
   return (
@@ -145,32 +145,17 @@ export function WebhookPanel({ open, webhook, onClose, onSaved }: PanelProps) {
           {errorText('webhook_url')}
         </div>
 
-        <fieldset
-          className={`field choice-group ${errors.site_ids ? 'has-error' : ''}`} data-field="site_ids" tabIndex={-1}
-          aria-describedby={describedBy('site_ids')}
-        >
-          <legend className="field-label">Select Property</legend>
+        <ChoiceGroup legend="Select Property" field="site_ids" error={errors.site_ids} errorId={errorId('site_ids')}>
           {!sites && !loadError && <p className="muted">Loading properties…</p>}
           {sites?.length === 0 && <p className="muted">This account has no properties yet. The operator creates them.</p>}
           <div className="choices">
             {sites?.map((s) => (
-              <label key={s.id} className="choice">
-                <input type="checkbox" checked={form.site_ids.includes(s.id)} onChange={(e) => toggle('site_ids', s.id, e.target.checked)} />
-                <span className="choice-text">
-                  <span className="choice-title">{s.name}</span>
-                  <span className="choice-meta mono">{s.id}</span>
-                </span>
-              </label>
+              <Choice key={s.id} checked={form.site_ids.includes(s.id)} onChange={(on) => toggle('site_ids', s.id, on)} title={s.name} meta={s.id} />
             ))}
           </div>
-          {errorText('site_ids')}
-        </fieldset>
+        </ChoiceGroup>
 
-        <fieldset
-          className={`field choice-group ${errors.events ? 'has-error' : ''}`} data-field="events" tabIndex={-1}
-          aria-describedby={describedBy('events')}
-        >
-          <legend className="field-label">Choose Event</legend>
+        <ChoiceGroup legend="Choose Event" field="events" error={errors.events} errorId={errorId('events')}>
           {!eventTypes && !loadError && <p className="muted">Loading events…</p>}
           {GROUPS.map(({ group, title: groupTitle }) => {
             const inGroup = eventTypes?.filter((t) => t.group === group) ?? [];
@@ -191,25 +176,45 @@ export function WebhookPanel({ open, webhook, onClose, onSaved }: PanelProps) {
                 </div>
                 <div className="choices">
                   {inGroup.map((t) => (
-                    <label key={t.name} className="choice">
-                      <input
-                        type="checkbox" value={t.name} checked={form.events.includes(t.name)}
-                        aria-describedby={`${ids.events}-${t.name}`}
-                        onChange={(e) => toggle('events', t.name, e.target.checked)}
-                      />
-                      <span className="choice-text">
-                        <span className="choice-title">{t.title} <code className="choice-meta">{t.name}</code></span>
-                        <span className="choice-description" id={`${ids.events}-${t.name}`}>{t.description}</span>
-                      </span>
-                    </label>
+                    <Choice
+                      key={t.name} checked={form.events.includes(t.name)} onChange={(on) => toggle('events', t.name, on)}
+                      title={t.title} meta={t.name} description={t.description}
+                    />
                   ))}
                 </div>
               </div>
             );
           })}
-          {errorText('events')}
-        </fieldset>
+        </ChoiceGroup>
       </form>
     </Dialog>
+  );
+}
+
+function FieldError({ id, message }: { id: string; message?: string }) {
+  return message ? <p className="field-error" id={id}>{message}</p> : null;
+}
+
+/** A fieldset of checkboxes that the API's refusal of `field` can point at. */
+function ChoiceGroup({ legend, field, error, errorId, children }: { legend: string; field: Field; error?: string; errorId: string; children: ReactNode }) {
+  return (
+    <fieldset className={`field choice-group ${error ? 'has-error' : ''}`} data-field={field} tabIndex={-1} aria-describedby={error ? errorId : undefined}>
+      <legend className="field-label">{legend}</legend>
+      {children}
+      <FieldError id={errorId} message={error} />
+    </fieldset>
+  );
+}
+
+function Choice({ checked, onChange, title, meta, description }: { checked: boolean; onChange: (on: boolean) => void; title: string; meta: string; description?: string }) {
+  const descriptionId = useId();
+  return (
+    <label className="choice">
+      <input type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} aria-describedby={description ? descriptionId : undefined} />
+      <span className="choice-text">
+        <span className="choice-title">{title} <code className="choice-meta">{meta}</code></span>
+        {description && <span className="choice-description" id={descriptionId}>{description}</span>}
+      </span>
+    </label>
   );
 }
