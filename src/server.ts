@@ -7,6 +7,8 @@ import type { Config } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { Sender } from './delivery/sender.js';
 import { Ingestor } from './ingest/index.js';
+import { Lifecycle } from './platform/lifecycle.js';
+import { Simulator } from './platform/simulate.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/types.js';
 import { systemClock, type Clock } from './time.js';
@@ -46,7 +48,9 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     random: options.random,
   });
   const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
-  const app = await buildApi({ store, ingestor, dispatcher, clock, config }, logger);
+  const lifecycle = new Lifecycle(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
+  const simulator = new Simulator(lifecycle, config.simulationStepMs, logger);
+  const app = await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, clock, config }, logger);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -63,6 +67,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     close: () =>
       (closing ??= (async () => {
         await app.close();
+        await simulator.stop();
         await dispatcher.stop();
         await sender.close();
         await store.close();

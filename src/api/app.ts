@@ -7,22 +7,29 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { Ingestor } from '../ingest/index.js';
+import type { Lifecycle } from '../platform/lifecycle.js';
+import type { Simulator } from '../platform/simulate.js';
 import type { Store } from '../store/types.js';
 import type { Clock } from '../time.js';
 import { installAuth } from './auth.js';
 import { installErrorHandlers } from './errors.js';
 import accounts from './routes/accounts.js';
 import catalog from './routes/catalog.js';
+import channels from './routes/channels.js';
 import dashboard from './routes/dashboard.js';
 import deliveries from './routes/deliveries.js';
 import events from './routes/events.js';
+import media from './routes/media.js';
 import session from './routes/session.js';
 import sites from './routes/sites.js';
+import thumbnails from './routes/thumbnails.js';
 import webhooks from './routes/webhooks.js';
 
 export interface ApiContext {
   store: Store;
   ingestor: Ingestor;
+  lifecycle: Lifecycle;
+  simulator: Simulator;
   dispatcher: Dispatcher;
   clock: Clock;
   config: Config;
@@ -44,6 +51,14 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
     },
   });
   installErrorHandlers(app);
+  // JWP's clients send Content-Type: application/json on DELETE too, with no body: that is no body,
+  // not malformed JSON.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    parseJson(request, body as string, done);
+  });
   // Parses cookies before the auth hook reads the dashboard's session cookie.
   await app.register(cookie);
   installAuth(app, context.store, context.clock);
@@ -51,6 +66,8 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
   app.get('/healthz', { schema: { tags: ['health'], security: [] } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  for (const plugin of [accounts, sites, webhooks, events, deliveries, catalog, session, dashboard]) await app.register(plugin, context);
+  for (const plugin of [accounts, sites, webhooks, events, media, thumbnails, channels, deliveries, catalog, session, dashboard]) {
+    await app.register(plugin, context);
+  }
   return app;
 }

@@ -54,6 +54,8 @@ export function validateEvent(input: EventInput, now: number): ValidEvent {
   return { event: type.name, eventTime, ids };
 }
 
+export const newEventId = () => 'evt_' + randomId(20);
+
 export function requestHash(siteId: string, input: EventInput): string {
   const canonical = JSON.stringify([siteId, input.event, input.event_time ?? null, ...ID_FIELDS.map((f) => input[f] ?? null)]);
   return createHash('sha256').update(canonical).digest('hex');
@@ -80,7 +82,7 @@ export class Ingestor {
   submit(siteId: string, event: ValidEvent, idempotencyKey?: string, hash?: string): Promise<IngestOutcome> {
     const now = this.clock.now();
     const item = {
-      event: { id: 'evt_' + randomId(20), siteId, created: now, ...event },
+      event: { id: newEventId(), siteId, created: now, ...event },
       idempotency: idempotencyKey && hash ? { key: idempotencyKey, requestHash: hash } : undefined,
     };
     return new Promise((resolve, reject) => {

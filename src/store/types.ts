@@ -138,6 +138,27 @@ export interface DeliveryFilter {
   event?: string;
 }
 
+/** What the lifecycle keeps about one media, live channel or thumbnail of a property. */
+export type PlatformKind = 'media' | 'channel' | 'thumbnail';
+
+export interface PlatformObject {
+  kind: PlatformKind;
+  id: string;
+  /** JSON, shaped by src/platform/; the store keeps it as it is. */
+  state: unknown;
+  /** Counts the facts applied; 0 means "does not exist yet". */
+  version: number;
+}
+
+/** One fact's outcome, to commit at once: the objects' new states, the events, the answer. */
+export interface FactCommit {
+  siteId: string;
+  /** Each object with its new state and the `version` it was read at (0: it must not exist yet). */
+  writes: PlatformObject[];
+  events: EventRecord[];
+  idempotency?: { key: string; requestHash: string; answer: string };
+}
+
 export interface Store {
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -177,6 +198,16 @@ export interface Store {
   /** Hands back every lease: for the embedded store at start, when no other process can hold one. */
   releaseLeases(now: number): Promise<number>;
   nextDueAt(): Promise<number | null>;
+
+  getPlatformObject(siteId: string, kind: PlatformKind, id: string): Promise<PlatformObject | undefined>;
+  /** The answer kept for a fact's Idempotency-Key, if it was used after `notBefore`. */
+  findFactAnswer(siteId: string, key: string, notBefore: number): Promise<{ requestHash: string; answer: string } | undefined>;
+  /**
+   * Commits a fact in one transaction: the objects' states (each bumped to version + 1), the
+   * events with their deliveries, and the idempotency key. 'stale' when an object's version
+   * moved since it was read, or the key was taken meanwhile: nothing is written, read again.
+   */
+  commitFact(commit: FactCommit, now: number, options: IngestOptions): Promise<{ deliveries: number } | 'stale'>;
 
   listDeliveries(webhookId: string, filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }>;
   getDelivery(id: string): Promise<Delivery | undefined>;

@@ -149,3 +149,14 @@ describe('service routes', () => {
     expect(spec.paths['/v2/webhooks/'].post.requestBody).toBeDefined();
   });
 });
+
+describe('requests as JWP clients send them', () => {
+  it('takes a DELETE with Content-Type: application/json and no body', async () => {
+    const hook = await createWebhook(api, [site], 'https://example.test/del');
+    const res = await api.request('DELETE', `/v2/webhooks/${hook.id}/`, '', { 'content-type': 'application/json' });
+    expect(res.status).toBe(204);
+    const empty = await api.request('POST', '/v2/webhooks/', '', { 'content-type': 'application/json' });
+    expect(empty.status).toBe(400);
+    expect(empty.body.errors[0].code).toBe('invalid_body');
+  });
+});

@@ -6,9 +6,8 @@ import { EventInputError, requestHash, validateEvent, type EventInput } from '..
 import { ID_PATTERN } from '../../ids.js';
 import { requireOperator } from '../auth.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
+import { externalId, idempotencyHeaders } from '../schemas.js';
 import type { ApiContext } from '../app.js';
-
-const eventIdSchema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } as const;
 
 export default async function events(app: FastifyInstance, { store, ingestor, clock }: ApiContext) {
   app.post('/v2/sites/:site_id/events/', {
@@ -16,7 +15,7 @@ export default async function events(app: FastifyInstance, { store, ingestor, cl
       tags: ['events'],
       description: 'Reports an event; every webhook subscribed to this property and event gets a delivery.',
       params: { type: 'object', properties: { site_id: { type: 'string', pattern: ID_PATTERN } } },
-      headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } } },
+      headers: idempotencyHeaders,
       body: {
         type: 'object',
         required: ['event'],
@@ -24,7 +23,7 @@ export default async function events(app: FastifyInstance, { store, ingestor, cl
         properties: {
           event: { type: 'string', enum: EVENT_NAMES },
           event_time: { type: 'string', maxLength: 64 },
-          ...Object.fromEntries(ID_FIELDS.map((f) => [f, eventIdSchema])),
+          ...Object.fromEntries(ID_FIELDS.map((f) => [f, externalId])),
         },
       },
       response: {

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import type { IdField } from '../../catalog/events.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
-  Account, ApiKey, Attempt, ClaimedDelivery, Delivery, DeliveryFilter, EventRecord, IngestItem, IngestOptions,
-  IngestOutcome, Outcome, Page, Session, Site, Store, Webhook, WebhookChanges, WebhookStats,
+  Account, ApiKey, Attempt, ClaimedDelivery, Delivery, DeliveryFilter, EventRecord, FactCommit, IngestItem,
+  IngestOptions, IngestOutcome, Outcome, Page, PlatformKind, PlatformObject, Session, Site, Store, Webhook,
+  WebhookChanges, WebhookStats,
 } from '../types.js';
 
 type Row = Record<string, any>;
@@ -46,6 +47,9 @@ const idsFrom = (r: Row): Partial<Record<IdField, string>> => {
   if (r.track_id !== null) ids.track_id = r.track_id;
   return ids;
 };
+
+/** Thrown inside a transaction to roll it back when a fact was read at an old version. */
+class StaleFact extends Error {}
 
 export interface SqliteOptions {
   dataDir: string;
@@ -137,6 +141,15 @@ export class SqliteStore implements Store {
       lastAttempted: db.prepare(`SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id
         WHERE d.webhook_id = ? AND d.attempts > 0 ORDER BY d.created DESC, d.rowid DESC LIMIT 1`),
       listAttempts: db.prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY attempted_at, rowid'),
+      getObject: db.prepare('SELECT state, version FROM platform_objects WHERE site_id = ? AND kind = ? AND id = ?'),
+      insertObject: db.prepare(`INSERT INTO platform_objects (site_id, kind, id, state, version) VALUES (?, ?, ?, ?, 1)
+        ON CONFLICT DO NOTHING`),
+      updateObject: db.prepare(`UPDATE platform_objects SET state = ?, version = version + 1
+        WHERE site_id = ? AND kind = ? AND id = ? AND version = ?`),
+      findFactKey: db.prepare('SELECT request_hash, answer FROM fact_keys WHERE site_id = ? AND key = ? AND created > ?'),
+      forgetFactKey: db.prepare('DELETE FROM fact_keys WHERE site_id = ? AND key = ? AND created <= ?'),
+      saveFactKey: db.prepare(`INSERT INTO fact_keys (site_id, key, request_hash, answer, created) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT DO NOTHING`),
       retry: db.prepare(`UPDATE deliveries SET status = 'pending', due_at = @now, claimed_at = NULL,
         last_chance = CASE WHEN status = 'pending' THEN 0 ELSE 1 END, last_modified = @now WHERE id = @id`),
     };
@@ -268,20 +281,58 @@ export class SqliteStore implements Store {
               : { kind: 'conflict' };
           }
         }
-        this.sql.insertEvent.run({
-          id: event.id, siteId: event.siteId, event: event.event, eventTime: event.eventTime, created: event.created,
-          media_id: event.ids.media_id ?? null, channel_id: event.ids.channel_id ?? null,
-          thumbnail_id: event.ids.thumbnail_id ?? null, track_id: event.ids.track_id ?? null,
-        });
-        const deliveries = this.sql.fanOut.run({
-          eventId: event.id, dueAt: options.firstAttemptAt, now, siteId: event.siteId, event: event.event,
-        }).changes;
+        const deliveries = this.insertEvent(event, now, options.firstAttemptAt);
         if (idempotency) {
           this.sql.saveIdempotency.run(event.siteId, idempotency.key, idempotency.requestHash, event.id, deliveries, now);
         }
         return { kind: 'accepted', eventId: event.id, deliveries };
       }),
     )();
+  }
+
+  /** Inserts an event and one delivery per subscribed webhook; answers how many deliveries. */
+  private insertEvent(event: EventRecord, now: number, firstAttemptAt: number): number {
+    this.sql.insertEvent.run({
+      id: event.id, siteId: event.siteId, event: event.event, eventTime: event.eventTime, created: event.created,
+      media_id: event.ids.media_id ?? null, channel_id: event.ids.channel_id ?? null,
+      thumbnail_id: event.ids.thumbnail_id ?? null, track_id: event.ids.track_id ?? null,
+    });
+    return this.sql.fanOut.run({ eventId: event.id, dueAt: firstAttemptAt, now, siteId: event.siteId, event: event.event }).changes;
+  }
+
+  async getPlatformObject(siteId: string, kind: PlatformKind, id: string): Promise<PlatformObject | undefined> {
+    const r = this.sql.getObject.get(siteId, kind, id) as Row | undefined;
+    return r && { kind, id, state: JSON.parse(r.state), version: r.version };
+  }
+
+  async findFactAnswer(siteId: string, key: string, notBefore: number) {
+    const r = this.sql.findFactKey.get(siteId, key, notBefore) as Row | undefined;
+    return r && { requestHash: r.request_hash as string, answer: r.answer as string };
+  }
+
+  async commitFact(commit: FactCommit, now: number, options: IngestOptions): Promise<{ deliveries: number } | 'stale'> {
+    try {
+      return this.db.transaction(() => {
+        for (const w of commit.writes) {
+          const state = JSON.stringify(w.state);
+          const { changes } = w.version === 0
+            ? this.sql.insertObject.run(commit.siteId, w.kind, w.id, state)
+            : this.sql.updateObject.run(state, commit.siteId, w.kind, w.id, w.version);
+          if (changes === 0) throw new StaleFact();
+        }
+        const key = commit.idempotency;
+        if (key) {
+          this.sql.forgetFactKey.run(commit.siteId, key.key, now - options.idempotencyWindowMs);
+          if (this.sql.saveFactKey.run(commit.siteId, key.key, key.requestHash, key.answer, now).changes === 0) throw new StaleFact();
+        }
+        let deliveries = 0;
+        for (const event of commit.events) deliveries += this.insertEvent(event, now, options.firstAttemptAt);
+        return { deliveries };
+      })();
+    } catch (err) {
+      if (err instanceof StaleFact) return 'stale';
+      throw err;
+    }
   }
 
   async claimDue(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {

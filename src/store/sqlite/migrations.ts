@@ -101,7 +101,30 @@ CREATE TABLE attempts (
 );
 CREATE INDEX attempts_by_delivery ON attempts(delivery_id, attempted_at);
 `,
-  /* 2: dashboard sessions */ `
+
+  /* 2: the media and live-channel lifecycle (src/platform/) */ `
+-- One row per media, live channel or thumbnail a platform reported; state is JSON whose shape
+-- src/platform/ owns. A thumbnail's row only maps its id to its media (its state lives there).
+CREATE TABLE platform_objects (
+  site_id  TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+  kind     TEXT NOT NULL,     -- media | channel | thumbnail
+  id       TEXT NOT NULL,
+  state    TEXT NOT NULL,
+  version  INTEGER NOT NULL,  -- bumped by every fact: the optimistic lock
+  PRIMARY KEY (site_id, kind, id)
+) WITHOUT ROWID;
+
+-- Idempotency-Key of a fact, with the answer it got, so that a repeat yields nothing new.
+CREATE TABLE fact_keys (
+  site_id       TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  request_hash  TEXT NOT NULL,
+  answer        TEXT NOT NULL,
+  created       INTEGER NOT NULL,
+  PRIMARY KEY (site_id, key)
+) WITHOUT ROWID;
+`,
+  /* 3: dashboard sessions */ `
 -- A signed-in browser. Only the hash of the cookie's value is kept; deleting the API key a
 -- session was opened with ends the session too.
 CREATE TABLE sessions (

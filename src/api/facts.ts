@@ -1,0 +1,47 @@
+// What the platform's fact routes (media, thumbnails, text tracks, channels) share: their
+// parameters, the Idempotency-Key, and the list of events a fact yielded, which every answer carries.
+import type { FastifyRequest } from 'fastify';
+import { ID_PATTERN } from '../ids.js';
+import { factRequestHash, type FactRequest } from '../platform/lifecycle.js';
+import { requireOperator } from './auth.js';
+import { externalId, idempotencyHeaders } from './schemas.js';
+
+/** Path parameters: the property, then the platform's own ids. */
+export const factParams = (...names: string[]) => ({
+  type: 'object',
+  required: ['site_id', ...names],
+  properties: { site_id: { type: 'string', pattern: ID_PATTERN }, ...Object.fromEntries(names.map((n) => [n, externalId])) },
+}) as const;
+
+/** A fact route's schema: every fact takes an Idempotency-Key, and its answer lists the events it yielded. */
+export const factSchema = (description: string, params: object, response: object, body?: object) => ({
+  tags: ['platform facts'],
+  description,
+  params,
+  headers: idempotencyHeaders,
+  ...(body ? { body } : {}),
+  response,
+});
+
+/** The optional `id` of a created object: the platform's own, or one Hookline makes. */
+export const newId = (what: string) => ({ ...externalId, description: `The platform's ${what} id; Hookline makes one (8 characters, like JWP's) when it is left out.` });
+
+/** For routes whose body fields are all optional: no body at all means `{}`. */
+export async function noBodyIsEmpty(request: FastifyRequest): Promise<void> {
+  request.body ??= {};
+}
+
+export const yieldedEvents = {
+  type: 'array',
+  description: 'The JWP events this fact yielded, each delivered to every webhook subscribed to it on the property.',
+  items: { type: 'object', properties: { id: { type: 'string' }, event: { type: 'string' } } },
+} as const;
+
+/** Checks the caller is the operator, and says how to recognise a repeat of this request. */
+export function factRequest(request: FastifyRequest): FactRequest {
+  requireOperator(request);
+  const key = request.headers['idempotency-key'] as string | undefined;
+  if (!key) return {};
+  const path = request.url.split('?')[0]!.replace(/\/$/, '');
+  return { key, requestHash: factRequestHash(request.method, path, request.body) };
+}

@@ -1,0 +1,229 @@
+// The platform reports facts about its media, shaped after JWP's v2 media resources; Hookline
+// derives JWP's events from them (src/platform/media.ts holds the rules). Operator key only.
+import type { FastifyInstance } from 'fastify';
+import { randomId } from '../../ids.js';
+import type { MediaState } from '../../platform/media.js';
+import { SIMULATED_RENDITIONS } from '../../platform/simulate.js';
+import type { FactResult } from '../../platform/lifecycle.js';
+import { jwpSeconds, parseIsoTime } from '../../time.js';
+import { requireOperator } from '../auth.js';
+import { badRequest, notFound } from '../errors.js';
+import { factParams, factRequest, factSchema, newId, noBodyIsEmpty, yieldedEvents } from '../facts.js';
+import { externalId } from '../schemas.js';
+import type { ApiContext } from '../app.js';
+
+const renditionList = {
+  type: 'array', minItems: 1, maxItems: 100, uniqueItems: true, items: externalId,
+  description: 'The renditions this upload will produce; conversions_complete waits for all of them.',
+} as const;
+
+const metadataSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    publish_start_date: {
+      type: ['string', 'null'], maxLength: 64,
+      description: 'ISO 8601 with an offset. If it is in the future when the media first becomes publishable, media_available is never sent.',
+    },
+  },
+} as const;
+
+const once = { type: 'string', enum: ['pending', 'sent', 'never'] } as const;
+const statusList = (statuses: string[]) => ({
+  type: 'array',
+  items: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string', enum: statuses } } },
+}) as const;
+
+export const mediaSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    type: { type: 'string', const: 'media' },
+    status: { type: 'string', enum: ['processing', 'publishable', 'deleted'] },
+    metadata: { type: 'object', properties: { publish_start_date: { type: ['string', 'null'] } } },
+    renditions: statusList(['processing', 'ready']),
+    thumbnails: statusList(['processing', 'ready', 'deleted']),
+    text_tracks: statusList(['created', 'deleted']),
+    reuploads: { type: 'integer' },
+    media_available: once,
+    conversions_complete: once,
+    events: yieldedEvents,
+  },
+} as const;
+
+const childSchema = (type: string) => ({
+  type: 'object',
+  properties: { id: { type: 'string' }, type: { type: 'string', const: type }, media_id: { type: 'string' }, status: { type: 'string' }, events: yieldedEvents },
+}) as const;
+
+function mediaStatus(s: MediaState): string {
+  if (s.deleted) return 'deleted';
+  return s.thumbnails.some((t) => t.status === 'ready') && s.renditions.some((r) => r.ready) ? 'publishable' : 'processing';
+}
+
+export function mediaJson(id: string, s: MediaState, events: FactResult<MediaState>['events'] = []) {
+  return {
+    id,
+    type: 'media',
+    status: mediaStatus(s),
+    metadata: { publish_start_date: s.publishStart === null ? null : jwpSeconds(s.publishStart) },
+    renditions: s.renditions.map((r) => ({ id: r.id, status: r.ready ? 'ready' : 'processing' })),
+    thumbnails: s.thumbnails.map((t) => ({ id: t.id, status: t.status })),
+    text_tracks: s.tracks.map((t) => ({ id: t.id, status: t.deleted ? 'deleted' : 'created' })),
+    reuploads: s.reuploads,
+    media_available: s.mediaAvailable,
+    conversions_complete: s.conversionsComplete,
+    events,
+  };
+}
+
+/** undefined: not given; null: cleared. */
+function publishStart(metadata: { publish_start_date?: string | null } | undefined): number | null | undefined {
+  const raw = metadata?.publish_start_date;
+  if (raw === undefined || raw === null) return raw;
+  const ms = parseIsoTime(raw);
+  if (ms === undefined) throw badRequest('metadata.publish_start_date must be an ISO 8601 time with an offset, like 2024-08-27T00:20:57+00:00');
+  return ms;
+}
+
+interface SiteParams { site_id: string }
+interface MediaParams extends SiteParams { media_id: string }
+
+export default async function media(app: FastifyInstance, { lifecycle, simulator, store }: ApiContext) {
+  const tags = ['platform facts']; // the GET routes' (factSchema sets it on the facts)
+
+  app.post('/v2/sites/:site_id/media/', {
+    preValidation: noBodyIsEmpty,
+    schema: factSchema(
+      'A media was uploaded: yields media_created. With "simulate": true, Hookline then plays the rest of the upload by itself.',
+      factParams(),
+      { 201: mediaSchema },
+      {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          id: newId('media'),
+          metadata: metadataSchema,
+          renditions: renditionList,
+          simulate: { type: 'boolean', description: `Play a thumbnail and the renditions (default ${SIMULATED_RENDITIONS.join(', ')}) finishing one by one.` },
+        },
+      },
+    ),
+  }, async (request, reply) => {
+    const fact = factRequest(request);
+    const { site_id } = request.params as SiteParams;
+    const body = request.body as { id?: string; metadata?: { publish_start_date?: string | null }; renditions?: string[]; simulate?: boolean };
+    const renditions = body.renditions ?? (body.simulate ? SIMULATED_RENDITIONS : undefined);
+    if (!renditions) throw badRequest('renditions is required: the renditions this upload will produce (or send "simulate": true)');
+    const id = body.id ?? randomId();
+    const result = await lifecycle.media(site_id, id, { kind: 'create', publishStart: publishStart(body.metadata) ?? null, renditions }, fact);
+    if (body.simulate && !result.repeat) simulator.upload(site_id, result.id, renditions);
+    return reply.code(201).send(mediaJson(result.id, result.state, result.events));
+  });
+
+  app.get('/v2/sites/:site_id/media/:media_id/', {
+    schema: { tags, description: 'What Hookline knows of a media, and which once-only events are still to come.', params: factParams('media_id'), response: { 200: mediaSchema } },
+  }, async (request) => {
+    requireOperator(request);
+    const { site_id, media_id } = request.params as MediaParams;
+    const found = await store.getPlatformObject(site_id, 'media', media_id);
+    if (!found) throw notFound(`media ${media_id}`);
+    return mediaJson(media_id, found.state as MediaState);
+  });
+
+  app.patch('/v2/sites/:site_id/media/:media_id/', {
+    preValidation: noBodyIsEmpty,
+    schema: factSchema(
+      'A media was updated: yields media_updated. A new publish_start_date counts only if the media has not yet become publishable.',
+      factParams('media_id'),
+      { 200: mediaSchema },
+      { type: 'object', additionalProperties: false, properties: { metadata: metadataSchema } },
+    ),
+  }, async (request) => {
+    const fact = factRequest(request);
+    const { site_id, media_id } = request.params as MediaParams;
+    const body = request.body as { metadata?: { publish_start_date?: string | null } };
+    const result = await lifecycle.media(site_id, media_id, { kind: 'update', publishStart: publishStart(body.metadata) }, fact);
+    return mediaJson(result.id, result.state, result.events);
+  });
+
+  app.delete('/v2/sites/:site_id/media/:media_id/', {
+    schema: factSchema(
+      'A media was deleted: yields media_deleted. Later facts about it are refused (409).',
+      factParams('media_id'),
+      { 200: mediaSchema },
+    ),
+  }, async (request) => {
+    const fact = factRequest(request);
+    const { site_id, media_id } = request.params as MediaParams;
+    const result = await lifecycle.media(site_id, media_id, { kind: 'delete' }, fact);
+    return mediaJson(result.id, result.state, result.events);
+  });
+
+  app.put('/v2/sites/:site_id/media/:media_id/reupload/', {
+    preValidation: noBodyIsEmpty,
+    schema: factSchema(
+      'A reupload was initiated: yields media_reuploaded. No media_available or conversions_complete follows a reupload.',
+      factParams('media_id'),
+      { 200: mediaSchema },
+      {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          renditions: { ...renditionList, description: 'The renditions the reupload will produce; by default the same as before.' },
+          simulate: { type: 'boolean', description: 'Play the new renditions finishing one by one.' },
+        },
+      },
+    ),
+  }, async (request) => {
+    const fact = factRequest(request);
+    const { site_id, media_id } = request.params as MediaParams;
+    const body = request.body as { renditions?: string[]; simulate?: boolean };
+    const result = await lifecycle.media(site_id, media_id, { kind: 'reupload', renditions: body.renditions }, fact);
+    if (body.simulate && !result.repeat) simulator.reupload(site_id, media_id, result.state.renditions.map((r) => r.id));
+    return mediaJson(result.id, result.state, result.events);
+  });
+
+  app.patch('/v2/sites/:site_id/media/:media_id/media_renditions/:rendition_id/', {
+    schema: factSchema(
+      'A rendition finished processing. May yield media_available and conversions_complete.',
+      factParams('media_id', 'rendition_id'),
+      { 200: childSchema('media_rendition') },
+      { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ['ready'] } } },
+    ),
+  }, async (request) => {
+    const fact = factRequest(request);
+    const { site_id, media_id, rendition_id } = request.params as MediaParams & { rendition_id: string };
+    const result = await lifecycle.media(site_id, media_id, { kind: 'rendition_ready', renditionId: rendition_id }, fact);
+    return { id: result.about, type: 'media_rendition', media_id, status: 'ready', events: result.events };
+  });
+
+  app.post('/v2/sites/:site_id/media/:media_id/text_tracks/', {
+    preValidation: noBodyIsEmpty,
+    schema: factSchema(
+      'A text track was created: yields track_created.',
+      factParams('media_id'),
+      { 201: childSchema('text_track') },
+      { type: 'object', additionalProperties: false, properties: { id: newId('track') } },
+    ),
+  }, async (request, reply) => {
+    const fact = factRequest(request);
+    const { site_id, media_id } = request.params as MediaParams;
+    const id = (request.body as { id?: string }).id ?? randomId();
+    const result = await lifecycle.media(site_id, media_id, { kind: 'track_create', trackId: id }, fact);
+    return reply.code(201).send({ id: result.about, type: 'text_track', media_id, status: 'created', events: result.events });
+  });
+
+  app.delete('/v2/sites/:site_id/media/:media_id/text_tracks/:track_id/', {
+    schema: factSchema(
+      'A text track was deleted: yields track_deleted.',
+      factParams('media_id', 'track_id'),
+      { 200: childSchema('text_track') },
+    ),
+  }, async (request) => {
+    const fact = factRequest(request);
+    const { site_id, media_id, track_id } = request.params as MediaParams & { track_id: string };
+    const result = await lifecycle.media(site_id, media_id, { kind: 'track_delete', trackId: track_id }, fact);
+    return { id: result.about, type: 'text_track', media_id, status: 'deleted', events: result.events };
+  });
+}

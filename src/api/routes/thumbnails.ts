@@ -1,0 +1,77 @@
+// The platform reports its thumbnails, shaped after JWP's v2 thumbnails resource (per property,
+// each tied to a media). A ready thumbnail is what media_available and conversions_complete wait for.
+import type { FastifyInstance } from 'fastify';
+import { randomId } from '../../ids.js';
+import type { FactResult } from '../../platform/lifecycle.js';
+import type { MediaState } from '../../platform/media.js';
+import { factParams, factRequest, factSchema, newId, yieldedEvents } from '../facts.js';
+import { externalId } from '../schemas.js';
+import type { ApiContext } from '../app.js';
+
+const thumbnailSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    type: { type: 'string', const: 'thumbnail' },
+    media_id: { type: 'string' },
+    status: { type: 'string', enum: ['processing', 'ready', 'deleted'] },
+    events: yieldedEvents,
+  },
+} as const;
+
+function thumbnailJson(result: FactResult<MediaState>) {
+  const thumbnail = result.state.thumbnails.find((t) => t.id === result.about)!;
+  return { id: thumbnail.id, type: 'thumbnail', media_id: result.id, status: thumbnail.status, events: result.events };
+}
+
+export default async function thumbnails(app: FastifyInstance, { lifecycle }: ApiContext) {
+
+  app.post('/v2/sites/:site_id/thumbnails/', {
+    schema: factSchema(
+      'A thumbnail was created for a media: yields thumbnail_created, and, if it is created ready, perhaps media_available and conversions_complete.',
+      factParams(),
+      { 201: thumbnailSchema },
+      {
+        type: 'object',
+        required: ['media_id'],
+        additionalProperties: false,
+        properties: {
+          id: newId('thumbnail'),
+          media_id: externalId,
+          status: { type: 'string', enum: ['processing', 'ready'], default: 'processing' },
+        },
+      },
+    ),
+  }, async (request, reply) => {
+    const fact = factRequest(request);
+    const { site_id } = request.params as { site_id: string };
+    const body = request.body as { id?: string; media_id: string; status: 'processing' | 'ready' };
+    const result = await lifecycle.createThumbnail(site_id, body.media_id, body.id ?? randomId(), body.status === 'ready', fact);
+    return reply.code(201).send(thumbnailJson(result));
+  });
+
+  app.patch('/v2/sites/:site_id/thumbnails/:thumbnail_id/', {
+    schema: factSchema(
+      'A thumbnail is ready. May yield media_available and conversions_complete.',
+      factParams('thumbnail_id'),
+      { 200: thumbnailSchema },
+      { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ['ready'] } } },
+    ),
+  }, async (request) => {
+    const fact = factRequest(request);
+    const { site_id, thumbnail_id } = request.params as { site_id: string; thumbnail_id: string };
+    return thumbnailJson(await lifecycle.thumbnail(site_id, thumbnail_id, 'ready', fact));
+  });
+
+  app.delete('/v2/sites/:site_id/thumbnails/:thumbnail_id/', {
+    schema: factSchema(
+      'A thumbnail was deleted: yields thumbnail_deleted.',
+      factParams('thumbnail_id'),
+      { 200: thumbnailSchema },
+    ),
+  }, async (request) => {
+    const fact = factRequest(request);
+    const { site_id, thumbnail_id } = request.params as { site_id: string; thumbnail_id: string };
+    return thumbnailJson(await lifecycle.thumbnail(site_id, thumbnail_id, 'delete', fact));
+  });
+}

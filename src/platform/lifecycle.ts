@@ -1,0 +1,149 @@
+// Applies a platform's facts: reads the object's state, lets the pure rules (media.ts,
+// channel.ts) decide, and commits the new state, the events and their deliveries, and the
+// fact's Idempotency-Key in one transaction. A fact is acknowledged only after that commit,
+// so nothing acknowledged is lost, and a repeated key finds the first answer and yields nothing.
+//
+// Concurrency: optimistic. The commit names the version each object was read at; if another
+// fact got there first, the commit writes nothing and the fact is decided again on fresh state.
+import { createHash } from 'node:crypto';
+import { ApiError, notFound } from '../api/errors.js';
+import { IDEMPOTENCY_WINDOW_MS, newEventId } from '../ingest/index.js';
+import type { PlatformObject, Store } from '../store/types.js';
+import type { Clock } from '../time.js';
+import { applyChannelFact, type ChannelFact, type ChannelState } from './channel.js';
+import type { Decision } from './decision.js';
+import { applyMediaFact, type MediaFact, type MediaState } from './media.js';
+
+/** How a fact arrived: its Idempotency-Key, if any, and a hash of the request it came in. */
+export interface FactRequest {
+  key?: string;
+  requestHash?: string;
+}
+
+export interface FactResult<S> {
+  /** The media or channel whose state this is (a thumbnail's facts are about its media). */
+  id: string;
+  /** The object the fact named: the media or channel, or its rendition, thumbnail or text track (ids made by Hookline come back the same on a repeat). */
+  about: string;
+  state: S;
+  events: { id: string; event: string }[];
+  /** True when this is the stored answer to an earlier request with the same Idempotency-Key. */
+  repeat: boolean;
+}
+
+/** What identifies a request for its Idempotency-Key: method, path and body. */
+export function factRequestHash(method: string, path: string, body: unknown): string {
+  return createHash('sha256').update(JSON.stringify([method, path, body ?? null])).digest('hex');
+}
+
+interface Step<S> {
+  id: string;
+  about: string;
+  decision: Decision<S>;
+  /** The rows to write once the decision is known. */
+  writes(state: S): PlatformObject[];
+}
+
+const MAX_TRIES = 10;
+
+export class Lifecycle {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly firstAttemptDelayMs: number,
+    /** Called after each commit that created deliveries. */
+    private readonly onCommitted: () => void,
+  ) {}
+
+  media(siteId: string, mediaId: string, fact: MediaFact, request: FactRequest = {}): Promise<FactResult<MediaState>> {
+    return this.apply(siteId, request, (now) => this.mediaStep(siteId, mediaId, fact, now));
+  }
+
+  /** A new thumbnail: its id must be new on the property, as the thumbnail routes find the media by it. */
+  createThumbnail(siteId: string, mediaId: string, thumbnailId: string, ready: boolean, request: FactRequest = {}) {
+    return this.apply(siteId, request, async (now) => {
+      if (await this.store.getPlatformObject(siteId, 'thumbnail', thumbnailId)) {
+        throw new ApiError(409, 'already_exists', `thumbnail ${thumbnailId} already exists`);
+      }
+      const step = await this.mediaStep(siteId, mediaId, { kind: 'thumbnail_create', thumbnailId, ready }, now);
+      return {
+        ...step,
+        writes: (state: MediaState) => [
+          ...step.writes(state),
+          { kind: 'thumbnail' as const, id: thumbnailId, state: { media_id: mediaId }, version: 0 },
+        ],
+      };
+    });
+  }
+
+  /** A fact about an existing thumbnail, applied to the media it belongs to. */
+  thumbnail(siteId: string, thumbnailId: string, fact: 'ready' | 'delete', request: FactRequest = {}) {
+    return this.apply(siteId, request, async (now) => {
+      const found = await this.store.getPlatformObject(siteId, 'thumbnail', thumbnailId);
+      if (!found) throw notFound(`thumbnail ${thumbnailId}`);
+      const mediaId = (found.state as { media_id: string }).media_id;
+      const kind = fact === 'ready' ? 'thumbnail_ready' : 'thumbnail_delete';
+      return this.mediaStep(siteId, mediaId, { kind, thumbnailId }, now);
+    });
+  }
+
+  channel(siteId: string, channelId: string, fact: ChannelFact, request: FactRequest = {}): Promise<FactResult<ChannelState>> {
+    return this.apply(siteId, request, async () => {
+      const found = await this.store.getPlatformObject(siteId, 'channel', channelId);
+      return {
+        id: channelId,
+        about: channelId,
+        decision: applyChannelFact(channelId, found?.state as ChannelState | undefined, fact),
+        writes: (state: ChannelState) => [{ kind: 'channel', id: channelId, state, version: found?.version ?? 0 }],
+      };
+    });
+  }
+
+  private async mediaStep(siteId: string, mediaId: string, fact: MediaFact, now: number): Promise<Step<MediaState>> {
+    const found = await this.store.getPlatformObject(siteId, 'media', mediaId);
+    return {
+      id: mediaId,
+      about: 'renditionId' in fact ? fact.renditionId : 'thumbnailId' in fact ? fact.thumbnailId : 'trackId' in fact ? fact.trackId : mediaId,
+      decision: applyMediaFact(mediaId, found?.state as MediaState | undefined, fact, now),
+      writes: (state) => [{ kind: 'media', id: mediaId, state, version: found?.version ?? 0 }],
+    };
+  }
+
+  private async apply<S>(
+    siteId: string,
+    request: FactRequest,
+    decide: (now: number) => Promise<Step<S>>,
+  ): Promise<FactResult<S>> {
+    if (!(await this.store.getSite(siteId))) throw notFound(`property ${siteId}`);
+    const key = request.key && request.requestHash ? { key: request.key, requestHash: request.requestHash } : undefined;
+    for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+      const now = this.clock.now();
+      if (key) {
+        const seen = await this.store.findFactAnswer(siteId, key.key, now - IDEMPOTENCY_WINDOW_MS);
+        if (seen) {
+          if (seen.requestHash !== key.requestHash) {
+            throw new ApiError(409, 'idempotency_conflict', 'this Idempotency-Key was already used with a different request');
+          }
+          return { ...(JSON.parse(seen.answer) as FactResult<S>), repeat: true };
+        }
+      }
+      const step = await decide(now);
+      if (!step.decision.ok) {
+        const { status, code, description } = step.decision.refusal;
+        throw new ApiError(status, code, description);
+      }
+      const { state } = step.decision;
+      const events = step.decision.events.map((e) => ({ id: newEventId(), siteId, event: e.event, ids: e.ids, eventTime: now, created: now }));
+      const result: FactResult<S> = { id: step.id, about: step.about, state, events: events.map((e) => ({ id: e.id, event: e.event })), repeat: false };
+      const outcome = await this.store.commitFact(
+        { siteId, writes: step.writes(state), events, idempotency: key && { ...key, answer: JSON.stringify(result) } },
+        now,
+        { idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, firstAttemptAt: now + this.firstAttemptDelayMs },
+      );
+      if (outcome === 'stale') continue;
+      if (outcome.deliveries > 0) this.onCommitted();
+      return result;
+    }
+    throw new ApiError(409, 'busy', 'other facts about the same object kept arriving at the same moment; send this one again');
+  }
+}

@@ -1,0 +1,153 @@
+// The media lifecycle: given what is known of one media and a new fact about it, which of JWP's
+// events follow. Pure: no I/O, time comes in as `now`.
+//
+// The seed's rules, as decided here:
+// - media_created on creation; media_updated on every update; media_reuploaded when a reupload
+//   is initiated; media_deleted on delete, after which the media takes no more facts.
+// - media_available is decided once, at the moment the media first becomes publishable (a ready
+//   thumbnail and at least one finished rendition): sent, unless its publish start date is then
+//   in the future, in which case it is never sent ("no Media Available notification will be sent").
+// - conversions_complete once, when a thumbnail is ready and every initial rendition is done.
+// - A reupload ends the first upload: after it, neither media_available nor conversions_complete
+//   is ever sent (JWP-COMPAT.md: they fire at most once in a media's life, for its first upload).
+import { accept, refuse, type Decision, type Emitted } from './decision.js';
+
+/** Whether a once-only event is still to come, was sent, or will never be sent. */
+export type Once = 'pending' | 'sent' | 'never';
+
+export interface MediaState {
+  deleted: boolean;
+  /** Epoch ms, or null when the media has none. */
+  publishStart: number | null;
+  reuploads: number;
+  /** The renditions of the current upload, in the order they were announced. */
+  renditions: { id: string; ready: boolean }[];
+  thumbnails: { id: string; status: 'processing' | 'ready' | 'deleted' }[];
+  tracks: { id: string; deleted: boolean }[];
+  mediaAvailable: Once;
+  conversionsComplete: Once;
+}
+
+export type MediaFact =
+  | { kind: 'create'; publishStart: number | null; renditions: string[] }
+  /** `publishStart` undefined leaves the date as it is; null clears it. */
+  | { kind: 'update'; publishStart?: number | null }
+  /** `renditions` undefined: the reupload produces the same renditions as before. */
+  | { kind: 'reupload'; renditions?: string[] }
+  | { kind: 'delete' }
+  | { kind: 'rendition_ready'; renditionId: string }
+  | { kind: 'thumbnail_create'; thumbnailId: string; ready: boolean }
+  | { kind: 'thumbnail_ready'; thumbnailId: string }
+  | { kind: 'thumbnail_delete'; thumbnailId: string }
+  | { kind: 'track_create'; trackId: string }
+  | { kind: 'track_delete'; trackId: string };
+
+const hasReadyThumbnail = (s: MediaState) => s.thumbnails.some((t) => t.status === 'ready');
+
+/** Publishable: JWP's "thumbnail ready, and at least one rendition processed". */
+export const isPublishable = (s: MediaState) => hasReadyThumbnail(s) && s.renditions.some((r) => r.ready);
+
+/** The once-only events that the new state makes due. */
+function milestones(mediaId: string, s: MediaState, now: number): { state: MediaState; events: Emitted[] } {
+  const events: Emitted[] = [];
+  let state = s;
+  if (state.mediaAvailable === 'pending' && isPublishable(state)) {
+    const embargoed = state.publishStart !== null && state.publishStart > now;
+    state = { ...state, mediaAvailable: embargoed ? 'never' : 'sent' };
+    if (!embargoed) events.push({ event: 'media_available', ids: { media_id: mediaId } });
+  }
+  if (state.conversionsComplete === 'pending' && hasReadyThumbnail(state) && state.renditions.every((r) => r.ready)) {
+    state = { ...state, conversionsComplete: 'sent' };
+    events.push({ event: 'conversions_complete', ids: { media_id: mediaId } });
+  }
+  return { state, events };
+}
+
+export function applyMediaFact(mediaId: string, state: MediaState | undefined, fact: MediaFact, now: number): Decision<MediaState> {
+  const media = (event: string): Emitted => ({ event, ids: { media_id: mediaId } });
+
+  if (fact.kind === 'create') {
+    if (state) return refuse(409, 'already_exists', `media ${mediaId} already exists${state.deleted ? ' (it was deleted; ids are not reused)' : ''}`);
+    const created: MediaState = {
+      deleted: false,
+      publishStart: fact.publishStart,
+      reuploads: 0,
+      renditions: fact.renditions.map((id) => ({ id, ready: false })),
+      thumbnails: [],
+      tracks: [],
+      mediaAvailable: 'pending',
+      conversionsComplete: 'pending',
+    };
+    return accept(created, [media('media_created')]);
+  }
+  if (!state) return refuse(404, 'not_found', `media ${mediaId} not found`);
+  if (state.deleted) return refuse(409, 'media_deleted', `media ${mediaId} was deleted; it takes no more facts`);
+
+  switch (fact.kind) {
+    case 'update': {
+      const next = fact.publishStart === undefined ? state : { ...state, publishStart: fact.publishStart };
+      return accept(next, [media('media_updated')]);
+    }
+    case 'reupload': {
+      const ids = fact.renditions ?? state.renditions.map((r) => r.id);
+      const next: MediaState = {
+        ...state,
+        reuploads: state.reuploads + 1,
+        renditions: ids.map((id) => ({ id, ready: false })),
+        mediaAvailable: state.mediaAvailable === 'pending' ? 'never' : state.mediaAvailable,
+        conversionsComplete: state.conversionsComplete === 'pending' ? 'never' : state.conversionsComplete,
+      };
+      return accept(next, [media('media_reuploaded')]);
+    }
+    case 'delete':
+      return accept({ ...state, deleted: true }, [media('media_deleted')]);
+    case 'rendition_ready': {
+      const rendition = state.renditions.find((r) => r.id === fact.renditionId);
+      if (!rendition) {
+        const known = state.renditions.map((r) => r.id).join(', ');
+        return refuse(404, 'not_found', `media ${mediaId} has no rendition ${fact.renditionId}; its renditions are ${known}`);
+      }
+      if (rendition.ready) return accept(state);
+      const next = { ...state, renditions: state.renditions.map((r) => (r.id === fact.renditionId ? { ...r, ready: true } : r)) };
+      const due = milestones(mediaId, next, now);
+      return accept(due.state, due.events);
+    }
+    case 'thumbnail_create': {
+      if (state.thumbnails.some((t) => t.id === fact.thumbnailId)) {
+        return refuse(409, 'already_exists', `thumbnail ${fact.thumbnailId} already exists`);
+      }
+      const next: MediaState = {
+        ...state,
+        thumbnails: [...state.thumbnails, { id: fact.thumbnailId, status: fact.ready ? 'ready' : 'processing' }],
+      };
+      const due = milestones(mediaId, next, now);
+      return accept(due.state, [{ event: 'thumbnail_created', ids: { thumbnail_id: fact.thumbnailId, media_id: mediaId } }, ...due.events]);
+    }
+    case 'thumbnail_ready':
+    case 'thumbnail_delete': {
+      const thumbnail = state.thumbnails.find((t) => t.id === fact.thumbnailId);
+      if (!thumbnail) return refuse(404, 'not_found', `thumbnail ${fact.thumbnailId} not found on media ${mediaId}`);
+      if (thumbnail.status === 'deleted') return refuse(409, 'thumbnail_deleted', `thumbnail ${fact.thumbnailId} was deleted`);
+      if (fact.kind === 'thumbnail_ready') {
+        if (thumbnail.status === 'ready') return accept(state);
+        const next = { ...state, thumbnails: state.thumbnails.map((t) => (t.id === fact.thumbnailId ? { ...t, status: 'ready' as const } : t)) };
+        const due = milestones(mediaId, next, now);
+        return accept(due.state, due.events);
+      }
+      const next = { ...state, thumbnails: state.thumbnails.map((t) => (t.id === fact.thumbnailId ? { ...t, status: 'deleted' as const } : t)) };
+      return accept(next, [{ event: 'thumbnail_deleted', ids: { thumbnail_id: fact.thumbnailId, media_id: mediaId } }]);
+    }
+    case 'track_create': {
+      if (state.tracks.some((t) => t.id === fact.trackId)) return refuse(409, 'already_exists', `text track ${fact.trackId} already exists`);
+      const next = { ...state, tracks: [...state.tracks, { id: fact.trackId, deleted: false }] };
+      return accept(next, [{ event: 'track_created', ids: { track_id: fact.trackId, media_id: mediaId } }]);
+    }
+    case 'track_delete': {
+      const track = state.tracks.find((t) => t.id === fact.trackId);
+      if (!track) return refuse(404, 'not_found', `text track ${fact.trackId} not found on media ${mediaId}`);
+      if (track.deleted) return refuse(409, 'track_deleted', `text track ${fact.trackId} was deleted`);
+      const next = { ...state, tracks: state.tracks.map((t) => (t.id === fact.trackId ? { ...t, deleted: true } : t)) };
+      return accept(next, [{ event: 'track_deleted', ids: { track_id: fact.trackId, media_id: mediaId } }]);
+    }
+  }
+}

@@ -1,0 +1,19 @@
+// One sentence per event: which platform fact makes Hookline send it. The dashboard's event
+// catalogue shows these beside each event; the README's facts section says the same at length.
+export const EVENT_RULES: Readonly<Record<string, string>> = {
+  media_created: 'Sent when the platform reports a new media (POST /v2/sites/{site_id}/media/).',
+  media_updated: 'Sent on every reported update of the media (PATCH …/media/{media_id}/).',
+  media_reuploaded: 'Sent when a reupload is initiated (PUT …/media/{media_id}/reupload/), not when it is processed.',
+  media_deleted: 'Sent when the media is deleted; the media takes no more facts afterwards.',
+  media_available:
+    'Sent once, when the media first has a ready thumbnail and at least one finished rendition; never if its publish start date is then in the future, and never after a reupload.',
+  conversions_complete:
+    'Sent once, when a thumbnail is ready and every initial rendition has finished, in whatever order; never after a reupload.',
+  thumbnail_created: 'Sent when a thumbnail is created for the media (POST …/thumbnails/).',
+  thumbnail_deleted: 'Sent when a thumbnail is deleted (DELETE …/thumbnails/{thumbnail_id}/).',
+  track_created: 'Sent when a text track is created (POST …/media/{media_id}/text_tracks/).',
+  track_deleted: 'Sent when a text track is deleted (DELETE …/media/{media_id}/text_tracks/{track_id}/).',
+  channel_created: 'Sent when a live channel is created (POST …/channels/); a new channel is idle.',
+  channel_active: 'Sent when a live channel goes from idle to active; a repeated "active" sends nothing.',
+  channel_idle: 'Sent when a live channel goes from active to idle; a repeated "idle" sends nothing.',
+};

@@ -1,0 +1,102 @@
+// A fact commits all or nothing: the objects' states, the events with their deliveries, and
+// the key. Run on the real SQLite store; two facts read at the same version cannot both commit.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Lifecycle } from '../../src/platform/lifecycle.js';
+import { SqliteStore } from '../../src/store/sqlite/index.js';
+import type { FactCommit, Store } from '../../src/store/types.js';
+
+const NOW = Date.parse('2024-08-27T00:13:10Z');
+const clock = { now: () => NOW };
+const options = { idempotencyWindowMs: 86_400_000, firstAttemptAt: NOW };
+let store: SqliteStore;
+
+beforeEach(async () => {
+  store = new SqliteStore({ memory: true });
+  await store.createAccount({ id: 'acct0001', name: 'a', created: NOW });
+  await store.createSite({ id: 'site0001', accountId: 'acct0001', name: 's', created: NOW });
+  const now = NOW;
+  await store.createWebhook({
+    id: 'hook0001', accountId: 'acct0001', name: 'h', description: '', webhookUrl: 'http://127.0.0.1:9/', siteIds: ['site0001'],
+    events: ['media_created', 'media_updated', 'media_available', 'conversions_complete'], secret: 'whsec_x', created: now, lastModified: now,
+  });
+});
+afterEach(() => store.close());
+
+const count = (table: string) => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+const event = (id: string, name: string) => ({ id, siteId: 'site0001', event: name, ids: { media_id: 'm1' }, eventTime: NOW, created: NOW });
+const commit = (version: number, events = [event(`evt_${version}`, 'media_updated')], key?: string): FactCommit => ({
+  siteId: 'site0001',
+  writes: [{ kind: 'media', id: 'm1', state: { v: version + 1 }, version }],
+  events,
+  idempotency: key ? { key, requestHash: 'h', answer: '{}' } : undefined,
+});
+
+describe('Store.commitFact', () => {
+  it('writes state, events, deliveries and key together, and bumps the version', async () => {
+    expect(await store.commitFact(commit(0, [event('evt_a', 'media_created')], 'k1'), NOW, options)).toEqual({ deliveries: 1 });
+    expect(await store.getPlatformObject('site0001', 'media', 'm1')).toEqual({ kind: 'media', id: 'm1', state: { v: 1 }, version: 1 });
+    expect(await store.findFactAnswer('site0001', 'k1', NOW - 1)).toEqual({ requestHash: 'h', answer: '{}' });
+    expect([count('events'), count('deliveries')]).toEqual([1, 1]);
+  });
+
+  it('writes nothing at all when a version moved since it was read, or the object already exists', async () => {
+    await store.commitFact(commit(0), NOW, options);
+    await store.commitFact(commit(1), NOW, options);
+    const before = [count('events'), count('deliveries'), count('fact_keys')];
+    expect(await store.commitFact(commit(1, undefined, 'late'), NOW, options)).toBe('stale');
+    expect(await store.commitFact(commit(0, undefined, 'late'), NOW, options)).toBe('stale');
+    expect([count('events'), count('deliveries'), count('fact_keys')]).toEqual(before);
+    expect((await store.getPlatformObject('site0001', 'media', 'm1'))!.version).toBe(2);
+  });
+
+  it('treats a key taken meanwhile as stale, and forgets keys older than the window', async () => {
+    await store.commitFact(commit(0, [], 'k'), NOW, options);
+    expect(await store.commitFact(commit(1, [], 'k'), NOW, options)).toBe('stale');
+    const later = NOW + options.idempotencyWindowMs + 1;
+    expect(await store.findFactAnswer('site0001', 'k', later - options.idempotencyWindowMs)).toBeUndefined();
+    expect(await store.commitFact(commit(1, [], 'k'), later, options)).toEqual({ deliveries: 0 });
+  });
+});
+
+describe('Lifecycle under concurrent facts', () => {
+  /** The real store, whose reads of an object let other work run first, as a networked database would. */
+  function slowReads(inner: Store): Store {
+    return new Proxy(inner, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (name !== 'getPlatformObject') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: unknown[]) => {
+          const found = await (value as Function).apply(target, args);
+          await new Promise((resolve) => setImmediate(resolve));
+          return found;
+        };
+      },
+    });
+  }
+
+  it('decides again on fresh state when another fact committed first: each milestone once', async () => {
+    const lifecycle = new Lifecycle(slowReads(store), clock, 0, () => {});
+    const renditions = ['a', 'b', 'c', 'd'];
+    await lifecycle.media('site0001', 'm1', { kind: 'create', publishStart: null, renditions });
+    await lifecycle.createThumbnail('site0001', 'm1', 'th', true);
+    const results = await Promise.all(
+      [...renditions, ...renditions].map((renditionId) => lifecycle.media('site0001', 'm1', { kind: 'rendition_ready', renditionId })),
+    );
+    const yielded = results.flatMap((r) => r.events.map((e) => e.event));
+    expect(yielded.sort()).toEqual(['conversions_complete', 'media_available']);
+    const final = await store.getPlatformObject('site0001', 'media', 'm1');
+    expect(final!.version).toBe(2 + 8);
+    const stored = store.db.prepare("SELECT event FROM events ORDER BY rowid").all() as { event: string }[];
+    expect(stored.map((e) => e.event)).toEqual(['media_created', 'thumbnail_created', 'media_available', 'conversions_complete']);
+  });
+
+  it('creates a media once when two creations race: the other is told it exists', async () => {
+    const lifecycle = new Lifecycle(slowReads(store), clock, 0, () => {});
+    const create = () => lifecycle.media('site0001', 'm1', { kind: 'create', publishStart: null, renditions: ['a'] });
+    const outcomes = await Promise.allSettled([create(), create()]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ statusCode: 409, code: 'already_exists' });
+    expect(count('events')).toBe(1);
+  });
+});
