@@ -164,7 +164,7 @@ function dashboardTests() {
     await page.keyboard.press('Enter');
     const panel = page.getByRole('dialog', { name: 'Create Webhook' });
     await panel.waitFor();
-    expect(await page.evaluate(() => document.activeElement?.closest('dialog') !== null)).toBe(true);
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.field)).toBe('name');
     await page.keyboard.press('Escape');
     await panel.waitFor({ state: 'hidden' });
   });

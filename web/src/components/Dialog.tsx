@@ -1,5 +1,6 @@
 // A modal built on <dialog>: the browser traps focus, makes the page behind inert and closes it
-// on Escape. `sheet` slides in from the right (the Create Webhook panel); otherwise it is centred.
+// on Escape, and gives focus back to what opened it. `sheet` slides in from the right (the Create
+// Webhook panel); otherwise it is centred. The control marked data-autofocus gets the focus.
 import { useEffect, useId, useRef, type ReactNode } from 'react';
 
 interface DialogProps {
@@ -21,7 +22,11 @@ export function Dialog({ open, title, onClose, children, footer, sheet, descript
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
+    if (open && !dialog.open) {
+      dialog.showModal();
+      // showModal() focuses the first control (the close button); the form's first field is more useful.
+      dialog.querySelector<HTMLElement>('[data-autofocus]')?.focus();
+    }
     if (!open && dialog.open) dialog.close();
   }, [open]);
   return (
@@ -72,7 +77,7 @@ export function Confirm({ open, title, children, confirmLabel, danger, busy, err
       onClose={onClose}
       footer={
         <>
-          <button type="button" className="button" onClick={onClose}>Cancel</button>
+          <button type="button" className="button" onClick={onClose} data-autofocus>Cancel</button>
           <button type="button" className={`button ${danger ? 'button-danger' : 'button-primary'}`} disabled={busy} onClick={onConfirm}>
             {busy ? 'Working…' : confirmLabel}
           </button>

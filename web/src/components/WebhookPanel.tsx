@@ -117,7 +117,7 @@ export function WebhookPanel({ open, webhook, onClose, onSaved }: PanelProps) {
         <div className={`field ${errors.name ? 'has-error' : ''}`}>
           <label className="field-label" htmlFor={ids.name}>Name</label>
           <input
-            id={ids.name} data-field="name" className="input" value={form.name} autoComplete="off" required
+            id={ids.name} data-field="name" data-autofocus className="input" value={form.name} autoComplete="off" required
             aria-invalid={!!errors.name} aria-describedby={describedBy('name')}
             onChange={(e) => set('name', e.target.value)} placeholder="e.g. CMS sync"
           />

@@ -248,7 +248,7 @@ function TestEventDialog({ open, webhook, eventTypes, onClose, onSent }: { open:
     >
       <div className="field">
         <label className="field-label" htmlFor={id}>Event</label>
-        <select id={id} className="input" value={chosen} onChange={(e) => setEvent(e.target.value)} aria-describedby={`${id}-about`}>
+        <select id={id} className="input" data-autofocus value={chosen} onChange={(e) => setEvent(e.target.value)} aria-describedby={`${id}-about`}>
           {options.map((o) => <option key={o.name} value={o.name}>{o.title}</option>)}
         </select>
         {description && <p className="hint" id={`${id}-about`}>{description}</p>}
@@ -309,7 +309,7 @@ function RotateDialog({ open, webhook, onClose }: { open: boolean; webhook: Webh
           <p>Hookline makes a new secret for “{webhook.metadata.name}”. Deliveries are signed with it from now on.</p>
           <div className="field">
             <label className="field-label" htmlFor={id}>Keep the old secret valid for</label>
-            <select id={id} className="input" value={grace} onChange={(e) => setGrace(Number(e.target.value))} aria-describedby={`${id}-hint`}>
+            <select id={id} className="input" data-autofocus value={grace} onChange={(e) => setGrace(Number(e.target.value))} aria-describedby={`${id}-hint`}>
               {GRACE_PERIODS.map((g) => <option key={g.seconds} value={g.seconds}>{g.label}</option>)}
             </select>
             <p className="hint" id={`${id}-hint`}>During this time the Standard Webhooks signature carries both secrets, so receivers can switch without missing a delivery.</p>
