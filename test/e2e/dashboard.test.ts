@@ -274,6 +274,7 @@ function dashboardTests() {
     const row = page.locator(`tr[data-delivery="${failed.id}"]`);
     await until(async () => (await row.textContent())?.includes('Failed'), 15_000, 'the log to show the failure');
     await page.getByRole('button', { name: 'Recover' }).click();
+    await page.getByText('1 failed delivery queued for one more attempt.').waitFor();
     const got = await receiver.waitFor(receiver.received.length + 1);
     expect(got.length).toBeGreaterThan(before);
     expect(got.at(-1)!.headers['webhook-id']).toBe(failed.id);

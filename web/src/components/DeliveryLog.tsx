@@ -264,9 +264,10 @@ function RecoverForm({ webhook, onRecovered }: { webhook: Webhook; onRecovered: 
     setBusy(true);
     setError(undefined);
     try {
-      const answer = await api.post<Record<string, unknown> | null>(`/v2/webhooks/${webhook.id}/recover/`, { since: iso });
-      const count = answer && Object.values(answer).find((v): v is number => typeof v === 'number');
-      notify(count === undefined || count === null ? 'Failed deliveries re-queued.' : `${plural(count, 'failed delivery', 'failed deliveries')} re-queued.`);
+      const { recovered } = await api.post<{ recovered: number }>(`/v2/webhooks/${webhook.id}/recover/`, { since: iso });
+      notify(recovered === 0
+        ? 'No failed deliveries since then: nothing to recover.'
+        : `${plural(recovered, 'failed delivery', 'failed deliveries')} queued for one more attempt.`);
       onRecovered();
     } catch (err) {
       setError(messageOf(err));
