@@ -5,7 +5,7 @@
 import { jwtVerify } from 'jose';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATOR_KEY, createAccount, startReceiver, startTestNode, until, type Receiver, type TestNode } from '../helpers.js';
+import { OPERATOR_KEY, createAccount, createWebhook, startReceiver, startTestNode, until, type Receiver, type TestNode } from '../helpers.js';
 import { browserMissing, launchBrowser, mustRunBrowser, screenshot, type Browser } from './browser.js';
 
 const missing = browserMissing();
@@ -231,6 +231,28 @@ function dashboardTests() {
     await page.locator(`tr[data-delivery="${deliveryId}"]`).waitFor();
   });
 
+  it("shows each webhook's last delivery and 24-hour success rate in the list", async () => {
+    const broken = await startReceiver(() => ({ status: 500, body: 'internal error' }));
+    try {
+      const archive = await createWebhook(node.account.api, [secondSite], broken.url, ['media_deleted'], { name: 'Archive', description: 'Old media to cold storage' });
+      await node.operator.post(`/v2/sites/${secondSite}/events/`, { event: 'media_deleted', media_id: 'GoneGone' });
+      await until(async () => (await node.account.api.get(`/v2/webhooks/${archive.id}/deliveries/?status=failed`)).body.total === 1, 15_000, 'the failure');
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).click();
+      const archiveRow = page.getByRole('row', { name: /Archive/ });
+      await until(async () => /Failed\s*500/.test((await archiveRow.textContent()) ?? ''), 15_000, 'the failed last delivery');
+      expect(await archiveRow.getByRole('cell').last().textContent()).toBe('0 %of 1 delivery');
+      const cmsRow = page.getByRole('row', { name: /CMS sync/ });
+      expect(await cmsRow.textContent()).toMatch(/Succeeded\s*200/);
+      expect(await cmsRow.getByRole('cell').last().textContent()).toBe('100 %of 1 delivery');
+      await screenshot(page, '09-webhooks-health');
+      expect((await node.account.api.delete(`/v2/webhooks/${archive.id}/`)).status).toBe(204);
+      await page.getByRole('link', { name: 'CMS sync' }).click();
+      await page.getByRole('heading', { name: /CMS sync/, level: 1 }).waitFor();
+    } finally {
+      await broken.close();
+    }
+  });
+
   it('edits the webhook in the same panel', async () => {
     await page.getByRole('button', { name: 'Edit' }).click();
     const panel = page.getByRole('dialog', { name: 'Edit Webhook' });
@@ -255,7 +277,7 @@ function dashboardTests() {
     await confirm.waitFor({ state: 'hidden' });
     await page.getByText(/deliveries are kept and not attempted until it is enabled again/).waitFor();
     expect((await node.account.api.get(`/v2/webhooks/${webhookId}/`)).body.status).toBe('disabled');
-    await screenshot(page, '09-webhook-disabled');
+    await screenshot(page, '10-webhook-disabled');
     await page.getByRole('button', { name: 'Enable', exact: true }).click();
     await page.getByRole('button', { name: 'Disable', exact: true }).waitFor();
     expect((await node.account.api.get(`/v2/webhooks/${webhookId}/`)).body.status).toBe('active');
@@ -293,7 +315,7 @@ function dashboardTests() {
     expect(fresh).toMatch(/^whsec_/);
     expect(fresh).not.toBe(secret);
     await shown.getByText('This secret will not be shown again.').waitFor();
-    await screenshot(page, '09-secret-rotated', false);
+    await screenshot(page, '11-secret-rotated', false);
     await shown.getByRole('button', { name: 'Done' }).click();
     await shown.waitFor({ state: 'hidden' });
     secret = fresh;
@@ -312,17 +334,17 @@ function dashboardTests() {
       await page.goto(`${node.url}/`);
       await page.getByRole('row', { name: /CMS sync/ }).waitFor();
       await fits();
-      await screenshot(page, '10-narrow-webhooks');
+      await screenshot(page, '12-narrow-webhooks');
       await page.getByRole('button', { name: 'Create', exact: true }).click();
       await page.getByRole('dialog', { name: 'Create Webhook' }).getByText('Acme Sports').waitFor();
-      await screenshot(page, '11-narrow-create-panel', false);
+      await screenshot(page, '13-narrow-create-panel', false);
       await page.keyboard.press('Escape');
       await page.goto(`${node.url}/webhooks/${webhookId}`);
       const row = page.locator(`tr[data-delivery="${deliveryId}"]`);
       await row.getByRole('button', { name: /Details/ }).click();
       await page.locator(`#detail-${deliveryId}`).getByLabel('Request body').waitFor();
       await fits();
-      await screenshot(page, '12-narrow-webhook-detail');
+      await screenshot(page, '14-narrow-webhook-detail');
     } finally {
       await page.setViewportSize({ width: 1366, height: 900 });
     }
@@ -331,7 +353,7 @@ function dashboardTests() {
   it('deletes the webhook after confirmation', async () => {
     await page.getByRole('button', { name: 'Delete' }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete this webhook?' });
-    await screenshot(page, '13-delete-confirm', false);
+    await screenshot(page, '15-delete-confirm', false);
     await confirm.getByRole('button', { name: 'Delete webhook' }).click();
     await page.getByText('No webhooks yet').waitFor();
     expect(new URL(page.url()).pathname).toBe('/');
@@ -344,7 +366,7 @@ function dashboardTests() {
     for (const toast of await page.getByRole('button', { name: 'Dismiss' }).all()) await toast.click();
     expect(await page.locator('article.event-card').count()).toBe(13);
     expect(await page.getByLabel('Example payload of track_deleted').textContent()).toContain('"track_id": "VHsQNYq9"');
-    await screenshot(page, '14-events');
+    await screenshot(page, '16-events');
   });
 
   it('signs out, and the old session opens nothing', async () => {
@@ -365,7 +387,7 @@ function dashboardTests() {
     expect(await account.textContent()).toContain(node.account.siteId);
     expect(await account.textContent()).toContain(secondSite);
     await page.getByRole('region', { name: 'Globex Media' }).getByText('Globex Media property').waitFor();
-    await screenshot(page, '15-properties-operator');
+    await screenshot(page, '17-properties-operator');
   });
 
   it('raised no script errors and no Content-Security-Policy violations', () => {

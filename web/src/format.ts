@@ -45,3 +45,13 @@ export function isoToLocalInput(ms: number): string {
   const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
   return d.toISOString().slice(0, 16);
 }
+
+/** A URL with line-break opportunities after its separators, so that it wraps where it reads well. */
+export function breakableUrl(url: string): (string | { wbr: number })[] {
+  const parts: (string | { wbr: number })[] = [];
+  url.split(/(?<=[/.?&=#])/).forEach((piece, i) => {
+    if (i > 0) parts.push({ wbr: i });
+    parts.push(piece);
+  });
+  return parts;
+}

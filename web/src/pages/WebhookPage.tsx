@@ -2,6 +2,7 @@
 import { useId, useState } from 'react';
 import { ApiError, api, messageOf } from '../api';
 import { WebhookStatus } from '../components/Badges';
+import { Url } from '../components/Url';
 import { CopySecret } from '../components/CopySecret';
 import { DeliveryLog } from '../components/DeliveryLog';
 import { Confirm, Dialog } from '../components/Dialog';
@@ -87,7 +88,7 @@ export function WebhookPage({ id }: { id: string }) {
     <>
       <PageHeader
         title={<>{w.metadata.name} <WebhookStatus webhook={w} /></>}
-        subtitle={<span className="mono url">{w.metadata.webhook_url}</span>}
+        subtitle={<Url href={w.metadata.webhook_url} />}
         actions={canAct && (
           <>
             <button type="button" className="button" onClick={() => setOpen('edit')}>Edit</button>

@@ -2,6 +2,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { api, query } from '../api';
 import { WebhookStatus } from '../components/Badges';
+import { Url } from '../components/Url';
 import { CopySecret } from '../components/CopySecret';
 import { LastDelivery, SuccessRate } from '../components/Health';
 import { LoadError, Loading } from '../components/Feedback';
@@ -112,7 +113,7 @@ function WebhookRow({ webhook: w, stats, sites, eventTypes }: { webhook: Webhook
         <Link to={`/webhooks/${w.id}`} className="row-title">{w.metadata.name}</Link>
         {w.metadata.description && <div className="row-sub">{w.metadata.description}</div>}
       </td>
-      <td data-label="URL"><span className="mono url" title={w.metadata.webhook_url}>{w.metadata.webhook_url}</span></td>
+      <td data-label="URL"><Url href={w.metadata.webhook_url} /></td>
       <td data-label="Properties">
         <ul className="chips">{w.metadata.site_ids.map((id) => <li key={id} className="chip" title={id}>{siteName(id)}</li>)}</ul>
       </td>
