@@ -29,20 +29,25 @@ export async function findKey(store: Store, raw: string): Promise<ApiKey | undef
 }
 
 export function installAuth(app: FastifyInstance, store: Store, clock: Clock): void {
+  /** The key the request comes with: in its Authorization header, else behind its session cookie. */
+  async function callerOf(request: FastifyRequest): Promise<Pick<ApiKey, 'accountId'> & { apiKeyId: string }> {
+    const header = request.headers.authorization;
+    if (header) {
+      const found = await findKey(store, header);
+      if (!found) throw unauthorized('invalid API key');
+      return { apiKeyId: found.id, accountId: found.accountId };
+    }
+    const session = await sessionOf(store, request, clock.now());
+    if (!session) throw unauthorized('missing Authorization header: send "Authorization: Bearer <api key>"');
+    assertCsrf(request, session);
+    return session;
+  }
+
   app.decorateRequest('principal', null as never);
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/v2/')) return;
-    const header = request.headers.authorization;
-    if (!header) {
-      const session = await sessionOf(store, request, clock.now());
-      if (!session) throw unauthorized('missing Authorization header: send "Authorization: Bearer <api key>"');
-      assertCsrf(request, session);
-      request.principal = principalOf(session.accountId);
-      return;
-    }
-    const found = await findKey(store, header);
-    if (!found) throw unauthorized('invalid API key');
-    request.principal = principalOf(found.accountId);
+    const caller = await callerOf(request);
+    request.principal = principalOf(caller.accountId);
   });
 }
 
