@@ -2,7 +2,8 @@
 // the cookie authenticates /v2/ routes, unsafe ones only with the CSRF token and from the same
 // origin; signing out revokes it on the server; pages carry a strict Content-Security-Policy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATOR_KEY, startTestNode, type TestNode } from '../helpers.js';
+import type { SqliteStore } from '../../src/store/sqlite/index.js';
+import { OPERATOR_KEY, createAccount, startTestNode, type TestNode } from '../helpers.js';
 
 let node: TestNode;
 let clockMs = Date.parse('2026-01-05T10:00:00Z');
@@ -166,6 +167,20 @@ describe('requests made with the cookie', () => {
     } finally {
       clockMs -= TTL + 1;
     }
+  });
+});
+
+describe('deleting the API key', () => {
+  it('ends the sessions opened with it', async () => {
+    const other = await createAccount(node.operator, 'Short-lived');
+    const { signed } = await signIn(other.api.key!);
+    expect((await withCookie(signed!, 'GET', '/v2/webhooks/')).status).toBe(200);
+    const store = node.hookline.store as SqliteStore;
+    const sessions = () => (store.db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n;
+    const before = sessions();
+    store.db.prepare('DELETE FROM api_keys WHERE account_id = ?').run(other.id);
+    expect(sessions()).toBe(before - 1);
+    expect((await withCookie(signed!, 'GET', '/v2/webhooks/')).status).toBe(401);
   });
 });
 
