@@ -30,6 +30,7 @@ export interface Config {
   sqliteSynchronous: 'FULL' | 'NORMAL';
   logLevel: string;
   simulationStepMs: number;
+  sessionTtlMs: number;
 }
 
 interface Setting<K extends keyof Config> {
@@ -97,6 +98,7 @@ export const SETTINGS = [
     return v;
   }, doc: 'FULL: an acknowledged event survives a power loss. NORMAL: faster, but the last commits may be lost on power loss (never on a crash of the process).' }),
   setting({ key: 'simulationStepMs', flag: '--simulation-step', env: ['HOOKLINE_SIMULATION_STEP'], default: 1_000, parse: duration, doc: 'Time between the steps of a simulated upload, reupload or live channel ("simulate": true).' }),
+  setting({ key: 'sessionTtlMs', flag: '--session-ttl', env: ['HOOKLINE_SESSION_TTL'], default: 12 * 3_600_000, parse: duration, doc: 'How long a dashboard sign-in lasts before the browser must sign in again.' }),
   setting({ key: 'logLevel', flag: '--log-level', env: ['HOOKLINE_LOG_LEVEL'], default: 'info', parse: str, doc: 'pino log level: fatal, error, warn, info, debug, trace or silent.' }),
 ] as const;
 

@@ -1,5 +1,6 @@
 // The HTTP API: one Fastify plugin per resource, JWP's error format everywhere, OpenAPI from
 // the same JSON schemas that validate input.
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -18,10 +19,13 @@ import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './err
 import { finiteNumbers } from './schemas.js';
 import accounts from './routes/accounts.js';
 import audit from './routes/audit.js';
+import catalog from './routes/catalog.js';
 import channels from './routes/channels.js';
+import dashboard from './routes/dashboard.js';
 import deliveries from './routes/deliveries.js';
 import events from './routes/events.js';
 import media from './routes/media.js';
+import session from './routes/session.js';
 import sites from './routes/sites.js';
 import thumbnails from './routes/thumbnails.js';
 import webhookActions from './routes/webhook-actions.js';
@@ -69,13 +73,17 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
     if (body === '') return done(null, undefined);
     parseJson(request, body as string, done);
   });
-  installAuth(app, context.store);
+  // Parses cookies before the auth hook reads the dashboard's session cookie.
+  await app.register(cookie);
+  installAuth(app, context.store, context.clock);
   await installRateLimit(app, { management: context.config.rateLimit, intake: context.config.intakeRateLimit });
   installAudit(app, context.store, context.clock);
 
   app.get('/healthz', { schema: { tags: ['health'], security: [] } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  for (const plugin of [accounts, sites, webhooks, webhookActions, events, media, thumbnails, channels, deliveries, audit]) await app.register(plugin, context);
+  for (const plugin of [accounts, sites, webhooks, webhookActions, events, media, thumbnails, channels, deliveries, audit, catalog, session, dashboard]) {
+    await app.register(plugin, context);
+  }
   return app;
 }

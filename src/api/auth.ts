@@ -1,5 +1,7 @@
 // Who is calling: the operator (the platform), or one account through its API key.
-// JWP's clients send `Authorization: Bearer <secret>` or the bare secret; both work.
+// JWP's clients send `Authorization: Bearer <secret>` or the bare secret; both work. A browser
+// signed in to the dashboard sends its session cookie instead (see session.ts), and the header
+// wins when both come.
 //
 // Keys are looked up by their SHA-256 on every request, with no cache: a revoked key is gone
 // from the store, so it stops working at once on every node. The only comparison is the
@@ -8,8 +10,10 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { hashApiKey } from '../security/keys.js';
-import type { Store } from '../store/types.js';
+import type { ApiKey, Store } from '../store/types.js';
+import type { Clock } from '../time.js';
 import { ApiError } from './errors.js';
+import { assertCsrf, sessionOf } from './session.js';
 
 export type Principal = { kind: 'operator' } | { kind: 'account'; accountId: string };
 
@@ -29,18 +33,37 @@ declare module 'fastify' {
 
 const unauthorized = (why: string) => new ApiError(401, 'unauthorized', why);
 
-export function installAuth(app: FastifyInstance, store: Store): void {
+export const principalOf = (accountId: string | null): Principal =>
+  accountId === null ? { kind: 'operator' } : { kind: 'account', accountId };
+
+/** The stored key behind a raw API key, as sent in the header or typed into the sign-in form. */
+export async function findKey(store: Store, raw: string): Promise<ApiKey | undefined> {
+  const key = raw.replace(/^Bearer\s+/i, '').trim();
+  return key ? store.findApiKey(hashApiKey(key)) : undefined;
+}
+
+export function installAuth(app: FastifyInstance, store: Store, clock: Clock): void {
+  /** The key the request comes with: in its Authorization header, else behind its session cookie. */
+  async function callerOf(request: FastifyRequest): Promise<Pick<ApiKey, 'accountId'> & { apiKeyId: string }> {
+    const header = request.headers.authorization;
+    if (header) {
+      const found = await findKey(store, header);
+      if (!found) throw unauthorized('invalid API key');
+      return { apiKeyId: found.id, accountId: found.accountId };
+    }
+    const session = await sessionOf(store, request, clock.now());
+    if (!session) throw unauthorized('missing Authorization header: send "Authorization: Bearer <api key>"');
+    assertCsrf(request, session);
+    return session;
+  }
+
   app.decorateRequest('principal', null as never);
   app.decorateRequest('apiKeyId', null);
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/v2/')) return;
-    const header = request.headers.authorization;
-    if (!header) throw unauthorized('missing Authorization header: send "Authorization: Bearer <api key>"');
-    const key = header.replace(/^Bearer\s+/i, '').trim();
-    const found = key ? await store.findApiKey(hashApiKey(key)) : undefined;
-    if (!found) throw unauthorized('invalid API key');
-    request.principal = found.accountId === null ? { kind: 'operator' } : { kind: 'account', accountId: found.accountId };
-    request.apiKeyId = found.id;
+    const caller = await callerOf(request);
+    request.principal = principalOf(caller.accountId);
+    request.apiKeyId = caller.apiKeyId;
     if (request.routeOptions.config.operatorOnly) requireOperator(request);
   });
 }

@@ -21,6 +21,7 @@ export async function run(argv: string[]): Promise<void> {
     out(`Production mode: https webhook URLs only, private and local addresses refused${opened}`);
   }
   out(`Hookline listening on ${node.url} (data in ${config.dataDir})`);
+  out(`Dashboard: ${node.url}/`);
   const first = node.firstStart;
   if (first.operatorKey) {
     out(`\nOperator API key (shown once, keep it): ${first.operatorKey}`);

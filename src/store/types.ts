@@ -136,6 +136,26 @@ export interface Outcome {
   nextAttemptAt: number | null;
 }
 
+/** A dashboard session: a browser signed in with one API key. */
+export interface Session {
+  apiKeyId: string;
+  /** The key's account; null for the operator's key. */
+  accountId: string | null;
+  csrfToken: string;
+  created: number;
+  expires: number;
+}
+
+/** What the Webhooks page shows of a webhook's recent deliveries. */
+export interface WebhookStats {
+  /** Deliveries created since the window's start, by status. */
+  pending: number;
+  succeeded: number;
+  failed: number;
+  /** The newest delivery (by creation) that has been attempted at least once. */
+  lastAttempted: Delivery | undefined;
+}
+
 export interface DeliveryFilter {
   status?: DeliveryStatus;
   event?: string;
@@ -178,6 +198,13 @@ export interface Store {
   /** Makes `hash` the only operator key. */
   setOperatorKey(key: ApiKey, hash: string): Promise<void>;
   hasOperatorKey(): Promise<boolean>;
+
+  createSession(idHash: string, session: Omit<Session, 'accountId'>): Promise<void>;
+  /** The session if it exists and has not expired at `now`. */
+  findSession(idHash: string, now: number): Promise<Session | undefined>;
+  deleteSession(idHash: string): Promise<void>;
+  /** Forgets sessions expired at `now`. */
+  purgeSessions(now: number): Promise<number>;
 
   createSite(site: Site): Promise<void>;
   getSite(id: string): Promise<Site | undefined>;
@@ -226,6 +253,9 @@ export interface Store {
 
   listDeliveries(webhookId: string, filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }>;
   getDelivery(id: string): Promise<Delivery | undefined>;
+  getEvent(id: string): Promise<EventRecord | undefined>;
+  /** Counts of the webhook's deliveries created since `since`, and its last attempted one. */
+  webhookStats(webhookId: string, since: number): Promise<WebhookStats>;
   listAttempts(deliveryId: string): Promise<Attempt[]>;
   /** Schedules one more attempt now, whatever the delivery's status. */
   retryDelivery(id: string, now: number): Promise<boolean>;

@@ -105,6 +105,27 @@ const CASES: Record<string, () => Promise<void>> = {
   'POST /v2/webhooks/{webhook_id}/rotate_secret/': () =>
     expectHidden((id) => b.api.post(`/v2/webhooks/${id}/rotate_secret/`, { grace_period_seconds: 0 }), hookA.id, missingHook),
   'POST /v2/webhooks/{webhook_id}/test/': () => expectHidden((id) => b.api.post(`/v2/webhooks/${id}/test/`), hookA.id, missingHook),
+  'GET /v2/webhooks/{webhook_id}/stats/': () => expectHidden((id) => b.api.get(`/v2/webhooks/${id}/stats/`), hookA.id, missingHook),
+  'GET /v2/event_types/': async () => {
+    const res = await b.api.get('/v2/event_types/');
+    expect(res.status).toBe(200);
+    expect(JSON.stringify(res.body)).not.toContain(a.siteId);
+  },
+  // The dashboard's session routes act only on the caller's own key and cookie.
+  'POST /ui/session': async () => {
+    const res = await b.api.post('/ui/session', { api_key: 'hlk_not_a_key' }, { origin: b.api.baseUrl });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('set-cookie')).toBeNull();
+  },
+  'GET /ui/session': async () => {
+    const res = await b.api.get('/ui/session');
+    expect(JSON.stringify(res.body)).not.toContain(a.id);
+  },
+  'DELETE /ui/session': async () => {
+    const res = await b.api.delete('/ui/session');
+    expect(res.status).toBeLessThan(500);
+    expect((await a.api.get(`/v2/webhooks/${hookA.id}/`)).status).toBe(200);
+  },
   'GET /v2/webhooks/{webhook_id}/deliveries/': () => expectHidden((id) => b.api.get(`/v2/webhooks/${id}/deliveries/`), hookA.id, missingHook),
   'GET /v2/deliveries/{delivery_id}/': () => expectHidden((id) => b.api.get(`/v2/deliveries/${id}/`), deliveryA, missingDelivery),
   'POST /v2/deliveries/{delivery_id}/retry/': () => expectHidden((id) => b.api.post(`/v2/deliveries/${id}/retry/`), deliveryA, missingDelivery),

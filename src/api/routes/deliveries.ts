@@ -1,6 +1,7 @@
 // The delivery log: each (event, webhook) pair, its attempts, and a manual retry.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EVENT_NAMES } from '../../catalog/events.js';
+import { payloadBody } from '../../catalog/payload.js';
 import type { Attempt, Delivery } from '../../store/types.js';
 import { jwpMicros } from '../../time.js';
 import { requireAccount } from '../auth.js';
@@ -35,6 +36,9 @@ const deliveryParam = {
   required: ['delivery_id'],
   properties: { delivery_id: { type: 'string', pattern: '^msg_[0-9a-f]{24}$' } },
 } as const;
+
+/** The window of the success rate the Webhooks page shows. */
+const STATS_WINDOW_MS = 24 * 3_600_000;
 
 export default async function deliveries(app: FastifyInstance, { store, clock, dispatcher }: ApiContext) {
   async function visibleDelivery(request: FastifyRequest): Promise<Delivery> {
@@ -72,10 +76,36 @@ export default async function deliveries(app: FastifyInstance, { store, clock, d
     return { deliveries: list.map(deliveryJson), page: q.page, page_length: q.page_length, total };
   });
 
+  app.get('/v2/webhooks/:webhook_id/stats/', {
+    schema: {
+      tags: ['deliveries'],
+      description: "The webhook's deliveries of the last 24 hours by status, their success rate, and its newest attempted delivery.",
+      params: idParam('webhook_id'),
+    },
+  }, async (request) => {
+    const { webhook_id } = request.params as { webhook_id: string };
+    await visibleWebhook(store, request, webhook_id);
+    const since = clock.now() - STATS_WINDOW_MS;
+    const { pending, succeeded, failed, lastAttempted } = await store.webhookStats(webhook_id, since);
+    return {
+      webhook_id,
+      since: jwpMicros(since),
+      deliveries: { pending, succeeded, failed },
+      // Of the deliveries that have finished; pending ones have not had their say yet.
+      success_rate: succeeded + failed === 0 ? null : succeeded / (succeeded + failed),
+      last_delivery: lastAttempted ? deliveryJson(lastAttempted) : null,
+    };
+  });
+
   app.get('/v2/deliveries/:delivery_id/', { schema: { tags: ['deliveries'], params: deliveryParam } }, async (request) => {
     const delivery = await visibleDelivery(request);
-    const attempts = await store.listAttempts(delivery.id);
-    return { ...deliveryJson(delivery), attempts: attempts.map(attemptJson) };
+    const [attempts, event] = await Promise.all([store.listAttempts(delivery.id), store.getEvent(delivery.eventId)]);
+    return {
+      ...deliveryJson(delivery),
+      attempts: attempts.map(attemptJson),
+      // Every attempt sends these bytes; only the signature headers change with time and secret.
+      request_body: event ? payloadBody(event, delivery.webhookId) : null,
+    };
   });
 
   app.post('/v2/deliveries/:delivery_id/retry/', {

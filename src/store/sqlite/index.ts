@@ -7,8 +7,8 @@ import type { IdField } from '../../catalog/events.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
   Account, ApiKey, Attempt, AuditEntry, ClaimedDelivery, Delivery, DeliveryFilter, EventRecord, FactCommit, IngestItem,
-  IngestOptions, IngestOutcome, Outcome, Page, PlatformKind, PlatformObject, SealedSecrets, Site, Store, Webhook,
-  WebhookChanges,
+  IngestOptions, IngestOutcome, Outcome, Page, PlatformKind, PlatformObject, SealedSecrets, Session, Site, Store, Webhook,
+  WebhookChanges, WebhookStats,
 } from '../types.js';
 
 type Row = Record<string, any>;
@@ -98,6 +98,12 @@ export class SqliteStore implements Store {
         VALUES (@id, @accountId, @actor, @keyId, @action, @targetType, @targetId, @ip, @created)`),
       deleteOperatorKeys: db.prepare('DELETE FROM api_keys WHERE account_id IS NULL'),
       hasOperatorKey: db.prepare('SELECT 1 FROM api_keys WHERE account_id IS NULL LIMIT 1'),
+      insertSession: db.prepare(`INSERT INTO sessions (id_hash, api_key_id, csrf_token, created, expires)
+        VALUES (@idHash, @apiKeyId, @csrfToken, @created, @expires)`),
+      findSession: db.prepare(`SELECT s.*, k.account_id FROM sessions s JOIN api_keys k ON k.id = s.api_key_id
+        WHERE s.id_hash = ? AND s.expires > ?`),
+      deleteSession: db.prepare('DELETE FROM sessions WHERE id_hash = ?'),
+      purgeSessions: db.prepare('DELETE FROM sessions WHERE expires <= ?'),
       insertSite: db.prepare('INSERT INTO sites (id, account_id, name, created) VALUES (?, ?, ?, ?)'),
       getSite: db.prepare('SELECT * FROM sites WHERE id = ?'),
       listSites: db.prepare('SELECT * FROM sites WHERE account_id = ? ORDER BY created, id'),
@@ -144,6 +150,10 @@ export class SqliteStore implements Store {
       releaseLeases: db.prepare('UPDATE deliveries SET due_at = ?, claimed_at = NULL WHERE claimed_at IS NOT NULL'),
       nextDue: db.prepare(`SELECT min(due_at) AS due FROM deliveries WHERE status = 'pending'`),
       getDelivery: db.prepare(`SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?`),
+      getEvent: db.prepare('SELECT * FROM events WHERE id = ?'),
+      countSince: db.prepare(`SELECT status, count(*) AS n FROM deliveries WHERE webhook_id = ? AND created >= ? GROUP BY status`),
+      lastAttempted: db.prepare(`SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id
+        WHERE d.webhook_id = ? AND d.attempts > 0 ORDER BY d.created DESC, d.rowid DESC LIMIT 1`),
       listAttempts: db.prepare('SELECT * FROM attempts WHERE delivery_id = ? ORDER BY attempted_at, rowid'),
       getObject: db.prepare('SELECT state, version FROM platform_objects WHERE site_id = ? AND kind = ? AND id = ?'),
       insertObject: db.prepare(`INSERT INTO platform_objects (site_id, kind, id, state, version) VALUES (?, ?, ?, ?, 1)
@@ -205,6 +215,23 @@ export class SqliteStore implements Store {
 
   async hasOperatorKey(): Promise<boolean> {
     return this.sql.hasOperatorKey.get() !== undefined;
+  }
+
+  async createSession(idHash: string, s: Omit<Session, 'accountId'>): Promise<void> {
+    this.sql.insertSession.run({ idHash, ...s });
+  }
+
+  async findSession(idHash: string, now: number): Promise<Session | undefined> {
+    const r = this.sql.findSession.get(idHash, now) as Row | undefined;
+    return r && { apiKeyId: r.api_key_id, accountId: r.account_id, csrfToken: r.csrf_token, created: r.created, expires: r.expires };
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    this.sql.deleteSession.run(idHash);
+  }
+
+  async purgeSessions(now: number): Promise<number> {
+    return this.sql.purgeSessions.run(now).changes;
   }
 
   async createSite(s: Site): Promise<void> {
@@ -419,6 +446,19 @@ export class SqliteStore implements Store {
   async getDelivery(id: string): Promise<Delivery | undefined> {
     const r = this.sql.getDelivery.get(id) as Row | undefined;
     return r && deliveryFrom(r);
+  }
+
+  async getEvent(id: string): Promise<EventRecord | undefined> {
+    const r = this.sql.getEvent.get(id) as Row | undefined;
+    return r && { id: r.id, siteId: r.site_id, event: r.event, ids: idsFrom(r), eventTime: r.event_time, created: r.created };
+  }
+
+  async webhookStats(webhookId: string, since: number): Promise<WebhookStats> {
+    const stats: WebhookStats = { pending: 0, succeeded: 0, failed: 0, lastAttempted: undefined };
+    for (const r of this.sql.countSince.all(webhookId, since) as Row[]) stats[r.status as Delivery['status']] = r.n;
+    const last = this.sql.lastAttempted.get(webhookId) as Row | undefined;
+    stats.lastAttempted = last && deliveryFrom(last);
+    return stats;
   }
 
   async listAttempts(deliveryId: string): Promise<Attempt[]> {

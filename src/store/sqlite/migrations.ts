@@ -151,4 +151,16 @@ CREATE TABLE meta (
   value  TEXT NOT NULL
 );
 `,
+  /* 5: dashboard sessions */ `
+-- A signed-in browser. Only the hash of the cookie's value is kept; deleting the API key a
+-- session was opened with ends the session too.
+CREATE TABLE sessions (
+  id_hash     TEXT PRIMARY KEY,
+  api_key_id  TEXT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+  csrf_token  TEXT NOT NULL,
+  created     INTEGER NOT NULL,
+  expires     INTEGER NOT NULL
+);
+CREATE INDEX sessions_by_expiry ON sessions(expires);
+`,
 ];

@@ -1,0 +1,78 @@
+// Signing in to the dashboard: POST /ui/session trades an API key for a session cookie,
+// GET /ui/session says who is signed in (and hands the page its CSRF token), DELETE signs out.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Session } from '../../store/types.js';
+import { jwpMicros } from '../../time.js';
+import { findKey } from '../auth.js';
+import { ApiError } from '../errors.js';
+import { SESSION_COOKIE, assertCsrf, assertSameOrigin, closeSession, cookieOptions, openSession, sessionOf } from '../session.js';
+import type { ApiContext } from '../app.js';
+
+const sessionSchema = {
+  type: 'object',
+  properties: {
+    role: { type: 'string', enum: ['operator', 'account'] },
+    account: {
+      type: ['object', 'null'],
+      properties: { id: { type: 'string' }, name: { type: 'string' } },
+    },
+    csrf_token: { type: 'string', description: 'Send it as X-CSRF-Token with every POST, PATCH and DELETE.' },
+    expires: { type: 'string' },
+  },
+} as const;
+
+const signedOut = () => new ApiError(401, 'unauthorized', 'not signed in');
+
+export default async function session(app: FastifyInstance, { store, clock, config }: ApiContext) {
+  // Outside development mode the dashboard is expected behind TLS, and the cookie says so.
+  const secure = (request: FastifyRequest) => !config.dev || request.protocol === 'https';
+
+  async function describe(s: Session) {
+    const account = s.accountId === null ? null : await store.getAccount(s.accountId);
+    return {
+      role: s.accountId === null ? 'operator' : 'account',
+      account: account ? { id: account.id, name: account.name } : null,
+      csrf_token: s.csrfToken,
+      expires: jwpMicros(s.expires),
+    };
+  }
+
+  app.post('/ui/session', {
+    schema: {
+      tags: ['dashboard'],
+      security: [],
+      body: {
+        type: 'object',
+        required: ['api_key'],
+        additionalProperties: false,
+        properties: { api_key: { type: 'string', minLength: 1, maxLength: 512 } },
+      },
+      response: { 201: sessionSchema },
+    },
+  }, async (request, reply) => {
+    // No session yet, so no token to check: a sign-in from another site's page is refused by origin.
+    assertSameOrigin(request);
+    const key = await findKey(store, (request.body as { api_key: string }).api_key);
+    if (!key) throw new ApiError(401, 'unauthorized', 'api_key: this API key is not valid');
+    const { cookieValue, session: opened } = await openSession(store, key, clock.now(), config.sessionTtlMs);
+    reply.setCookie(SESSION_COOKIE, cookieValue, cookieOptions(secure(request), config.sessionTtlMs));
+    return reply.code(201).send(await describe(opened));
+  });
+
+  app.get('/ui/session', { schema: { tags: ['dashboard'], security: [], response: { 200: sessionSchema } } }, async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    const current = await sessionOf(store, request, clock.now());
+    if (!current) throw signedOut();
+    return describe(current);
+  });
+
+  app.delete('/ui/session', { schema: { tags: ['dashboard'], security: [], response: { 204: { type: 'null' } } } }, async (request, reply: FastifyReply) => {
+    const current = await sessionOf(store, request, clock.now());
+    if (current) {
+      assertCsrf(request, current);
+      await closeSession(store, request);
+    }
+    reply.clearCookie(SESSION_COOKIE, cookieOptions(secure(request)));
+    return reply.code(204).send();
+  });
+}

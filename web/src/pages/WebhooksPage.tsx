@@ -1,0 +1,146 @@
+// The Webhooks page: every webhook with its health, and the Create button that opens the panel.
+import { useEffect, useRef, useState } from 'react';
+import { api, query } from '../api';
+import { WebhookStatus } from '../components/Badges';
+import { Url } from '../components/Url';
+import { CopySecret } from '../components/CopySecret';
+import { LastDelivery, SuccessRate } from '../components/Health';
+import { LoadError, Loading } from '../components/Feedback';
+import { PageHeader } from '../components/Layout';
+import { Pager } from '../components/Pager';
+import { WebhookPanel } from '../components/WebhookPanel';
+import { loadEventTypes, loadSites, useInterval, useLoad } from '../hooks';
+import { Link } from '../router';
+import { useSession } from '../session';
+import type { EventType, Site, Webhook, WebhookList, WebhookStats } from '../types';
+
+const PAGE_LENGTH = 20;
+
+export function WebhooksPage() {
+  const { me } = useSession();
+  const [page, setPage] = useState(1);
+  const [panelOpen, setPanelOpen] = useState(false);
+  const [created, setCreated] = useState<Webhook>();
+  const list = useLoad(() => api.get<WebhookList>(`/v2/webhooks/${query({ page, page_length: PAGE_LENGTH })}`), [page]);
+  const names = useLoad(() => Promise.all([loadSites(), loadEventTypes()]), []);
+  const [stats, setStats] = useState<Record<string, WebhookStats>>({});
+
+  const webhooks = list.data?.webhooks;
+  const refreshStats = () => {
+    if (!webhooks) return;
+    void Promise.all(webhooks.map((w) => api.get<WebhookStats>(`/v2/webhooks/${w.id}/stats/`).then((s) => [w.id, s] as const).catch(() => undefined)))
+      .then((pairs) => setStats(Object.fromEntries(pairs.filter((p) => p !== undefined))));
+  };
+  useEffect(refreshStats, [webhooks]);
+  useInterval(() => {
+    void list.reload();
+  }, 10_000);
+
+  const canCreate = me.role === 'account';
+  const create = (
+    <button type="button" className="button button-primary" onClick={() => setPanelOpen(true)} disabled={!canCreate}
+      title={canCreate ? undefined : 'Sign in with an account API key to create webhooks'}>
+      Create
+    </button>
+  );
+
+  return (
+    <>
+      <PageHeader
+        title="Webhooks"
+        subtitle="Hookline sends an HTTP POST to each webhook's URL when one of its events happens on one of its properties."
+        actions={create}
+      />
+      {!canCreate && (
+        <p className="callout callout-info">You are signed in with the operator key: you see every account's webhooks. Webhooks are created and changed with an account's API key.</p>
+      )}
+      {created?.secret && <CreatedNotice webhook={created} secret={created.secret} onDone={() => setCreated(undefined)} />}
+
+      {list.error !== undefined && !webhooks && <LoadError error={list.error} retry={list.reload} />}
+      {!webhooks && list.error === undefined && <Loading what="webhooks" />}
+      {webhooks && webhooks.length === 0 && (
+        <div className="empty">
+          <h2>No webhooks yet</h2>
+          <p className="muted">Create one to be told when media is uploaded, converted, updated or deleted, or when a live channel changes state.</p>
+          {canCreate && <button type="button" className="button button-primary" onClick={() => setPanelOpen(true)}>Create a webhook</button>}
+        </div>
+      )}
+      {webhooks && webhooks.length > 0 && (
+        <div className="card table-card">
+          <table className="table responsive webhooks-table">
+            <caption className="visually-hidden">Webhooks</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">URL</th>
+                <th scope="col">Properties</th>
+                <th scope="col">Events</th>
+                <th scope="col">Status</th>
+                <th scope="col">Last delivery</th>
+                <th scope="col">Success (24 h)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {webhooks.map((w) => (
+                <WebhookRow key={w.id} webhook={w} stats={stats[w.id]} sites={names.data?.[0]} eventTypes={names.data?.[1]} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {list.data && <Pager page={page} pageLength={PAGE_LENGTH} total={list.data.total} onPage={setPage} label="Webhook pages" />}
+
+      <WebhookPanel
+        open={panelOpen}
+        onClose={() => setPanelOpen(false)}
+        onSaved={(w) => {
+          setPanelOpen(false);
+          setCreated(w);
+          setPage(1);
+          void list.reload();
+        }}
+      />
+    </>
+  );
+}
+
+function WebhookRow({ webhook: w, stats, sites, eventTypes }: { webhook: Webhook; stats?: WebhookStats; sites?: Site[]; eventTypes?: EventType[] }) {
+  const siteName = (id: string) => sites?.find((s) => s.id === id)?.name ?? id;
+  const eventTitle = (name: string) => eventTypes?.find((t) => t.name === name)?.title ?? name;
+  return (
+    <tr>
+      <td data-label="Name">
+        <Link to={`/webhooks/${w.id}`} className="row-title">{w.metadata.name}</Link>
+        {w.metadata.description && <div className="row-sub">{w.metadata.description}</div>}
+      </td>
+      <td data-label="URL"><Url href={w.metadata.webhook_url} /></td>
+      <td data-label="Properties">
+        <ul className="chips">{w.metadata.site_ids.map((id) => <li key={id} className="chip" title={id}>{siteName(id)}</li>)}</ul>
+      </td>
+      <td data-label="Events">
+        <ul className="chips" title={w.metadata.events.map(eventTitle).join(', ')}>
+          {w.metadata.events.slice(0, 2).map((e) => <li key={e} className="chip chip-event">{eventTitle(e)}</li>)}
+          {w.metadata.events.length > 2 && <li className="chip chip-more">+{w.metadata.events.length - 2} more</li>}
+        </ul>
+      </td>
+      <td data-label="Status"><WebhookStatus webhook={w} /></td>
+      <td data-label="Last delivery">{stats ? <LastDelivery stats={stats} /> : <span className="muted">…</span>}</td>
+      <td data-label="Success (24 h)"><SuccessRate stats={stats} /></td>
+    </tr>
+  );
+}
+
+/** Shown once, right after Create: the new webhook's secret, which no later answer repeats. */
+function CreatedNotice({ webhook, secret, onDone }: { webhook: Webhook; secret: string; onDone: () => void }) {
+  const ref = useRef<HTMLElement>(null);
+  useEffect(() => ref.current?.focus(), [webhook.id]);
+  return (
+    <section ref={ref} className="callout callout-success created" aria-labelledby="created-title" tabIndex={-1}>
+      <div className="created-head">
+        <h2 id="created-title">Webhook “{webhook.metadata.name}” created</h2>
+        <button type="button" className="button button-small" onClick={onDone}>Done</button>
+      </div>
+      <CopySecret secret={secret} />
+    </section>
+  );
+}

@@ -1,0 +1,45 @@
+// Who is signed in. The API key is sent once, to POST /ui/session; afterwards the browser holds
+// only the HttpOnly session cookie, and this page holds the CSRF token in memory.
+import { createContext, useContext } from 'react';
+import { api, setCsrfToken } from './api';
+import { forgetCachedData } from './hooks';
+import type { Me } from './types';
+
+export interface SessionValue {
+  me: Me;
+  signOut(): Promise<void>;
+}
+
+export const SessionContext = createContext<SessionValue | null>(null);
+
+export function useSession(): SessionValue {
+  const value = useContext(SessionContext);
+  if (!value) throw new Error('useSession outside a signed-in page');
+  return value;
+}
+
+export async function currentSession(): Promise<Me | null> {
+  try {
+    const me = await api.get<Me>('/ui/session');
+    setCsrfToken(me.csrf_token);
+    return me;
+  } catch {
+    return null;
+  }
+}
+
+export async function signIn(apiKey: string): Promise<Me> {
+  const me = await api.post<Me>('/ui/session', { api_key: apiKey });
+  forgetCachedData();
+  setCsrfToken(me.csrf_token);
+  return me;
+}
+
+export async function signOut(): Promise<void> {
+  try {
+    await api.delete('/ui/session');
+  } finally {
+    setCsrfToken(undefined);
+    forgetCachedData();
+  }
+}

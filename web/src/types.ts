@@ -1,0 +1,102 @@
+// The API's resources as the dashboard reads them (see GET /openapi.json).
+
+export type Role = 'operator' | 'account';
+
+export interface Me {
+  role: Role;
+  account: { id: string; name: string } | null;
+  csrf_token: string;
+  expires: string;
+}
+
+export interface WebhookMetadata {
+  name: string;
+  description: string;
+  webhook_url: string;
+  site_ids: string[];
+  events: string[];
+}
+
+export interface Webhook {
+  id: string;
+  created: string;
+  last_modified: string;
+  metadata: WebhookMetadata;
+  /** Servers without pausing leave these out; the dashboard reads that as active. */
+  status?: 'active' | 'disabled';
+  disabled_reason?: string | null;
+  disabled_at?: string | null;
+  /** Only in the answers to create and rotate. */
+  secret?: string;
+}
+
+export interface WebhookList {
+  webhooks: Webhook[];
+  page: number;
+  page_length: number;
+  total: number;
+}
+
+export interface Site {
+  id: string;
+  name: string;
+  account_id: string;
+  created: string;
+}
+
+export interface Account {
+  id: string;
+  name: string;
+  created: string;
+}
+
+export interface EventType {
+  name: string;
+  title: string;
+  description: string;
+  group: 'media' | 'live_channel';
+  id_fields: string[];
+  example: Record<string, string>;
+}
+
+export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface Delivery {
+  id: string;
+  event_id: string;
+  event: string;
+  webhook_id: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status_code: number | null;
+  created: string;
+  last_modified: string;
+}
+
+export interface Attempt {
+  attempted_at: string;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  response_body: string | null;
+}
+
+export interface DeliveryDetail extends Omit<Delivery, 'attempts'> {
+  attempts: Attempt[];
+  request_body: string | null;
+}
+
+export interface DeliveryList {
+  deliveries: Delivery[];
+  page: number;
+  page_length: number;
+  total: number;
+}
+
+export interface WebhookStats {
+  since: string;
+  deliveries: { pending: number; succeeded: number; failed: number };
+  success_rate: number | null;
+  last_delivery: Delivery | null;
+}
