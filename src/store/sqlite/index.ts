@@ -3,49 +3,13 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IdField } from '../../catalog/events.js';
+import { deliveryFrom, idsFrom, webhookFrom, type Row } from '../rows.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
   Account, ApiKey, Attempt, AuditEntry, ClaimedDelivery, Delivery, DeliveryFilter, EventRecord, FactCommit, IngestItem,
   IngestOptions, IngestOutcome, Outcome, Page, PlatformKind, PlatformObject, SealedSecrets, Session, Site, Store, Webhook,
   WebhookChanges, WebhookStats,
 } from '../types.js';
-
-type Row = Record<string, any>;
-
-const webhookFrom = (r: Row): Webhook => ({
-  id: r.id,
-  accountId: r.account_id,
-  name: r.name,
-  description: r.description,
-  webhookUrl: r.webhook_url,
-  siteIds: JSON.parse(r.site_ids),
-  events: JSON.parse(r.events),
-  created: r.created,
-  lastModified: r.last_modified,
-});
-
-const deliveryFrom = (r: Row): Delivery => ({
-  id: r.id,
-  eventId: r.event_id,
-  event: r.event,
-  webhookId: r.webhook_id,
-  status: r.status,
-  attempts: r.attempts,
-  nextAttemptAt: r.status === 'pending' ? r.due_at : null,
-  lastStatusCode: r.last_status_code,
-  created: r.created,
-  lastModified: r.last_modified,
-});
-
-const idsFrom = (r: Row): Partial<Record<IdField, string>> => {
-  const ids: Partial<Record<IdField, string>> = {};
-  if (r.media_id !== null) ids.media_id = r.media_id;
-  if (r.channel_id !== null) ids.channel_id = r.channel_id;
-  if (r.thumbnail_id !== null) ids.thumbnail_id = r.thumbnail_id;
-  if (r.track_id !== null) ids.track_id = r.track_id;
-  return ids;
-};
 
 /** Thrown inside a transaction to roll it back when a fact was read at an old version. */
 class StaleFact extends Error {}
@@ -345,7 +309,6 @@ export class SqliteStore implements Store {
     )();
   }
 
-  /** Inserts an event and one delivery per subscribed webhook; answers how many deliveries. */
   /** Inserts the event and its deliveries: one per subscribed webhook, or one to `onlyWebhookId`. */
   private insertEvent(event: EventRecord, now: number, firstAttemptAt: number, onlyWebhookId?: string): number {
     this.sql.insertEvent.run({

@@ -1,0 +1,40 @@
+// Rows as both stores read them (snake_case columns, times in epoch ms), mapped to the Store's
+// types in one place so that SQLite and PostgreSQL answer alike.
+import type { IdField } from '../catalog/events.js';
+import type { Delivery, Webhook } from './types.js';
+
+export type Row = Record<string, any>;
+
+export const webhookFrom = (r: Row): Webhook => ({
+  id: r.id,
+  accountId: r.account_id,
+  name: r.name,
+  description: r.description,
+  webhookUrl: r.webhook_url,
+  siteIds: JSON.parse(r.site_ids),
+  events: JSON.parse(r.events),
+  created: r.created,
+  lastModified: r.last_modified,
+});
+
+export const deliveryFrom = (r: Row): Delivery => ({
+  id: r.id,
+  eventId: r.event_id,
+  event: r.event,
+  webhookId: r.webhook_id,
+  status: r.status,
+  attempts: r.attempts,
+  nextAttemptAt: r.status === 'pending' ? r.due_at : null,
+  lastStatusCode: r.last_status_code,
+  created: r.created,
+  lastModified: r.last_modified,
+});
+
+export const idsFrom = (r: Row): Partial<Record<IdField, string>> => {
+  const ids: Partial<Record<IdField, string>> = {};
+  if (r.media_id !== null) ids.media_id = r.media_id;
+  if (r.channel_id !== null) ids.channel_id = r.channel_id;
+  if (r.thumbnail_id !== null) ids.thumbnail_id = r.thumbnail_id;
+  if (r.track_id !== null) ids.track_id = r.track_id;
+  return ids;
+};
