@@ -7,6 +7,9 @@ import { parseSealingKey } from './security/sealing.js';
 
 export class ConfigError extends Error {}
 
+/** What a node does: serve the API, deliver, or both. */
+export type Role = 'api' | 'worker' | 'all';
+
 /** A shorter operator key could be guessed; `openssl rand -hex 32` gives a good one. */
 export const MIN_OPERATOR_KEY_LENGTH = 32;
 
@@ -15,6 +18,8 @@ export interface Config {
   port: number;
   dataDir: string;
   databaseUrl: string | undefined;
+  databasePool: number;
+  role: Role;
   dev: boolean;
   operatorKey: string | undefined;
   operatorKeyFile: string | undefined;
@@ -80,6 +85,11 @@ export const SETTINGS = [
   setting({ key: 'port', flag: '--port', env: ['HOOKLINE_PORT', 'PORT'], default: 8000, parse: int(0, 65535), doc: 'Port the HTTP server listens on (0 picks a free one).' }),
   setting({ key: 'dataDir', flag: '--data-dir', env: ['HOOKLINE_DATA_DIR'], default: './data', parse: str, doc: 'Folder of the embedded SQLite database.' }),
   setting({ key: 'databaseUrl', flag: '--database', env: ['DATABASE_URL'], default: undefined, parse: str, doc: 'postgres://… selects PostgreSQL instead of the embedded SQLite.' }),
+  setting({ key: 'databasePool', flag: '--database-pool', env: ['HOOKLINE_DATABASE_POOL'], default: 10, parse: int(1, 1_000), doc: 'PostgreSQL connections this node keeps open at most (one more listens for changes).' }),
+  setting({ key: 'role', flag: '--role', env: ['HOOKLINE_ROLE'], default: 'all', parse: (raw) => {
+    if (raw !== 'api' && raw !== 'worker' && raw !== 'all') throw new ConfigError(`expected api, worker or all, got "${raw}"`);
+    return raw;
+  }, doc: 'api: serve the API only; worker: deliver only (serving just /healthz and /readyz); all: both. Several api and worker nodes share one PostgreSQL database.' }),
   setting({ key: 'dev', flag: '--dev', env: ['HOOKLINE_DEV'], default: false, parse: bool, boolean: true, doc: 'Development mode: http and local webhook URLs allowed, no SSRF guard, keys printed at first start. Without it (production mode) the operator key must be given.' }),
   setting({ key: 'operatorKey', flag: '--operator-key', env: ['HOOKLINE_OPERATOR_KEY'], default: undefined, parse: str, doc: `The operator API key (at least ${MIN_OPERATOR_KEY_LENGTH} characters). Required in production mode; in --dev one is generated once and printed once.` }),
   setting({ key: 'operatorKeyFile', flag: '--operator-key-file', env: ['HOOKLINE_OPERATOR_KEY_FILE'], default: undefined, parse: str, doc: 'A file holding the operator API key (trailing whitespace ignored), instead of --operator-key.' }),

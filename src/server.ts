@@ -1,7 +1,7 @@
 // Wires one Hookline node: store, intake, dispatcher and API.
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { buildApi } from './api/app.js';
+import { buildApi, buildHealthApi } from './api/app.js';
 import { bootstrap, type FirstStart } from './bootstrap.js';
 import { checkProductionConfig, type Config } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
@@ -12,8 +12,8 @@ import { Lifecycle } from './platform/lifecycle.js';
 import { Simulator } from './platform/simulate.js';
 import { openSecretBox } from './security/secret-key.js';
 import { WebhookSecrets } from './security/webhook-secrets.js';
-import { SqliteStore } from './store/sqlite/index.js';
-import type { Store } from './store/types.js';
+import { openStore } from './store/open.js';
+import type { Store, StoreChange } from './store/types.js';
 import { systemClock, type Clock } from './time.js';
 
 export interface Hookline {
@@ -39,8 +39,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   const clock = options.clock ?? systemClock;
   checkProductionConfig(config);
   const logger = options.logger ?? pino({ level: config.logLevel });
-  if (config.databaseUrl) throw new Error('DATABASE_URL: PostgreSQL is not supported yet; leave it unset for the embedded store');
-  const store = new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous });
+  const store = await openStore(config);
   let secrets: WebhookSecrets;
   try {
     secrets = new WebhookSecrets(store, await openSecretBox(config, store, logger));
@@ -49,9 +48,12 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     throw err;
   }
   const firstStart = await bootstrap(store, config.operatorKey, config.dev, clock.now());
-  // The embedded store is held by this process alone: leases from a previous run are void.
-  const released = await store.releaseLeases(clock.now());
-  if (released > 0) logger.info({ released }, 'took back deliveries leased by a previous run');
+  if (!config.databaseUrl) {
+    // The embedded store is held by this process alone: leases from a previous run are void.
+    // (On PostgreSQL other nodes hold leases: a dead node's come due again when they run out.)
+    const released = await store.releaseLeases(clock.now());
+    if (released > 0) logger.info({ released }, 'took back deliveries leased by a previous run');
+  }
 
   const guard = new TargetGuard({ allowAll: config.dev, allowed: parseAllowList(config.allowedTargets), resolve: options.resolve });
   const sender = new Sender(config.requestTimeoutMs, { guard: config.dev ? undefined : guard, ca: options.ca });
@@ -65,11 +67,27 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
   const lifecycle = new Lifecycle(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
   const simulator = new Simulator(lifecycle, config.simulationStepMs, logger);
-  const app = await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, secrets, clock, config, guard }, logger);
+  store.onChange?.((change: StoreChange) => {
+    switch (change.kind) {
+      case 'deliveries':
+        return dispatcher.wake();
+      case 'webhook':
+        return secrets.forget(change.id);
+      case 'api_key':
+        return; // keys are looked up on every request (src/api/auth.ts): nothing cached to drop
+      case 'missed':
+        secrets.forget();
+        return dispatcher.wake();
+    }
+  });
+  const app = config.role === 'worker'
+    ? await buildHealthApi(store, logger)
+    : await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, secrets, clock, config, guard }, logger);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  dispatcher.start();
+  // An api node only commits deliveries; worker nodes, woken by the store's change feed, send them.
+  if (config.role !== 'api') dispatcher.start();
 
   let closing: Promise<void> | undefined;
   return {

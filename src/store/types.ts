@@ -182,9 +182,23 @@ export interface FactCommit {
   idempotency?: { key: string; requestHash: string; answer: string };
 }
 
+/**
+ * What one node tells the others on a shared store, once committed: deliveries to claim, a
+ * webhook or an API key changed or gone. 'missed': the feed was cut, anything may have changed.
+ */
+export type StoreChange =
+  | { kind: 'deliveries' }
+  | { kind: 'webhook'; id: string }
+  | { kind: 'api_key'; id: string }
+  | { kind: 'missed' };
+
 export interface Store {
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** Throws when the database does not answer (a shared store's /readyz). */
+  ping?(): Promise<void>;
+  /** Calls `listener` with every change committed by any node (a shared store only). */
+  onChange?(listener: (change: StoreChange) => void): void;
 
   createAccount(account: Account): Promise<void>;
   listAccounts(): Promise<Account[]>;
