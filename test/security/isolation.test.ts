@@ -58,6 +58,9 @@ const CASES: Record<string, () => Promise<void>> = {
   'GET /healthz': async () => {
     expect((await b.api.get('/healthz')).body).toEqual({ status: 'ok' });
   },
+  'GET /readyz': async () => {
+    expect((await b.api.get('/readyz')).body).toEqual({ status: 'ready' });
+  },
   'POST /v2/accounts/': () => expectForbidden(b.api.post('/v2/accounts/', { name: 'mine now' })),
   'GET /v2/accounts/': () => expectForbidden(b.api.get('/v2/accounts/')),
   'POST /v2/accounts/{account_id}/api_keys/': async () => {
