@@ -6,6 +6,7 @@ import { bootstrap, type FirstStart } from './bootstrap.js';
 import { checkProductionConfig, type Config } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { Sender } from './delivery/sender.js';
+import { randomId } from './ids.js';
 import { Ingestor } from './ingest/index.js';
 import { parseAllowList, TargetGuard, type Resolve } from './security/ssrf.js';
 import { Lifecycle } from './platform/lifecycle.js';
@@ -53,6 +54,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   const released = await store.releaseLeases(clock.now());
   if (released > 0) logger.info({ released }, 'took back deliveries leased by a previous run');
 
+  const nodeId = `node_${randomId()}`;
   const guard = new TargetGuard({ allowAll: config.dev, allowed: parseAllowList(config.allowedTargets), resolve: options.resolve });
   const sender = new Sender(config.requestTimeoutMs, { guard: config.dev ? undefined : guard, ca: options.ca });
   const dispatcher = new Dispatcher(store, sender, secrets, clock, logger, {
@@ -60,6 +62,9 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     retryJitter: config.retryJitter,
     leaseMs: config.leaseMs,
     maxInFlight: config.maxInFlight,
+    nodeId,
+    endpointMaxInFlight: config.endpointMaxInFlight,
+    health: { breakerThreshold: config.breakerThreshold, probeIntervalMs: config.probeIntervalMs, autoDisableAfterMs: config.autoDisableAfterMs },
     random: options.random,
   });
   const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());

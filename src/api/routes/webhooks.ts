@@ -105,6 +105,7 @@ export default async function webhooks(app: FastifyInstance, { store, secrets, c
     const webhook: Webhook = {
       id: randomId(), accountId, name: m.name, description: m.description ?? '', webhookUrl,
       siteIds: m.site_ids, events: m.events, created: now, lastModified: now,
+      status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null,
     };
     const secret = generateSecret();
     await store.createWebhook(webhook, secrets.seal(webhook.id, secret));
