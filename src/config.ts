@@ -74,6 +74,14 @@ const targets = (raw: string) => {
   parseAllowList(entries);
   return entries;
 };
+const url = (raw: string) => {
+  if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new ConfigError(`expected an http(s) URL, got "${raw}"`);
+  return raw;
+};
+const signingSecret = (raw: string) => {
+  if (!/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/.test(raw.trim())) throw new ConfigError('expected a whsec_… secret (whsec_ and at least 24 bytes in base64)');
+  return raw.trim();
+};
 const sealingKey = (raw: string) => {
   parseSealingKey(raw);
   return raw.trim();
@@ -104,8 +112,8 @@ export const SETTINGS = [
   setting({ key: 'breakerThreshold', flag: '--breaker-threshold', env: ['HOOKLINE_BREAKER_THRESHOLD'], default: 5, parse: int(1, 1_000_000), doc: 'Consecutive failed attempts after which a webhook gets one attempt at a time (a probe), every probe interval, until one succeeds.' }),
   setting({ key: 'probeIntervalMs', flag: '--probe-interval', env: ['HOOKLINE_PROBE_INTERVAL'], default: 30_000, parse: duration, doc: 'Time between probes of a failing webhook.' }),
   setting({ key: 'autoDisableAfterMs', flag: '--auto-disable-after', env: ['HOOKLINE_AUTO_DISABLE_AFTER'], default: 5 * 86_400_000, parse: duration, doc: 'A webhook whose every attempt failed for this long is disabled (units ms, s, m, h, d).' }),
-  setting({ key: 'operatorWebhookUrl', flag: '--operator-webhook-url', env: ['HOOKLINE_OPERATOR_WEBHOOK_URL'], default: undefined, parse: str, doc: 'Where the operator is told (a signed webhook.disabled POST) that a webhook was disabled automatically.' }),
-  setting({ key: 'operatorWebhookSecret', flag: '--operator-webhook-secret', env: ['HOOKLINE_OPERATOR_WEBHOOK_SECRET'], default: undefined, parse: str, doc: 'The whsec_… secret that signs the operator notices. Required with --operator-webhook-url.' }),
+  setting({ key: 'operatorWebhookUrl', flag: '--operator-webhook-url', env: ['HOOKLINE_OPERATOR_WEBHOOK_URL'], default: undefined, parse: url, doc: 'Where the operator is told (a signed webhook.disabled POST) that a webhook was disabled automatically.' }),
+  setting({ key: 'operatorWebhookSecret', flag: '--operator-webhook-secret', env: ['HOOKLINE_OPERATOR_WEBHOOK_SECRET'], default: undefined, parse: signingSecret, doc: 'The whsec_… secret that signs the operator notices. Required with --operator-webhook-url.' }),
   setting({ key: 'retentionMs', flag: '--retention', env: ['HOOKLINE_RETENTION'], default: 30 * 86_400_000, parse: duration, doc: 'How long finished deliveries, their attempts and events are kept (pending deliveries are kept until they finish). Idempotency keys are kept 24 h.' }),
   setting({ key: 'shutdownGraceMs', flag: '--shutdown-grace', env: ['HOOKLINE_SHUTDOWN_GRACE'], default: 10_000, parse: duration, doc: 'On SIGTERM, how long attempts in flight may finish; the deliveries still leased then are handed back.' }),
   setting({ key: 'sqliteSynchronous', flag: '--sqlite-synchronous', env: ['HOOKLINE_SQLITE_SYNCHRONOUS'], default: 'FULL', parse: (raw) => {
@@ -158,6 +166,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     } catch (err) {
       throw new ConfigError(`HOOKLINE_OPERATOR_KEY_FILE: cannot read ${result.operatorKeyFile}: ${(err as Error).message}`);
     }
+  }
+  if ((result.operatorWebhookUrl === undefined) !== (result.operatorWebhookSecret === undefined)) {
+    throw new ConfigError('HOOKLINE_OPERATOR_WEBHOOK_URL and HOOKLINE_OPERATOR_WEBHOOK_SECRET go together: set both or neither');
   }
   if (result.leaseMs <= result.requestTimeoutMs) {
     throw new ConfigError(`HOOKLINE_LEASE (${result.leaseMs} ms) must exceed HOOKLINE_REQUEST_TIMEOUT (${result.requestTimeoutMs} ms)`);

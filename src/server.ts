@@ -7,7 +7,10 @@ import { checkProductionConfig, type Config } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { Sender } from './delivery/sender.js';
 import { randomId } from './ids.js';
-import { Ingestor } from './ingest/index.js';
+import { IDEMPOTENCY_WINDOW_MS, Ingestor } from './ingest/index.js';
+import { Retention } from './maintenance/retention.js';
+import { Metrics } from './metrics.js';
+import { OperatorNotices } from './delivery/operator-notice.js';
 import { parseAllowList, TargetGuard, type Resolve } from './security/ssrf.js';
 import { Lifecycle } from './platform/lifecycle.js';
 import { Simulator } from './platform/simulate.js';
@@ -23,6 +26,7 @@ export interface Hookline {
   store: Store;
   app: FastifyInstance;
   dispatcher: Dispatcher;
+  retention: Retention;
   firstStart: FirstStart;
   close(): Promise<void>;
 }
@@ -57,6 +61,10 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   const nodeId = `node_${randomId()}`;
   const guard = new TargetGuard({ allowAll: config.dev, allowed: parseAllowList(config.allowedTargets), resolve: options.resolve });
   const sender = new Sender(config.requestTimeoutMs, { guard: config.dev ? undefined : guard, ca: options.ca });
+  const metrics = new Metrics(store, clock);
+  const notices = config.operatorWebhookUrl && config.operatorWebhookSecret
+    ? new OperatorNotices(config.operatorWebhookUrl, config.operatorWebhookSecret, sender, clock, logger)
+    : undefined;
   const dispatcher = new Dispatcher(store, sender, secrets, clock, logger, {
     retrySchedule: config.retrySchedule,
     retryJitter: config.retryJitter,
@@ -64,17 +72,21 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     maxInFlight: config.maxInFlight,
     nodeId,
     endpointMaxInFlight: config.endpointMaxInFlight,
+    metrics,
+    onDisabled: notices && ((webhooks) => void notices.webhooksDisabled(webhooks)),
     health: { breakerThreshold: config.breakerThreshold, probeIntervalMs: config.probeIntervalMs, autoDisableAfterMs: config.autoDisableAfterMs },
     random: options.random,
   });
   const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
   const lifecycle = new Lifecycle(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
   const simulator = new Simulator(lifecycle, config.simulationStepMs, logger);
-  const app = await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, secrets, clock, config, guard }, logger);
+  const retention = new Retention(store, clock, logger, { dataMs: config.retentionMs, idempotencyMs: IDEMPOTENCY_WINDOW_MS });
+  const app = await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, secrets, clock, config, guard, metrics }, logger);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   dispatcher.start();
+  retention.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -83,12 +95,17 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     store,
     app,
     dispatcher,
+    retention,
     firstStart,
     close: () =>
       (closing ??= (async () => {
         await app.close();
         await simulator.stop();
-        await dispatcher.stop();
+        await retention.stop();
+        await dispatcher.stop(config.shutdownGraceMs);
+        // What is still in flight past the grace is attempted again, by this node's next run or another.
+        const handedBack = await store.releaseLeases(clock.now(), nodeId);
+        if (handedBack > 0) logger.info({ handedBack }, 'handed back deliveries still in flight');
         await sender.close();
         await store.close();
       })()),

@@ -1,6 +1,7 @@
 // The dispatcher: claims due deliveries in batches, sends each, and writes the outcomes back in
 // batches. Intake wakes it directly; otherwise it sleeps until the next delivery comes due.
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
 import { payloadBody } from '../catalog/payload.js';
 import type { WebhookSecrets } from '../security/webhook-secrets.js';
 import { signatureHeaders } from '../signing/headers.js';
@@ -21,6 +22,7 @@ export interface DispatcherOptions {
   health: HealthPolicy;
   /** Told of the webhooks that outcomes disabled (410 Gone, failing too long). */
   onDisabled?: (webhooks: Webhook[]) => void;
+  metrics?: Metrics;
   /** Longest sleep between looks at the store, for retries that another process scheduled. */
   idlePollMs?: number;
   random?: () => number;
@@ -30,6 +32,8 @@ const CLAIM_BATCH = 256;
 
 export class Dispatcher {
   private running = false;
+  /** Past the shutdown grace: attempts still in flight are abandoned, their leases handed back. */
+  private abandoned = false;
   private pumping = false;
   private pumpAgain = false;
   private inFlight = 0;
@@ -64,8 +68,12 @@ export class Dispatcher {
     setImmediate(() => void this.pump());
   }
 
-  /** Stops claiming, waits up to `graceMs` for attempts in flight, and writes their outcomes. */
-  async stop(graceMs = 10_000): Promise<void> {
+  /**
+   * Stops claiming, waits up to `graceMs` for attempts in flight, and writes their outcomes.
+   * Attempts still running then are abandoned: their outcomes are not written, and the caller
+   * hands their leases back so that they are attempted again.
+   */
+  async stop(graceMs: number): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
     if (this.inFlight > 0) {
@@ -74,6 +82,7 @@ export class Dispatcher {
         setTimeout(resolve, graceMs).unref();
       });
     }
+    this.abandoned = true;
     await this.flushing;
     await this.flush();
   }
@@ -144,6 +153,7 @@ export class Dispatcher {
         'user-agent': 'Hookline/0.1',
         ...signatureHeaders(keys, d.id, attemptedAt, body),
       }, body);
+    if (this.abandoned) return;
     const succeeded = result.error === null;
     const attemptsMade = d.attempts + 1;
     const now = this.clock.now();
@@ -154,7 +164,10 @@ export class Dispatcher {
       ? null
       : nextAttemptAt(this.options.retrySchedule, this.options.retryJitter, attemptsMade, now, this.options.random);
     const next = scheduled === null ? null : Math.max(scheduled, pauseUntil ?? 0);
-    if (!succeeded) {
+    this.options.metrics?.attempted(succeeded ? 'succeeded' : next === null ? 'failed' : 'retrying', result.durationMs);
+    if (succeeded) {
+      this.log.debug({ deliveryId: d.id, eventId: d.eventId, webhookId: d.webhookId, attempt: attemptsMade, statusCode: result.statusCode, durationMs: result.durationMs }, 'delivered');
+    } else {
       this.log.info({ deliveryId: d.id, eventId: d.eventId, webhookId: d.webhookId, attempt: attemptsMade, error: result.error, nextAttemptAt: next }, 'delivery attempt failed');
     }
     this.outcomes.push({

@@ -62,8 +62,9 @@ export class Sender {
     }
   }
 
+  /** Aborts what is still in flight: by then the dispatcher has given up on it. */
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent.destroy();
   }
 }
 
