@@ -7,6 +7,8 @@ export interface HealthChange {
   /** The streak ended in this batch (a success); `failures` then counts the failures after it. */
   reset: boolean;
   failures: number;
+  /** When the first of those failures was attempted: the streak's start if it begins here. */
+  firstFailureAt: number | null;
   /** The endpoint answered 410 Gone: disable it at once. */
   gone: boolean;
   pauseUntil: number | null;
@@ -23,12 +25,14 @@ export function healthChanges(outcomes: readonly Outcome[]): HealthChange[] {
   const changes = new Map<string, HealthChange>();
   for (const o of outcomes) {
     let c = changes.get(o.webhookId);
-    if (!c) changes.set(o.webhookId, (c = { webhookId: o.webhookId, reset: false, failures: 0, gone: false, pauseUntil: null }));
+    if (!c) changes.set(o.webhookId, (c = { webhookId: o.webhookId, reset: false, failures: 0, firstFailureAt: null, gone: false, pauseUntil: null }));
     if (o.succeeded) {
       c.reset = true;
       c.failures = 0;
+      c.firstFailureAt = null;
     } else {
       c.failures++;
+      c.firstFailureAt ??= o.attempt.attemptedAt;
     }
     if (o.attempt.statusCode === 410) c.gone = true;
     if (o.pauseUntil !== undefined) c.pauseUntil = Math.max(c.pauseUntil ?? 0, o.pauseUntil);

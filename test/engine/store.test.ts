@@ -39,11 +39,13 @@ async function events(name: string, n: number, at = NOW): Promise<string[]> {
   return ids;
 }
 
-function outcome(deliveryId: string, webhookId: string, statusCode: number | null, nextAttemptAt: number | null, extra: Partial<Outcome> = {}): Outcome {
+function outcome(
+  deliveryId: string, webhookId: string, statusCode: number | null, nextAttemptAt: number | null, extra: Partial<Outcome> = {}, attemptedAt = NOW,
+): Outcome {
   const succeeded = statusCode !== null && statusCode < 300;
   return {
     deliveryId, webhookId, succeeded, nextAttemptAt: succeeded ? null : nextAttemptAt,
-    attempt: { attemptedAt: NOW, statusCode, durationMs: 5, error: succeeded ? null : `HTTP ${statusCode}`, responseBody: '' },
+    attempt: { attemptedAt, statusCode, durationMs: 5, error: succeeded ? null : `HTTP ${statusCode}`, responseBody: '' },
     ...extra,
   };
 }
@@ -123,7 +125,7 @@ describe('recordOutcomes and endpoint health', () => {
 
   async function failures(n: number, at: number, statusCode: number | null = 500): Promise<Webhook[]> {
     const claimed = await store.claimDue(at, n, claim);
-    return store.recordOutcomes(claimed.map((d) => outcome(d.id, d.webhookId, statusCode, at + 1_000)), at, policy);
+    return store.recordOutcomes(claimed.map((d) => outcome(d.id, d.webhookId, statusCode, at + 1_000, {}, at)), at, policy);
   }
   const health = () => row(`SELECT consecutive_failures, failing_since, paused_until, status FROM webhooks WHERE id = 'hookAAAA'`);
 

@@ -131,7 +131,7 @@ export class SqliteStore implements Store {
       // back until the next probe; a healthy webhook's row is not written at all.
       recordHealth: db.prepare(`UPDATE webhooks SET
           consecutive_failures = CASE WHEN @reset = 1 THEN @failures ELSE consecutive_failures + @failures END,
-          failing_since = CASE WHEN @failures = 0 THEN NULL WHEN @reset = 1 THEN @now ELSE coalesce(failing_since, @now) END,
+          failing_since = CASE WHEN @failures = 0 THEN NULL WHEN @reset = 1 THEN @firstFailureAt ELSE coalesce(failing_since, @firstFailureAt) END,
           paused_until = nullif(max(coalesce(paused_until, 0), coalesce(@pauseUntil, 0),
             CASE WHEN @failures > 0 AND CASE WHEN @reset = 1 THEN 0 ELSE consecutive_failures END + @failures >= @breakerThreshold
               THEN @nextProbe ELSE 0 END), 0)
@@ -459,7 +459,7 @@ export class SqliteStore implements Store {
       const disabled: Webhook[] = [];
       for (const h of healthChanges(recorded)) {
         this.sql.recordHealth.run({
-          id: h.webhookId, now, reset: h.reset ? 1 : 0, failures: h.failures, pauseUntil: h.pauseUntil,
+          id: h.webhookId, reset: h.reset ? 1 : 0, failures: h.failures, firstFailureAt: h.firstFailureAt, pauseUntil: h.pauseUntil,
           breakerThreshold: policy.breakerThreshold, nextProbe: now + policy.probeIntervalMs,
         });
         const row = (h.gone
