@@ -10,6 +10,7 @@ const DATABASE_URL = process.env.HOOKLINE_TEST_DATABASE_URL || 'postgres://postg
 /** The suites that run on PostgreSQL as well: the store, the delivery path, the cluster. */
 const POSTGRES_SUITES = [
   'test/store/**/*.test.ts',
+  'test/engine/store.test.ts',
   'test/cluster/**/*.test.ts',
   'test/foundation/delivery.test.ts',
   'test/foundation/intake.test.ts',

@@ -6,7 +6,11 @@ import { bootstrap, type FirstStart } from './bootstrap.js';
 import { checkProductionConfig, type Config } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { Sender } from './delivery/sender.js';
-import { Ingestor } from './ingest/index.js';
+import { randomId } from './ids.js';
+import { IDEMPOTENCY_WINDOW_MS, Ingestor } from './ingest/index.js';
+import { Retention } from './maintenance/retention.js';
+import { Metrics } from './metrics.js';
+import { OperatorNotices } from './delivery/operator-notice.js';
 import { parseAllowList, TargetGuard, type Resolve } from './security/ssrf.js';
 import { Lifecycle } from './platform/lifecycle.js';
 import { Simulator } from './platform/simulate.js';
@@ -22,6 +26,7 @@ export interface Hookline {
   store: Store;
   app: FastifyInstance;
   dispatcher: Dispatcher;
+  retention: Retention;
   firstStart: FirstStart;
   close(): Promise<void>;
 }
@@ -55,24 +60,37 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     if (released > 0) logger.info({ released }, 'took back deliveries leased by a previous run');
   }
 
+  const nodeId = `node_${randomId()}`;
   const guard = new TargetGuard({ allowAll: config.dev, allowed: parseAllowList(config.allowedTargets), resolve: options.resolve });
   const sender = new Sender(config.requestTimeoutMs, { guard: config.dev ? undefined : guard, ca: options.ca });
+  const metrics = new Metrics(store, clock);
+  const notices = config.operatorWebhookUrl && config.operatorWebhookSecret
+    ? new OperatorNotices(config.operatorWebhookUrl, config.operatorWebhookSecret, sender, clock, logger)
+    : undefined;
   const dispatcher = new Dispatcher(store, sender, secrets, clock, logger, {
     retrySchedule: config.retrySchedule,
     retryJitter: config.retryJitter,
     leaseMs: config.leaseMs,
     maxInFlight: config.maxInFlight,
+    nodeId,
+    endpointMaxInFlight: config.endpointMaxInFlight,
+    metrics,
+    onDisabled: notices && ((webhooks) => void notices.webhooksDisabled(webhooks)),
+    health: { breakerThreshold: config.breakerThreshold, probeIntervalMs: config.probeIntervalMs, autoDisableAfterMs: config.autoDisableAfterMs },
     random: options.random,
   });
   const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
   const lifecycle = new Lifecycle(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
   const simulator = new Simulator(lifecycle, config.simulationStepMs, logger);
+  const retention = new Retention(store, clock, logger, { dataMs: config.retentionMs, idempotencyMs: IDEMPOTENCY_WINDOW_MS });
   store.onChange?.((change: StoreChange) => {
     switch (change.kind) {
       case 'deliveries':
         return dispatcher.wake();
       case 'webhook':
-        return secrets.forget(change.id);
+        // Its secrets, and maybe its status or cap: claims read those fresh, so look again too.
+        secrets.forget(change.id);
+        return dispatcher.wake();
       case 'api_key':
         return; // keys are looked up on every request (src/api/auth.ts): nothing cached to drop
       case 'missed':
@@ -82,12 +100,16 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   });
   const app = config.role === 'worker'
     ? await buildHealthApi(store, logger)
-    : await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, secrets, clock, config, guard }, logger);
+    : await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, secrets, clock, config, guard, metrics }, logger);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  // An api node only commits deliveries; worker nodes, woken by the store's change feed, send them.
-  if (config.role !== 'api') dispatcher.start();
+  // An api node only commits deliveries; worker nodes, woken by the store's change feed, send
+  // them and keep the retention.
+  if (config.role !== 'api') {
+    dispatcher.start();
+    retention.start();
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -96,12 +118,17 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     store,
     app,
     dispatcher,
+    retention,
     firstStart,
     close: () =>
       (closing ??= (async () => {
         await app.close();
         await simulator.stop();
-        await dispatcher.stop();
+        await retention.stop();
+        await dispatcher.stop(config.shutdownGraceMs);
+        // What is still in flight past the grace is attempted again, by this node's next run or another.
+        const handedBack = await store.releaseLeases(clock.now(), nodeId);
+        if (handedBack > 0) logger.info({ handedBack }, 'handed back deliveries still in flight');
         await sender.close();
         await store.close();
       })()),

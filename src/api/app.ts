@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { Ingestor } from '../ingest/index.js';
 import type { TargetGuard } from '../security/ssrf.js';
+import type { Metrics } from '../metrics.js';
 import type { Lifecycle } from '../platform/lifecycle.js';
 import type { Simulator } from '../platform/simulate.js';
 import type { WebhookSecrets } from '../security/webhook-secrets.js';
@@ -26,6 +27,7 @@ import deliveries from './routes/deliveries.js';
 import events from './routes/events.js';
 import health from './routes/health.js';
 import media from './routes/media.js';
+import metrics from './routes/metrics.js';
 import session from './routes/session.js';
 import sites from './routes/sites.js';
 import thumbnails from './routes/thumbnails.js';
@@ -43,6 +45,7 @@ export interface ApiContext {
   config: Config;
   /** Judges webhook URLs at creation; the sender judges addresses at connect. */
   guard: TargetGuard;
+  metrics: Metrics;
 }
 
 /** Every request body Hookline takes is a few KiB at most; past this, 413. */
@@ -95,7 +98,7 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
   await app.register(health, context);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  for (const plugin of [accounts, sites, webhooks, webhookActions, events, media, thumbnails, channels, deliveries, audit, catalog, session, dashboard]) {
+  for (const plugin of [accounts, sites, webhooks, webhookActions, events, media, thumbnails, channels, deliveries, audit, catalog, metrics, session, dashboard]) {
     await app.register(plugin, context);
   }
   return app;

@@ -2,30 +2,34 @@
 // "sqlite") and on PostgreSQL, each test in a schema of its own (project "postgres"). The last
 // part holds only for a shared store: nodes claiming at once, the change feed.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ClaimedDelivery, EventRecord, IngestItem, Outcome, Store, StoreChange, Webhook } from '../../src/store/types.js';
+import type { ClaimedDelivery, ClaimOptions, EventRecord, HealthPolicy, IngestItem, Outcome, Store, StoreChange, Webhook } from '../../src/store/types.js';
 import { PostgresStore } from '../../src/store/postgres/index.js';
+import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { TEST_STORE, openTestStore, until } from '../helpers.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const options = { idempotencyWindowMs: 86_400_000, firstAttemptAt: NOW };
-const LEASE = 60_000;
+const LEASE_MS = 60_000;
+const LEASE: ClaimOptions = { leaseMs: LEASE_MS, owner: 'node_a', defaultMaxInFlight: 1_000, breakerThreshold: 1_000 };
+const policy: HealthPolicy = { breakerThreshold: 1_000, probeIntervalMs: 30_000, autoDisableAfterMs: 5 * 86_400_000 };
 let store: Store;
 let dispose: () => Promise<void>;
 let url: string | undefined;
 
 const hook = (id: string, over: Partial<Webhook> = {}): Webhook => ({
   id, accountId: 'acct0001', name: `hook ${id}`, description: '', webhookUrl: `http://127.0.0.1:9/${id}`,
-  siteIds: ['site0001'], events: ['media_available', 'media_updated'], created: NOW, lastModified: NOW, ...over,
+  siteIds: ['site0001'], events: ['media_available', 'media_updated'], created: NOW, lastModified: NOW,
+  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, ...over,
 });
 const event = (id: string, name = 'media_available', created = NOW): EventRecord =>
   ({ id, siteId: 'site0001', event: name, ids: { media_id: `m_${id}` }, eventTime: NOW - 5, created });
 const item = (id: string, extra: Partial<IngestItem> = {}): IngestItem => ({ event: event(id), ...extra });
 const ok = (d: ClaimedDelivery, at = NOW): Outcome => ({
-  deliveryId: d.id, succeeded: true, nextAttemptAt: null,
+  deliveryId: d.id, webhookId: d.webhookId, succeeded: true, nextAttemptAt: null,
   attempt: { attemptedAt: at, statusCode: 200, durationMs: 3, error: null, responseBody: 'ok' },
 });
 const failed = (d: ClaimedDelivery, next: number | null): Outcome => ({
-  deliveryId: d.id, succeeded: false, nextAttemptAt: next,
+  deliveryId: d.id, webhookId: d.webhookId, succeeded: false, nextAttemptAt: next,
   attempt: { attemptedAt: NOW, statusCode: 500, durationMs: 4, error: 'HTTP 500', responseBody: 'no' },
 });
 
@@ -155,9 +159,9 @@ describe(`the store contract (${TEST_STORE})`, () => {
     // Leased: not due again until the lease runs out.
     const rest = await store.claimDue(NOW, 10, LEASE);
     expect(rest).toHaveLength(1);
-    expect(await store.claimDue(NOW + LEASE - 1, 10, LEASE)).toEqual([]);
+    expect(await store.claimDue(NOW + LEASE_MS - 1, 10, LEASE)).toEqual([]);
 
-    await store.recordOutcomes([ok(claimed[0]!), failed(claimed[1]!, NOW + 500), failed(rest[0]!, null)], NOW + 10);
+    await store.recordOutcomes([ok(claimed[0]!), failed(claimed[1]!, NOW + 500), failed(rest[0]!, null)], NOW + 10, policy);
     expect(await store.getDelivery(claimed[0]!.id)).toMatchObject({ status: 'succeeded', attempts: 1, lastStatusCode: 200, nextAttemptAt: null, lastModified: NOW + 10 });
     expect(await store.getDelivery(claimed[1]!.id)).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500, nextAttemptAt: NOW + 500 });
     expect(await store.getDelivery(rest[0]!.id)).toMatchObject({ status: 'failed', attempts: 1, nextAttemptAt: null });
@@ -172,7 +176,7 @@ describe(`the store contract (${TEST_STORE})`, () => {
     expect(await store.retryDelivery('msg_nope', NOW)).toBe(false);
     const [again] = await store.claimDue(NOW + 600, 10, LEASE);
     expect(again).toMatchObject({ id: rest[0]!.id, lastChance: true, attempts: 1 });
-    await store.recordOutcomes([ok(again!, NOW + 600)], NOW + 601);
+    await store.recordOutcomes([ok(again!, NOW + 600)], NOW + 601, policy);
     expect(await store.listAttempts(again!.id)).toHaveLength(2);
 
     const stats = await store.webhookStats('hook0001', NOW);
@@ -187,10 +191,10 @@ describe(`the store contract (${TEST_STORE})`, () => {
     await store.ingest([item('evt_1'), item('evt_2')], NOW, options);
     const first = await store.claimDue(NOW, 10, LEASE);
     expect(first).toHaveLength(2);
-    const after = await store.claimDue(NOW + LEASE, 1, LEASE);
+    const after = await store.claimDue(NOW + LEASE_MS, 1, LEASE);
     expect(after).toHaveLength(1);
-    expect(await store.releaseLeases(NOW + LEASE + 1)).toBe(2);
-    expect(await store.claimDue(NOW + LEASE + 1, 10, LEASE)).toHaveLength(2);
+    expect(await store.releaseLeases(NOW + LEASE_MS + 1)).toBe(2);
+    expect(await store.claimDue(NOW + LEASE_MS + 1, 10, LEASE)).toHaveLength(2);
   });
 
   it('drops the deliveries of a deleted webhook; outcomes recorded after that change nothing', async () => {
@@ -198,7 +202,7 @@ describe(`the store contract (${TEST_STORE})`, () => {
     await store.ingest([item('evt_1')], NOW, options);
     const [claimed] = await store.claimDue(NOW, 10, LEASE);
     await store.deleteWebhook('hook0001');
-    await store.recordOutcomes([ok(claimed!)], NOW + 1);
+    await store.recordOutcomes([ok(claimed!)], NOW + 1, policy);
     expect(await store.getDelivery(claimed!.id)).toBeUndefined();
     expect(await store.listAttempts(claimed!.id)).toEqual([]);
     expect(await store.nextDueAt()).toBeNull();
@@ -247,7 +251,7 @@ describe.runIf(TEST_STORE === 'postgres')('a shared store (PostgreSQL)', () => {
     try {
       await Promise.all(nodes.map((n) => n.migrate()));
       const { rows } = await nodes[0]!.pool.query('SELECT version FROM hookline_migrations ORDER BY version');
-      expect(rows.map((r) => r.version)).toEqual([1]);
+      expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
     } finally {
       await Promise.all(nodes.map((n) => n.close()));
     }
@@ -266,6 +270,28 @@ describe.runIf(TEST_STORE === 'postgres')('a shared store (PostgreSQL)', () => {
       }
       expect(claimed).toHaveLength(300);
       expect(new Set(claimed).size).toBe(300);
+    } finally {
+      await Promise.all(others.map((o) => o.close()));
+    }
+  });
+
+  it('holds a webhook to its cap across nodes claiming at once, counting every node\'s leases', async () => {
+    await store.createWebhook(hook('hook0001', { maxInFlight: 5 }), 's');
+    await store.createWebhook(hook('hook0002'), 's');
+    await store.ingest(Array.from({ length: 40 }, (_, i) => item(`evt_${i}`)), NOW, options);
+    const others = await Promise.all([secondNode(), secondNode(), secondNode()]);
+    try {
+      const nodes = [store, ...others];
+      const claimed = (await Promise.all(nodes.map((n, i) => n.claimDue(NOW, 3, { ...LEASE, owner: `node_${i}` })))).flat();
+      expect(claimed.filter((d) => d.webhookId === 'hook0001').length).toBeLessThanOrEqual(5);
+      const more = (await Promise.all(nodes.map((n) => n.claimDue(NOW + 1, 100, LEASE)))).flat();
+      expect([...claimed, ...more].filter((d) => d.webhookId === 'hook0001')).toHaveLength(5);
+      expect(new Set([...claimed, ...more].map((d) => d.id)).size).toBe(claimed.length + more.length);
+      // A disabled webhook gets nothing from any node once the change is committed.
+      await others[0]!.updateWebhook('hook0002', { status: 'disabled', disabledReason: 'by hand' }, NOW);
+      await store.releaseLeases(NOW + 2);
+      const after = (await Promise.all(nodes.map((n) => n.claimDue(NOW + 2, 100, LEASE)))).flat();
+      expect(after.map((d) => d.webhookId)).toEqual(Array(5).fill('hook0001'));
     } finally {
       await Promise.all(others.map((o) => o.close()));
     }

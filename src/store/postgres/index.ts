@@ -2,13 +2,14 @@
 // deliveries with FOR UPDATE SKIP LOCKED and leases, and tell each other of changes with
 // LISTEN/NOTIFY on one channel per schema (src/store/postgres/changes.ts).
 import pg from 'pg';
+import { autoDisableReason, GONE_REASON, healthChanges } from '../health.js';
 import { deliveryFrom, idsFrom, webhookFrom, type Row } from '../rows.js';
 import { ChangeFeed, changeChannel } from './changes.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
-  Account, ApiKey, Attempt, AuditEntry, ClaimedDelivery, Delivery, DeliveryFilter, EventRecord, FactCommit, IngestItem,
-  IngestOptions, IngestOutcome, Outcome, Page, PlatformKind, PlatformObject, SealedSecrets, Session, Site, Store,
-  StoreChange, Webhook, WebhookChanges, WebhookStats,
+  Account, ApiKey, Attempt, AuditEntry, ClaimedDelivery, ClaimOptions, Delivery, DeliveryFilter, EngineStats, EventRecord,
+  FactCommit, HealthPolicy, IngestItem, IngestOptions, IngestOutcome, Outcome, Page, PlatformKind, PlatformObject,
+  SealedSecrets, Session, Site, Store, StoreChange, Webhook, WebhookChanges, WebhookStats,
 } from '../types.js';
 
 /** Thrown inside a transaction to roll it back when a fact was read at an old version. */
@@ -202,9 +203,12 @@ export class PostgresStore implements Store {
 
   async createWebhook(w: Webhook, sealedSecret: string): Promise<void> {
     await this.transaction(async (db) => {
-      await db.query(`INSERT INTO webhooks (id, account_id, name, description, webhook_url, site_ids, events, secret, created, last_modified)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [w.id, w.accountId, w.name, w.description, w.webhookUrl, JSON.stringify(w.siteIds), JSON.stringify(w.events), sealedSecret, w.created, w.lastModified]);
+      await db.query(`INSERT INTO webhooks (id, account_id, name, description, webhook_url, site_ids, events, secret,
+          status, disabled_reason, disabled_at, max_in_flight, created, last_modified)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, [
+        w.id, w.accountId, w.name, w.description, w.webhookUrl, JSON.stringify(w.siteIds), JSON.stringify(w.events), sealedSecret,
+        w.status, w.disabledReason, w.disabledAt, w.maxInFlight, w.created, w.lastModified,
+      ]);
       await this.subscribe(db, w);
     });
   }
@@ -261,11 +265,21 @@ export class PostgresStore implements Store {
       if (!row) return undefined;
       const next = { ...webhookFrom(row), ...changes, lastModified: now };
       await db.query(`UPDATE webhooks SET name = $2, description = $3, webhook_url = $4, site_ids = $5, events = $6,
-        last_modified = $7 WHERE id = $1`,
-      [id, next.name, next.description, next.webhookUrl, JSON.stringify(next.siteIds), JSON.stringify(next.events), now]);
+        max_in_flight = $7, last_modified = $8 WHERE id = $1`,
+      [id, next.name, next.description, next.webhookUrl, JSON.stringify(next.siteIds), JSON.stringify(next.events), next.maxInFlight, now]);
       if (changes.siteIds || changes.events) await this.subscribe(db, next);
+      if (changes.status === 'disabled') {
+        await db.query(`UPDATE webhooks SET status = 'disabled', disabled_reason = $2, disabled_at = $3, last_modified = $3
+          WHERE id = $1 AND status = 'active'`, [id, changes.disabledReason ?? null, now]);
+      }
+      if (changes.status === 'active') {
+        // Re-enabling starts afresh: the failures that led to disabling are not held against it.
+        await db.query(`UPDATE webhooks SET status = 'active', disabled_reason = NULL, disabled_at = NULL,
+          consecutive_failures = 0, failing_since = NULL, paused_until = NULL, last_modified = $2
+          WHERE id = $1 AND status = 'disabled'`, [id, now]);
+      }
       await this.notify(db, { kind: 'webhook', id });
-      return next;
+      return webhookFrom((await db.query('SELECT * FROM webhooks WHERE id = $1', [id])).rows[0]!);
     });
   }
 
@@ -368,70 +382,178 @@ export class PostgresStore implements Store {
     }
   }
 
-  async claimDue(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    // One statement: lock the due rows no other node is claiming, lease them, read what to send.
-    const { rows } = await this.query(`
-      WITH due AS (
-        SELECT id FROM deliveries
-        WHERE status = 'pending' AND due_at <= $1
-        ORDER BY due_at LIMIT $2
-        FOR UPDATE SKIP LOCKED
-      ), leased AS (
-        UPDATE deliveries d SET due_at = $1 + $3::bigint, claimed_at = $1
-        FROM due WHERE d.id = due.id
-        RETURNING d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance
-      )
-      SELECT l.id, l.webhook_id, l.attempts, l.last_chance, w.webhook_url,
-        e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id
-      FROM leased l
-      JOIN events e ON e.id = l.event_id
-      JOIN webhooks w ON w.id = l.webhook_id`, [now, limit, leaseMs]);
-    return rows.map((r) => ({
-      id: r.id,
-      webhookId: r.webhook_id,
-      webhookUrl: r.webhook_url,
-      attempts: r.attempts,
-      lastChance: r.last_chance,
-      facts: { event: r.event, siteId: r.site_id, eventTime: r.event_time, ids: idsFrom(r) },
-    }));
+  async claimDue(now: number, limit: number, options: ClaimOptions): Promise<ClaimedDelivery[]> {
+    return this.transaction(async (db) => {
+      // One claim at a time across the cluster: each webhook's leases are counted, and its cap
+      // held, over every node's claims, not this node's alone. A claim is one statement, so the
+      // lock is held for milliseconds; rows that an outcome or a retry is writing are skipped.
+      await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hookline claim ${this.schema}`]);
+      const { rows } = await db.query(`
+        WITH claimable AS (
+          -- The webhooks that may take deliveries now, with the room each has left.
+          SELECT id, webhook_url, cap - leased AS free, leased, head FROM (
+            SELECT w.id, w.webhook_url,
+              CASE WHEN w.consecutive_failures >= $4 THEN 1 ELSE coalesce(w.max_in_flight, $5) END AS cap,
+              (SELECT count(*) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > $1) AS leased,
+              (SELECT min(d.due_at) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') AS head
+            FROM webhooks w
+            WHERE w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= $1)
+          ) w
+          WHERE head <= $1 AND cap > leased
+        ), ranked AS (
+          -- Each webhook's due deliveries, as many as its room, numbered in its own order.
+          SELECT c.id AS webhook_id, c.webhook_url, c.leased, c.head, d.id, row_number() OVER (PARTITION BY c.id ORDER BY d.due_at, d.created) AS turn
+          FROM claimable c CROSS JOIN LATERAL (
+            SELECT id, due_at, created FROM deliveries
+            WHERE webhook_id = c.id AND status = 'pending' AND due_at <= $1
+            ORDER BY due_at, created LIMIT c.free
+            FOR UPDATE SKIP LOCKED
+          ) d
+        ), chosen AS (
+          -- Round-robin: every webhook's first (the least busy, then the one waiting longest), then every second, …
+          SELECT * FROM ranked ORDER BY turn, leased, head, webhook_id LIMIT $2
+        ), leased AS (
+          UPDATE deliveries d SET due_at = $1 + $3::bigint, claimed_at = $1, lease_owner = $6
+          FROM chosen WHERE d.id = chosen.id
+          RETURNING d.id, d.event_id, d.attempts, d.last_chance
+        )
+        SELECT l.id, l.event_id, l.attempts, l.last_chance, c.webhook_id, c.webhook_url,
+          e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id
+        FROM leased l
+        JOIN chosen c ON c.id = l.id
+        JOIN events e ON e.id = l.event_id
+        ORDER BY c.turn, c.leased, c.head, c.webhook_id`,
+      [now, limit, options.leaseMs, options.breakerThreshold, options.defaultMaxInFlight, options.owner]);
+      return rows.map((r): ClaimedDelivery => ({
+        id: r.id,
+        eventId: r.event_id,
+        webhookId: r.webhook_id,
+        webhookUrl: r.webhook_url,
+        attempts: r.attempts,
+        lastChance: r.last_chance,
+        facts: { event: r.event, siteId: r.site_id, eventTime: r.event_time, ids: idsFrom(r) },
+      }));
+    });
   }
 
-  async recordOutcomes(outcomes: Outcome[], now: number): Promise<void> {
-    if (outcomes.length === 0) return;
+  async recordOutcomes(outcomes: Outcome[], now: number, policy: HealthPolicy): Promise<Webhook[]> {
+    if (outcomes.length === 0) return [];
     const column = <T>(pick: (o: Outcome) => T) => outcomes.map(pick);
     const status = (o: Outcome) => (o.succeeded ? 'succeeded' : o.nextAttemptAt === null ? 'failed' : 'pending');
-    // One statement for the batch. A delivery deleted meanwhile (its webhook went) gets no attempt row.
-    await this.query(`
-      WITH o AS (
-        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::bigint[], $6::int[], $7::text[], $8::text[])
-          AS o(id, status, due_at, status_code, attempted_at, duration_ms, error, response_body)
-      ), updated AS (
-        UPDATE deliveries d SET status = o.status, attempts = d.attempts + 1, due_at = o.due_at, claimed_at = NULL,
-          last_chance = false, last_status_code = o.status_code, last_modified = $9
-        FROM o WHERE d.id = o.id
-        RETURNING d.id
-      )
-      INSERT INTO attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body)
-      SELECT o.id, o.attempted_at, o.status_code, o.duration_ms, o.error, o.response_body
-      FROM o WHERE o.id IN (SELECT id FROM updated)`, [
-      column((o) => o.deliveryId),
-      column(status),
-      column((o) => (status(o) === 'pending' ? o.nextAttemptAt : null)),
-      column((o) => o.attempt.statusCode),
-      column((o) => o.attempt.attemptedAt),
-      column((o) => Math.round(o.attempt.durationMs)),
-      column((o) => o.attempt.error),
-      column((o) => o.attempt.responseBody),
-      now,
-    ]);
+    return this.transaction(async (db) => {
+      // One statement for the batch. A delivery deleted meanwhile (its webhook went) gets no attempt row.
+      const { rows: recordedIds } = await db.query(`
+        WITH o AS (
+          SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::bigint[], $6::int[], $7::text[], $8::text[])
+            AS o(id, status, due_at, status_code, attempted_at, duration_ms, error, response_body)
+        ), updated AS (
+          UPDATE deliveries d SET status = o.status, attempts = d.attempts + 1, due_at = o.due_at, claimed_at = NULL,
+            lease_owner = NULL, last_chance = false, last_status_code = o.status_code, last_modified = $9
+          FROM o WHERE d.id = o.id
+          RETURNING d.id
+        ), logged AS (
+          INSERT INTO attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body)
+          SELECT o.id, o.attempted_at, o.status_code, o.duration_ms, o.error, o.response_body
+          FROM o WHERE o.id IN (SELECT id FROM updated)
+        )
+        SELECT id FROM updated`, [
+        column((o) => o.deliveryId),
+        column(status),
+        column((o) => (status(o) === 'pending' ? o.nextAttemptAt : null)),
+        column((o) => o.attempt.statusCode),
+        column((o) => o.attempt.attemptedAt),
+        column((o) => Math.round(o.attempt.durationMs)),
+        column((o) => o.attempt.error),
+        column((o) => o.attempt.responseBody),
+        now,
+      ]);
+      const recorded = new Set(recordedIds.map((r) => r.id as string));
+      // In id order, so that nodes writing the health of the same webhooks take their locks alike.
+      const changes = healthChanges(outcomes.filter((o) => recorded.has(o.deliveryId))).sort((a, b) => (a.webhookId < b.webhookId ? -1 : 1));
+      if (changes.length === 0) return [];
+      const ids = changes.map((h) => h.webhookId);
+      // A failure that opens (or keeps open) the breaker holds attempts back until the next probe;
+      // a healthy webhook's row is not written at all.
+      await db.query(`
+        UPDATE webhooks w SET
+          consecutive_failures = CASE WHEN h.reset THEN h.failures ELSE w.consecutive_failures + h.failures END,
+          failing_since = CASE WHEN h.failures = 0 THEN NULL WHEN h.reset THEN h.first_failure_at ELSE coalesce(w.failing_since, h.first_failure_at) END,
+          paused_until = nullif(greatest(coalesce(w.paused_until, 0), coalesce(h.pause_until, 0),
+            CASE WHEN h.failures > 0 AND CASE WHEN h.reset THEN 0 ELSE w.consecutive_failures END + h.failures >= $6
+              THEN $7::bigint ELSE 0 END), 0)
+        FROM unnest($1::text[], $2::bool[], $3::int[], $4::bigint[], $5::bigint[]) AS h(id, reset, failures, first_failure_at, pause_until)
+        WHERE w.id = h.id AND NOT (h.failures = 0 AND w.consecutive_failures = 0 AND h.pause_until IS NULL)`, [
+        ids, changes.map((h) => h.reset), changes.map((h) => h.failures), changes.map((h) => h.firstFailureAt), changes.map((h) => h.pauseUntil),
+        policy.breakerThreshold, now + policy.probeIntervalMs,
+      ]);
+      const { rows: disabled } = await db.query(`
+        UPDATE webhooks w SET status = 'disabled', disabled_reason = CASE WHEN h.gone THEN $3 ELSE $4 END, disabled_at = $5, last_modified = $5
+        FROM unnest($1::text[], $2::bool[]) AS h(id, gone)
+        WHERE w.id = h.id AND w.status = 'active' AND (h.gone OR w.failing_since <= $6)
+        RETURNING w.*`, [ids, changes.map((h) => h.gone), GONE_REASON, autoDisableReason(policy), now, now - policy.autoDisableAfterMs]);
+      for (const w of disabled) await this.notify(db, { kind: 'webhook', id: w.id });
+      return disabled.map(webhookFrom);
+    });
   }
 
-  async releaseLeases(now: number): Promise<number> {
-    return (await this.query('UPDATE deliveries SET due_at = $1, claimed_at = NULL WHERE claimed_at IS NOT NULL', [now])).rowCount ?? 0;
+  async releaseLeases(now: number, owner?: string): Promise<number> {
+    const { rowCount } = owner === undefined
+      ? await this.query('UPDATE deliveries SET due_at = $1, claimed_at = NULL, lease_owner = NULL WHERE claimed_at IS NOT NULL', [now])
+      : await this.query(`UPDATE deliveries SET due_at = $1, claimed_at = NULL, lease_owner = NULL
+          WHERE claimed_at IS NOT NULL AND lease_owner = $2`, [now, owner]);
+    if (rowCount) await this.notify(this.pool, { kind: 'deliveries' });
+    return rowCount ?? 0;
   }
 
   async nextDueAt(): Promise<number | null> {
-    return (await this.query(`SELECT min(due_at) AS due FROM deliveries WHERE status = 'pending'`)).rows[0]!.due ?? null;
+    // A paused webhook's head comes due when its pause ends.
+    const { rows } = await this.query(`SELECT min(greatest(coalesce(w.paused_until, 0), head.due)) AS due
+      FROM webhooks w CROSS JOIN LATERAL (SELECT min(d.due_at) AS due FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') head
+      WHERE w.status = 'active' AND head.due IS NOT NULL`);
+    return rows[0]!.due ?? null;
+  }
+
+  async recoverDeliveries(webhookId: string, since: number, now: number): Promise<number> {
+    return this.transaction(async (db) => {
+      const { rowCount } = await db.query(`UPDATE deliveries SET status = 'pending', due_at = $3, claimed_at = NULL, lease_owner = NULL,
+        last_chance = true, last_modified = $3
+        WHERE webhook_id = $1 AND status = 'failed' AND created >= $2`, [webhookId, since, now]);
+      if (rowCount) await this.notify(db, { kind: 'deliveries' });
+      return rowCount ?? 0;
+    });
+  }
+
+  // Retention: a pending delivery is never purged, and an event goes only once its deliveries have.
+  async purgeDeliveries(before: number, limit: number): Promise<number> {
+    return (await this.query(`DELETE FROM deliveries WHERE id IN (
+      SELECT id FROM deliveries WHERE created < $1 AND status <> 'pending' ORDER BY created LIMIT $2)`, [before, limit])).rowCount ?? 0;
+  }
+
+  async purgeEvents(before: number, limit: number): Promise<number> {
+    return (await this.query(`DELETE FROM events WHERE id IN (
+      SELECT id FROM events e WHERE e.created < $1 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
+      ORDER BY e.created LIMIT $2)`, [before, limit])).rowCount ?? 0;
+  }
+
+  async purgeIdempotencyKeys(before: number, limit: number): Promise<number> {
+    const intake = (await this.query(`DELETE FROM idempotency_keys WHERE (site_id, key) IN (
+      SELECT site_id, key FROM idempotency_keys WHERE created < $1 ORDER BY created LIMIT $2)`, [before, limit])).rowCount ?? 0;
+    const facts = (await this.query(`DELETE FROM fact_keys WHERE (site_id, key) IN (
+      SELECT site_id, key FROM fact_keys WHERE created < $1 ORDER BY created LIMIT $2)`, [before, limit - intake])).rowCount ?? 0;
+    return intake + facts;
+  }
+
+  async engineStats(top: number): Promise<EngineStats> {
+    const pending = (await this.query(`SELECT count(*) AS pending, min(created) AS oldest FROM deliveries WHERE status = 'pending'`)).rows[0]!;
+    const disabled = (await this.query(`SELECT count(*) AS n FROM webhooks WHERE status = 'disabled'`)).rows[0]!;
+    const failing = await this.query(`SELECT id, consecutive_failures FROM webhooks WHERE consecutive_failures > 0
+      ORDER BY consecutive_failures DESC, id LIMIT $1`, [top]);
+    return {
+      pending: pending.pending,
+      oldestPendingCreated: pending.oldest ?? null,
+      disabledWebhooks: disabled.n,
+      failing: failing.rows.map((r) => ({ webhookId: r.id, consecutiveFailures: r.consecutive_failures })),
+    };
   }
 
   async listDeliveries(webhookId: string, filter: DeliveryFilter, page: Page) {

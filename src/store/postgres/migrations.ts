@@ -158,4 +158,33 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_by_expiry ON sessions(expires);
 `,
+  /* 2: the delivery engine: endpoint health, per-webhook claims, retention (the embedded store's 6) */ `
+-- A webhook's health. consecutive_failures counts attempts failed since the last success and
+-- failing_since is when that streak began; paused_until holds attempts back (Retry-After, or
+-- the time between probes while the breaker is open). A disabled webhook keeps its deliveries.
+ALTER TABLE webhooks
+  ADD COLUMN status                TEXT NOT NULL DEFAULT 'active',  -- active | disabled
+  ADD COLUMN disabled_reason       TEXT,
+  ADD COLUMN disabled_at           BIGINT,
+  ADD COLUMN max_in_flight         INTEGER,                         -- NULL: the node's default
+  ADD COLUMN consecutive_failures  INTEGER NOT NULL DEFAULT 0,
+  ADD COLUMN failing_since         BIGINT,
+  ADD COLUMN paused_until          BIGINT;
+CREATE INDEX webhooks_failing ON webhooks(consecutive_failures) WHERE consecutive_failures > 0;
+
+-- The node holding a lease, so that a node that stops hands back its own.
+ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+
+-- Claims go webhook by webhook: each one's due deliveries in order, and its leases to count
+-- (across every node: the cap is the cluster's, not one node's).
+DROP INDEX deliveries_due;
+CREATE INDEX deliveries_due ON deliveries(webhook_id, due_at, created) WHERE status = 'pending';
+CREATE INDEX deliveries_leased ON deliveries(webhook_id, due_at) WHERE claimed_at IS NOT NULL;
+
+-- Retention deletes the oldest rows first.
+CREATE INDEX deliveries_by_created ON deliveries(created);
+CREATE INDEX events_by_created ON events(created);
+CREATE INDEX idempotency_keys_by_created ON idempotency_keys(created);
+CREATE INDEX fact_keys_by_created ON fact_keys(created);
+`,
 ];
