@@ -386,10 +386,11 @@ export class PostgresStore implements Store {
     return this.transaction(async (db) => {
       // One claim at a time across the cluster: each webhook's leases are counted, and its cap
       // held, over every node's claims, not this node's alone. A claim is one statement, so the
-      // lock is held for milliseconds; rows that an outcome or a retry is writing are skipped.
+      // lock is held for milliseconds; rows that an outcome or a retry is writing are skipped
+      // (SKIP LOCKED), and only the rows chosen are locked.
       await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hookline claim ${this.schema}`]);
       const { rows } = await db.query(`
-        WITH claimable AS (
+        WITH claimable AS MATERIALIZED (
           -- The webhooks that may take deliveries now, with the room each has left.
           SELECT id, webhook_url, cap - leased AS free, leased, head FROM (
             SELECT w.id, w.webhook_url,
@@ -401,20 +402,23 @@ export class PostgresStore implements Store {
           ) w
           WHERE head <= $1 AND cap > leased
         ), ranked AS (
-          -- Each webhook's due deliveries, as many as its room, numbered in its own order.
+          -- Each webhook's due deliveries, as many as its room (and the claim) takes, numbered in its own order.
           SELECT c.id AS webhook_id, c.webhook_url, c.leased, c.head, d.id, row_number() OVER (PARTITION BY c.id ORDER BY d.due_at, d.created) AS turn
           FROM claimable c CROSS JOIN LATERAL (
             SELECT id, due_at, created FROM deliveries
             WHERE webhook_id = c.id AND status = 'pending' AND due_at <= $1
-            ORDER BY due_at, created LIMIT c.free
-            FOR UPDATE SKIP LOCKED
+            ORDER BY due_at, created LIMIT least(c.free, $2)
           ) d
-        ), chosen AS (
+        ), chosen AS MATERIALIZED (
           -- Round-robin: every webhook's first (the least busy, then the one waiting longest), then every second, …
           SELECT * FROM ranked ORDER BY turn, leased, head, webhook_id LIMIT $2
+        ), locked AS (
+          SELECT id FROM deliveries
+          WHERE id IN (SELECT id FROM chosen) AND status = 'pending' AND due_at <= $1
+          FOR UPDATE SKIP LOCKED
         ), leased AS (
           UPDATE deliveries d SET due_at = $1 + $3::bigint, claimed_at = $1, lease_owner = $6
-          FROM chosen WHERE d.id = chosen.id
+          FROM locked WHERE d.id = locked.id
           RETURNING d.id, d.event_id, d.attempts, d.last_chance
         )
         SELECT l.id, l.event_id, l.attempts, l.last_chance, c.webhook_id, c.webhook_url,
