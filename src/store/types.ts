@@ -277,7 +277,8 @@ export interface Store {
   ingest(items: IngestItem[], now: number, options: IngestOptions): Promise<IngestOutcome[]>;
   /**
    * Takes up to `limit` due deliveries in one transaction, leasing each until `now + leaseMs`.
-   * Round-robin across the webhooks that have due deliveries (the one waiting longest first),
+   * Round-robin across the webhooks that have due deliveries (the least busy first, then the
+   * one whose oldest due delivery waited longest),
    * each held to its in-flight cap minus its unexpired leases (1 while its breaker is open);
    * disabled and paused webhooks are skipped. Within a webhook: by due time, then creation.
    */

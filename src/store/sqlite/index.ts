@@ -464,7 +464,9 @@ export class SqliteStore implements Store {
         });
         const row = (h.gone
           ? this.sql.disableWebhook.get({ id: h.webhookId, reason: GONE_REASON, now })
-          : this.sql.autoDisable.get({ id: h.webhookId, reason: autoDisableReason(policy), now, failingBefore: now - policy.autoDisableAfterMs })) as Row | undefined;
+          : h.failures > 0
+            ? this.sql.autoDisable.get({ id: h.webhookId, reason: autoDisableReason(policy), now, failingBefore: now - policy.autoDisableAfterMs })
+            : undefined) as Row | undefined;
         if (row) disabled.push(webhookFrom(row));
       }
       return disabled;
