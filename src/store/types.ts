@@ -298,7 +298,10 @@ export interface Store {
   nextDueAt(): Promise<number | null>;
   /** Re-queues the webhook's failed deliveries created since `since`, oldest first, for one more attempt. */
   recoverDeliveries(webhookId: string, since: number, now: number): Promise<number>;
-  /** Retention: each call deletes at most `limit` rows created before `before`, in its own short transaction. */
+  /**
+   * Retention: each purge deletes at most `limit` rows created before `before`, in its own short
+   * transaction. Finished deliveries (their attempts with them), found through their events.
+   */
   purgeDeliveries(before: number, limit: number): Promise<number>;
   /** Only events left without deliveries: a pending delivery keeps its event. */
   purgeEvents(before: number, limit: number): Promise<number>;
