@@ -291,7 +291,8 @@ export interface Store {
   ingest(items: IngestItem[], now: number, options: IngestOptions): Promise<IngestOutcome[]>;
   /**
    * Takes up to `limit` due deliveries in one transaction, leasing each until `now + leaseMs`.
-   * Round-robin across the webhooks that have due deliveries (the one waiting longest first),
+   * Round-robin across the webhooks that have due deliveries (the least busy first, then the
+   * one whose oldest due delivery waited longest),
    * each held to its in-flight cap minus its unexpired leases (1 while its breaker is open);
    * disabled and paused webhooks are skipped. Within a webhook: by due time, then creation.
    */
@@ -311,7 +312,10 @@ export interface Store {
   nextDueAt(): Promise<number | null>;
   /** Re-queues the webhook's failed deliveries created since `since`, oldest first, for one more attempt. */
   recoverDeliveries(webhookId: string, since: number, now: number): Promise<number>;
-  /** Retention: each call deletes at most `limit` rows created before `before`, in its own short transaction. */
+  /**
+   * Retention: each purge deletes at most `limit` rows created before `before`, in its own short
+   * transaction. Finished deliveries (their attempts with them), found through their events.
+   */
   purgeDeliveries(before: number, limit: number): Promise<number>;
   /** Only events left without deliveries: a pending delivery keeps its event. */
   purgeEvents(before: number, limit: number): Promise<number>;

@@ -492,9 +492,9 @@ export class PostgresStore implements Store {
       ]);
       const { rows: disabled } = await db.query(`
         UPDATE webhooks w SET status = 'disabled', disabled_reason = CASE WHEN h.gone THEN $3 ELSE $4 END, disabled_at = $5, last_modified = $5
-        FROM unnest($1::text[], $2::bool[]) AS h(id, gone)
-        WHERE w.id = h.id AND w.status = 'active' AND (h.gone OR w.failing_since <= $6)
-        RETURNING w.*`, [ids, changes.map((h) => h.gone), GONE_REASON, autoDisableReason(policy), now, now - policy.autoDisableAfterMs]);
+        FROM unnest($1::text[], $2::bool[], $7::int[]) AS h(id, gone, failures)
+        WHERE w.id = h.id AND w.status = 'active' AND (h.gone OR (h.failures > 0 AND w.failing_since <= $6))
+        RETURNING w.*`, [ids, changes.map((h) => h.gone), GONE_REASON, autoDisableReason(policy), now, now - policy.autoDisableAfterMs, changes.map((h) => h.failures)]);
       for (const w of disabled) await this.notify(db, { kind: 'webhook', id: w.id });
       return disabled.map(webhookFrom);
     });
@@ -530,7 +530,8 @@ export class PostgresStore implements Store {
   // Retention: a pending delivery is never purged, and an event goes only once its deliveries have.
   async purgeDeliveries(before: number, limit: number): Promise<number> {
     return (await this.query(`DELETE FROM deliveries WHERE id IN (
-      SELECT id FROM deliveries WHERE created < $1 AND status <> 'pending' ORDER BY created LIMIT $2)`, [before, limit])).rowCount ?? 0;
+      SELECT d.id FROM events e JOIN deliveries d ON d.event_id = e.id
+      WHERE e.created < $1 AND d.status <> 'pending' ORDER BY e.created LIMIT $2)`, [before, limit])).rowCount ?? 0;
   }
 
   async purgeEvents(before: number, limit: number): Promise<number> {

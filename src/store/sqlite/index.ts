@@ -152,7 +152,8 @@ export class SqliteStore implements Store {
         WHERE webhook_id = @webhookId AND status = 'failed' AND created >= @since`),
       // Retention: a pending delivery is never purged, and an event goes only once its deliveries have.
       purgeDeliveries: db.prepare(`DELETE FROM deliveries WHERE rowid IN (
-        SELECT rowid FROM deliveries WHERE created < ? AND status <> 'pending' ORDER BY created LIMIT ?)`),
+        SELECT d.rowid FROM events e JOIN deliveries d ON d.event_id = e.id
+        WHERE e.created < ? AND d.status <> 'pending' ORDER BY e.created LIMIT ?)`),
       purgeEvents: db.prepare(`DELETE FROM events WHERE rowid IN (
         SELECT rowid FROM events e WHERE e.created < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
         ORDER BY e.created LIMIT ?)`),
@@ -464,7 +465,9 @@ export class SqliteStore implements Store {
         });
         const row = (h.gone
           ? this.sql.disableWebhook.get({ id: h.webhookId, reason: GONE_REASON, now })
-          : this.sql.autoDisable.get({ id: h.webhookId, reason: autoDisableReason(policy), now, failingBefore: now - policy.autoDisableAfterMs })) as Row | undefined;
+          : h.failures > 0
+            ? this.sql.autoDisable.get({ id: h.webhookId, reason: autoDisableReason(policy), now, failingBefore: now - policy.autoDisableAfterMs })
+            : undefined) as Row | undefined;
         if (row) disabled.push(webhookFrom(row));
       }
       return disabled;
