@@ -4,6 +4,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { verify } from '../../src/signing/verify.js';
 import {
   Api, OPERATOR_KEY, TEST_DATABASE_URL, TEST_SECRET_KEY, createAccount, createWebhook, freshSchema, spawnCli, startReceiver,
   until, type CliProcess, type Receiver,
@@ -152,6 +153,40 @@ describe('a cluster on one PostgreSQL database', () => {
     await operator.post(`/v2/sites/${account.siteId}/events/`, { event: 'media_updated', media_id: 'after' });
     await receiver.waitFor(2, 10_000);
     expect(receiver.received.map((r) => r.json.media_id).sort()).toEqual(['after', 'before']);
+  });
+
+  it('makes a rotated secret, a revoked key and a deleted webhook count on every node as soon as they are committed', async () => {
+    const { url: databaseUrl } = await clusterSchema();
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    const [api1, api2] = await Promise.all([startNode(databaseUrl, 'api'), startNode(databaseUrl, 'api'), startNode(databaseUrl, 'worker')]);
+    const operator = new Api(api1.url, OPERATOR_KEY);
+    const account = await createAccount(operator, 'Changes');
+    const hook = await createWebhook(account.api, [account.siteId], receiver.url, ['media_updated']);
+    const send = (media_id: string) => operator.post(`/v2/sites/${account.siteId}/events/`, { event: 'media_updated', media_id });
+
+    // The worker opens the secret once and keeps it; a rotation on an API node makes it drop it.
+    await send('first');
+    const [first] = await receiver.waitFor(1, 10_000);
+    expect(verify(first!.body, first!.headers, hook.secret)).toMatchObject({ media_id: 'first' });
+    const rotated = await account.api.post(`/v2/webhooks/${hook.id}/rotate_secret/`, { grace_period_seconds: 0 });
+    expect(rotated.status).toBe(200);
+    await send('second');
+    const second = (await receiver.waitFor(2, 10_000))[1]!;
+    expect(verify(second.body, second.headers, rotated.body.secret)).toMatchObject({ media_id: 'second' });
+    expect(() => verify(second.body, second.headers, hook.secret)).toThrow();
+
+    // A key revoked through one API node is refused by the other at once.
+    const key = await operator.post(`/v2/accounts/${account.id}/api_keys/`, { name: 'short-lived' });
+    const elsewhere = new Api(api2.url, key.body.secret);
+    expect((await elsewhere.get('/v2/webhooks/')).status).toBe(200);
+    expect((await operator.delete(`/v2/accounts/${account.id}/api_keys/${key.body.id}/`)).status).toBe(204);
+    expect((await elsewhere.get('/v2/webhooks/')).status).toBe(401);
+
+    // A webhook deleted through one API node gets nothing more from the worker.
+    expect((await new Api(api2.url, account.api.key).delete(`/v2/webhooks/${hook.id}/`)).status).toBe(204);
+    expect((await send('third')).body.deliveries).toBe(0);
+    expect(receiver.received.map((r) => r.json.media_id)).toEqual(['first', 'second']);
   });
 
   it('answers 503 on /readyz while the database is unreachable, and resumes delivering once it is back', async () => {
