@@ -56,7 +56,7 @@ function usage(message) {
 // Counts per mode. The quick ones keep every measurement meaningful but small.
 const SIZES = {
   full: { ceiling: 100_000, ingest: 30_000, delivery: [100, 1_000], latencySeconds: 10, fanoutRepeats: 3, isolationEvents: 5_000, isolationWindowMs: 60_000, fairness: [100, 1_000], backlog: [1_000, 1_000], backlogTimeoutMs: 900_000 },
-  quick: { ceiling: 20_000, ingest: 4_000, delivery: [100, 200], latencySeconds: 3, fanoutRepeats: 1, isolationEvents: 500, isolationWindowMs: 10_000, fairness: [100, 100], backlog: [100, 300], backlogTimeoutMs: 60_000 },
+  quick: { ceiling: 10_000, ingest: 2_000, delivery: [100, 100], latencySeconds: 2, fanoutRepeats: 1, isolationEvents: 600, isolationWindowMs: 6_000, fairness: [100, 50], backlog: [100, 100], backlogTimeoutMs: 60_000 },
 };
 
 const TARGETS = {
@@ -452,7 +452,10 @@ const measurements = {
       const total = webhooks * events;
       const started = now();
       let accepted = 0;
-      await inParallel(events, 4, async (i) => (accepted += await server.report(`m${i}`)));
+      await inParallel(events, 4, async (i) => {
+        const deliveries = await server.report(`m${i}`);
+        accepted += deliveries;
+      });
       const ingestMs = now() - started;
       const arrivedByIngestEnd = (await receiver.stats()).count;
       await receiver.waitFor(total, sizes.backlogTimeoutMs);
