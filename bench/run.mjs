@@ -26,7 +26,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const USAGE = `Usage: npm run bench [-- options]
   --quick              smaller counts: the whole run takes under a minute
   --only <names>       comma-separated measurements: ${'ceiling,ingest,delivery,latency,fanout,isolation,fairness,backlog'}
-  --store <store>      sqlite (default) or postgres (DATABASE_URL, or postgres://127.0.0.1:5432/test);
+  --store <store>      sqlite (default) or postgres (DATABASE_URL, or postgres://postgres@127.0.0.1:5432/test);
                        postgres measures deliveries/s with 1 and 2 worker processes
   --profile            writes a CPU profile of the server during the delivery measurement (bench/results/)
 `;
@@ -156,7 +156,7 @@ class Server {
       }
       await sleep(20);
     }
-    const url = /Hookline listening on (http:\/\/\S+)/.exec(s.output)?.[1];
+    const url = /listening on (http:\/\/\S+)/.exec(s.output)?.[1];
     if (url) s.url = url;
     const site = /property \(site_id\): (\S+)/.exec(s.output)?.[1];
     const key = /account API key \(shown once, keep it\): (hlk_\S+)/.exec(s.output)?.[1];
@@ -479,7 +479,7 @@ const measurements = {
 /** Deliveries/s on PostgreSQL with `workers` dispatcher processes and one API process. */
 async function postgresDelivery(workers, { sizes }) {
   const [webhooks, events] = sizes.delivery;
-  const base = process.env.DATABASE_URL || 'postgres://127.0.0.1:5432/test';
+  const base = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
   const schema = `bench_${Date.now()}_${workers}w`;
   const url = `${base}${base.includes('?') ? '&' : '?'}schema=${schema}`;
   const env = { DATABASE_URL: url, HOOKLINE_SECRET_KEY: randomBytes(32).toString('base64') };
@@ -495,7 +495,7 @@ async function postgresDelivery(workers, { sizes }) {
     await inParallel(events, 8, (i) => api.report(`m${i}`));
     const started = now();
     for (let i = 0; i < workers; i++) {
-      nodes.push(await Server.start({ env, args: ['--role', 'worker'], waitFor: /worker|dispatch|listening/i }));
+      nodes.push(await Server.start({ env, args: ['--role', 'worker'], waitFor: /listening on http/ }));
     }
     await receiver.waitFor(total, 600_000);
     const s = await receiver.stats();
@@ -503,6 +503,19 @@ async function postgresDelivery(workers, { sizes }) {
   } finally {
     await receiver.stop();
     for (const node of nodes.reverse()) await node.stop();
+    await dropSchema(base, schema);
+  }
+}
+
+/** The run's rows go with its schema. */
+async function dropSchema(url, schema) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
   }
 }
 
