@@ -23,6 +23,7 @@ export interface SqliteOptions {
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly sql;
+  private readonly synchronous: SqliteOptions['synchronous'] | undefined;
 
   constructor(options: SqliteOptions | { memory: true }) {
     if ('memory' in options) {
@@ -33,6 +34,7 @@ export class SqliteStore implements Store {
       this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous}`);
+      this.synchronous = options.synchronous;
     }
     this.db.pragma('foreign_keys = ON');
     this.migrateNow();
@@ -410,8 +412,25 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * A dispatcher's bookkeeping (leases, outcomes), committed without an fsync of its own: a
+   * power cut that loses it only means a delivery is attempted again (at-least-once), and the
+   * next commit at FULL makes it durable with the WAL frames before it. Everything that is
+   * acknowledged to a caller (intake, API changes) keeps the configured level. On a loaded
+   * disk this removes two of every three fsyncs from the delivery path.
+   */
+  private bookkeeping<T>(work: () => T): T {
+    if (this.synchronous !== 'FULL') return this.db.transaction(work)();
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.db.transaction(work)();
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
   async claimDue(now: number, limit: number, options: ClaimOptions): Promise<ClaimedDelivery[]> {
-    return this.db.transaction(() => {
+    return this.bookkeeping(() => {
       const webhooks = (this.sql.claimable.all({ now, breakerThreshold: options.breakerThreshold, defaultMaxInFlight: options.defaultMaxInFlight }) as Row[])
         .map((w) => ({ id: w.id as string, url: w.webhook_url as string, free: w.free as number, taken: [] as ClaimedDelivery[] }));
       // Rounds of equal shares, so that a big limit spreads over every webhook that has work
@@ -440,11 +459,11 @@ export class SqliteStore implements Store {
         for (const w of webhooks) if (w.taken[turn]) claimed.push(w.taken[turn]!);
       }
       return claimed;
-    })();
+    });
   }
 
   async recordOutcomes(outcomes: Outcome[], now: number, policy: HealthPolicy): Promise<Webhook[]> {
-    return this.db.transaction(() => {
+    return this.bookkeeping(() => {
       const recorded: Outcome[] = [];
       for (const o of outcomes) {
         const status = o.succeeded ? 'succeeded' : o.nextAttemptAt === null ? 'failed' : 'pending';
@@ -471,7 +490,7 @@ export class SqliteStore implements Store {
         if (row) disabled.push(webhookFrom(row));
       }
       return disabled;
-    })();
+    });
   }
 
   async releaseLeases(now: number, owner?: string): Promise<number> {
