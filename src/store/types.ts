@@ -291,9 +291,10 @@ export interface Store {
   ingest(items: IngestItem[], now: number, options: IngestOptions): Promise<IngestOutcome[]>;
   /**
    * Takes up to `limit` due deliveries in one transaction, leasing each until `now + leaseMs`.
-   * Round-robin across the webhooks that have due deliveries (the least busy first, then the
-   * one whose oldest due delivery waited longest),
-   * each held to its in-flight cap minus its unexpired leases (1 while its breaker is open);
+   * Shared by water-filling across the webhooks that have due deliveries: each next delivery
+   * goes to the webhook with the fewest in flight (its leases plus this claim's), ties to the
+   * one whose oldest due delivery waited longest; each held to its in-flight cap minus its
+   * unexpired leases (1 while its breaker is open);
    * disabled and paused webhooks are skipped. Within a webhook: by due time, then creation.
    */
   claimDue(now: number, limit: number, options: ClaimOptions): Promise<ClaimedDelivery[]>;

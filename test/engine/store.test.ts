@@ -105,10 +105,22 @@ describe('claimDue', () => {
     const claimed = await store.claimDue(NOW, 4, claim);
     expect(claimed).toHaveLength(4);
     expect(claimed.map((d) => d.eventId)).toContain(fresh);
-    // Round-robin: each webhook's first, then each one's second.
+    // Water-filling: the calm webhook (1 in flight) is brought up to the busy one's level (3)
+    // before they share the rest.
     await events('media_updated', 3, NOW + 1);
     const again = await store.claimDue(NOW + 10, 6, claim);
-    expect(again.map((d) => d.webhookId)).toEqual(['hookCALM', 'hookBUSY', 'hookCALM', 'hookBUSY', 'hookCALM', 'hookBUSY']);
+    expect(again.map((d) => d.webhookId)).toEqual(['hookCALM', 'hookCALM', 'hookCALM', 'hookBUSY', 'hookBUSY', 'hookBUSY']);
+  });
+
+  it('gives a quiet webhook all its fresh deliveries in one claim, not one per claim behind busy webhooks', async () => {
+    for (const id of ['hookBUS1', 'hookBUS2', 'hookBUS3']) await webhook(id, ['media_created']);
+    await webhook('hookCALM', ['media_updated']);
+    await events('media_created', 50, NOW - DAY);
+    expect(await store.claimDue(NOW, 15, claim)).toHaveLength(15); // 5 in flight at each busy webhook
+    const fresh = await events('media_updated', 5, NOW);
+    const claimed = await store.claimDue(NOW + 10, 6, claim);
+    expect(claimed.filter((d) => d.webhookId === 'hookCALM').map((d) => d.eventId)).toEqual(fresh);
+    expect(claimed).toHaveLength(6);
   });
 
   it('skips disabled and paused webhooks, and gives a webhook past the breaker threshold one probe at a time', async () => {

@@ -410,8 +410,9 @@ export class PostgresStore implements Store {
             ORDER BY due_at, created LIMIT least(c.free, $2)
           ) d
         ), chosen AS MATERIALIZED (
-          -- Round-robin: every webhook's first (the least busy, then the one waiting longest), then every second, …
-          SELECT * FROM ranked ORDER BY turn, leased, head, webhook_id LIMIT $2
+          -- Water-filling: each next delivery goes to the webhook with the fewest in flight (its
+          -- leases plus what this claim gave it), the least busy then the one waiting longest first.
+          SELECT * FROM ranked ORDER BY leased + turn, leased, head, webhook_id LIMIT $2
         ), locked AS (
           SELECT id FROM deliveries
           WHERE id IN (SELECT id FROM chosen) AND status = 'pending' AND due_at <= $1
@@ -426,7 +427,7 @@ export class PostgresStore implements Store {
         FROM leased l
         JOIN chosen c ON c.id = l.id
         JOIN events e ON e.id = l.event_id
-        ORDER BY c.turn, c.leased, c.head, c.webhook_id`,
+        ORDER BY c.leased + c.turn, c.leased, c.head, c.webhook_id`,
       [now, limit, options.leaseMs, options.breakerThreshold, options.defaultMaxInFlight, options.owner]);
       return rows.map((r): ClaimedDelivery => ({
         id: r.id,

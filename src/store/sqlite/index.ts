@@ -12,6 +12,26 @@ import type {
   SealedSecrets, Session, Site, Store, Webhook, WebhookChanges, WebhookStats,
 } from '../types.js';
 
+/**
+ * How many of `count` deliveries each webhook gets so that their attempts in flight (leases
+ * plus this claim's) rise evenly, the least busy first: water-filling. A quiet webhook's fresh
+ * deliveries thus go out at once rather than one per claim behind busy webhooks, and a small
+ * claim goes to the first in line (`webhooks` are in claim order). Each share is within `free`.
+ */
+export function waterFill(webhooks: readonly { inFlight: number; free: number }[], count: number): number[] {
+  const shares = webhooks.map(() => 0);
+  let left = Math.min(count, webhooks.reduce((n, w) => n + w.free, 0));
+  for (let level = Math.min(...webhooks.map((w) => w.inFlight)); left > 0; level++) {
+    webhooks.forEach((w, i) => {
+      if (left > 0 && w.inFlight + shares[i]! <= level && shares[i]! < w.free) {
+        shares[i]!++;
+        left--;
+      }
+    });
+  }
+  return shares;
+}
+
 /** Thrown inside a transaction to roll it back when a fact was read at an old version. */
 class StaleFact extends Error {}
 
@@ -111,7 +131,7 @@ export class SqliteStore implements Store {
       deliverTo: db.prepare(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
         SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, id, @dueAt, @now, @now FROM webhooks WHERE id = @webhookId`),
       // The webhooks that may take deliveries now, the least busy first, then the one waiting longest.
-      claimable: db.prepare(`SELECT id, webhook_url, cap - leased AS free FROM (
+      claimable: db.prepare(`SELECT id, webhook_url, leased, cap - leased AS free FROM (
           SELECT w.id, w.webhook_url,
             CASE WHEN w.consecutive_failures >= @breakerThreshold THEN 1 ELSE coalesce(w.max_in_flight, @defaultMaxInFlight) END AS cap,
             (SELECT count(*) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > @now) AS leased,
@@ -432,32 +452,37 @@ export class SqliteStore implements Store {
   async claimDue(now: number, limit: number, options: ClaimOptions): Promise<ClaimedDelivery[]> {
     return this.bookkeeping(() => {
       const webhooks = (this.sql.claimable.all({ now, breakerThreshold: options.breakerThreshold, defaultMaxInFlight: options.defaultMaxInFlight }) as Row[])
-        .map((w) => ({ id: w.id as string, url: w.webhook_url as string, free: w.free as number, taken: [] as ClaimedDelivery[] }));
-      // Rounds of equal shares, so that a big limit spreads over every webhook that has work
-      // and a small one goes to the first in line; a webhook leaves once it is drained or full.
+        .map((w) => ({ id: w.id as string, url: w.webhook_url as string, inFlight: w.leased as number, free: w.free as number, taken: [] as ClaimedDelivery[] }));
+      // Rounds of water-filling shares (see waterFill); a webhook leaves once it is drained or
+      // full, and what it could not take goes round again to the others.
       let open = webhooks;
       let left = limit;
       while (left > 0 && open.length > 0) {
-        const share = Math.max(1, Math.floor(left / open.length));
+        const shares = waterFill(open, left);
         const stillOpen: typeof open = [];
-        for (const w of open) {
-          if (left === 0) break;
-          const take = Math.min(share, w.free, left);
-          const rows = this.sql.dueOf.all({ webhookId: w.id, now, take }) as Row[];
-          if (rows.length === 0) continue;
-          this.sql.lease.run({ leaseUntil: now + options.leaseMs, now, owner: options.owner, rowids: JSON.stringify(rows.map((r) => r.rid)) });
-          for (const r of rows) w.taken.push(claimedFrom(r, w.id, w.url));
-          w.free -= rows.length;
-          left -= rows.length;
-          if (rows.length === take && w.free > 0) stillOpen.push(w);
-        }
+        open.forEach((w, i) => {
+          const take = shares[i]!;
+          if (take > 0) {
+            const rows = this.sql.dueOf.all({ webhookId: w.id, now, take }) as Row[];
+            if (rows.length > 0) {
+              this.sql.lease.run({ leaseUntil: now + options.leaseMs, now, owner: options.owner, rowids: JSON.stringify(rows.map((r) => r.rid)) });
+              for (const r of rows) w.taken.push(claimedFrom(r, w.id, w.url));
+              w.free -= rows.length;
+              w.inFlight += rows.length;
+              left -= rows.length;
+            }
+            if (rows.length < take) return; // drained
+          }
+          if (w.free > 0) stillOpen.push(w);
+        });
+        if (stillOpen.length === open.length && shares.every((n) => n === 0)) break;
         open = stillOpen;
       }
-      // Handed out round-robin: every webhook's first, then every webhook's second, …
-      const claimed: ClaimedDelivery[] = [];
-      for (let turn = 0; claimed.length < limit - left; turn++) {
-        for (const w of webhooks) if (w.taken[turn]) claimed.push(w.taken[turn]!);
-      }
+      // Handed out in the same order: each next to the webhook that had the fewest in flight.
+      const claimed = webhooks
+        .flatMap((w, order) => w.taken.map((d, turn) => ({ d, key: w.inFlight - w.taken.length + turn, leased: w.inFlight - w.taken.length, order })))
+        .sort((a, b) => a.key - b.key || a.leased - b.leased || a.order - b.order)
+        .map((c) => c.d);
       return claimed;
     });
   }
