@@ -421,9 +421,13 @@ const measurements = {
    */
   async fairness({ sizes, serverOptions }) {
     const [webhooks, events] = sizes.fairness;
-    return withServer(serverOptions, async (server, receiver) => {
+    // The quiet endpoint is another customer's server: a receiver process of its own, so that
+    // what is measured is Hookline's queueing, not the busy receiver's.
+    const quietReceiver = await Receiver.start();
+    try {
+      return await withServer(serverOptions, async (server, receiver) => {
       const busy = await receiver.endpoint();
-      const quiet = await receiver.endpoint();
+      const quiet = await quietReceiver.endpoint();
       await server.createWebhooks(webhooks, [busy], ['media_available']);
       await server.createWebhook(quiet.url, ['media_created']);
       const backlog = webhooks * events;
@@ -438,11 +442,14 @@ const measurements = {
         await sends.at(-1);
       }
       await done;
-      await receiver.waitFor(sent, 30_000, [quiet]);
-      const arrivals = await receiver.tagged();
+      await quietReceiver.waitFor(sent, 30_000, [quiet]);
+      const arrivals = await quietReceiver.tagged();
       const sentAt = (await Promise.all(sends)).flatMap((a) => [...a]);
       return { backlog, quietEvents: sent, ...latencies(sentAt, arrivals) };
     });
+    } finally {
+      await quietReceiver.stop();
+    }
   },
 
   /** 1,000,000 deliveries (1,000 webhooks × 1,000 events) drained, with the server's peak RSS. */
