@@ -7,6 +7,9 @@ import { parseSealingKey } from './security/sealing.js';
 
 export class ConfigError extends Error {}
 
+/** What a node does: serve the API, deliver, or both. */
+export type Role = 'api' | 'worker' | 'all';
+
 /** A shorter operator key could be guessed; `openssl rand -hex 32` gives a good one. */
 export const MIN_OPERATOR_KEY_LENGTH = 32;
 
@@ -15,6 +18,8 @@ export interface Config {
   port: number;
   dataDir: string;
   databaseUrl: string | undefined;
+  databasePool: number;
+  role: Role;
   dev: boolean;
   operatorKey: string | undefined;
   operatorKeyFile: string | undefined;
@@ -27,6 +32,14 @@ export interface Config {
   requestTimeoutMs: number;
   leaseMs: number;
   maxInFlight: number;
+  endpointMaxInFlight: number;
+  breakerThreshold: number;
+  probeIntervalMs: number;
+  autoDisableAfterMs: number;
+  operatorWebhookUrl: string | undefined;
+  operatorWebhookSecret: string | undefined;
+  retentionMs: number;
+  shutdownGraceMs: number;
   sqliteSynchronous: 'FULL' | 'NORMAL';
   logLevel: string;
   simulationStepMs: number;
@@ -66,6 +79,14 @@ const targets = (raw: string) => {
   parseAllowList(entries);
   return entries;
 };
+const url = (raw: string) => {
+  if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new ConfigError(`expected an http(s) URL, got "${raw}"`);
+  return raw;
+};
+const signingSecret = (raw: string) => {
+  if (!/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/.test(raw.trim())) throw new ConfigError('expected a whsec_… secret (whsec_ and at least 24 bytes in base64)');
+  return raw.trim();
+};
 const sealingKey = (raw: string) => {
   parseSealingKey(raw);
   return raw.trim();
@@ -80,6 +101,11 @@ export const SETTINGS = [
   setting({ key: 'port', flag: '--port', env: ['HOOKLINE_PORT', 'PORT'], default: 8000, parse: int(0, 65535), doc: 'Port the HTTP server listens on (0 picks a free one).' }),
   setting({ key: 'dataDir', flag: '--data-dir', env: ['HOOKLINE_DATA_DIR'], default: './data', parse: str, doc: 'Folder of the embedded SQLite database.' }),
   setting({ key: 'databaseUrl', flag: '--database', env: ['DATABASE_URL'], default: undefined, parse: str, doc: 'postgres://… selects PostgreSQL instead of the embedded SQLite.' }),
+  setting({ key: 'databasePool', flag: '--database-pool', env: ['HOOKLINE_DATABASE_POOL'], default: 10, parse: int(1, 1_000), doc: 'PostgreSQL connections this node keeps open at most (one more listens for changes).' }),
+  setting({ key: 'role', flag: '--role', env: ['HOOKLINE_ROLE'], default: 'all', parse: (raw) => {
+    if (raw !== 'api' && raw !== 'worker' && raw !== 'all') throw new ConfigError(`expected api, worker or all, got "${raw}"`);
+    return raw;
+  }, doc: 'api: serve the API only; worker: deliver only (serving just /healthz and /readyz); all: both. Several api and worker nodes share one PostgreSQL database.' }),
   setting({ key: 'dev', flag: '--dev', env: ['HOOKLINE_DEV'], default: false, parse: bool, boolean: true, doc: 'Development mode: http and local webhook URLs allowed, no SSRF guard, keys printed at first start. Without it (production mode) the operator key must be given.' }),
   setting({ key: 'operatorKey', flag: '--operator-key', env: ['HOOKLINE_OPERATOR_KEY'], default: undefined, parse: str, doc: `The operator API key (at least ${MIN_OPERATOR_KEY_LENGTH} characters). Required in production mode; in --dev one is generated once and printed once.` }),
   setting({ key: 'operatorKeyFile', flag: '--operator-key-file', env: ['HOOKLINE_OPERATOR_KEY_FILE'], default: undefined, parse: str, doc: 'A file holding the operator API key (trailing whitespace ignored), instead of --operator-key.' }),
@@ -87,11 +113,19 @@ export const SETTINGS = [
   setting({ key: 'rateLimit', flag: '--rate-limit', env: ['HOOKLINE_RATE_LIMIT'], default: 60, parse: int(0, 10_000_000), doc: 'Management API requests per minute per API key (JWP\'s limit); 0 turns the limit off.' }),
   setting({ key: 'intakeRateLimit', flag: '--intake-rate-limit', env: ['HOOKLINE_INTAKE_RATE_LIMIT'], default: 600_000, parse: int(0, 100_000_000), doc: 'Event intake requests (POST /v2/sites/{id}/events/) per minute per API key; 0 turns the limit off.' }),
   setting({ key: 'secretKey', flag: '--secret-key', env: ['HOOKLINE_SECRET_KEY'], default: undefined, parse: sealingKey, doc: 'Key that seals webhook secrets at rest (AES-256-GCM): 32 bytes in base64 or hex, e.g. `openssl rand -base64 32`. Prefer the variable to the flag. Unset on the embedded store: a key file secret.key is made in the data dir (mode 0600). Required with PostgreSQL.' }),
-  setting({ key: 'retrySchedule', flag: '--retry-schedule', env: ['HOOKLINE_RETRY_SCHEDULE'], default: parseSchedule('0,5s,5m,30m,2h,5h,10h,10h'), parse: parseSchedule, doc: 'Delay before each attempt, from the previous one (units ms, s, m, h). Its length is the number of attempts.' }),
+  setting({ key: 'retrySchedule', flag: '--retry-schedule', env: ['HOOKLINE_RETRY_SCHEDULE'], default: parseSchedule('0,5s,5m,30m,2h,5h,10h,10h'), parse: parseSchedule, doc: 'Delay before each attempt, from the previous one (units ms, s, m, h, d). Its length is the number of attempts.' }),
   setting({ key: 'retryJitter', flag: '--retry-jitter', env: ['HOOKLINE_RETRY_JITTER'], default: 0.2, parse: ratio, doc: 'Random spread of each retry delay, as a fraction (0.2 = ±20 %).' }),
   setting({ key: 'requestTimeoutMs', flag: '--request-timeout', env: ['HOOKLINE_REQUEST_TIMEOUT'], default: 15_000, parse: duration, doc: 'Deadline of one delivery attempt, from connect to the last byte read.' }),
   setting({ key: 'leaseMs', flag: '--lease', env: ['HOOKLINE_LEASE'], default: 60_000, parse: duration, doc: 'How long a claimed delivery stays with its dispatcher before another may take it. Must exceed the request timeout.' }),
   setting({ key: 'maxInFlight', flag: '--max-in-flight', env: ['HOOKLINE_MAX_IN_FLIGHT'], default: 512, parse: int(1, 100_000), doc: 'Delivery attempts in flight at once, per dispatcher.' }),
+  setting({ key: 'endpointMaxInFlight', flag: '--endpoint-max-in-flight', env: ['HOOKLINE_ENDPOINT_MAX_IN_FLIGHT'], default: 10, parse: int(1, 10_000), doc: 'Delivery attempts in flight at once to one webhook, unless its max_in_flight says otherwise: a slow or dead endpoint holds no more than this.' }),
+  setting({ key: 'breakerThreshold', flag: '--breaker-threshold', env: ['HOOKLINE_BREAKER_THRESHOLD'], default: 5, parse: int(1, 1_000_000), doc: 'Consecutive failed attempts after which a webhook gets one attempt at a time (a probe), every probe interval, until one succeeds.' }),
+  setting({ key: 'probeIntervalMs', flag: '--probe-interval', env: ['HOOKLINE_PROBE_INTERVAL'], default: 30_000, parse: duration, doc: 'Time between probes of a failing webhook.' }),
+  setting({ key: 'autoDisableAfterMs', flag: '--auto-disable-after', env: ['HOOKLINE_AUTO_DISABLE_AFTER'], default: 5 * 86_400_000, parse: duration, doc: 'A webhook whose every attempt failed for this long is disabled (units ms, s, m, h, d).' }),
+  setting({ key: 'operatorWebhookUrl', flag: '--operator-webhook-url', env: ['HOOKLINE_OPERATOR_WEBHOOK_URL'], default: undefined, parse: url, doc: 'Where the operator is told (a signed webhook.disabled POST) that a webhook was disabled automatically.' }),
+  setting({ key: 'operatorWebhookSecret', flag: '--operator-webhook-secret', env: ['HOOKLINE_OPERATOR_WEBHOOK_SECRET'], default: undefined, parse: signingSecret, doc: 'The whsec_… secret that signs the operator notices. Required with --operator-webhook-url.' }),
+  setting({ key: 'retentionMs', flag: '--retention', env: ['HOOKLINE_RETENTION'], default: 30 * 86_400_000, parse: duration, doc: 'How long finished deliveries, their attempts and events are kept (pending deliveries are kept until they finish). Idempotency keys are kept 24 h.' }),
+  setting({ key: 'shutdownGraceMs', flag: '--shutdown-grace', env: ['HOOKLINE_SHUTDOWN_GRACE'], default: 10_000, parse: duration, doc: 'On SIGTERM, how long attempts in flight may finish; the deliveries still leased then are handed back.' }),
   setting({ key: 'sqliteSynchronous', flag: '--sqlite-synchronous', env: ['HOOKLINE_SQLITE_SYNCHRONOUS'], default: 'FULL', parse: (raw) => {
     const v = raw.toUpperCase();
     if (v !== 'FULL' && v !== 'NORMAL') throw new ConfigError(`expected FULL or NORMAL, got "${raw}"`);
@@ -142,6 +176,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     } catch (err) {
       throw new ConfigError(`HOOKLINE_OPERATOR_KEY_FILE: cannot read ${result.operatorKeyFile}: ${(err as Error).message}`);
     }
+  }
+  if ((result.operatorWebhookUrl === undefined) !== (result.operatorWebhookSecret === undefined)) {
+    throw new ConfigError('HOOKLINE_OPERATOR_WEBHOOK_URL and HOOKLINE_OPERATOR_WEBHOOK_SECRET go together: set both or neither');
   }
   if (result.leaseMs <= result.requestTimeoutMs) {
     throw new ConfigError(`HOOKLINE_LEASE (${result.leaseMs} ms) must exceed HOOKLINE_REQUEST_TIMEOUT (${result.requestTimeoutMs} ms)`);

@@ -1,19 +1,23 @@
 // Wires one Hookline node: store, intake, dispatcher and API.
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { buildApi } from './api/app.js';
+import { buildApi, buildHealthApi } from './api/app.js';
 import { bootstrap, type FirstStart } from './bootstrap.js';
 import { checkProductionConfig, type Config } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { Sender } from './delivery/sender.js';
-import { Ingestor } from './ingest/index.js';
+import { randomId } from './ids.js';
+import { IDEMPOTENCY_WINDOW_MS, Ingestor } from './ingest/index.js';
+import { Retention } from './maintenance/retention.js';
+import { Metrics } from './metrics.js';
+import { OperatorNotices } from './delivery/operator-notice.js';
 import { parseAllowList, TargetGuard, type Resolve } from './security/ssrf.js';
 import { Lifecycle } from './platform/lifecycle.js';
 import { Simulator } from './platform/simulate.js';
 import { openSecretBox } from './security/secret-key.js';
 import { WebhookSecrets } from './security/webhook-secrets.js';
-import { SqliteStore } from './store/sqlite/index.js';
-import type { Store } from './store/types.js';
+import { openStore } from './store/open.js';
+import type { Store, StoreChange } from './store/types.js';
 import { systemClock, type Clock } from './time.js';
 
 export interface Hookline {
@@ -22,6 +26,7 @@ export interface Hookline {
   store: Store;
   app: FastifyInstance;
   dispatcher: Dispatcher;
+  retention: Retention;
   firstStart: FirstStart;
   close(): Promise<void>;
 }
@@ -39,8 +44,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   const clock = options.clock ?? systemClock;
   checkProductionConfig(config);
   const logger = options.logger ?? pino({ level: config.logLevel });
-  if (config.databaseUrl) throw new Error('DATABASE_URL: PostgreSQL is not supported yet; leave it unset for the embedded store');
-  const store = new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous });
+  const store = await openStore(config);
   let secrets: WebhookSecrets;
   try {
     secrets = new WebhookSecrets(store, await openSecretBox(config, store, logger));
@@ -49,27 +53,63 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     throw err;
   }
   const firstStart = await bootstrap(store, config.operatorKey, config.dev, clock.now());
-  // The embedded store is held by this process alone: leases from a previous run are void.
-  const released = await store.releaseLeases(clock.now());
-  if (released > 0) logger.info({ released }, 'took back deliveries leased by a previous run');
+  if (!config.databaseUrl) {
+    // The embedded store is held by this process alone: leases from a previous run are void.
+    // (On PostgreSQL other nodes hold leases: a dead node's come due again when they run out.)
+    const released = await store.releaseLeases(clock.now());
+    if (released > 0) logger.info({ released }, 'took back deliveries leased by a previous run');
+  }
 
+  const nodeId = `node_${randomId()}`;
   const guard = new TargetGuard({ allowAll: config.dev, allowed: parseAllowList(config.allowedTargets), resolve: options.resolve });
   const sender = new Sender(config.requestTimeoutMs, { guard: config.dev ? undefined : guard, ca: options.ca });
+  const metrics = new Metrics(store, clock);
+  const notices = config.operatorWebhookUrl && config.operatorWebhookSecret
+    ? new OperatorNotices(config.operatorWebhookUrl, config.operatorWebhookSecret, sender, clock, logger)
+    : undefined;
   const dispatcher = new Dispatcher(store, sender, secrets, clock, logger, {
     retrySchedule: config.retrySchedule,
     retryJitter: config.retryJitter,
     leaseMs: config.leaseMs,
     maxInFlight: config.maxInFlight,
+    nodeId,
+    endpointMaxInFlight: config.endpointMaxInFlight,
+    metrics,
+    onDisabled: notices && ((webhooks) => void notices.webhooksDisabled(webhooks)),
+    health: { breakerThreshold: config.breakerThreshold, probeIntervalMs: config.probeIntervalMs, autoDisableAfterMs: config.autoDisableAfterMs },
     random: options.random,
   });
   const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
   const lifecycle = new Lifecycle(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
   const simulator = new Simulator(lifecycle, config.simulationStepMs, logger);
-  const app = await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, secrets, clock, config, guard }, logger);
+  const retention = new Retention(store, clock, logger, { dataMs: config.retentionMs, idempotencyMs: IDEMPOTENCY_WINDOW_MS });
+  store.onChange?.((change: StoreChange) => {
+    switch (change.kind) {
+      case 'deliveries':
+        return dispatcher.wake();
+      case 'webhook':
+        // Its secrets, and maybe its status or cap: claims read those fresh, so look again too.
+        secrets.forget(change.id);
+        return dispatcher.wake();
+      case 'api_key':
+        return; // keys are looked up on every request (src/api/auth.ts): nothing cached to drop
+      case 'missed':
+        secrets.forget();
+        return dispatcher.wake();
+    }
+  });
+  const app = config.role === 'worker'
+    ? await buildHealthApi(store, logger)
+    : await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, secrets, clock, config, guard, metrics }, logger);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  dispatcher.start();
+  // An api node only commits deliveries; worker nodes, woken by the store's change feed, send
+  // them and keep the retention.
+  if (config.role !== 'api') {
+    dispatcher.start();
+    retention.start();
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -78,12 +118,17 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     store,
     app,
     dispatcher,
+    retention,
     firstStart,
     close: () =>
       (closing ??= (async () => {
         await app.close();
         await simulator.stop();
-        await dispatcher.stop();
+        await retention.stop();
+        await dispatcher.stop(config.shutdownGraceMs);
+        // What is still in flight past the grace is attempted again, by this node's next run or another.
+        const handedBack = await store.releaseLeases(clock.now(), nodeId);
+        if (handedBack > 0) logger.info({ handedBack }, 'handed back deliveries still in flight');
         await sender.close();
         await store.close();
       })()),

@@ -1,17 +1,68 @@
 // Shared test fixtures: a real Hookline node on a free port with a temp data dir, real HTTP
 // receivers on loopback, and a small API client.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { pino } from 'pino';
 import { defaultConfig, type Config } from '../src/config.js';
 import { startHookline, type Hookline, type StartOptions } from '../src/server.js';
+import { PostgresStore } from '../src/store/postgres/index.js';
+import { SqliteStore } from '../src/store/sqlite/index.js';
+import type { Store } from '../src/store/types.js';
 
 export const OPERATOR_KEY = 'hlk_test_operator_key_0123456789abcdefghij';
+/** Seals webhook secrets on PostgreSQL, where every node needs the one key. */
+export const TEST_SECRET_KEY = Buffer.alloc(32, 7).toString('base64');
+
+export type StoreKind = 'sqlite' | 'postgres';
+/** The store this vitest project runs on (vitest.config.ts sets it per project). */
+export const TEST_STORE: StoreKind = process.env.HOOKLINE_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+export const TEST_DATABASE_URL = process.env.HOOKLINE_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A schema of its own on the test database, so that tests and their nodes never meet. */
+export async function freshSchema(): Promise<{ url: string; schema: string; drop(): Promise<void> }> {
+  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const url = new URL(TEST_DATABASE_URL);
+  url.searchParams.set('schema', schema);
+  return {
+    url: url.toString(),
+    schema,
+    drop: async () => {
+      const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/** A migrated store of the given kind, empty, and how to throw it away. */
+export async function openTestStore(kind: StoreKind = TEST_STORE): Promise<{ store: Store; url?: string; dispose(): Promise<void> }> {
+  if (kind === 'sqlite') {
+    const store = new SqliteStore({ memory: true });
+    return { store, dispose: () => store.close() };
+  }
+  const schema = await freshSchema();
+  const store = new PostgresStore({ url: schema.url, poolSize: 4 });
+  await store.migrate();
+  return {
+    store,
+    url: schema.url,
+    dispose: async () => {
+      await store.close();
+      await schema.drop();
+    },
+  };
+}
 
 export function tempDir(prefix = 'hookline-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -94,10 +145,20 @@ export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Co
   };
 }
 
-export async function startTestNode(overrides: Partial<Config> = {}, options: StartOptions = {}): Promise<TestNode> {
+export interface TestNodeOptions extends StartOptions {
+  /** Which store the node runs on: this project's (TEST_STORE) unless given. */
+  store?: StoreKind;
+}
+
+export async function startTestNode(overrides: Partial<Config> = {}, { store = TEST_STORE, ...options }: TestNodeOptions = {}): Promise<TestNode> {
   const dataDir = tempDir();
-  const config = testConfig(dataDir, overrides);
-  const hookline = await startHookline(config, { logger: pino({ level: config.logLevel }), ...options });
+  const schema = store === 'postgres' && !overrides.databaseUrl ? await freshSchema() : undefined;
+  const database = schema ? { databaseUrl: schema.url, secretKey: TEST_SECRET_KEY } : {};
+  const config = testConfig(dataDir, { ...database, ...overrides });
+  const hookline = await startHookline(config, { logger: pino({ level: config.logLevel }), ...options }).catch(async (err) => {
+    await schema?.drop();
+    throw err;
+  });
   const operator = new Api(hookline.url, OPERATOR_KEY);
   // Production mode makes no default account (its key would have to be printed): make one.
   const first = hookline.firstStart.account;
@@ -112,6 +173,7 @@ export async function startTestNode(overrides: Partial<Config> = {}, options: St
     account,
     close: async () => {
       await hookline.close();
+      await schema?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

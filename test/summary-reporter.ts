@@ -15,6 +15,8 @@ export default class SummaryReporter implements Reporter {
       }
       if (m.state() === 'failed' && [...m.children.allTests()].length === 0) failed++;
     }
+    const postgresSkipped = process.env.HOOKLINE_TEST_POSTGRES_SKIPPED;
+    if (postgresSkipped) process.stdout.write(`\n${postgresSkipped}\n`);
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }

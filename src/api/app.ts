@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { Ingestor } from '../ingest/index.js';
 import type { TargetGuard } from '../security/ssrf.js';
+import type { Metrics } from '../metrics.js';
 import type { Lifecycle } from '../platform/lifecycle.js';
 import type { Simulator } from '../platform/simulate.js';
 import type { WebhookSecrets } from '../security/webhook-secrets.js';
@@ -24,7 +25,9 @@ import channels from './routes/channels.js';
 import dashboard from './routes/dashboard.js';
 import deliveries from './routes/deliveries.js';
 import events from './routes/events.js';
+import health from './routes/health.js';
 import media from './routes/media.js';
+import metrics from './routes/metrics.js';
 import session from './routes/session.js';
 import sites from './routes/sites.js';
 import thumbnails from './routes/thumbnails.js';
@@ -42,13 +45,14 @@ export interface ApiContext {
   config: Config;
   /** Judges webhook URLs at creation; the sender judges addresses at connect. */
   guard: TargetGuard;
+  metrics: Metrics;
 }
 
 /** Every request body Hookline takes is a few KiB at most; past this, 413. */
 export const BODY_LIMIT = 64 * 1024;
 
-export async function buildApi(context: ApiContext, logger: Logger): Promise<FastifyInstance> {
-  const app = Fastify({
+function newApp(logger: Logger): FastifyInstance {
+  return Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
@@ -57,6 +61,18 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
     routerOptions: { ignoreTrailingSlash: true },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false }, plugins: [finiteNumbers] },
   });
+}
+
+/** What a worker node serves: its health, and nothing else. */
+export async function buildHealthApi(store: Store, logger: Logger): Promise<FastifyInstance> {
+  const app = newApp(logger);
+  installErrorHandlers(app);
+  await app.register(health, { store });
+  return app;
+}
+
+export async function buildApi(context: ApiContext, logger: Logger): Promise<FastifyInstance> {
+  const app = newApp(logger);
   await app.register(swagger, {
     openapi: {
       info: { title: 'Hookline', version: '0.1.0', description: "JWP's webhooks API, with Hookline's delivery log." },
@@ -79,10 +95,10 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
   await installRateLimit(app, { management: context.config.rateLimit, intake: context.config.intakeRateLimit });
   installAudit(app, context.store, context.clock);
 
-  app.get('/healthz', { schema: { tags: ['health'], security: [] } }, async () => ({ status: 'ok' }));
+  await app.register(health, context);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  for (const plugin of [accounts, sites, webhooks, webhookActions, events, media, thumbnails, channels, deliveries, audit, catalog, session, dashboard]) {
+  for (const plugin of [accounts, sites, webhooks, webhookActions, events, media, thumbnails, channels, deliveries, audit, catalog, metrics, session, dashboard]) {
     await app.register(plugin, context);
   }
   return app;

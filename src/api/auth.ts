@@ -60,7 +60,8 @@ export function installAuth(app: FastifyInstance, store: Store, clock: Clock): v
   app.decorateRequest('principal', null as never);
   app.decorateRequest('apiKeyId', null);
   app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/v2/')) return;
+    // Outside /v2/ only operator routes (/metrics) ask for a key.
+    if (!request.url.startsWith('/v2/') && !request.routeOptions.config.operatorOnly) return;
     const caller = await callerOf(request);
     request.principal = principalOf(caller.accountId);
     request.apiKeyId = caller.apiKeyId;

@@ -3,7 +3,7 @@ import { loadConfig, settingsHelp } from '../config.js';
 import { startHookline } from '../server.js';
 import { out } from './args.js';
 
-export const summary = 'run the API and the dispatcher';
+export const summary = 'run the API and the dispatcher (or one of them: --role)';
 
 export const usage = `Usage: hookline start [options]
 
@@ -20,8 +20,13 @@ export async function run(argv: string[]): Promise<void> {
     const opened = config.allowedTargets.length > 0 ? `; opened by HOOKLINE_ALLOWED_TARGETS: ${config.allowedTargets.join(', ')}` : '';
     out(`Production mode: https webhook URLs only, private and local addresses refused${opened}`);
   }
-  out(`Hookline listening on ${node.url} (data in ${config.dataDir})`);
-  out(`Dashboard: ${node.url}/`);
+  const where = config.databaseUrl ? 'data in PostgreSQL' : `data in ${config.dataDir}`;
+  if (config.role === 'worker') {
+    out(`Hookline worker listening on ${node.url} (/healthz and /readyz only; ${where})`);
+  } else {
+    out(`Hookline${config.role === 'api' ? ' API node' : ''} listening on ${node.url} (${where})`);
+    out(`Dashboard: ${node.url}/`);
+  }
   const first = node.firstStart;
   if (first.operatorKey) {
     out(`\nOperator API key (shown once, keep it): ${first.operatorKey}`);

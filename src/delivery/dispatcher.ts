@@ -1,10 +1,11 @@
 // The dispatcher: claims due deliveries in batches, sends each, and writes the outcomes back in
 // batches. Intake wakes it directly; otherwise it sleeps until the next delivery comes due.
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
 import { payloadBody } from '../catalog/payload.js';
 import type { WebhookSecrets } from '../security/webhook-secrets.js';
 import { signatureHeaders } from '../signing/headers.js';
-import type { ClaimedDelivery, Outcome, Store } from '../store/types.js';
+import type { ClaimedDelivery, HealthPolicy, Outcome, Store, Webhook } from '../store/types.js';
 import type { Clock } from '../time.js';
 import { nextAttemptAt } from './schedule.js';
 import type { Sender } from './sender.js';
@@ -14,6 +15,14 @@ export interface DispatcherOptions {
   retryJitter: number;
   leaseMs: number;
   maxInFlight: number;
+  /** This node, named on its leases. */
+  nodeId: string;
+  /** In-flight cap of a webhook that sets none. */
+  endpointMaxInFlight: number;
+  health: HealthPolicy;
+  /** Told of the webhooks that outcomes disabled (410 Gone, failing too long). */
+  onDisabled?: (webhooks: Webhook[]) => void;
+  metrics?: Metrics;
   /** Longest sleep between looks at the store, for retries that another process scheduled. */
   idlePollMs?: number;
   random?: () => number;
@@ -23,6 +32,8 @@ const CLAIM_BATCH = 256;
 
 export class Dispatcher {
   private running = false;
+  /** Past the shutdown grace: attempts still in flight are abandoned, their leases handed back. */
+  private abandoned = false;
   private pumping = false;
   private pumpAgain = false;
   private inFlight = 0;
@@ -57,8 +68,12 @@ export class Dispatcher {
     setImmediate(() => void this.pump());
   }
 
-  /** Stops claiming, waits up to `graceMs` for attempts in flight, and writes their outcomes. */
-  async stop(graceMs = 10_000): Promise<void> {
+  /**
+   * Stops claiming, waits up to `graceMs` for attempts in flight, and writes their outcomes.
+   * Attempts still running then are abandoned: their outcomes are not written, and the caller
+   * hands their leases back so that they are attempted again.
+   */
+  async stop(graceMs: number): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
     if (this.inFlight > 0) {
@@ -67,6 +82,7 @@ export class Dispatcher {
         setTimeout(resolve, graceMs).unref();
       });
     }
+    this.abandoned = true;
     await this.flushing;
     await this.flush();
   }
@@ -79,7 +95,12 @@ export class Dispatcher {
         this.pumpAgain = false;
         while (this.running && this.inFlight < this.options.maxInFlight) {
           const wanted = Math.min(CLAIM_BATCH, this.options.maxInFlight - this.inFlight);
-          const claimed = await this.store.claimDue(this.clock.now(), wanted, this.options.leaseMs);
+          const claimed = await this.store.claimDue(this.clock.now(), wanted, {
+            leaseMs: this.options.leaseMs,
+            owner: this.options.nodeId,
+            defaultMaxInFlight: this.options.endpointMaxInFlight,
+            breakerThreshold: this.options.health.breakerThreshold,
+          });
           for (const delivery of claimed) void this.attempt(delivery);
           if (claimed.length < wanted) break;
         }
@@ -97,7 +118,9 @@ export class Dispatcher {
     if (!this.running || this.inFlight >= this.options.maxInFlight) return; // a finished attempt wakes us
     const next = await this.store.nextDueAt();
     const idlePoll = this.options.idlePollMs ?? 1_000;
-    this.schedule(next === null ? idlePoll : Math.min(Math.max(next - this.clock.now(), 0), idlePoll));
+    // Due already yet not claimed: its webhook is at its cap, and a finished attempt wakes us.
+    const wait = next === null || next <= this.clock.now() ? idlePoll : next - this.clock.now();
+    this.schedule(Math.min(wait, idlePoll));
   }
 
   private schedule(delayMs: number): void {
@@ -124,24 +147,35 @@ export class Dispatcher {
     const attemptedAt = this.clock.now();
     const body = payloadBody(d.facts, d.webhookId);
     const result = keys === null
-      ? { statusCode: null, durationMs: 0, error: 'not sent: the webhook secret does not open with this key', responseBody: null }
+      ? { statusCode: null, durationMs: 0, error: 'not sent: the webhook secret does not open with this key', responseBody: null, retryAfterMs: null }
       : await this.sender.send(d.webhookUrl, {
         'content-type': 'application/json',
         'user-agent': 'Hookline/0.1',
         ...signatureHeaders(keys, d.id, attemptedAt, body),
       }, body);
+    if (this.abandoned) return;
     const succeeded = result.error === null;
     const attemptsMade = d.attempts + 1;
-    const next = succeeded || d.lastChance
+    const now = this.clock.now();
+    const pauseUntil = result.retryAfterMs !== null
+      ? now + Math.min(result.retryAfterMs, Math.max(...this.options.retrySchedule))
+      : undefined;
+    const scheduled = succeeded || d.lastChance
       ? null
-      : nextAttemptAt(this.options.retrySchedule, this.options.retryJitter, attemptsMade, this.clock.now(), this.options.random);
-    if (!succeeded) {
-      this.log.info({ deliveryId: d.id, webhookId: d.webhookId, attempt: attemptsMade, error: result.error, nextAttemptAt: next }, 'delivery attempt failed');
+      : nextAttemptAt(this.options.retrySchedule, this.options.retryJitter, attemptsMade, now, this.options.random);
+    const next = scheduled === null ? null : Math.max(scheduled, pauseUntil ?? 0);
+    this.options.metrics?.attempted(succeeded ? 'succeeded' : next === null ? 'failed' : 'retrying', result.durationMs);
+    if (succeeded) {
+      this.log.debug({ deliveryId: d.id, eventId: d.eventId, webhookId: d.webhookId, attempt: attemptsMade, statusCode: result.statusCode, durationMs: result.durationMs }, 'delivered');
+    } else {
+      this.log.info({ deliveryId: d.id, eventId: d.eventId, webhookId: d.webhookId, attempt: attemptsMade, error: result.error, nextAttemptAt: next }, 'delivery attempt failed');
     }
     this.outcomes.push({
       deliveryId: d.id,
+      webhookId: d.webhookId,
       succeeded,
       nextAttemptAt: next,
+      ...(pauseUntil === undefined ? {} : { pauseUntil }),
       attempt: { attemptedAt, statusCode: result.statusCode, durationMs: result.durationMs, error: result.error, responseBody: result.responseBody },
     });
     this.inFlight--;
@@ -158,7 +192,11 @@ export class Dispatcher {
     const batch = this.outcomes;
     this.outcomes = [];
     try {
-      if (batch.length > 0) await this.store.recordOutcomes(batch, this.clock.now());
+      if (batch.length > 0) {
+        const disabled = await this.store.recordOutcomes(batch, this.clock.now(), this.options.health);
+        for (const w of disabled) this.log.warn({ webhookId: w.id, reason: w.disabledReason }, 'webhook disabled');
+        if (disabled.length > 0) this.options.onDisabled?.(disabled);
+      }
     } catch (err) {
       // The leases run out and the deliveries are attempted again: at least once, never lost.
       this.log.error({ err, count: batch.length }, 'recording delivery outcomes failed');

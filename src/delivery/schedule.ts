@@ -2,13 +2,13 @@
 // Attempt 1 follows schedule[0] (normally 0: at once); after attempt N fails, the next is
 // due schedule[N] later; after the last, the delivery has failed.
 
-const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 export function parseDuration(raw: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(raw);
-  if (!match) throw new Error(`"${raw}" is not a duration (like 500ms, 5s, 30m, 2h)`);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(raw);
+  if (!match) throw new Error(`"${raw}" is not a duration (like 500ms, 5s, 30m, 2h, 5d)`);
   const unit = match[2];
-  if (!unit && Number(match[1]) !== 0) throw new Error(`"${raw}" needs a unit (ms, s, m or h)`);
+  if (!unit && Number(match[1]) !== 0) throw new Error(`"${raw}" needs a unit (ms, s, m, h or d)`);
   return Math.round(Number(match[1]) * UNITS[unit ?? 'ms']!);
 }
 

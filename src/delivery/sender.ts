@@ -15,6 +15,8 @@ export interface SendResult {
   durationMs: number;
   error: string | null;
   responseBody: string | null;
+  /** How long a 429 or 503 asked us to wait (Retry-After); null when it did not. */
+  retryAfterMs: number | null;
 }
 
 export interface SenderOptions {
@@ -53,14 +55,16 @@ export class Sender {
       let error: string | null = null;
       if (statusCode >= 300 && statusCode < 400) error = `redirect to ${res.headers.location ?? '(no location)'} not followed`;
       else if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
-      return { statusCode, durationMs: elapsed(), error, responseBody };
+      const retryAfterMs = statusCode === 429 || statusCode === 503 ? parseRetryAfter(res.headers['retry-after'], Date.now()) : null;
+      return { statusCode, durationMs: elapsed(), error, responseBody, retryAfterMs };
     } catch (err) {
-      return { statusCode: null, durationMs: elapsed(), error: describe(err, this.timeoutMs), responseBody: null };
+      return { statusCode: null, durationMs: elapsed(), error: describe(err, this.timeoutMs), responseBody: null, retryAfterMs: null };
     }
   }
 
+  /** Aborts what is still in flight: by then the dispatcher has given up on it. */
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent.destroy();
   }
 }
 
@@ -105,6 +109,15 @@ export async function readBounded(body: AsyncIterable<Buffer> & { destroy(): voi
     }
   }
   return Buffer.concat(chunks).subarray(0, KEPT_RESPONSE_BYTES).toString('utf8');
+}
+
+/** Retry-After is seconds or an HTTP date (RFC 9110 §10.2.3); anything else is ignored. Exported for tests. */
+export function parseRetryAfter(raw: string | string[] | undefined, now: number): number | null {
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (value === undefined) return null;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1_000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(at - now, 0);
 }
 
 function describe(err: unknown, timeoutMs: number): string {

@@ -44,7 +44,13 @@ interface Step<S> {
   writes(state: S): PlatformObject[];
 }
 
-const MAX_TRIES = 10;
+const MAX_TRIES = 20;
+/**
+ * After a stale read, wait a random moment of up to this many ms per try so far before reading
+ * again: on a shared store, facts about one object from many requests (and nodes) really do run
+ * at once, and retrying in lockstep would keep them colliding.
+ */
+const BACKOFF_STEP_MS = 2;
 
 export class Lifecycle {
   constructor(
@@ -140,7 +146,10 @@ export class Lifecycle {
         now,
         { idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, firstAttemptAt: now + this.firstAttemptDelayMs },
       );
-      if (outcome === 'stale') continue;
+      if (outcome === 'stale') {
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * BACKOFF_STEP_MS * (attempt + 1)));
+        continue;
+      }
       if (outcome.deliveries > 0) this.onCommitted();
       return result;
     }

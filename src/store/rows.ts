@@ -15,6 +15,10 @@ export const webhookFrom = (r: Row): Webhook => ({
   events: JSON.parse(r.events),
   created: r.created,
   lastModified: r.last_modified,
+  status: r.status,
+  disabledReason: r.disabled_reason,
+  disabledAt: r.disabled_at,
+  maxInFlight: r.max_in_flight,
 });
 
 export const deliveryFrom = (r: Row): Delivery => ({

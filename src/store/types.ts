@@ -45,7 +45,15 @@ export interface Webhook {
   events: string[];
   created: number;
   lastModified: number;
+  /** A disabled webhook keeps its deliveries, old and new, and attempts none until re-enabled. */
+  status: WebhookStatus;
+  disabledReason: string | null;
+  disabledAt: number | null;
+  /** Attempts in flight at once to this webhook; null: the node's default. */
+  maxInFlight: number | null;
 }
+
+export type WebhookStatus = 'active' | 'disabled';
 
 /**
  * A webhook's secrets as stored: sealed (src/security/sealing.ts), never in clear. While a
@@ -58,7 +66,8 @@ export interface SealedSecrets {
   previousExpiresAt: number | null;
 }
 
-export type WebhookChanges = Partial<Pick<Webhook, 'name' | 'description' | 'webhookUrl' | 'siteIds' | 'events'>>;
+/** `disabledReason` goes with `status: 'disabled'`; `status: 'active'` also clears the failure streak. */
+export type WebhookChanges = Partial<Pick<Webhook, 'name' | 'description' | 'webhookUrl' | 'siteIds' | 'events' | 'status' | 'disabledReason' | 'maxInFlight'>>;
 
 export interface Page {
   page: number;
@@ -120,6 +129,7 @@ export interface Attempt {
 /** A delivery taken by a dispatcher, with all it needs to send. */
 export interface ClaimedDelivery {
   id: string;
+  eventId: string;
   webhookId: string;
   webhookUrl: string;
   attempts: number;
@@ -130,10 +140,41 @@ export interface ClaimedDelivery {
 
 export interface Outcome {
   deliveryId: string;
+  webhookId: string;
   attempt: Attempt;
   succeeded: boolean;
   /** When the next attempt is due; null when there is none (succeeded or failed for good). */
   nextAttemptAt: number | null;
+  /** The receiver asked for a pause (Retry-After on 429 or 503): no attempt to it before then. */
+  pauseUntil?: number;
+}
+
+export interface ClaimOptions {
+  leaseMs: number;
+  /** The claiming node, so that it can hand back its own leases when it stops. */
+  owner: string;
+  /** In-flight cap of a webhook whose max_in_flight is null. */
+  defaultMaxInFlight: number;
+  /** Consecutive failures after which a webhook gets one attempt at a time: a probe. */
+  breakerThreshold: number;
+}
+
+/** How outcomes move a webhook's health. */
+export interface HealthPolicy {
+  breakerThreshold: number;
+  /** While the breaker is open, the time between probes. */
+  probeIntervalMs: number;
+  /** A webhook whose every attempt failed for this long is disabled. */
+  autoDisableAfterMs: number;
+}
+
+export interface EngineStats {
+  pending: number;
+  /** When the oldest pending delivery was created; null when none is pending. */
+  oldestPendingCreated: number | null;
+  disabledWebhooks: number;
+  /** The webhooks with the longest failure streaks, longest first. */
+  failing: { webhookId: string; consecutiveFailures: number }[];
 }
 
 /** A dashboard session: a browser signed in with one API key. */
@@ -182,9 +223,23 @@ export interface FactCommit {
   idempotency?: { key: string; requestHash: string; answer: string };
 }
 
+/**
+ * What one node tells the others on a shared store, once committed: deliveries to claim, a
+ * webhook or an API key changed or gone. 'missed': the feed was cut, anything may have changed.
+ */
+export type StoreChange =
+  | { kind: 'deliveries' }
+  | { kind: 'webhook'; id: string }
+  | { kind: 'api_key'; id: string }
+  | { kind: 'missed' };
+
 export interface Store {
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** Throws when the database does not answer (a shared store's /readyz). */
+  ping?(): Promise<void>;
+  /** Calls `listener` with every change committed by any node (a shared store only). */
+  onChange?(listener: (change: StoreChange) => void): void;
 
   createAccount(account: Account): Promise<void>;
   listAccounts(): Promise<Account[]>;
@@ -234,12 +289,40 @@ export interface Store {
 
   /** Commits events and their deliveries, all in one transaction. */
   ingest(items: IngestItem[], now: number, options: IngestOptions): Promise<IngestOutcome[]>;
-  /** Takes up to `limit` due deliveries, leasing each until `now + leaseMs`. */
-  claimDue(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]>;
-  recordOutcomes(outcomes: Outcome[], now: number): Promise<void>;
-  /** Hands back every lease: for the embedded store at start, when no other process can hold one. */
-  releaseLeases(now: number): Promise<number>;
+  /**
+   * Takes up to `limit` due deliveries in one transaction, leasing each until `now + leaseMs`.
+   * Round-robin across the webhooks that have due deliveries (the least busy first, then the
+   * one whose oldest due delivery waited longest),
+   * each held to its in-flight cap minus its unexpired leases (1 while its breaker is open);
+   * disabled and paused webhooks are skipped. Within a webhook: by due time, then creation.
+   */
+  claimDue(now: number, limit: number, options: ClaimOptions): Promise<ClaimedDelivery[]>;
+  /**
+   * Writes the outcomes, their attempts and each webhook's health: a success ends the failure
+   * streak, a failure lengthens it, 410 Gone or failing past `autoDisableAfterMs` disables the
+   * webhook. Returns the webhooks this disabled.
+   */
+  recordOutcomes(outcomes: Outcome[], now: number, policy: HealthPolicy): Promise<Webhook[]>;
+  /**
+   * Hands back leases, due at once: every one (the embedded store at start, when no other
+   * process can hold one) or `owner`'s (a node that stops).
+   */
+  releaseLeases(now: number, owner?: string): Promise<number>;
+  /** When the next delivery of an active webhook can be claimed (maybe already past); null: none. */
   nextDueAt(): Promise<number | null>;
+  /** Re-queues the webhook's failed deliveries created since `since`, oldest first, for one more attempt. */
+  recoverDeliveries(webhookId: string, since: number, now: number): Promise<number>;
+  /**
+   * Retention: each purge deletes at most `limit` rows created before `before`, in its own short
+   * transaction. Finished deliveries (their attempts with them), found through their events.
+   */
+  purgeDeliveries(before: number, limit: number): Promise<number>;
+  /** Only events left without deliveries: a pending delivery keeps its event. */
+  purgeEvents(before: number, limit: number): Promise<number>;
+  /** Idempotency keys of intake and of facts. */
+  purgeIdempotencyKeys(before: number, limit: number): Promise<number>;
+  /** What /metrics shows of the engine; `top` bounds the failing list. */
+  engineStats(top: number): Promise<EngineStats>;
 
   getPlatformObject(siteId: string, kind: PlatformKind, id: string): Promise<PlatformObject | undefined>;
   /** The answer kept for a fact's Idempotency-Key, if it was used after `notBefore`. */

@@ -268,9 +268,7 @@ function dashboardTests() {
     expect(saved.metadata.description).toBe('Tells the CMS when media is ready or updated');
   });
 
-  it('disables the webhook after confirmation, and enables it again', async (ctx) => {
-    const current = (await node.account.api.get(`/v2/webhooks/${webhookId}/`)).body;
-    if (!('status' in current)) return ctx.skip('the webhook resource has no status on this server yet');
+  it('disables the webhook after confirmation, and enables it again', async () => {
     await page.getByRole('button', { name: 'Disable', exact: true }).click();
     const confirm = page.getByRole('dialog', { name: 'Disable this webhook?' });
     await confirm.getByRole('button', { name: 'Disable webhook' }).click();
@@ -283,8 +281,7 @@ function dashboardTests() {
     expect((await node.account.api.get(`/v2/webhooks/${webhookId}/`)).body.status).toBe('active');
   });
 
-  it('recovers the failed deliveries since a time', async (ctx) => {
-    if (!(await routeExists('/v2/webhooks/AAAAAAAA/recover/'))) return ctx.skip('POST /v2/webhooks/{id}/recover/ is not on this server yet');
+  it('recovers the failed deliveries since a time', async () => {
     failing = true;
     const before = receiver.received.length;
     await node.operator.post(`/v2/sites/${node.account.siteId}/events/`, { event: 'media_updated', media_id: 'FaiLed01' });

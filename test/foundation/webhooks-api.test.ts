@@ -22,8 +22,11 @@ describe('webhook resource', () => {
   it('creates a webhook, showing its secret only in the create response', async () => {
     const res = await api.post('/v2/webhooks/', metadata());
     expect(res.status).toBe(201);
-    expect(Object.keys(res.body)).toEqual(['id', 'type', 'created', 'last_modified', 'relationships', 'metadata', 'secret']);
-    expect(res.body).toMatchObject({ type: 'webhook', relationships: {}, metadata: metadata().metadata });
+    expect(Object.keys(res.body)).toEqual(['id', 'type', 'created', 'last_modified', 'relationships', 'metadata',
+      'status', 'disabled_reason', 'disabled_at', 'max_in_flight', 'secret']);
+    expect(res.body).toMatchObject({
+      type: 'webhook', relationships: {}, metadata: metadata().metadata, status: 'active', disabled_reason: null, disabled_at: null, max_in_flight: null,
+    });
     expect(res.body.id).toMatch(/^[A-Za-z0-9]{8}$/);
     expect(res.body.created).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/);
     expect(res.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);

@@ -58,6 +58,9 @@ const CASES: Record<string, () => Promise<void>> = {
   'GET /healthz': async () => {
     expect((await b.api.get('/healthz')).body).toEqual({ status: 'ok' });
   },
+  'GET /readyz': async () => {
+    expect((await b.api.get('/readyz')).body).toEqual({ status: 'ready' });
+  },
   'POST /v2/accounts/': () => expectForbidden(b.api.post('/v2/accounts/', { name: 'mine now' })),
   'GET /v2/accounts/': () => expectForbidden(b.api.get('/v2/accounts/')),
   'POST /v2/accounts/{account_id}/api_keys/': async () => {
@@ -98,6 +101,8 @@ const CASES: Record<string, () => Promise<void>> = {
   'GET /v2/webhooks/{webhook_id}/': () => expectHidden((id) => b.api.get(`/v2/webhooks/${id}/`), hookA.id, missingHook),
   'PATCH /v2/webhooks/{webhook_id}/': async () => {
     await expectHidden((id) => b.api.patch(`/v2/webhooks/${id}/`, { metadata: { name: 'mine' } }), hookA.id, missingHook);
+    await expectHidden((id) => b.api.patch(`/v2/webhooks/${id}/`, { status: 'disabled' }), hookA.id, missingHook);
+    expect((await a.api.get(`/v2/webhooks/${hookA.id}/`)).body.status).toBe('active');
     const res = await b.api.patch(`/v2/webhooks/${hookB.id}/`, { metadata: { site_ids: [a.siteId] } });
     expect(res.status).toBe(400);
   },
@@ -105,6 +110,9 @@ const CASES: Record<string, () => Promise<void>> = {
   'POST /v2/webhooks/{webhook_id}/rotate_secret/': () =>
     expectHidden((id) => b.api.post(`/v2/webhooks/${id}/rotate_secret/`, { grace_period_seconds: 0 }), hookA.id, missingHook),
   'POST /v2/webhooks/{webhook_id}/test/': () => expectHidden((id) => b.api.post(`/v2/webhooks/${id}/test/`), hookA.id, missingHook),
+  'POST /v2/webhooks/{webhook_id}/recover/': () =>
+    expectHidden((id) => b.api.post(`/v2/webhooks/${id}/recover/`, { since: '2020-01-01T00:00:00Z' }), hookA.id, missingHook),
+  'GET /metrics': () => expectForbidden(b.api.get('/metrics')),
   'GET /v2/webhooks/{webhook_id}/stats/': () => expectHidden((id) => b.api.get(`/v2/webhooks/${id}/stats/`), hookA.id, missingHook),
   'GET /v2/event_types/': async () => {
     const res = await b.api.get('/v2/event_types/');

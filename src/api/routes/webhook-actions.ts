@@ -1,4 +1,5 @@
-// Actions on one webhook beyond JWP's resource: rotating its secret, and sending it a test event.
+// Actions on one webhook beyond JWP's resource: rotating its secret, sending it a test event,
+// and recovering its failed deliveries.
 import type { FastifyInstance } from 'fastify';
 import { EVENT_NAMES, eventType } from '../../catalog/events.js';
 import { sampleIds } from '../../catalog/sample.js';
@@ -7,14 +8,15 @@ import { generateSecret } from '../../signing/standard.js';
 import { requireAccount } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
 import { noBodyIsEmpty } from '../facts.js';
-import { idParam } from '../schemas.js';
+import { idParam, timestamp } from '../schemas.js';
+import { jwpMicros, parseIsoTime } from '../../time.js';
 import type { ApiContext } from '../app.js';
 import { visibleWebhook, webhookJson, webhookSchema } from './webhooks.js';
 
 const DEFAULT_GRACE_SECONDS = 86_400;
 const MAX_GRACE_SECONDS = 30 * 86_400;
 
-export default async function webhookActions(app: FastifyInstance, { store, secrets, ingestor, clock }: ApiContext) {
+export default async function webhookActions(app: FastifyInstance, { store, secrets, ingestor, clock, dispatcher }: ApiContext) {
   app.post('/v2/webhooks/:webhook_id/rotate_secret/', {
     preValidation: noBodyIsEmpty,
     schema: {
@@ -78,5 +80,33 @@ export default async function webhookActions(app: FastifyInstance, { store, secr
     const outcome = await ingestor.submitTo(webhook_id, siteId, { event: type.name, eventTime: clock.now(), ids: sampleIds(type) });
     if (outcome.kind !== 'accepted') throw new Error(`a test event cannot be a ${outcome.kind}`);
     return reply.code(202).send({ id: outcome.eventId, event: type.name, site_id: siteId, webhook_id, deliveries: outcome.deliveries });
+  });
+
+  app.post('/v2/webhooks/:webhook_id/recover/', {
+    schema: {
+      tags: ['webhooks'],
+      description: "Queues the webhook's failed deliveries created since `since` for one more attempt each, oldest first.",
+      params: idParam('webhook_id'),
+      body: {
+        type: 'object',
+        required: ['since'],
+        additionalProperties: false,
+        properties: { since: { ...timestamp, description: 'ISO 8601 with its offset, like 2026-01-31T00:00:00Z' } },
+      },
+      response: {
+        202: { type: 'object', properties: { webhook_id: { type: 'string' }, since: timestamp, recovered: { type: 'integer' } } },
+      },
+    },
+    config: { audit: 'webhook.recovered' },
+  }, async (request, reply) => {
+    requireAccount(request);
+    const { webhook_id } = request.params as { webhook_id: string };
+    await visibleWebhook(store, request, webhook_id);
+    const raw = (request.body as { since: string }).since;
+    const since = parseIsoTime(raw);
+    if (since === undefined) throw badRequest(`since: "${raw}" is not an ISO 8601 time with its offset`);
+    const recovered = await store.recoverDeliveries(webhook_id, since, clock.now());
+    if (recovered > 0) dispatcher.wake();
+    return reply.code(202).send({ webhook_id, since: jwpMicros(since), recovered });
   });
 }

@@ -1,11 +1,12 @@
 // JWP's webhook resource: POST/GET /v2/webhooks/, GET/PATCH/DELETE /v2/webhooks/{id}/.
 // The secret is shown once, in the create response (and a new one in a rotation's: see
-// webhook-actions.ts); it is stored sealed.
+// webhook-actions.ts); it is stored sealed. Hookline's own fields (status, max_in_flight) sit
+// at the top level, outside `metadata`, so that JWP's fields stay as they are.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EVENT_NAMES } from '../../catalog/events.js';
 import { ID_PATTERN, randomId } from '../../ids.js';
 import { generateSecret } from '../../signing/standard.js';
-import type { Store, Webhook, WebhookChanges } from '../../store/types.js';
+import type { Store, Webhook, WebhookChanges, WebhookStatus } from '../../store/types.js';
 import { jwpMicros } from '../../time.js';
 import { requireAccount, visibleAccount } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
@@ -20,14 +21,31 @@ const metadataProperties = {
   events: { type: 'array', minItems: 1, maxItems: EVENT_NAMES.length, uniqueItems: true, items: { type: 'string', enum: EVENT_NAMES } },
 } as const;
 
-const metadata = (required: string[]) => ({
+const maxInFlight = {
+  type: ['integer', 'null'], minimum: 1, maximum: 10_000,
+  description: "Attempts in flight at once to this webhook; null: the node's HOOKLINE_ENDPOINT_MAX_IN_FLIGHT.",
+} as const;
+
+const createBody = {
   type: 'object',
   required: ['metadata'],
   additionalProperties: false,
   properties: {
-    metadata: { type: 'object', required, additionalProperties: false, properties: metadataProperties },
+    metadata: { type: 'object', required: ['name', 'webhook_url', 'events', 'site_ids'], additionalProperties: false, properties: metadataProperties },
+    max_in_flight: maxInFlight,
   },
-});
+} as const;
+
+const patchBody = {
+  type: 'object',
+  minProperties: 1,
+  additionalProperties: false,
+  properties: {
+    metadata: { type: 'object', additionalProperties: false, properties: metadataProperties },
+    status: { type: 'string', enum: ['active', 'disabled'], description: 'disabled: deliveries are kept and wait; active: they resume.' },
+    max_in_flight: maxInFlight,
+  },
+} as const;
 
 export const webhookSchema = {
   type: 'object',
@@ -38,6 +56,10 @@ export const webhookSchema = {
     last_modified: timestamp,
     relationships: { type: 'object' },
     metadata: { type: 'object', properties: metadataProperties },
+    status: { type: 'string', enum: ['active', 'disabled'] },
+    disabled_reason: { type: ['string', 'null'] },
+    disabled_at: { ...timestamp, type: ['string', 'null'] },
+    max_in_flight: { type: ['integer', 'null'] },
     secret: { type: 'string', description: 'Only in the responses to create and to rotate_secret.' },
   },
 } as const;
@@ -50,6 +72,10 @@ export function webhookJson(w: Webhook) {
     last_modified: jwpMicros(w.lastModified),
     relationships: {},
     metadata: { name: w.name, description: w.description, webhook_url: w.webhookUrl, site_ids: w.siteIds, events: w.events },
+    status: w.status,
+    disabled_reason: w.disabledReason,
+    disabled_at: w.disabledAt === null ? null : jwpMicros(w.disabledAt),
+    max_in_flight: w.maxInFlight,
   };
 }
 
@@ -69,7 +95,7 @@ export async function visibleWebhook(store: Store, request: FastifyRequest, id: 
   return webhook;
 }
 
-export default async function webhooks(app: FastifyInstance, { store, secrets, clock, config, guard }: ApiContext) {
+export default async function webhooks(app: FastifyInstance, { store, secrets, clock, config, guard, dispatcher }: ApiContext) {
   function checkUrl(raw: string): string {
     let url: URL;
     try {
@@ -94,17 +120,19 @@ export default async function webhooks(app: FastifyInstance, { store, secrets, c
   }
 
   app.post('/v2/webhooks/', {
-    schema: { tags: ['webhooks'], body: metadata(['name', 'webhook_url', 'events', 'site_ids']), response: { 201: webhookSchema } },
+    schema: { tags: ['webhooks'], body: createBody, response: { 201: webhookSchema } },
     config: { audit: 'webhook.created' },
   }, async (request, reply) => {
     const accountId = requireAccount(request);
-    const m = (request.body as { metadata: Required<MetadataInput> }).metadata;
+    const body = request.body as { metadata: Required<MetadataInput>; max_in_flight?: number | null };
+    const m = body.metadata;
     const webhookUrl = checkUrl(m.webhook_url);
     await checkSites(accountId, m.site_ids);
     const now = clock.now();
     const webhook: Webhook = {
       id: randomId(), accountId, name: m.name, description: m.description ?? '', webhookUrl,
       siteIds: m.site_ids, events: m.events, created: now, lastModified: now,
+      status: 'active', disabledReason: null, disabledAt: null, maxInFlight: body.max_in_flight ?? null,
     };
     const secret = generateSecret();
     await store.createWebhook(webhook, secrets.seal(webhook.id, secret));
@@ -135,13 +163,14 @@ export default async function webhooks(app: FastifyInstance, { store, secrets, c
   });
 
   app.patch('/v2/webhooks/:webhook_id/', {
-    schema: { tags: ['webhooks'], params: idParam('webhook_id'), body: metadata([]), response: { 200: webhookSchema } },
+    schema: { tags: ['webhooks'], params: idParam('webhook_id'), body: patchBody, response: { 200: webhookSchema } },
     config: { audit: 'webhook.updated' },
   }, async (request) => {
     const accountId = requireAccount(request);
     const { webhook_id } = request.params as { webhook_id: string };
     await visibleWebhook(store, request, webhook_id);
-    const m = (request.body as { metadata: MetadataInput }).metadata;
+    const body = request.body as { metadata?: MetadataInput; status?: WebhookStatus; max_in_flight?: number | null };
+    const m = body.metadata ?? {};
     const changes: WebhookChanges = {};
     if (m.name !== undefined) changes.name = m.name;
     if (m.description !== undefined) changes.description = m.description;
@@ -151,9 +180,13 @@ export default async function webhooks(app: FastifyInstance, { store, secrets, c
       await checkSites(accountId, m.site_ids);
       changes.siteIds = m.site_ids;
     }
+    if (body.max_in_flight !== undefined) changes.maxInFlight = body.max_in_flight;
+    if (body.status === 'disabled') Object.assign(changes, { status: 'disabled', disabledReason: 'disabled through the API' });
+    if (body.status === 'active') changes.status = 'active';
     const updated = await store.updateWebhook(webhook_id, changes, clock.now());
     secrets.forget(webhook_id);
     if (!updated) throw notFound(`webhook ${webhook_id}`);
+    if (updated.status === 'active') dispatcher.wake();
     return webhookJson(updated);
   });
 

@@ -3,12 +3,13 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { autoDisableReason, GONE_REASON, healthChanges } from '../health.js';
 import { deliveryFrom, idsFrom, webhookFrom, type Row } from '../rows.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
-  Account, ApiKey, Attempt, AuditEntry, ClaimedDelivery, Delivery, DeliveryFilter, EventRecord, FactCommit, IngestItem,
-  IngestOptions, IngestOutcome, Outcome, Page, PlatformKind, PlatformObject, SealedSecrets, Session, Site, Store, Webhook,
-  WebhookChanges, WebhookStats,
+  Account, ApiKey, Attempt, AuditEntry, ClaimedDelivery, ClaimOptions, Delivery, DeliveryFilter, EngineStats, EventRecord,
+  FactCommit, HealthPolicy, IngestItem, IngestOptions, IngestOutcome, Outcome, Page, PlatformKind, PlatformObject,
+  SealedSecrets, Session, Site, Store, Webhook, WebhookChanges, WebhookStats,
 } from '../types.js';
 
 /** Thrown inside a transaction to roll it back when a fact was read at an old version. */
@@ -72,10 +73,18 @@ export class SqliteStore implements Store {
       getSite: db.prepare('SELECT * FROM sites WHERE id = ?'),
       listSites: db.prepare('SELECT * FROM sites WHERE account_id = ? ORDER BY created, id'),
       listAllSites: db.prepare('SELECT * FROM sites ORDER BY created, id'),
-      insertWebhook: db.prepare(`INSERT INTO webhooks (id, account_id, name, description, webhook_url, site_ids, events, secret, created, last_modified)
-        VALUES (@id, @accountId, @name, @description, @webhookUrl, @siteIds, @events, @secret, @created, @lastModified)`),
+      insertWebhook: db.prepare(`INSERT INTO webhooks (id, account_id, name, description, webhook_url, site_ids, events, secret,
+          status, disabled_reason, disabled_at, max_in_flight, created, last_modified)
+        VALUES (@id, @accountId, @name, @description, @webhookUrl, @siteIds, @events, @secret,
+          @status, @disabledReason, @disabledAt, @maxInFlight, @created, @lastModified)`),
       updateWebhook: db.prepare(`UPDATE webhooks SET name = @name, description = @description, webhook_url = @webhookUrl,
-        site_ids = @siteIds, events = @events, last_modified = @lastModified WHERE id = @id`),
+        site_ids = @siteIds, events = @events, max_in_flight = @maxInFlight, last_modified = @lastModified WHERE id = @id`),
+      disableWebhook: db.prepare(`UPDATE webhooks SET status = 'disabled', disabled_reason = @reason, disabled_at = @now, last_modified = @now
+        WHERE id = @id AND status = 'active' RETURNING *`),
+      // Re-enabling starts afresh: the failures that led to disabling are not held against it.
+      enableWebhook: db.prepare(`UPDATE webhooks SET status = 'active', disabled_reason = NULL, disabled_at = NULL,
+        consecutive_failures = 0, failing_since = NULL, paused_until = NULL, last_modified = @now
+        WHERE id = @id AND status = 'disabled'`),
       getWebhook: db.prepare('SELECT * FROM webhooks WHERE id = ?'),
       getSecrets: db.prepare('SELECT secret, previous_secret, previous_secret_expires FROM webhooks WHERE id = ?'),
       // In an UPDATE, `secret` on the right is the value before it: the one being replaced.
@@ -99,20 +108,63 @@ export class SqliteStore implements Store {
         FROM subscriptions WHERE site_id = @siteId AND event = @event`),
       deliverTo: db.prepare(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
         SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, id, @dueAt, @now, @now FROM webhooks WHERE id = @webhookId`),
-      due: db.prepare(`SELECT d.id, d.webhook_id, d.attempts, d.last_chance, w.webhook_url,
+      // The webhooks that may take deliveries now, the least busy first, then the one waiting longest.
+      claimable: db.prepare(`SELECT id, webhook_url, cap - leased AS free FROM (
+          SELECT w.id, w.webhook_url,
+            CASE WHEN w.consecutive_failures >= @breakerThreshold THEN 1 ELSE coalesce(w.max_in_flight, @defaultMaxInFlight) END AS cap,
+            (SELECT count(*) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > @now) AS leased,
+            (SELECT min(d.due_at) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') AS head
+          FROM webhooks w
+          WHERE w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= @now))
+        WHERE head <= @now AND cap > leased
+        ORDER BY leased, head, id`),
+      dueOf: db.prepare(`SELECT d.rowid AS rid, d.id, d.event_id, d.attempts, d.last_chance,
           e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id
-        FROM deliveries d
-        JOIN events e ON e.id = d.event_id
-        JOIN webhooks w ON w.id = d.webhook_id
-        WHERE d.status = 'pending' AND d.due_at <= ?
-        ORDER BY d.due_at LIMIT ?`),
-      lease: db.prepare('UPDATE deliveries SET due_at = ?, claimed_at = ? WHERE id = ?'),
+        FROM deliveries d JOIN events e ON e.id = d.event_id
+        WHERE d.webhook_id = @webhookId AND d.status = 'pending' AND d.due_at <= @now
+        ORDER BY d.due_at, d.created LIMIT @take`),
+      lease: db.prepare(`UPDATE deliveries SET due_at = @leaseUntil, claimed_at = @now, lease_owner = @owner
+        WHERE rowid IN (SELECT value FROM json_each(@rowids))`),
       recordOutcome: db.prepare(`UPDATE deliveries SET status = @status, attempts = attempts + 1, due_at = @dueAt,
-        claimed_at = NULL, last_chance = 0, last_status_code = @statusCode, last_modified = @now WHERE id = @id`),
+        claimed_at = NULL, lease_owner = NULL, last_chance = 0, last_status_code = @statusCode, last_modified = @now WHERE id = @id`),
+      // Once per webhook and batch. A failure that opens (or keeps open) the breaker holds attempts
+      // back until the next probe; a healthy webhook's row is not written at all.
+      recordHealth: db.prepare(`UPDATE webhooks SET
+          consecutive_failures = CASE WHEN @reset = 1 THEN @failures ELSE consecutive_failures + @failures END,
+          failing_since = CASE WHEN @failures = 0 THEN NULL WHEN @reset = 1 THEN @firstFailureAt ELSE coalesce(failing_since, @firstFailureAt) END,
+          paused_until = nullif(max(coalesce(paused_until, 0), coalesce(@pauseUntil, 0),
+            CASE WHEN @failures > 0 AND CASE WHEN @reset = 1 THEN 0 ELSE consecutive_failures END + @failures >= @breakerThreshold
+              THEN @nextProbe ELSE 0 END), 0)
+        WHERE id = @id AND NOT (@failures = 0 AND consecutive_failures = 0 AND @pauseUntil IS NULL)`),
+      autoDisable: db.prepare(`UPDATE webhooks SET status = 'disabled', disabled_reason = @reason, disabled_at = @now, last_modified = @now
+        WHERE id = @id AND status = 'active' AND failing_since <= @failingBefore RETURNING *`),
       insertAttempt: db.prepare(`INSERT INTO attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body)
         VALUES (@deliveryId, @attemptedAt, @statusCode, @durationMs, @error, @responseBody)`),
-      releaseLeases: db.prepare('UPDATE deliveries SET due_at = ?, claimed_at = NULL WHERE claimed_at IS NOT NULL'),
-      nextDue: db.prepare(`SELECT min(due_at) AS due FROM deliveries WHERE status = 'pending'`),
+      releaseLeases: db.prepare('UPDATE deliveries SET due_at = ?, claimed_at = NULL, lease_owner = NULL WHERE claimed_at IS NOT NULL'),
+      releaseOwnLeases: db.prepare(`UPDATE deliveries SET due_at = ?, claimed_at = NULL, lease_owner = NULL
+        WHERE claimed_at IS NOT NULL AND lease_owner = ?`),
+      // A paused webhook's head comes due when its pause ends (max() of a NULL is NULL: no head).
+      nextDue: db.prepare(`SELECT min(max(coalesce(w.paused_until, 0),
+          (SELECT min(d.due_at) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending'))) AS due
+        FROM webhooks w WHERE w.status = 'active'`),
+      recover: db.prepare(`UPDATE deliveries SET status = 'pending', due_at = @now, claimed_at = NULL, lease_owner = NULL,
+        last_chance = 1, last_modified = @now
+        WHERE webhook_id = @webhookId AND status = 'failed' AND created >= @since`),
+      // Retention: a pending delivery is never purged, and an event goes only once its deliveries have.
+      purgeDeliveries: db.prepare(`DELETE FROM deliveries WHERE rowid IN (
+        SELECT d.rowid FROM events e JOIN deliveries d ON d.event_id = e.id
+        WHERE e.created < ? AND d.status <> 'pending' ORDER BY e.created LIMIT ?)`),
+      purgeEvents: db.prepare(`DELETE FROM events WHERE rowid IN (
+        SELECT rowid FROM events e WHERE e.created < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
+        ORDER BY e.created LIMIT ?)`),
+      purgeIdempotencyKeys: db.prepare(`DELETE FROM idempotency_keys WHERE rowid IN (
+        SELECT rowid FROM idempotency_keys WHERE created < ? ORDER BY created LIMIT ?)`),
+      purgeFactKeys: db.prepare(`DELETE FROM fact_keys WHERE (site_id, key) IN (
+        SELECT site_id, key FROM fact_keys WHERE created < ? ORDER BY created LIMIT ?)`),
+      pendingStats: db.prepare(`SELECT count(*) AS pending, min(created) AS oldest FROM deliveries WHERE status = 'pending'`),
+      disabledCount: db.prepare(`SELECT count(*) AS n FROM webhooks WHERE status = 'disabled'`),
+      mostFailing: db.prepare(`SELECT id, consecutive_failures FROM webhooks WHERE consecutive_failures > 0
+        ORDER BY consecutive_failures DESC, id LIMIT ?`),
       getDelivery: db.prepare(`SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?`),
       getEvent: db.prepare('SELECT * FROM events WHERE id = ?'),
       countSince: db.prepare(`SELECT status, count(*) AS n FROM deliveries WHERE webhook_id = ? AND created >= ? GROUP BY status`),
@@ -280,7 +332,9 @@ export class SqliteStore implements Store {
       const next = { ...webhookFrom(row), ...changes, lastModified: now };
       this.sql.updateWebhook.run({ ...next, siteIds: JSON.stringify(next.siteIds), events: JSON.stringify(next.events) });
       if (changes.siteIds || changes.events) this.subscribe(next);
-      return next;
+      if (changes.status === 'disabled') this.sql.disableWebhook.run({ id, reason: changes.disabledReason ?? null, now });
+      if (changes.status === 'active') this.sql.enableWebhook.run({ id, now });
+      return webhookFrom(this.sql.getWebhook.get(id) as Row);
     })();
   }
 
@@ -356,23 +410,42 @@ export class SqliteStore implements Store {
     }
   }
 
-  async claimDue(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+  async claimDue(now: number, limit: number, options: ClaimOptions): Promise<ClaimedDelivery[]> {
     return this.db.transaction(() => {
-      const rows = this.sql.due.all(now, limit) as Row[];
-      for (const r of rows) this.sql.lease.run(now + leaseMs, now, r.id);
-      return rows.map((r) => ({
-        id: r.id,
-        webhookId: r.webhook_id,
-        webhookUrl: r.webhook_url,
-        attempts: r.attempts,
-        lastChance: r.last_chance === 1,
-        facts: { event: r.event, siteId: r.site_id, eventTime: r.event_time, ids: idsFrom(r) },
-      }));
+      const webhooks = (this.sql.claimable.all({ now, breakerThreshold: options.breakerThreshold, defaultMaxInFlight: options.defaultMaxInFlight }) as Row[])
+        .map((w) => ({ id: w.id as string, url: w.webhook_url as string, free: w.free as number, taken: [] as ClaimedDelivery[] }));
+      // Rounds of equal shares, so that a big limit spreads over every webhook that has work
+      // and a small one goes to the first in line; a webhook leaves once it is drained or full.
+      let open = webhooks;
+      let left = limit;
+      while (left > 0 && open.length > 0) {
+        const share = Math.max(1, Math.floor(left / open.length));
+        const stillOpen: typeof open = [];
+        for (const w of open) {
+          if (left === 0) break;
+          const take = Math.min(share, w.free, left);
+          const rows = this.sql.dueOf.all({ webhookId: w.id, now, take }) as Row[];
+          if (rows.length === 0) continue;
+          this.sql.lease.run({ leaseUntil: now + options.leaseMs, now, owner: options.owner, rowids: JSON.stringify(rows.map((r) => r.rid)) });
+          for (const r of rows) w.taken.push(claimedFrom(r, w.id, w.url));
+          w.free -= rows.length;
+          left -= rows.length;
+          if (rows.length === take && w.free > 0) stillOpen.push(w);
+        }
+        open = stillOpen;
+      }
+      // Handed out round-robin: every webhook's first, then every webhook's second, …
+      const claimed: ClaimedDelivery[] = [];
+      for (let turn = 0; claimed.length < limit - left; turn++) {
+        for (const w of webhooks) if (w.taken[turn]) claimed.push(w.taken[turn]!);
+      }
+      return claimed;
     })();
   }
 
-  async recordOutcomes(outcomes: Outcome[], now: number): Promise<void> {
-    this.db.transaction(() => {
+  async recordOutcomes(outcomes: Outcome[], now: number, policy: HealthPolicy): Promise<Webhook[]> {
+    return this.db.transaction(() => {
+      const recorded: Outcome[] = [];
       for (const o of outcomes) {
         const status = o.succeeded ? 'succeeded' : o.nextAttemptAt === null ? 'failed' : 'pending';
         const { changes } = this.sql.recordOutcome.run({
@@ -380,13 +453,56 @@ export class SqliteStore implements Store {
           statusCode: o.attempt.statusCode, now,
         });
         // The webhook may have been deleted meanwhile, and its deliveries with it.
-        if (changes > 0) this.sql.insertAttempt.run({ deliveryId: o.deliveryId, ...o.attempt });
+        if (changes === 0) continue;
+        this.sql.insertAttempt.run({ deliveryId: o.deliveryId, ...o.attempt });
+        recorded.push(o);
       }
+      const disabled: Webhook[] = [];
+      for (const h of healthChanges(recorded)) {
+        this.sql.recordHealth.run({
+          id: h.webhookId, reset: h.reset ? 1 : 0, failures: h.failures, firstFailureAt: h.firstFailureAt, pauseUntil: h.pauseUntil,
+          breakerThreshold: policy.breakerThreshold, nextProbe: now + policy.probeIntervalMs,
+        });
+        const row = (h.gone
+          ? this.sql.disableWebhook.get({ id: h.webhookId, reason: GONE_REASON, now })
+          : h.failures > 0
+            ? this.sql.autoDisable.get({ id: h.webhookId, reason: autoDisableReason(policy), now, failingBefore: now - policy.autoDisableAfterMs })
+            : undefined) as Row | undefined;
+        if (row) disabled.push(webhookFrom(row));
+      }
+      return disabled;
     })();
   }
 
-  async releaseLeases(now: number): Promise<number> {
-    return this.sql.releaseLeases.run(now).changes;
+  async releaseLeases(now: number, owner?: string): Promise<number> {
+    return (owner === undefined ? this.sql.releaseLeases.run(now) : this.sql.releaseOwnLeases.run(now, owner)).changes;
+  }
+
+  async recoverDeliveries(webhookId: string, since: number, now: number): Promise<number> {
+    return this.sql.recover.run({ webhookId, since, now }).changes;
+  }
+
+  async purgeDeliveries(before: number, limit: number): Promise<number> {
+    return this.sql.purgeDeliveries.run(before, limit).changes;
+  }
+
+  async purgeEvents(before: number, limit: number): Promise<number> {
+    return this.sql.purgeEvents.run(before, limit).changes;
+  }
+
+  async purgeIdempotencyKeys(before: number, limit: number): Promise<number> {
+    const intake = this.sql.purgeIdempotencyKeys.run(before, limit).changes;
+    return intake + this.sql.purgeFactKeys.run(before, limit - intake).changes;
+  }
+
+  async engineStats(top: number): Promise<EngineStats> {
+    const pending = this.sql.pendingStats.get() as Row;
+    return {
+      pending: pending.pending,
+      oldestPendingCreated: pending.oldest ?? null,
+      disabledWebhooks: (this.sql.disabledCount.get() as Row).n,
+      failing: (this.sql.mostFailing.all(top) as Row[]).map((r) => ({ webhookId: r.id, consecutiveFailures: r.consecutive_failures })),
+    };
   }
 
   async nextDueAt(): Promise<number | null> {
@@ -456,3 +572,16 @@ export class SqliteStore implements Store {
     return { entries, total };
   }
 }
+
+function claimedFrom(r: Row, webhookId: string, webhookUrl: string): ClaimedDelivery {
+  return {
+    id: r.id,
+    eventId: r.event_id,
+    webhookId,
+    webhookUrl,
+    attempts: r.attempts,
+    lastChance: r.last_chance === 1,
+    facts: { event: r.event, siteId: r.site_id, eventTime: r.event_time, ids: idsFrom(r) },
+  };
+}
+

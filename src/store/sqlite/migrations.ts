@@ -163,4 +163,31 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_by_expiry ON sessions(expires);
 `,
+  /* 6: the delivery engine: endpoint health, per-webhook claims, retention */ `
+-- A webhook's health. consecutive_failures counts attempts failed since the last success and
+-- failing_since is when that streak began; paused_until holds attempts back (Retry-After, or
+-- the time between probes while the breaker is open). A disabled webhook keeps its deliveries.
+ALTER TABLE webhooks ADD COLUMN status TEXT NOT NULL DEFAULT 'active';  -- active | disabled
+ALTER TABLE webhooks ADD COLUMN disabled_reason TEXT;
+ALTER TABLE webhooks ADD COLUMN disabled_at INTEGER;
+ALTER TABLE webhooks ADD COLUMN max_in_flight INTEGER;                  -- NULL: the node's default
+ALTER TABLE webhooks ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE webhooks ADD COLUMN failing_since INTEGER;
+ALTER TABLE webhooks ADD COLUMN paused_until INTEGER;
+CREATE INDEX webhooks_failing ON webhooks(consecutive_failures) WHERE consecutive_failures > 0;
+
+-- The node holding a lease, so that a node that stops hands back its own.
+ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+
+-- Claims go webhook by webhook: each one's due deliveries in order, and its leases to count.
+DROP INDEX deliveries_due;
+CREATE INDEX deliveries_due ON deliveries(webhook_id, due_at, created) WHERE status = 'pending';
+CREATE INDEX deliveries_leased ON deliveries(webhook_id, due_at) WHERE claimed_at IS NOT NULL;
+
+-- Retention deletes the oldest rows first. Deliveries are found through their events (created
+-- in the same transaction), which spares the busiest table one more index to write.
+CREATE INDEX events_by_created ON events(created);
+CREATE INDEX idempotency_keys_by_created ON idempotency_keys(created);
+CREATE INDEX fact_keys_by_created ON fact_keys(created);
+`,
 ];

@@ -1,0 +1,13 @@
+// GET /metrics: Prometheus's text format, for the operator's key (src/metrics.ts says what is in it).
+import type { FastifyInstance } from 'fastify';
+import type { ApiContext } from '../app.js';
+
+export default async function metrics(app: FastifyInstance, { metrics }: ApiContext) {
+  app.get('/metrics', {
+    schema: { tags: ['health'], description: 'Delivery metrics in Prometheus text format (operator key).' },
+    config: { operatorOnly: true },
+  }, async (_request, reply) => {
+    const text = await metrics.render();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+}

@@ -1,0 +1,79 @@
+// The change feed between nodes: one connection LISTENing on the schema's channel, reconnecting
+// with backoff when the server goes away. Changes are NOTIFYed inside the transactions that make
+// them, so a node hears of a change once it is committed, never before.
+import pg from 'pg';
+import type { StoreChange } from '../types.js';
+
+/** One channel per schema: clusters sharing a database do not wake each other. */
+export const changeChannel = (schema: string) => `hookline_${schema}`;
+
+const FIRST_RETRY_MS = 100;
+const MAX_RETRY_MS = 5_000;
+
+export class ChangeFeed {
+  private readonly listeners: ((change: StoreChange) => void)[] = [];
+  private client: pg.Client | undefined;
+  private connecting: Promise<void> | undefined;
+  private retryMs = FIRST_RETRY_MS;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Set once a connection was lost: what was said meanwhile is unknown. */
+  private missed = false;
+
+  constructor(private readonly config: pg.ClientConfig, private readonly channel: string) {}
+
+  listen(listener: (change: StoreChange) => void): void {
+    this.listeners.push(listener);
+    this.connecting ??= this.connect();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    await this.connecting;
+    await this.client?.end().catch(() => {});
+  }
+
+  private emit(change: StoreChange): void {
+    for (const listener of this.listeners) listener(change);
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client(this.config);
+    this.client = client;
+    client.on('notification', (message) => {
+      if (message.channel === this.channel && message.payload) this.emit(JSON.parse(message.payload) as StoreChange);
+    });
+    client.on('error', () => this.lost(client));
+    client.on('end', () => this.lost(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.channel}`);
+    } catch {
+      this.lost(client);
+      return;
+    }
+    if (this.closed) {
+      await client.end().catch(() => {});
+      return;
+    }
+    this.retryMs = FIRST_RETRY_MS;
+    if (this.missed) {
+      this.missed = false;
+      this.emit({ kind: 'missed' });
+    }
+  }
+
+  private lost(client: pg.Client): void {
+    if (client !== this.client) return; // already handled: 'error' and 'end' both come
+    this.client = undefined;
+    client.end().catch(() => {});
+    if (this.closed || this.retryTimer) return;
+    this.missed = true;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connecting = this.connect();
+    }, this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+  }
+}

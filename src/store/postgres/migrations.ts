@@ -1,0 +1,190 @@
+// PostgreSQL's schema, one numbered migration after another, applied at start under a
+// transaction-level advisory lock so that nodes starting together migrate once.
+// `hookline_migrations` records how far a schema has come.
+//
+// The same tables as the embedded store's (src/store/sqlite/migrations.ts), in PostgreSQL's
+// dialect: times are BIGINT epoch milliseconds, and `seq` columns give the insertion order that
+// SQLite's rowid gives (ties between equal creation times).
+
+export const MIGRATIONS: string[] = [
+  /* 1: everything the embedded store's migrations 1 to 5 made */ `
+CREATE TABLE accounts (
+  id       TEXT PRIMARY KEY,
+  name     TEXT NOT NULL,
+  created  BIGINT NOT NULL
+);
+
+CREATE TABLE api_keys (
+  id          TEXT PRIMARY KEY,
+  account_id  TEXT REFERENCES accounts(id) ON DELETE CASCADE,  -- NULL: the operator's key
+  name        TEXT NOT NULL,
+  key_hash    TEXT NOT NULL UNIQUE,
+  created     BIGINT NOT NULL
+);
+
+CREATE TABLE sites (
+  id          TEXT PRIMARY KEY,
+  account_id  TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name        TEXT NOT NULL,
+  created     BIGINT NOT NULL
+);
+CREATE INDEX sites_by_account ON sites(account_id, created);
+
+CREATE TABLE webhooks (
+  id                       TEXT PRIMARY KEY,
+  seq                      BIGINT GENERATED ALWAYS AS IDENTITY,
+  account_id               TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name                     TEXT NOT NULL,
+  description              TEXT NOT NULL,
+  webhook_url              TEXT NOT NULL,
+  site_ids                 TEXT NOT NULL,  -- JSON array, in the order given
+  events                   TEXT NOT NULL,  -- JSON array, in the order given
+  secret                   TEXT NOT NULL,  -- sealed (src/security/sealing.ts)
+  previous_secret          TEXT,           -- sealed; signs too until previous_secret_expires
+  previous_secret_expires  BIGINT,
+  created                  BIGINT NOT NULL,
+  last_modified            BIGINT NOT NULL
+);
+CREATE INDEX webhooks_by_account ON webhooks(account_id, created);
+
+-- What fan-out reads: one row per (site, event) a webhook listens to.
+CREATE TABLE subscriptions (
+  site_id     TEXT NOT NULL,
+  event       TEXT NOT NULL,
+  webhook_id  TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  PRIMARY KEY (site_id, event, webhook_id)
+);
+CREATE INDEX subscriptions_by_webhook ON subscriptions(webhook_id);
+
+CREATE TABLE events (
+  id            TEXT PRIMARY KEY,
+  site_id       TEXT NOT NULL,
+  event         TEXT NOT NULL,
+  media_id      TEXT,
+  channel_id    TEXT,
+  thumbnail_id  TEXT,
+  track_id      TEXT,
+  event_time    BIGINT NOT NULL,
+  created       BIGINT NOT NULL
+);
+
+CREATE TABLE idempotency_keys (
+  site_id       TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  request_hash  TEXT NOT NULL,
+  event_id      TEXT NOT NULL,
+  deliveries    INTEGER NOT NULL,
+  created       BIGINT NOT NULL,
+  PRIMARY KEY (site_id, key)
+);
+
+CREATE TABLE deliveries (
+  id                TEXT PRIMARY KEY,
+  seq               BIGINT GENERATED ALWAYS AS IDENTITY,
+  event_id          TEXT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+  webhook_id        TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  status            TEXT NOT NULL DEFAULT 'pending',  -- pending | succeeded | failed
+  attempts          INTEGER NOT NULL DEFAULT 0,
+  due_at            BIGINT,                           -- NULL once succeeded or failed
+  claimed_at        BIGINT,                           -- set while a dispatcher holds the lease
+  last_chance       BOOLEAN NOT NULL DEFAULT false,   -- a manual retry: one attempt, then done
+  last_status_code  INTEGER,
+  created           BIGINT NOT NULL,
+  last_modified     BIGINT NOT NULL
+);
+CREATE INDEX deliveries_due ON deliveries(due_at) WHERE status = 'pending';
+CREATE INDEX deliveries_by_webhook ON deliveries(webhook_id, created);
+CREATE INDEX deliveries_by_event ON deliveries(event_id);
+
+CREATE TABLE attempts (
+  delivery_id    TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+  seq            BIGINT GENERATED ALWAYS AS IDENTITY,
+  attempted_at   BIGINT NOT NULL,
+  status_code    INTEGER,
+  duration_ms    INTEGER NOT NULL,
+  error          TEXT,
+  response_body  TEXT
+);
+CREATE INDEX attempts_by_delivery ON attempts(delivery_id, attempted_at);
+
+-- One row per media, live channel or thumbnail a platform reported; state is JSON whose shape
+-- src/platform/ owns.
+CREATE TABLE platform_objects (
+  site_id  TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
+  kind     TEXT NOT NULL,     -- media | channel | thumbnail
+  id       TEXT NOT NULL,
+  state    TEXT NOT NULL,
+  version  INTEGER NOT NULL,  -- bumped by every fact: the optimistic lock
+  PRIMARY KEY (site_id, kind, id)
+);
+
+-- Idempotency-Key of a fact, with the answer it got, so that a repeat yields nothing new.
+CREATE TABLE fact_keys (
+  site_id       TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  request_hash  TEXT NOT NULL,
+  answer        TEXT NOT NULL,
+  created       BIGINT NOT NULL,
+  PRIMARY KEY (site_id, key)
+);
+
+CREATE TABLE audit_log (
+  id           TEXT PRIMARY KEY,
+  seq          BIGINT GENERATED ALWAYS AS IDENTITY,
+  account_id   TEXT,           -- the account concerned; NULL for operator-wide changes
+  actor        TEXT NOT NULL,  -- operator | account
+  key_id       TEXT,           -- the API key that made the change (kept after it is revoked)
+  action       TEXT NOT NULL,
+  target_type  TEXT,
+  target_id    TEXT,
+  ip           TEXT,
+  created      BIGINT NOT NULL
+);
+CREATE INDEX audit_by_account ON audit_log(account_id, created);
+CREATE INDEX audit_by_time ON audit_log(created);
+
+-- 'seal_check': a known value sealed with the key, so that a wrong key is caught at start.
+CREATE TABLE meta (
+  key    TEXT PRIMARY KEY,
+  value  TEXT NOT NULL
+);
+
+CREATE TABLE sessions (
+  id_hash     TEXT PRIMARY KEY,
+  api_key_id  TEXT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+  csrf_token  TEXT NOT NULL,
+  created     BIGINT NOT NULL,
+  expires     BIGINT NOT NULL
+);
+CREATE INDEX sessions_by_expiry ON sessions(expires);
+`,
+  /* 2: the delivery engine: endpoint health, per-webhook claims, retention (the embedded store's 6) */ `
+-- A webhook's health. consecutive_failures counts attempts failed since the last success and
+-- failing_since is when that streak began; paused_until holds attempts back (Retry-After, or
+-- the time between probes while the breaker is open). A disabled webhook keeps its deliveries.
+ALTER TABLE webhooks
+  ADD COLUMN status                TEXT NOT NULL DEFAULT 'active',  -- active | disabled
+  ADD COLUMN disabled_reason       TEXT,
+  ADD COLUMN disabled_at           BIGINT,
+  ADD COLUMN max_in_flight         INTEGER,                         -- NULL: the node's default
+  ADD COLUMN consecutive_failures  INTEGER NOT NULL DEFAULT 0,
+  ADD COLUMN failing_since         BIGINT,
+  ADD COLUMN paused_until          BIGINT;
+CREATE INDEX webhooks_failing ON webhooks(consecutive_failures) WHERE consecutive_failures > 0;
+
+-- The node holding a lease, so that a node that stops hands back its own.
+ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+
+-- Claims go webhook by webhook: each one's due deliveries in order, and its leases to count
+-- (across every node: the cap is the cluster's, not one node's).
+DROP INDEX deliveries_due;
+CREATE INDEX deliveries_due ON deliveries(webhook_id, due_at, created) WHERE status = 'pending';
+CREATE INDEX deliveries_leased ON deliveries(webhook_id, due_at) WHERE claimed_at IS NOT NULL;
+
+-- Retention deletes the oldest rows first. Deliveries are found through their events (created
+-- in the same transaction), which spares the busiest table one more index to write.
+CREATE INDEX events_by_created ON events(created);
+CREATE INDEX idempotency_keys_by_created ON idempotency_keys(created);
+CREATE INDEX fact_keys_by_created ON fact_keys(created);
+`,
+];

@@ -1,0 +1,257 @@
+// Many nodes, one PostgreSQL database: `hookline start` as child processes in a schema of their
+// own, API nodes and worker nodes apart, real receivers on loopback, a worker killed with
+// SIGKILL mid-stream. Nothing acknowledged is lost; a killed worker repeats at most what it held.
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { verify } from '../../src/signing/verify.js';
+import {
+  Api, OPERATOR_KEY, TEST_DATABASE_URL, TEST_SECRET_KEY, createAccount, createWebhook, freshSchema, spawnCli, startReceiver,
+  until, type CliProcess, type Receiver,
+} from '../helpers.js';
+
+const EVENTS = 400;
+const WEBHOOKS = 50;
+/** Each worker's in-flight bound, hence the most leases a killed worker can hold. */
+const WORKER_MAX_IN_FLIGHT = 100;
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Node {
+  cli: CliProcess;
+  url: string;
+}
+
+async function startNode(databaseUrl: string, role: 'api' | 'worker' | 'all', env: Record<string, string> = {}): Promise<Node> {
+  const cli = spawnCli(['start', '--dev', '--port', '0', '--role', role], {
+    DATABASE_URL: databaseUrl,
+    HOOKLINE_SECRET_KEY: TEST_SECRET_KEY,
+    HOOKLINE_OPERATOR_KEY: OPERATOR_KEY,
+    HOOKLINE_RATE_LIMIT: '0',
+    HOOKLINE_INTAKE_RATE_LIMIT: '0',
+    HOOKLINE_LOG_LEVEL: 'warn',
+    ...env,
+  });
+  cleanups.push(async () => {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
+    await cli.exited;
+  });
+  const [, url] = await cli.waitFor(/listening on (http:\/\/\S+)/, 20_000);
+  return { cli, url: url! };
+}
+
+async function schemaQuery(schema: string, sql: string): Promise<pg.QueryResultRow[]> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${schema}` });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function clusterSchema() {
+  const schema = await freshSchema();
+  cleanups.push(() => schema.drop());
+  return schema;
+}
+
+describe('a cluster on one PostgreSQL database', () => {
+  it(`delivers ${EVENTS} events × ${WEBHOOKS} webhooks from 2 API and 3 worker nodes, one worker killed with SIGKILL midway`, async () => {
+    const { url: databaseUrl, schema } = await clusterSchema();
+    const receivers: Receiver[] = [];
+    // Counted as they come, so that waiting for them costs the receivers nothing.
+    const ids = new Set<string>();
+    let received = 0;
+    for (let i = 0; i < 5; i++) {
+      const r = await startReceiver((entry) => {
+        received++;
+        ids.add(entry.headers['webhook-id'] as string);
+        return 200;
+      });
+      receivers.push(r);
+      cleanups.push(() => r.close());
+    }
+
+    // The first node migrates and sets the operator key; the others start together after it.
+    const workerEnv = { HOOKLINE_MAX_IN_FLIGHT: String(WORKER_MAX_IN_FLIGHT), HOOKLINE_LEASE: '12s', HOOKLINE_REQUEST_TIMEOUT: '10s' };
+    const api1 = await startNode(databaseUrl, 'api');
+    const [api2, ...workers] = await Promise.all([
+      startNode(databaseUrl, 'api'),
+      ...[0, 1, 2].map(() => startNode(databaseUrl, 'worker', workerEnv)),
+    ]);
+    const operator = new Api(api1.url, OPERATOR_KEY);
+    const account = await createAccount(operator, 'Cluster');
+    for (let i = 0; i < WEBHOOKS; i++) {
+      await createWebhook(account.api, [account.siteId], `${receivers[i % receivers.length]!.url}/${i}`, ['media_updated']);
+    }
+
+    // Events go to both API nodes, 20 at a time; each answer is a commit.
+    const apis = [new Api(api1.url, OPERATOR_KEY), new Api(api2!.url, OPERATOR_KEY)];
+    let killed = false;
+    const start = Date.now();
+    for (let i = 0; i < EVENTS; i += 20) {
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, j) =>
+        apis[(i + j) % 2]!.post(`/v2/sites/${account.siteId}/events/`, { event: 'media_updated', media_id: `m${i + j}` })));
+      expect(answers.map((a) => a.status)).toEqual(Array(20).fill(202));
+      expect(answers.every((a) => a.body.deliveries === WEBHOOKS)).toBe(true);
+    }
+    // Midway through the deliveries, one worker dies without a word.
+    await until(() => received >= (EVENTS * WEBHOOKS) / 3, 60_000, 'a third of the deliveries');
+    workers[0]!.cli.child.kill('SIGKILL');
+    await workers[0]!.cli.exited;
+    killed = true;
+
+    const total = EVENTS * WEBHOOKS;
+    await until(() => ids.size >= total, 90_000, `all ${total} deliveries`);
+    await until(async () => {
+      const [row] = await schemaQuery(schema, `SELECT count(*)::int AS n FROM deliveries WHERE status <> 'succeeded'`);
+      return row!.n === 0;
+    }, 20_000, 'nothing pending');
+
+    // Every (event, webhook) pair arrived, at least once.
+    const pairs = new Set(receivers.flatMap((r) => r.received.map((x) => `${x.json.media_id} ${x.json.webhook_id}`)));
+    expect(pairs.size).toBe(total);
+    expect(ids.size).toBe(total);
+    const duplicates = received - total;
+    console.log(`cluster: ${total} deliveries in ${Date.now() - start} ms, ${duplicates} repeated (the killed worker held at most ${WORKER_MAX_IN_FLIGHT})`);
+    expect(killed).toBe(true);
+    expect(duplicates).toBeLessThanOrEqual(WORKER_MAX_IN_FLIGHT);
+  }, 180_000);
+
+  it('runs API and worker roles apart: an api node only commits, a worker only delivers and serves its health', async () => {
+    const { url: databaseUrl } = await clusterSchema();
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    const api = await startNode(databaseUrl, 'api');
+    const operator = new Api(api.url, OPERATOR_KEY);
+    const account = await createAccount(operator, 'Roles');
+    await createWebhook(account.api, [account.siteId], receiver.url, ['media_updated']);
+    const sent = await operator.post(`/v2/sites/${account.siteId}/events/`, { event: 'media_updated', media_id: 'before' });
+    expect(sent.status).toBe(202);
+    expect((await operator.get('/readyz')).body).toEqual({ status: 'ready' });
+
+    // No worker yet: the delivery waits, committed.
+    const [hook] = (await account.api.get('/v2/webhooks/')).body.webhooks;
+    const waiting = await account.api.get(`/v2/webhooks/${hook.id}/deliveries/`);
+    expect(waiting.body.deliveries.map((d: any) => d.status)).toEqual(['pending']);
+    expect(receiver.received).toHaveLength(0);
+
+    const worker = await startNode(databaseUrl, 'worker');
+    const health = new Api(worker.url);
+    expect((await health.get('/healthz')).body).toEqual({ status: 'ok' });
+    expect((await health.get('/readyz')).body).toEqual({ status: 'ready' });
+    const refused = await new Api(worker.url, OPERATOR_KEY).get('/v2/webhooks/');
+    expect(refused.status).toBe(404);
+    expect(refused.body.errors[0].code).toBe('not_found');
+
+    await receiver.waitFor(1, 10_000);
+    // A new event on the api node reaches the worker by NOTIFY, not by a poll of the api node.
+    await operator.post(`/v2/sites/${account.siteId}/events/`, { event: 'media_updated', media_id: 'after' });
+    await receiver.waitFor(2, 10_000);
+    expect(receiver.received.map((r) => r.json.media_id).sort()).toEqual(['after', 'before']);
+  });
+
+  it('makes a rotated secret, a revoked key and a deleted webhook count on every node as soon as they are committed', async () => {
+    const { url: databaseUrl } = await clusterSchema();
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    const [api1, api2] = await Promise.all([startNode(databaseUrl, 'api'), startNode(databaseUrl, 'api'), startNode(databaseUrl, 'worker')]);
+    const operator = new Api(api1.url, OPERATOR_KEY);
+    const account = await createAccount(operator, 'Changes');
+    const hook = await createWebhook(account.api, [account.siteId], receiver.url, ['media_updated']);
+    const send = (media_id: string) => operator.post(`/v2/sites/${account.siteId}/events/`, { event: 'media_updated', media_id });
+
+    // The worker opens the secret once and keeps it; a rotation on an API node makes it drop it.
+    await send('first');
+    const [first] = await receiver.waitFor(1, 10_000);
+    expect(verify(first!.body, first!.headers, hook.secret)).toMatchObject({ media_id: 'first' });
+    const rotated = await account.api.post(`/v2/webhooks/${hook.id}/rotate_secret/`, { grace_period_seconds: 0 });
+    expect(rotated.status).toBe(200);
+    await send('second');
+    const second = (await receiver.waitFor(2, 10_000))[1]!;
+    expect(verify(second.body, second.headers, rotated.body.secret)).toMatchObject({ media_id: 'second' });
+    expect(() => verify(second.body, second.headers, hook.secret)).toThrow();
+
+    // A key revoked through one API node is refused by the other at once.
+    const key = await operator.post(`/v2/accounts/${account.id}/api_keys/`, { name: 'short-lived' });
+    const elsewhere = new Api(api2.url, key.body.secret);
+    expect((await elsewhere.get('/v2/webhooks/')).status).toBe(200);
+    expect((await operator.delete(`/v2/accounts/${account.id}/api_keys/${key.body.id}/`)).status).toBe(204);
+    expect((await elsewhere.get('/v2/webhooks/')).status).toBe(401);
+
+    // A webhook deleted through one API node gets nothing more from the worker.
+    expect((await new Api(api2.url, account.api.key).delete(`/v2/webhooks/${hook.id}/`)).status).toBe(204);
+    expect((await send('third')).body.deliveries).toBe(0);
+    expect(receiver.received.map((r) => r.json.media_id)).toEqual(['first', 'second']);
+  });
+
+  it('answers 503 on /readyz while the database is unreachable, and resumes delivering once it is back', async () => {
+    const { url: databaseUrl, schema } = await clusterSchema();
+    const direct = await startNode(databaseUrl, 'api');
+    const operator = new Api(direct.url, OPERATOR_KEY);
+    const account = await createAccount(operator, 'Outage');
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    await createWebhook(account.api, [account.siteId], receiver.url, ['media_updated']);
+
+    // The worker reaches PostgreSQL through a proxy on loopback that the test can cut.
+    const target = new URL(TEST_DATABASE_URL);
+    const proxy = await tcpProxy(target.hostname, Number(target.port || 5432));
+    cleanups.push(() => proxy.close());
+    const viaProxy = new URL(databaseUrl);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const worker = await startNode(viaProxy.toString(), 'worker');
+    const health = new Api(worker.url);
+    expect((await health.get('/readyz')).status).toBe(200);
+
+    await proxy.cut();
+    const down = await until(async () => {
+      const r = await health.get('/readyz');
+      return r.status === 503 && r;
+    }, 15_000, '/readyz to answer 503');
+    expect(down.body).toEqual({ errors: [{ code: 'database_unavailable', description: 'the database does not answer' }] });
+    expect((await health.get('/healthz')).status).toBe(200);
+    // Committed while the worker cannot see the database.
+    expect((await operator.post(`/v2/sites/${account.siteId}/events/`, { event: 'media_updated', media_id: 'during' })).status).toBe(202);
+
+    await proxy.restore();
+    await until(async () => (await health.get('/readyz')).status === 200, 15_000, '/readyz to answer 200 again');
+    await receiver.waitFor(1, 15_000);
+    expect(receiver.received[0]!.json.media_id).toBe('during');
+    await until(async () => (await schemaQuery(schema, `SELECT count(*)::int AS n FROM deliveries WHERE status = 'succeeded'`))[0]!.n === 1,
+      10_000, 'the outcome recorded');
+  });
+});
+
+/** A TCP proxy on a fixed loopback port: cut() drops every connection and refuses new ones; restore() listens again. */
+async function tcpProxy(host: string, port: number) {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let listenPort = 0;
+  const listen = () => new Promise<void>((resolve, reject) => {
+    server = createServer((client) => {
+      const upstream = createConnection(port, host);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+        s.on('error', () => s.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    server.once('error', reject);
+    server.listen(listenPort, '127.0.0.1', () => {
+      listenPort = (server!.address() as { port: number }).port;
+      resolve();
+    });
+  });
+  const cut = () => new Promise<void>((resolve) => {
+    for (const s of sockets) s.destroy();
+    server!.close(() => resolve());
+  });
+  await listen();
+  return { port: listenPort, cut, restore: listen, close: () => (server!.listening ? cut() : undefined) };
+}

@@ -1,0 +1,62 @@
+// The engine's small parts on their own: its settings, Retry-After, and retention's batching.
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { parseRetryAfter } from '../../src/delivery/sender.js';
+import { Retention, RETENTION_BATCH } from '../../src/maintenance/retention.js';
+import { generateSecret } from '../../src/signing/standard.js';
+import { SqliteStore } from '../../src/store/sqlite/index.js';
+
+describe('engine settings', () => {
+  it('has the documented defaults, and durations in days', () => {
+    expect(loadConfig([], {})).toMatchObject({
+      endpointMaxInFlight: 10, breakerThreshold: 5, probeIntervalMs: 30_000, autoDisableAfterMs: 5 * 86_400_000,
+      retentionMs: 30 * 86_400_000, shutdownGraceMs: 10_000, operatorWebhookUrl: undefined, operatorWebhookSecret: undefined,
+    });
+    expect(loadConfig([], { HOOKLINE_AUTO_DISABLE_AFTER: '2d', HOOKLINE_RETENTION: '1.5d' })).toMatchObject({ autoDisableAfterMs: 172_800_000, retentionMs: 129_600_000 });
+  });
+
+  it('takes the operator notice URL and secret together, and a real secret', () => {
+    const secret = generateSecret();
+    expect(loadConfig([], { HOOKLINE_OPERATOR_WEBHOOK_URL: 'http://127.0.0.1:9/ops', HOOKLINE_OPERATOR_WEBHOOK_SECRET: secret }))
+      .toMatchObject({ operatorWebhookUrl: 'http://127.0.0.1:9/ops', operatorWebhookSecret: secret });
+    expect(() => loadConfig([], { HOOKLINE_OPERATOR_WEBHOOK_URL: 'http://127.0.0.1:9/ops' })).toThrow(/go together/);
+    expect(() => loadConfig([], { HOOKLINE_OPERATOR_WEBHOOK_URL: 'ops', HOOKLINE_OPERATOR_WEBHOOK_SECRET: secret })).toThrow(/HOOKLINE_OPERATOR_WEBHOOK_URL: expected an http/);
+    expect(() => loadConfig([], { HOOKLINE_OPERATOR_WEBHOOK_URL: 'http://127.0.0.1:9/', HOOKLINE_OPERATOR_WEBHOOK_SECRET: 'hunter2' })).toThrow(/whsec_/);
+    expect(() => loadConfig([], { HOOKLINE_ENDPOINT_MAX_IN_FLIGHT: '0' })).toThrow(/HOOKLINE_ENDPOINT_MAX_IN_FLIGHT/);
+  });
+});
+
+describe('Retry-After', () => {
+  it('reads seconds and HTTP dates, and ignores anything else', () => {
+    const now = Date.UTC(2026, 0, 1, 12, 0, 0);
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter('Thu, 01 Jan 2026 12:00:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Thu, 01 Jan 2026 11:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('soon', now)).toBeNull();
+    expect(parseRetryAfter(undefined, now)).toBeNull();
+  });
+});
+
+describe('retention', () => {
+  let store: SqliteStore;
+  afterEach(() => store.close());
+
+  it('purges batch after batch until nothing past the window is left', async () => {
+    const now = Date.UTC(2026, 0, 31);
+    const old = now - 40 * 86_400_000;
+    store = new SqliteStore({ memory: true });
+    await store.createAccount({ id: 'acct0001', name: 'a', created: old });
+    await store.createSite({ id: 'site0001', accountId: 'acct0001', name: 's', created: old });
+    const n = RETENTION_BATCH * 2 + 1;
+    await store.ingest(Array.from({ length: n }, (_, i) => ({
+      event: { id: `evt_${i}`, siteId: 'site0001', event: 'media_created', ids: {}, eventTime: old, created: old },
+      idempotency: { key: `k${i}`, requestHash: 'h' },
+    })), old, { idempotencyWindowMs: 86_400_000, firstAttemptAt: old });
+    const count = (table: string) => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    expect([count('events'), count('idempotency_keys')]).toEqual([n, n]);
+    const retention = new Retention(store, { now: () => now }, pino({ level: 'silent' }), { dataMs: 30 * 86_400_000, idempotencyMs: 86_400_000 });
+    await retention.runOnce();
+    expect([count('events'), count('idempotency_keys')]).toEqual([0, 0]);
+  });
+});
