@@ -6,7 +6,9 @@ import { payloadBody } from '../catalog/payload.js';
 import type { WebhookSecrets } from '../security/webhook-secrets.js';
 import { signatureHeaders } from '../signing/headers.js';
 import type { ClaimedDelivery, HealthPolicy, Outcome, Store, Webhook } from '../store/types.js';
+import { StoreUnavailable } from '../store/unavailable.js';
 import type { Clock } from '../time.js';
+import { Backoff } from './backoff.js';
 import { nextAttemptAt } from './schedule.js';
 import type { Sender } from './sender.js';
 
@@ -40,7 +42,11 @@ export class Dispatcher {
   private timer: NodeJS.Timeout | undefined;
   private outcomes: Outcome[] = [];
   private flushing: Promise<void> | undefined;
+  /** A flush that found the database unreachable is tried again after a backoff. */
+  private flushRetry: NodeJS.Timeout | undefined;
   private idle: (() => void) | undefined;
+  /** Shared by claims and flushes: both wait on the same database. */
+  private readonly backoff: Backoff;
 
   constructor(
     private readonly store: Store,
@@ -49,7 +55,9 @@ export class Dispatcher {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly options: DispatcherOptions,
-  ) {}
+  ) {
+    this.backoff = new Backoff(options.random);
+  }
 
   start(): void {
     this.running = true;
@@ -76,6 +84,8 @@ export class Dispatcher {
   async stop(graceMs: number): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
+    clearTimeout(this.flushRetry);
+    this.flushRetry = undefined;
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
         this.idle = resolve;
@@ -106,9 +116,11 @@ export class Dispatcher {
         }
       } while (this.pumpAgain && this.running);
       await this.sleepUntilNextDue();
+      this.backoff.reset();
     } catch (err) {
-      this.log.error({ err }, 'claiming deliveries failed; trying again shortly');
-      this.schedule(1_000);
+      const retryInMs = this.backoff.next();
+      this.log.error({ err, retryInMs }, 'claiming deliveries failed; trying again after a backoff');
+      this.schedule(retryInMs);
     } finally {
       this.pumping = false;
     }
@@ -183,7 +195,7 @@ export class Dispatcher {
   }
 
   private scheduleFlush(): void {
-    if (this.flushing) return; // the running flush looks again when it ends
+    if (this.flushing || this.flushRetry) return; // the running flush, or the retry, looks again when it ends
     this.flushing = new Promise((resolve) => setImmediate(resolve)).then(() => this.flush());
   }
 
@@ -191,20 +203,36 @@ export class Dispatcher {
   private async flush(): Promise<void> {
     const batch = this.outcomes;
     this.outcomes = [];
+    let unreachable = false;
     try {
       if (batch.length > 0) {
         const disabled = await this.store.recordOutcomes(batch, this.clock.now(), this.options.health);
+        this.backoff.reset();
         for (const w of disabled) this.log.warn({ webhookId: w.id, reason: w.disabledReason }, 'webhook disabled');
         if (disabled.length > 0) this.options.onDisabled?.(disabled);
       }
     } catch (err) {
-      // The leases run out and the deliveries are attempted again: at least once, never lost.
-      this.log.error({ err, count: batch.length }, 'recording delivery outcomes failed');
+      unreachable = err instanceof StoreUnavailable && this.running;
+      if (unreachable) {
+        // Kept and written once the database answers, so that what was sent is not sent again
+        // (if the leases run out first, it may be: at least once, never lost).
+        this.outcomes = batch.concat(this.outcomes);
+        const retryInMs = this.backoff.next();
+        this.log.error({ err, count: batch.length, retryInMs }, 'recording delivery outcomes failed; trying again after a backoff');
+        this.flushRetry = setTimeout(() => {
+          this.flushRetry = undefined;
+          this.scheduleFlush();
+        }, retryInMs);
+      } else {
+        // The leases run out and the deliveries are attempted again: at least once, never lost.
+        this.log.error({ err, count: batch.length }, 'recording delivery outcomes failed');
+      }
     } finally {
       this.flushing = undefined;
     }
-    if (this.outcomes.length > 0) this.scheduleFlush();
     if (this.inFlight === 0 && this.idle) this.idle();
+    if (unreachable) return; // the retry above wakes the dispatcher once the outcomes are written
+    if (this.outcomes.length > 0) this.scheduleFlush();
     this.wake();
   }
 }

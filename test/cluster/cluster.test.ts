@@ -3,11 +3,12 @@
 // SIGKILL mid-stream. Nothing acknowledged is lost; a killed worker repeats at most what it held.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verify } from '../../src/signing/verify.js';
 import {
   Api, OPERATOR_KEY, TEST_DATABASE_URL, TEST_SECRET_KEY, createAccount, createWebhook, freshSchema, spawnCli, startReceiver,
-  until, type CliProcess, type Receiver,
+  startTestNode, until, type CliProcess, type Receiver,
 } from '../helpers.js';
 
 const EVENTS = 400;
@@ -224,6 +225,55 @@ describe('a cluster on one PostgreSQL database', () => {
     expect(receiver.received[0]!.json.media_id).toBe('during');
     await until(async () => (await schemaQuery(schema, `SELECT count(*)::int AS n FROM deliveries WHERE status = 'succeeded'`))[0]!.n === 1,
       10_000, 'the outcome recorded');
+  });
+});
+
+describe('a node cut off from its database', () => {
+  it('answers 503 with Retry-After and commits nothing, backs its claims off, and resumes once the database is back', async () => {
+    const { url: databaseUrl, schema } = await clusterSchema();
+    const target = new URL(TEST_DATABASE_URL);
+    const proxy = await tcpProxy(target.hostname, Number(target.port || 5432));
+    cleanups.push(() => proxy.close());
+    const viaProxy = new URL(databaseUrl);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const logs: { msg: string; retryInMs?: number }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    // random 1: each backoff is its ceiling, so that the waits can be read exactly.
+    const node = await startTestNode({ databaseUrl: viaProxy.toString(), secretKey: TEST_SECRET_KEY }, { store: 'postgres', logger, random: () => 1 });
+    cleanups.push(() => node.close());
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    await createWebhook(node.account.api, [node.account.siteId], receiver.url, ['media_updated']);
+    const send = (media_id: string) => node.operator.post(`/v2/sites/${node.account.siteId}/events/`, { event: 'media_updated', media_id });
+    const claimBackoffs = () => logs.filter((l) => l.msg.startsWith('claiming deliveries failed')).map((l) => l.retryInMs);
+    const committed = async () => (await schemaQuery(schema, 'SELECT count(*)::int AS n FROM events'))[0]!.n as number;
+
+    await proxy.cut();
+    const refused = await send('during');
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(refused.body).toEqual({ errors: [{ code: 'database_unavailable', description: 'the database does not answer' }] });
+    expect((await node.account.api.get('/v2/webhooks/')).status).toBe(503);
+    // The dispatcher tries again after 250 ms, then doubles each wait.
+    await until(() => claimBackoffs().length >= 4, 15_000, 'four failed claims');
+    expect(claimBackoffs().slice(0, 4)).toEqual([250, 500, 1_000, 2_000]);
+    expect(await committed()).toBe(0);
+
+    await proxy.restore();
+    const accepted = await send('after');
+    expect(accepted.status).toBe(202);
+    await receiver.waitFor(1, 15_000);
+    expect(receiver.received.map((r) => r.json.media_id)).toEqual(['after']);
+    expect(await committed()).toBe(1);
+    await until(async () => (await schemaQuery(schema, `SELECT count(*)::int AS n FROM deliveries WHERE status = 'succeeded'`))[0]!.n === 1,
+      10_000, 'the outcome recorded');
+
+    // A success starts the backoff afresh.
+    const before = claimBackoffs().length;
+    await proxy.cut();
+    await until(() => claimBackoffs().length > before, 15_000, 'a failed claim after the second cut');
+    expect(claimBackoffs()[before]).toBe(250);
+    await proxy.restore();
   });
 });
 

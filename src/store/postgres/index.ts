@@ -5,6 +5,7 @@ import pg from 'pg';
 import { autoDisableReason, GONE_REASON, healthChanges } from '../health.js';
 import { deliveryFrom, idsFrom, webhookFrom, type Row } from '../rows.js';
 import { ChangeFeed, changeChannel } from './changes.js';
+import { isUnavailable, storeError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
   Account, ApiKey, Attempt, AuditEntry, ClaimedDelivery, ClaimOptions, Delivery, DeliveryFilter, EngineStats, EventRecord,
@@ -59,21 +60,34 @@ export class PostgresStore implements Store {
   }
 
   private async query(text: string, values: unknown[] = []): Promise<pg.QueryResult<Row>> {
-    return this.pool.query(text, values);
+    try {
+      return await this.pool.query(text, values);
+    } catch (err) {
+      throw storeError(err);
+    }
   }
 
+  /** Runs `work` in one transaction; a database that cannot be reached throws StoreUnavailable, with nothing committed. */
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw storeError(err);
+    }
+    let broken = false;
     try {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
+      broken = isUnavailable(err);
+      if (!broken) await client.query('ROLLBACK').catch(() => {});
+      throw storeError(err);
     } finally {
-      client.release();
+      // A connection lost under the transaction is dropped, not handed to the next caller.
+      client.release(broken);
     }
   }
 
