@@ -1,7 +1,7 @@
 // Wires one Hookline node: store, intake, dispatcher and API.
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { buildApi, buildHealthApi } from './api/app.js';
+import { buildApi, buildWorkerApi } from './api/app.js';
 import { bootstrap, type FirstStart } from './bootstrap.js';
 import { checkProductionConfig, type Config } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
@@ -99,7 +99,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     }
   });
   const app = config.role === 'worker'
-    ? await buildHealthApi(store, logger)
+    ? await buildWorkerApi({ store, clock, metrics }, logger)
     : await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, secrets, clock, config, guard, metrics }, logger);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();

@@ -154,6 +154,23 @@ describe('a cluster on one PostgreSQL database', () => {
     await operator.post(`/v2/sites/${account.siteId}/events/`, { event: 'media_updated', media_id: 'after' });
     await receiver.waitFor(2, 10_000);
     expect(receiver.received.map((r) => r.json.media_id).sort()).toEqual(['after', 'before']);
+
+    // The worker's own counters are on its /metrics, for the operator's key only.
+    const workerMetrics = new Api(worker.url, OPERATOR_KEY);
+    const scraped = await until(async () => {
+      const r = await workerMetrics.get('/metrics');
+      // Counted as each attempt ends; the backlog once its outcome is written.
+      return typeof r.body === 'string' && /^hookline_deliveries_pending 0$/m.test(r.body) && r;
+    }, 10_000, 'the worker to record its 2 deliveries');
+    expect(scraped.status).toBe(200);
+    expect(scraped.body).toMatch(/^hookline_delivery_attempts_total\{outcome="succeeded"\} 2$/m);
+    expect(scraped.body).toMatch(/^hookline_attempt_duration_seconds_count 2$/m);
+    expect((await health.get('/metrics')).status).toBe(401);
+    const byAccount = await new Api(worker.url, account.api.key).get('/metrics');
+    expect(byAccount.status).toBe(403);
+    expect(byAccount.body.errors[0].code).toBe('forbidden');
+    // The api node sent nothing: its counters stay at 0.
+    expect((await operator.get('/metrics')).body).toMatch(/^hookline_delivery_attempts_total\{outcome="succeeded"\} 0$/m);
   });
 
   it('makes a rotated secret, a revoked key and a deleted webhook count on every node as soon as they are committed', async () => {
