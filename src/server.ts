@@ -38,6 +38,8 @@ export interface StartOptions {
   /** Where the SSRF guard resolves names, and extra CAs the sender trusts: for tests. */
   resolve?: Resolve;
   ca?: string | Buffer;
+  /** The dispatcher's longest sleep (1 s otherwise): tests lengthen it to show that it wakes when due. */
+  idlePollMs?: number;
 }
 
 export async function startHookline(config: Config, options: StartOptions = {}): Promise<Hookline> {
@@ -78,6 +80,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     onDisabled: notices && ((webhooks) => void notices.webhooksDisabled(webhooks)),
     health: { breakerThreshold: config.breakerThreshold, probeIntervalMs: config.probeIntervalMs, autoDisableAfterMs: config.autoDisableAfterMs },
     random: options.random,
+    idlePollMs: options.idlePollMs,
   });
   const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
   const lifecycle = new Lifecycle(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());

@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics.js';
 import { payloadBody } from '../catalog/payload.js';
 import type { WebhookSecrets } from '../security/webhook-secrets.js';
 import { signatureHeaders } from '../signing/headers.js';
-import type { ClaimedDelivery, HealthPolicy, Outcome, Store, Webhook } from '../store/types.js';
+import type { ClaimedDelivery, ClaimOptions, HealthPolicy, Outcome, Store, Webhook } from '../store/types.js';
 import { StoreUnavailable } from '../store/unavailable.js';
 import type { Clock } from '../time.js';
 import { Backoff } from './backoff.js';
@@ -47,6 +47,7 @@ export class Dispatcher {
   private idle: (() => void) | undefined;
   /** Shared by claims and flushes: both wait on the same database. */
   private readonly backoff: Backoff;
+  private readonly claimOptions: ClaimOptions;
 
   constructor(
     private readonly store: Store,
@@ -57,6 +58,12 @@ export class Dispatcher {
     private readonly options: DispatcherOptions,
   ) {
     this.backoff = new Backoff(options.random);
+    this.claimOptions = {
+      leaseMs: options.leaseMs,
+      owner: options.nodeId,
+      defaultMaxInFlight: options.endpointMaxInFlight,
+      breakerThreshold: options.health.breakerThreshold,
+    };
   }
 
   start(): void {
@@ -100,22 +107,19 @@ export class Dispatcher {
   private async pump(): Promise<void> {
     if (!this.running || this.pumping) return;
     this.pumping = true;
+    let claimedAt = this.clock.now();
     try {
       do {
         this.pumpAgain = false;
         while (this.running && this.inFlight < this.options.maxInFlight) {
           const wanted = Math.min(CLAIM_BATCH, this.options.maxInFlight - this.inFlight);
-          const claimed = await this.store.claimDue(this.clock.now(), wanted, {
-            leaseMs: this.options.leaseMs,
-            owner: this.options.nodeId,
-            defaultMaxInFlight: this.options.endpointMaxInFlight,
-            breakerThreshold: this.options.health.breakerThreshold,
-          });
+          claimedAt = this.clock.now();
+          const claimed = await this.store.claimDue(claimedAt, wanted, this.claimOptions);
           for (const delivery of claimed) void this.attempt(delivery);
           if (claimed.length < wanted) break;
         }
       } while (this.pumpAgain && this.running);
-      await this.sleepUntilNextDue();
+      await this.sleepUntilNextDue(claimedAt);
       this.backoff.reset();
     } catch (err) {
       const retryInMs = this.backoff.next();
@@ -126,12 +130,15 @@ export class Dispatcher {
     }
   }
 
-  private async sleepUntilNextDue(): Promise<void> {
+  /** `claimedAt`: the time of the last claim, which took everything claimable then. */
+  private async sleepUntilNextDue(claimedAt: number): Promise<void> {
     if (!this.running || this.inFlight >= this.options.maxInFlight) return; // a finished attempt wakes us
-    const next = await this.store.nextDueAt();
+    const next = await this.store.nextDueAt(claimedAt, this.claimOptions);
     const idlePoll = this.options.idlePollMs ?? 1_000;
-    // Due already yet not claimed: its webhook is at its cap, and a finished attempt wakes us.
-    const wait = next === null || next <= this.clock.now() ? idlePoll : next - this.clock.now();
+    // Claimable at the last claim yet not taken: another node was writing those rows (SKIP
+    // LOCKED). Looking again at once would spin, so wait for the idle poll, as with nothing due.
+    // Otherwise sleep until then, or the idle poll, for what other nodes free or schedule.
+    const wait = next === null || next <= claimedAt ? idlePoll : Math.max(next - this.clock.now(), 0);
     this.schedule(Math.min(wait, idlePoll));
   }
 

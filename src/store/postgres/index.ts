@@ -523,11 +523,17 @@ export class PostgresStore implements Store {
     return rowCount ?? 0;
   }
 
-  async nextDueAt(): Promise<number | null> {
-    // A paused webhook's head comes due when its pause ends.
-    const { rows } = await this.query(`SELECT min(greatest(coalesce(w.paused_until, 0), head.due)) AS due
-      FROM webhooks w CROSS JOIN LATERAL (SELECT min(d.due_at) AS due FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') head
-      WHERE w.status = 'active' AND head.due IS NOT NULL`);
+  async nextDueAt(now: number, options: Pick<ClaimOptions, 'defaultMaxInFlight' | 'breakerThreshold'>): Promise<number | null> {
+    // Each active webhook's next chance: its head if it has room, else its first lease to run
+    // out; a paused webhook's not before its pause ends.
+    const { rows } = await this.query(`SELECT min(greatest(coalesce(w.paused_until, 0),
+        CASE WHEN l.leased < CASE WHEN w.consecutive_failures >= $3 THEN 1 ELSE coalesce(w.max_in_flight, $2) END
+          THEN head.due ELSE l.lease_end END)) AS due
+      FROM webhooks w
+      CROSS JOIN LATERAL (SELECT min(d.due_at) AS due FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') head
+      CROSS JOIN LATERAL (SELECT count(*) AS leased, min(d.due_at) AS lease_end FROM deliveries d
+        WHERE d.webhook_id = w.id AND d.claimed_at IS NOT NULL AND d.due_at > $1) l
+      WHERE w.status = 'active' AND head.due IS NOT NULL`, [now, options.defaultMaxInFlight, options.breakerThreshold]);
     return rows[0]!.due ?? null;
   }
 

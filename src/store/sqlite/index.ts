@@ -143,10 +143,15 @@ export class SqliteStore implements Store {
       releaseLeases: db.prepare('UPDATE deliveries SET due_at = ?, claimed_at = NULL, lease_owner = NULL WHERE claimed_at IS NOT NULL'),
       releaseOwnLeases: db.prepare(`UPDATE deliveries SET due_at = ?, claimed_at = NULL, lease_owner = NULL
         WHERE claimed_at IS NOT NULL AND lease_owner = ?`),
-      // A paused webhook's head comes due when its pause ends (max() of a NULL is NULL: no head).
-      nextDue: db.prepare(`SELECT min(max(coalesce(w.paused_until, 0),
-          (SELECT min(d.due_at) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending'))) AS due
-        FROM webhooks w WHERE w.status = 'active'`),
+      // Each active webhook's next chance: its head if it has room, else its first lease to run
+      // out; a paused webhook's not before its pause ends (max() of a NULL is NULL: no head).
+      nextDue: db.prepare(`SELECT min(max(coalesce(paused_until, 0), CASE WHEN leased < cap THEN head ELSE lease_end END)) AS due FROM (
+          SELECT w.paused_until,
+            CASE WHEN w.consecutive_failures >= @breakerThreshold THEN 1 ELSE coalesce(w.max_in_flight, @defaultMaxInFlight) END AS cap,
+            (SELECT count(*) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > @now) AS leased,
+            (SELECT min(l.due_at) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > @now) AS lease_end,
+            (SELECT min(d.due_at) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') AS head
+          FROM webhooks w WHERE w.status = 'active')`),
       recover: db.prepare(`UPDATE deliveries SET status = 'pending', due_at = @now, claimed_at = NULL, lease_owner = NULL,
         last_chance = 1, last_modified = @now
         WHERE webhook_id = @webhookId AND status = 'failed' AND created >= @since`),
@@ -505,8 +510,8 @@ export class SqliteStore implements Store {
     };
   }
 
-  async nextDueAt(): Promise<number | null> {
-    return (this.sql.nextDue.get() as Row).due ?? null;
+  async nextDueAt(now: number, options: Pick<ClaimOptions, 'defaultMaxInFlight' | 'breakerThreshold'>): Promise<number | null> {
+    return (this.sql.nextDue.get({ now, defaultMaxInFlight: options.defaultMaxInFlight, breakerThreshold: options.breakerThreshold }) as Row).due ?? null;
   }
 
   async listDeliveries(webhookId: string, filter: DeliveryFilter, page: Page) {
