@@ -405,16 +405,18 @@ export class PostgresStore implements Store {
       await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hookline claim ${this.schema}`]);
       const { rows } = await db.query(`
         WITH claimable AS MATERIALIZED (
-          -- The webhooks that may take deliveries now, with the room each has left.
-          SELECT id, webhook_url, cap - leased AS free, leased, head FROM (
-            SELECT w.id, w.webhook_url,
-              CASE WHEN w.consecutive_failures >= $4 THEN 1 ELSE coalesce(w.max_in_flight, $5) END AS cap,
-              (SELECT count(*) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > $1) AS leased,
-              (SELECT min(d.due_at) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') AS head
-            FROM webhooks w
-            WHERE w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= $1)
-          ) w
-          WHERE head <= $1 AND cap > leased
+          -- The webhooks that may take deliveries now, found from their due deliveries rather than
+          -- by visiting every webhook, with the room each has left. Each gets its turn-1 delivery
+          -- before any gets a second, so only the first $2 in line can take part in this claim.
+          SELECT w.id, w.webhook_url, c.cap - l.leased AS free, l.leased, h.head
+          FROM (SELECT DISTINCT webhook_id FROM deliveries WHERE status = 'pending' AND due_at <= $1) due
+          JOIN webhooks w ON w.id = due.webhook_id
+          CROSS JOIN LATERAL (SELECT CASE WHEN w.consecutive_failures >= $4 THEN 1 ELSE coalesce(w.max_in_flight, $5) END AS cap) c
+          CROSS JOIN LATERAL (SELECT min(d.due_at) AS head FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') h
+          CROSS JOIN LATERAL (SELECT count(*) AS leased FROM deliveries d
+            WHERE d.webhook_id = w.id AND d.claimed_at IS NOT NULL AND d.due_at > $1) l
+          WHERE w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= $1) AND c.cap > l.leased
+          ORDER BY l.leased, h.head, w.id LIMIT $2
         ), ranked AS (
           -- Each webhook's due deliveries, as many as its room (and the claim) takes, numbered in its own order.
           SELECT c.id AS webhook_id, c.webhook_url, c.leased, c.head, d.id, row_number() OVER (PARTITION BY c.id ORDER BY d.due_at, d.created) AS turn

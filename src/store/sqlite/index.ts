@@ -108,16 +108,19 @@ export class SqliteStore implements Store {
         FROM subscriptions WHERE site_id = @siteId AND event = @event`),
       deliverTo: db.prepare(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
         SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, id, @dueAt, @now, @now FROM webhooks WHERE id = @webhookId`),
-      // The webhooks that may take deliveries now, the least busy first, then the one waiting longest.
+      // The webhooks that may take deliveries now, found from their due deliveries rather than by
+      // visiting every webhook: the least busy first, then the one waiting longest. Each gets a
+      // share before any gets more, so a claim of @limit never reaches past the first @limit.
       claimable: db.prepare(`SELECT id, webhook_url, cap - leased AS free FROM (
           SELECT w.id, w.webhook_url,
             CASE WHEN w.consecutive_failures >= @breakerThreshold THEN 1 ELSE coalesce(w.max_in_flight, @defaultMaxInFlight) END AS cap,
             (SELECT count(*) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > @now) AS leased,
             (SELECT min(d.due_at) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') AS head
-          FROM webhooks w
+          FROM (SELECT DISTINCT webhook_id FROM deliveries WHERE status = 'pending' AND due_at <= @now) due
+          JOIN webhooks w ON w.id = due.webhook_id
           WHERE w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= @now))
-        WHERE head <= @now AND cap > leased
-        ORDER BY leased, head, id`),
+        WHERE cap > leased
+        ORDER BY leased, head, id LIMIT @limit`),
       dueOf: db.prepare(`SELECT d.rowid AS rid, d.id, d.event_id, d.attempts, d.last_chance,
           e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id
         FROM deliveries d JOIN events e ON e.id = d.event_id
@@ -417,7 +420,7 @@ export class SqliteStore implements Store {
 
   async claimDue(now: number, limit: number, options: ClaimOptions): Promise<ClaimedDelivery[]> {
     return this.db.transaction(() => {
-      const webhooks = (this.sql.claimable.all({ now, breakerThreshold: options.breakerThreshold, defaultMaxInFlight: options.defaultMaxInFlight }) as Row[])
+      const webhooks = (this.sql.claimable.all({ now, limit, breakerThreshold: options.breakerThreshold, defaultMaxInFlight: options.defaultMaxInFlight }) as Row[])
         .map((w) => ({ id: w.id as string, url: w.webhook_url as string, free: w.free as number, taken: [] as ClaimedDelivery[] }));
       // Rounds of equal shares, so that a big limit spreads over every webhook that has work
       // and a small one goes to the first in line; a webhook leaves once it is drained or full.
