@@ -105,7 +105,7 @@ export const SETTINGS = [
   setting({ key: 'role', flag: '--role', env: ['HOOKLINE_ROLE'], default: 'all', parse: (raw) => {
     if (raw !== 'api' && raw !== 'worker' && raw !== 'all') throw new ConfigError(`expected api, worker or all, got "${raw}"`);
     return raw;
-  }, doc: 'api: serve the API only; worker: deliver only (serving just /healthz and /readyz); all: both. Several api and worker nodes share one PostgreSQL database.' }),
+  }, doc: 'api: serve the API only; worker: deliver only (serving just /healthz, /readyz and /metrics); all: both. Several api and worker nodes share one PostgreSQL database.' }),
   setting({ key: 'dev', flag: '--dev', env: ['HOOKLINE_DEV'], default: false, parse: bool, boolean: true, doc: 'Development mode: http and local webhook URLs allowed, no SSRF guard, keys printed at first start. Without it (production mode) the operator key must be given.' }),
   setting({ key: 'operatorKey', flag: '--operator-key', env: ['HOOKLINE_OPERATOR_KEY'], default: undefined, parse: str, doc: `The operator API key (at least ${MIN_OPERATOR_KEY_LENGTH} characters). Required in production mode; in --dev one is generated once and printed once.` }),
   setting({ key: 'operatorKeyFile', flag: '--operator-key-file', env: ['HOOKLINE_OPERATOR_KEY_FILE'], default: undefined, parse: str, doc: 'A file holding the operator API key (trailing whitespace ignored), instead of --operator-key.' }),

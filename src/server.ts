@@ -1,7 +1,7 @@
 // Wires one Hookline node: store, intake, dispatcher and API.
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { buildApi, buildHealthApi } from './api/app.js';
+import { buildApi, buildWorkerApi } from './api/app.js';
 import { bootstrap, type FirstStart } from './bootstrap.js';
 import { checkProductionConfig, type Config } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
@@ -38,6 +38,8 @@ export interface StartOptions {
   /** Where the SSRF guard resolves names, and extra CAs the sender trusts: for tests. */
   resolve?: Resolve;
   ca?: string | Buffer;
+  /** The dispatcher's longest sleep (1 s otherwise): tests lengthen it to show that it wakes when due. */
+  idlePollMs?: number;
 }
 
 export async function startHookline(config: Config, options: StartOptions = {}): Promise<Hookline> {
@@ -78,6 +80,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     onDisabled: notices && ((webhooks) => void notices.webhooksDisabled(webhooks)),
     health: { breakerThreshold: config.breakerThreshold, probeIntervalMs: config.probeIntervalMs, autoDisableAfterMs: config.autoDisableAfterMs },
     random: options.random,
+    idlePollMs: options.idlePollMs,
   });
   const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
   const lifecycle = new Lifecycle(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
@@ -99,7 +102,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     }
   });
   const app = config.role === 'worker'
-    ? await buildHealthApi(store, logger)
+    ? await buildWorkerApi({ store, clock, metrics }, logger)
     : await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, secrets, clock, config, guard, metrics }, logger);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();

@@ -63,11 +63,15 @@ function newApp(logger: Logger): FastifyInstance {
   });
 }
 
-/** What a worker node serves: its health, and nothing else. */
-export async function buildHealthApi(store: Store, logger: Logger): Promise<FastifyInstance> {
+/** What a worker node serves: its health, and its delivery metrics to the operator. */
+export async function buildWorkerApi(context: Pick<ApiContext, 'store' | 'clock' | 'metrics'>, logger: Logger): Promise<FastifyInstance> {
   const app = newApp(logger);
   installErrorHandlers(app);
-  await app.register(health, { store });
+  // A request without a key is refused by the same auth as on api nodes, which reads the session cookie.
+  await app.register(cookie);
+  installAuth(app, context.store, context.clock);
+  await app.register(health, context);
+  await app.register(metrics, context);
   return app;
 }
 

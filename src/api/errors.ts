@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { StoreUnavailable } from '../store/unavailable.js';
 
 export class ApiError extends Error {
   constructor(readonly statusCode: number, readonly code: string, description: string) {
@@ -11,6 +12,9 @@ export class ApiError extends Error {
 
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
 export const badRequest = (description: string, code = 'invalid_body') => new ApiError(400, code, description);
+
+/** Seconds a client is asked to wait (Retry-After) while the database cannot be reached. */
+export const UNAVAILABLE_RETRY_AFTER_S = 5;
 
 export function errorBody(code: string, description: string) {
   return { errors: [{ code, description }] };
@@ -74,6 +78,12 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof ApiError) {
       return reply.code(err.statusCode).send(errorBody(err.code, err.message));
+    }
+    if (err instanceof StoreUnavailable) {
+      // Nothing was committed (a store's transaction is all or nothing): the same request may be sent again.
+      request.log.warn({ err: err.cause }, 'the database does not answer');
+      return reply.code(503).header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S))
+        .send(errorBody('database_unavailable', err.message));
     }
     if (err.validation) {
       const context = err.validationContext ?? 'body';

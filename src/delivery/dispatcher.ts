@@ -5,8 +5,10 @@ import type { Metrics } from '../metrics.js';
 import { payloadBody } from '../catalog/payload.js';
 import type { WebhookSecrets } from '../security/webhook-secrets.js';
 import { signatureHeaders } from '../signing/headers.js';
-import type { ClaimedDelivery, HealthPolicy, Outcome, Store, Webhook } from '../store/types.js';
+import type { ClaimedDelivery, ClaimOptions, HealthPolicy, Outcome, Store, Webhook } from '../store/types.js';
+import { StoreUnavailable } from '../store/unavailable.js';
 import type { Clock } from '../time.js';
+import { Backoff } from './backoff.js';
 import { nextAttemptAt } from './schedule.js';
 import type { Sender } from './sender.js';
 
@@ -40,7 +42,12 @@ export class Dispatcher {
   private timer: NodeJS.Timeout | undefined;
   private outcomes: Outcome[] = [];
   private flushing: Promise<void> | undefined;
+  /** A flush that found the database unreachable is tried again after a backoff. */
+  private flushRetry: NodeJS.Timeout | undefined;
   private idle: (() => void) | undefined;
+  /** Shared by claims and flushes: both wait on the same database. */
+  private readonly backoff: Backoff;
+  private readonly claimOptions: ClaimOptions;
 
   constructor(
     private readonly store: Store,
@@ -49,7 +56,15 @@ export class Dispatcher {
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly options: DispatcherOptions,
-  ) {}
+  ) {
+    this.backoff = new Backoff(options.random);
+    this.claimOptions = {
+      leaseMs: options.leaseMs,
+      owner: options.nodeId,
+      defaultMaxInFlight: options.endpointMaxInFlight,
+      breakerThreshold: options.health.breakerThreshold,
+    };
+  }
 
   start(): void {
     this.running = true;
@@ -76,6 +91,8 @@ export class Dispatcher {
   async stop(graceMs: number): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
+    clearTimeout(this.flushRetry);
+    this.flushRetry = undefined;
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
         this.idle = resolve;
@@ -90,36 +107,38 @@ export class Dispatcher {
   private async pump(): Promise<void> {
     if (!this.running || this.pumping) return;
     this.pumping = true;
+    let claimedAt = this.clock.now();
     try {
       do {
         this.pumpAgain = false;
         while (this.running && this.inFlight < this.options.maxInFlight) {
           const wanted = Math.min(CLAIM_BATCH, this.options.maxInFlight - this.inFlight);
-          const claimed = await this.store.claimDue(this.clock.now(), wanted, {
-            leaseMs: this.options.leaseMs,
-            owner: this.options.nodeId,
-            defaultMaxInFlight: this.options.endpointMaxInFlight,
-            breakerThreshold: this.options.health.breakerThreshold,
-          });
+          claimedAt = this.clock.now();
+          const claimed = await this.store.claimDue(claimedAt, wanted, this.claimOptions);
           for (const delivery of claimed) void this.attempt(delivery);
           if (claimed.length < wanted) break;
         }
       } while (this.pumpAgain && this.running);
-      await this.sleepUntilNextDue();
+      await this.sleepUntilNextDue(claimedAt);
+      this.backoff.reset();
     } catch (err) {
-      this.log.error({ err }, 'claiming deliveries failed; trying again shortly');
-      this.schedule(1_000);
+      const retryInMs = this.backoff.next();
+      this.log.error({ err, retryInMs }, 'claiming deliveries failed; trying again after a backoff');
+      this.schedule(retryInMs);
     } finally {
       this.pumping = false;
     }
   }
 
-  private async sleepUntilNextDue(): Promise<void> {
+  /** `claimedAt`: the time of the last claim, which took everything claimable then. */
+  private async sleepUntilNextDue(claimedAt: number): Promise<void> {
     if (!this.running || this.inFlight >= this.options.maxInFlight) return; // a finished attempt wakes us
-    const next = await this.store.nextDueAt();
+    const next = await this.store.nextDueAt(claimedAt, this.claimOptions);
     const idlePoll = this.options.idlePollMs ?? 1_000;
-    // Due already yet not claimed: its webhook is at its cap, and a finished attempt wakes us.
-    const wait = next === null || next <= this.clock.now() ? idlePoll : next - this.clock.now();
+    // Claimable at the last claim yet not taken: another node was writing those rows (SKIP
+    // LOCKED). Looking again at once would spin, so wait for the idle poll, as with nothing due.
+    // Otherwise sleep until then, or the idle poll, for what other nodes free or schedule.
+    const wait = next === null || next <= claimedAt ? idlePoll : Math.max(next - this.clock.now(), 0);
     this.schedule(Math.min(wait, idlePoll));
   }
 
@@ -183,7 +202,7 @@ export class Dispatcher {
   }
 
   private scheduleFlush(): void {
-    if (this.flushing) return; // the running flush looks again when it ends
+    if (this.flushing || this.flushRetry) return; // the running flush, or the retry, looks again when it ends
     this.flushing = new Promise((resolve) => setImmediate(resolve)).then(() => this.flush());
   }
 
@@ -191,20 +210,36 @@ export class Dispatcher {
   private async flush(): Promise<void> {
     const batch = this.outcomes;
     this.outcomes = [];
+    let unreachable = false;
     try {
       if (batch.length > 0) {
         const disabled = await this.store.recordOutcomes(batch, this.clock.now(), this.options.health);
+        this.backoff.reset();
         for (const w of disabled) this.log.warn({ webhookId: w.id, reason: w.disabledReason }, 'webhook disabled');
         if (disabled.length > 0) this.options.onDisabled?.(disabled);
       }
     } catch (err) {
-      // The leases run out and the deliveries are attempted again: at least once, never lost.
-      this.log.error({ err, count: batch.length }, 'recording delivery outcomes failed');
+      unreachable = err instanceof StoreUnavailable && this.running;
+      if (unreachable) {
+        // Kept and written once the database answers, so that what was sent is not sent again
+        // (if the leases run out first, it may be: at least once, never lost).
+        this.outcomes = batch.concat(this.outcomes);
+        const retryInMs = this.backoff.next();
+        this.log.error({ err, count: batch.length, retryInMs }, 'recording delivery outcomes failed; trying again after a backoff');
+        this.flushRetry = setTimeout(() => {
+          this.flushRetry = undefined;
+          this.scheduleFlush();
+        }, retryInMs);
+      } else {
+        // The leases run out and the deliveries are attempted again: at least once, never lost.
+        this.log.error({ err, count: batch.length }, 'recording delivery outcomes failed');
+      }
     } finally {
       this.flushing = undefined;
     }
-    if (this.outcomes.length > 0) this.scheduleFlush();
     if (this.inFlight === 0 && this.idle) this.idle();
+    if (unreachable) return; // the retry above wakes the dispatcher once the outcomes are written
+    if (this.outcomes.length > 0) this.scheduleFlush();
     this.wake();
   }
 }

@@ -309,8 +309,13 @@ export interface Store {
    * process can hold one) or `owner`'s (a node that stops).
    */
   releaseLeases(now: number, owner?: string): Promise<number>;
-  /** When the next delivery of an active webhook can be claimed (maybe already past); null: none. */
-  nextDueAt(): Promise<number | null>;
+  /**
+   * When a claim at `now` or later can next take something (maybe already past); null: nothing
+   * pending. A webhook with room under its cap counts its first due delivery (or the end of its
+   * pause); one at its cap counts the first of its leases to run out, not its due deliveries: a
+   * finished attempt frees a place sooner, and wakes the dispatcher itself.
+   */
+  nextDueAt(now: number, options: Pick<ClaimOptions, 'defaultMaxInFlight' | 'breakerThreshold'>): Promise<number | null>;
   /** Re-queues the webhook's failed deliveries created since `since`, oldest first, for one more attempt. */
   recoverDeliveries(webhookId: string, since: number, now: number): Promise<number>;
   /**

@@ -3,11 +3,12 @@
 // SIGKILL mid-stream. Nothing acknowledged is lost; a killed worker repeats at most what it held.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verify } from '../../src/signing/verify.js';
 import {
   Api, OPERATOR_KEY, TEST_DATABASE_URL, TEST_SECRET_KEY, createAccount, createWebhook, freshSchema, spawnCli, startReceiver,
-  until, type CliProcess, type Receiver,
+  startTestNode, until, type CliProcess, type Receiver,
 } from '../helpers.js';
 
 const EVENTS = 400;
@@ -153,6 +154,23 @@ describe('a cluster on one PostgreSQL database', () => {
     await operator.post(`/v2/sites/${account.siteId}/events/`, { event: 'media_updated', media_id: 'after' });
     await receiver.waitFor(2, 10_000);
     expect(receiver.received.map((r) => r.json.media_id).sort()).toEqual(['after', 'before']);
+
+    // The worker's own counters are on its /metrics, for the operator's key only.
+    const workerMetrics = new Api(worker.url, OPERATOR_KEY);
+    const scraped = await until(async () => {
+      const r = await workerMetrics.get('/metrics');
+      // Counted as each attempt ends; the backlog once its outcome is written.
+      return typeof r.body === 'string' && /^hookline_deliveries_pending 0$/m.test(r.body) && r;
+    }, 10_000, 'the worker to record its 2 deliveries');
+    expect(scraped.status).toBe(200);
+    expect(scraped.body).toMatch(/^hookline_delivery_attempts_total\{outcome="succeeded"\} 2$/m);
+    expect(scraped.body).toMatch(/^hookline_attempt_duration_seconds_count 2$/m);
+    expect((await health.get('/metrics')).status).toBe(401);
+    const byAccount = await new Api(worker.url, account.api.key).get('/metrics');
+    expect(byAccount.status).toBe(403);
+    expect(byAccount.body.errors[0].code).toBe('forbidden');
+    // The api node sent nothing: its counters stay at 0.
+    expect((await operator.get('/metrics')).body).toMatch(/^hookline_delivery_attempts_total\{outcome="succeeded"\} 0$/m);
   });
 
   it('makes a rotated secret, a revoked key and a deleted webhook count on every node as soon as they are committed', async () => {
@@ -224,6 +242,55 @@ describe('a cluster on one PostgreSQL database', () => {
     expect(receiver.received[0]!.json.media_id).toBe('during');
     await until(async () => (await schemaQuery(schema, `SELECT count(*)::int AS n FROM deliveries WHERE status = 'succeeded'`))[0]!.n === 1,
       10_000, 'the outcome recorded');
+  });
+});
+
+describe('a node cut off from its database', () => {
+  it('answers 503 with Retry-After and commits nothing, backs its claims off, and resumes once the database is back', async () => {
+    const { url: databaseUrl, schema } = await clusterSchema();
+    const target = new URL(TEST_DATABASE_URL);
+    const proxy = await tcpProxy(target.hostname, Number(target.port || 5432));
+    cleanups.push(() => proxy.close());
+    const viaProxy = new URL(databaseUrl);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const logs: { msg: string; retryInMs?: number }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    // random 1: each backoff is its ceiling, so that the waits can be read exactly.
+    const node = await startTestNode({ databaseUrl: viaProxy.toString(), secretKey: TEST_SECRET_KEY }, { store: 'postgres', logger, random: () => 1 });
+    cleanups.push(() => node.close());
+    const receiver = await startReceiver();
+    cleanups.push(() => receiver.close());
+    await createWebhook(node.account.api, [node.account.siteId], receiver.url, ['media_updated']);
+    const send = (media_id: string) => node.operator.post(`/v2/sites/${node.account.siteId}/events/`, { event: 'media_updated', media_id });
+    const claimBackoffs = () => logs.filter((l) => l.msg.startsWith('claiming deliveries failed')).map((l) => l.retryInMs);
+    const committed = async () => (await schemaQuery(schema, 'SELECT count(*)::int AS n FROM events'))[0]!.n as number;
+
+    await proxy.cut();
+    const refused = await send('during');
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(refused.body).toEqual({ errors: [{ code: 'database_unavailable', description: 'the database does not answer' }] });
+    expect((await node.account.api.get('/v2/webhooks/')).status).toBe(503);
+    // The dispatcher tries again after 250 ms, then doubles each wait.
+    await until(() => claimBackoffs().length >= 4, 15_000, 'four failed claims');
+    expect(claimBackoffs().slice(0, 4)).toEqual([250, 500, 1_000, 2_000]);
+    expect(await committed()).toBe(0);
+
+    await proxy.restore();
+    const accepted = await send('after');
+    expect(accepted.status).toBe(202);
+    await receiver.waitFor(1, 15_000);
+    expect(receiver.received.map((r) => r.json.media_id)).toEqual(['after']);
+    expect(await committed()).toBe(1);
+    await until(async () => (await schemaQuery(schema, `SELECT count(*)::int AS n FROM deliveries WHERE status = 'succeeded'`))[0]!.n === 1,
+      10_000, 'the outcome recorded');
+
+    // A success starts the backoff afresh.
+    const before = claimBackoffs().length;
+    await proxy.cut();
+    await until(() => claimBackoffs().length > before, 15_000, 'a failed claim after the second cut');
+    expect(claimBackoffs()[before]).toBe(250);
+    await proxy.restore();
   });
 });
 

@@ -92,6 +92,30 @@ describe('isolation', () => {
   });
 });
 
+describe('waking', () => {
+  it('claims another webhook\'s retry when it falls due while one webhook sits at its cap with due deliveries', async () => {
+    // The idle poll made longer than the test: only the sleep until the next due time can bring the retry.
+    node = await startTestNode({ requestTimeoutMs: 30_000, leaseMs: 60_000, shutdownGraceMs: 0, retrySchedule: [0, 1_000] }, { idlePollMs: 600_000 });
+    const capped = await receiver(() => 'hang');
+    const flaky = await receiver((_req, i) => (i === 0 ? 500 : 200));
+    const hookA = await createWebhook(node.account.api, [node.account.siteId], capped.url, ['media_created']);
+    await node.account.api.patch(`/v2/webhooks/${hookA.id}/`, { max_in_flight: 1 });
+    const hookB = await createWebhook(node.account.api, [node.account.siteId], flaky.url, ['media_available']);
+    await report(3, 'media_created');
+    await capped.waitFor(1);
+    await report(1, 'media_available');
+    await flaky.waitFor(1);
+    const [failed] = (await until(async () => {
+      const list = (await node!.account.api.get(`/v2/webhooks/${hookB.id}/deliveries/`)).body.deliveries;
+      return list[0]?.attempts === 1 && list;
+    }, 5_000, 'the failed attempt recorded')) as { next_attempt_at: string }[];
+
+    const [, retry] = await flaky.waitFor(2, 10_000);
+    expect(Number(retry!.headers['webhook-timestamp'])).toBeGreaterThanOrEqual(Math.floor(Date.parse(failed!.next_attempt_at) / 1000));
+    expect(capped.received).toHaveLength(1);
+  });
+});
+
 describe('endpoint health', () => {
   it('opens the breaker after consecutive failures: one probe per interval, and a success resumes all', async () => {
     const time = manualClock();

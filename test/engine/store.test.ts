@@ -128,16 +128,41 @@ describe('claimDue', () => {
     await events('media_created', 5);
     await store.updateWebhook('hookAAAA', { status: 'disabled' }, NOW);
     expect(await store.claimDue(NOW + 10, 100, claim)).toEqual([]);
-    expect(await store.nextDueAt()).toBeNull();
+    expect(await store.nextDueAt(NOW + 10, claim)).toBeNull();
     await store.updateWebhook('hookAAAA', { status: 'active' }, NOW);
 
     await row(`UPDATE webhooks SET paused_until = ?`, NOW + 1_000);
     expect(await store.claimDue(NOW + 10, 100, claim)).toEqual([]);
-    expect(await store.nextDueAt()).toBe(NOW + 1_000);
+    expect(await store.nextDueAt(NOW + 10, claim)).toBe(NOW + 1_000);
     await row(`UPDATE webhooks SET paused_until = NULL, consecutive_failures = 5`);
     const probe = await store.claimDue(NOW + 10, 100, claim);
     expect(probe).toHaveLength(1);
     expect(await store.claimDue(NOW + 10, 100, claim)).toEqual([]);
+  });
+});
+
+describe('nextDueAt', () => {
+  it('gives the next due time of a webhook with room, not the due deliveries of one at its cap', async () => {
+    await webhook('hookAAAA', ['media_created'], 1);
+    await webhook('hookBBBB', ['media_updated']);
+    await events('media_created', 3);
+    await events('media_updated', 1);
+    const first = await store.claimDue(NOW + 10, 100, claim);
+    expect(first.map((d) => d.webhookId).sort()).toEqual(['hookAAAA', 'hookBBBB']);
+    const [a, b] = ['hookAAAA', 'hookBBBB'].map((id) => first.find((d) => d.webhookId === id)!);
+
+    // hookAAAA is at its cap with two deliveries due; hookBBBB's retry is what comes next.
+    await store.recordOutcomes([outcome(b!.id, 'hookBBBB', 500, NOW + 5_000)], NOW + 20, policy);
+    expect(await store.claimDue(NOW + 20, 100, claim)).toEqual([]);
+    expect(await store.nextDueAt(NOW + 20, claim)).toBe(NOW + 5_000);
+    expect((await store.claimDue(NOW + 5_000, 100, claim)).map((d) => d.id)).toEqual([b!.id]);
+
+    // With nothing else pending, the capped webhook's next chance is its lease running out...
+    await store.recordOutcomes([outcome(b!.id, 'hookBBBB', 200, null)], NOW + 5_010, policy);
+    expect(await store.nextDueAt(NOW + 5_010, claim)).toBe(NOW + 10 + claim.leaseMs);
+    // ... or its attempt ending, which leaves its head due at once.
+    await store.recordOutcomes([outcome(a!.id, 'hookAAAA', 200, null)], NOW + 5_020, policy);
+    expect(await store.nextDueAt(NOW + 5_020, claim)).toBe(NOW + 1);
   });
 });
 

@@ -1,11 +1,17 @@
-// The engine's small parts on their own: its settings, Retry-After, and retention's batching.
+// The engine's small parts on their own: its settings, Retry-After, retention's batching, and
+// the backoff and error classification that carry it through a database outage.
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
+import { Backoff } from '../../src/delivery/backoff.js';
 import { parseRetryAfter } from '../../src/delivery/sender.js';
 import { Retention, RETENTION_BATCH } from '../../src/maintenance/retention.js';
 import { generateSecret } from '../../src/signing/standard.js';
+import { isUnavailable, storeError } from '../../src/store/postgres/errors.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
+import { StoreUnavailable } from '../../src/store/unavailable.js';
 
 describe('engine settings', () => {
   it('has the documented defaults, and durations in days', () => {
@@ -58,5 +64,32 @@ describe('retention', () => {
     const retention = new Retention(store, { now: () => now }, pino({ level: 'silent' }), { dataMs: 30 * 86_400_000, idempotencyMs: 86_400_000 });
     await retention.runOnce();
     expect([count('events'), count('idempotency_keys')]).toEqual([0, 0]);
+  });
+});
+
+describe('riding out a database outage', () => {
+  it('backs off from 250 ms, doubling to 10 s, with jitter below each step, and starts afresh after a success', () => {
+    let draw = 1;
+    const backoff = new Backoff(() => draw);
+    expect(Array.from({ length: 8 }, () => backoff.next())).toEqual([250, 500, 1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
+    backoff.reset();
+    draw = 0;
+    expect([backoff.next(), backoff.next()]).toEqual([125, 250]);
+  });
+
+  it('tells a database that cannot be reached from a statement that is wrong', async () => {
+    // A port that was just free: nothing listens there, so the connection is refused for real.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/test` });
+    const refused = await client.connect().then(() => undefined, (err: unknown) => err);
+    expect(isUnavailable(refused)).toBe(true);
+    expect(storeError(refused)).toBeInstanceOf(StoreUnavailable);
+    const wrong = Object.assign(new Error('syntax error at or near "SELEC"'), { code: '42601' });
+    expect(isUnavailable(wrong)).toBe(false);
+    expect(storeError(wrong)).toBe(wrong);
+    expect(isUnavailable(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(true);
   });
 });

@@ -147,7 +147,7 @@ describe(`the store contract (${TEST_STORE})`, () => {
   it('claims due deliveries with a lease, records outcomes and attempts, and schedules retries', async () => {
     await store.createWebhook(hook('hook0001'), 's');
     await store.ingest([item('evt_1'), item('evt_2'), item('evt_3')], NOW, { ...options, firstAttemptAt: NOW });
-    expect(await store.nextDueAt()).toBe(NOW);
+    expect(await store.nextDueAt(NOW - 1, LEASE)).toBe(NOW);
     expect(await store.claimDue(NOW - 1, 10, LEASE)).toEqual([]);
 
     const claimed = await store.claimDue(NOW, 2, LEASE);
@@ -166,7 +166,7 @@ describe(`the store contract (${TEST_STORE})`, () => {
     expect(await store.getDelivery(claimed[1]!.id)).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500, nextAttemptAt: NOW + 500 });
     expect(await store.getDelivery(rest[0]!.id)).toMatchObject({ status: 'failed', attempts: 1, nextAttemptAt: null });
     expect(await store.listAttempts(claimed[0]!.id)).toEqual([{ attemptedAt: NOW, statusCode: 200, durationMs: 3, error: null, responseBody: 'ok' }]);
-    expect(await store.nextDueAt()).toBe(NOW + 500);
+    expect(await store.nextDueAt(NOW + 10, LEASE)).toBe(NOW + 500);
 
     const retry = await store.claimDue(NOW + 500, 10, LEASE);
     expect(retry.map((d) => [d.id, d.attempts])).toEqual([[claimed[1]!.id, 1]]);
@@ -205,7 +205,7 @@ describe(`the store contract (${TEST_STORE})`, () => {
     await store.recordOutcomes([ok(claimed!)], NOW + 1, policy);
     expect(await store.getDelivery(claimed!.id)).toBeUndefined();
     expect(await store.listAttempts(claimed!.id)).toEqual([]);
-    expect(await store.nextDueAt()).toBeNull();
+    expect(await store.nextDueAt(NOW + 1, LEASE)).toBeNull();
   });
 
   it('commits a fact all or nothing, with optimistic versions and keys', async () => {

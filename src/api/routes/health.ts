@@ -2,15 +2,15 @@
 // load balancer stops sending requests to a node that answers 503 here.
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/types.js';
-import { ApiError } from '../errors.js';
+import { StoreUnavailable } from '../../store/unavailable.js';
 
 export default async function health(app: FastifyInstance, { store }: { store: Store }) {
   app.get('/healthz', { schema: { tags: ['health'], security: [] } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { tags: ['health'], security: [] } }, async () => {
     try {
       await store.ping?.();
-    } catch {
-      throw new ApiError(503, 'database_unavailable', 'the database does not answer');
+    } catch (err) {
+      throw err instanceof StoreUnavailable ? err : new StoreUnavailable(err);
     }
     return { status: 'ready' };
   });

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../app.js';
 
-export default async function metrics(app: FastifyInstance, { metrics }: ApiContext) {
+export default async function metrics(app: FastifyInstance, { metrics }: Pick<ApiContext, 'metrics'>) {
   app.get('/metrics', {
     schema: { tags: ['health'], description: 'Delivery metrics in Prometheus text format (operator key).' },
     config: { operatorOnly: true },

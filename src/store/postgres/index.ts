@@ -5,6 +5,7 @@ import pg from 'pg';
 import { autoDisableReason, GONE_REASON, healthChanges } from '../health.js';
 import { deliveryFrom, idsFrom, webhookFrom, type Row } from '../rows.js';
 import { ChangeFeed, changeChannel } from './changes.js';
+import { isUnavailable, storeError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
   Account, ApiKey, Attempt, AuditEntry, ClaimedDelivery, ClaimOptions, Delivery, DeliveryFilter, EngineStats, EventRecord,
@@ -59,21 +60,34 @@ export class PostgresStore implements Store {
   }
 
   private async query(text: string, values: unknown[] = []): Promise<pg.QueryResult<Row>> {
-    return this.pool.query(text, values);
+    try {
+      return await this.pool.query(text, values);
+    } catch (err) {
+      throw storeError(err);
+    }
   }
 
+  /** Runs `work` in one transaction; a database that cannot be reached throws StoreUnavailable, with nothing committed. */
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw storeError(err);
+    }
+    let broken = false;
     try {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
+      broken = isUnavailable(err);
+      if (!broken) await client.query('ROLLBACK').catch(() => {});
+      throw storeError(err);
     } finally {
-      client.release();
+      // A connection lost under the transaction is dropped, not handed to the next caller.
+      client.release(broken);
     }
   }
 
@@ -391,16 +405,19 @@ export class PostgresStore implements Store {
       await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hookline claim ${this.schema}`]);
       const { rows } = await db.query(`
         WITH claimable AS MATERIALIZED (
-          -- The webhooks that may take deliveries now, with the room each has left.
-          SELECT id, webhook_url, cap - leased AS free, leased, head FROM (
-            SELECT w.id, w.webhook_url,
-              CASE WHEN w.consecutive_failures >= $4 THEN 1 ELSE coalesce(w.max_in_flight, $5) END AS cap,
-              (SELECT count(*) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > $1) AS leased,
-              (SELECT min(d.due_at) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') AS head
-            FROM webhooks w
-            WHERE w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= $1)
-          ) w
-          WHERE head <= $1 AND cap > leased
+          -- The webhooks that may take deliveries now, found from their due deliveries rather than
+          -- by visiting every webhook, with the room each has left. Water-filling gives every one
+          -- of them a delivery before any webhook further in line gets one, so only the first $2
+          -- in line can take part in this claim.
+          SELECT w.id, w.webhook_url, c.cap - l.leased AS free, l.leased, h.head
+          FROM (SELECT DISTINCT webhook_id FROM deliveries WHERE status = 'pending' AND due_at <= $1) due
+          JOIN webhooks w ON w.id = due.webhook_id
+          CROSS JOIN LATERAL (SELECT CASE WHEN w.consecutive_failures >= $4 THEN 1 ELSE coalesce(w.max_in_flight, $5) END AS cap) c
+          CROSS JOIN LATERAL (SELECT min(d.due_at) AS head FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') h
+          CROSS JOIN LATERAL (SELECT count(*) AS leased FROM deliveries d
+            WHERE d.webhook_id = w.id AND d.claimed_at IS NOT NULL AND d.due_at > $1) l
+          WHERE w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= $1) AND c.cap > l.leased
+          ORDER BY l.leased, h.head, w.id LIMIT $2
         ), ranked AS (
           -- Each webhook's due deliveries, as many as its room (and the claim) takes, numbered in its own order.
           SELECT c.id AS webhook_id, c.webhook_url, c.leased, c.head, d.id, row_number() OVER (PARTITION BY c.id ORDER BY d.due_at, d.created) AS turn
@@ -510,11 +527,17 @@ export class PostgresStore implements Store {
     return rowCount ?? 0;
   }
 
-  async nextDueAt(): Promise<number | null> {
-    // A paused webhook's head comes due when its pause ends.
-    const { rows } = await this.query(`SELECT min(greatest(coalesce(w.paused_until, 0), head.due)) AS due
-      FROM webhooks w CROSS JOIN LATERAL (SELECT min(d.due_at) AS due FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') head
-      WHERE w.status = 'active' AND head.due IS NOT NULL`);
+  async nextDueAt(now: number, options: Pick<ClaimOptions, 'defaultMaxInFlight' | 'breakerThreshold'>): Promise<number | null> {
+    // Each active webhook's next chance: its head if it has room, else its first lease to run
+    // out; a paused webhook's not before its pause ends.
+    const { rows } = await this.query(`SELECT min(greatest(coalesce(w.paused_until, 0),
+        CASE WHEN l.leased < CASE WHEN w.consecutive_failures >= $3 THEN 1 ELSE coalesce(w.max_in_flight, $2) END
+          THEN head.due ELSE l.lease_end END)) AS due
+      FROM webhooks w
+      CROSS JOIN LATERAL (SELECT min(d.due_at) AS due FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') head
+      CROSS JOIN LATERAL (SELECT count(*) AS leased, min(d.due_at) AS lease_end FROM deliveries d
+        WHERE d.webhook_id = w.id AND d.claimed_at IS NOT NULL AND d.due_at > $1) l
+      WHERE w.status = 'active' AND head.due IS NOT NULL`, [now, options.defaultMaxInFlight, options.breakerThreshold]);
     return rows[0]!.due ?? null;
   }
 

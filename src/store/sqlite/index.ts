@@ -130,16 +130,20 @@ export class SqliteStore implements Store {
         FROM subscriptions WHERE site_id = @siteId AND event = @event`),
       deliverTo: db.prepare(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
         SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, id, @dueAt, @now, @now FROM webhooks WHERE id = @webhookId`),
-      // The webhooks that may take deliveries now, the least busy first, then the one waiting longest.
+      // The webhooks that may take deliveries now, found from their due deliveries rather than by
+      // visiting every webhook: the least busy first, then the one waiting longest. Water-filling
+      // never gives a webhook more before those ahead of it have one, so a claim of @limit never
+      // reaches past the first @limit.
       claimable: db.prepare(`SELECT id, webhook_url, leased, cap - leased AS free FROM (
           SELECT w.id, w.webhook_url,
             CASE WHEN w.consecutive_failures >= @breakerThreshold THEN 1 ELSE coalesce(w.max_in_flight, @defaultMaxInFlight) END AS cap,
             (SELECT count(*) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > @now) AS leased,
             (SELECT min(d.due_at) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') AS head
-          FROM webhooks w
+          FROM (SELECT DISTINCT webhook_id FROM deliveries WHERE status = 'pending' AND due_at <= @now) due
+          JOIN webhooks w ON w.id = due.webhook_id
           WHERE w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= @now))
-        WHERE head <= @now AND cap > leased
-        ORDER BY leased, head, id`),
+        WHERE cap > leased
+        ORDER BY leased, head, id LIMIT @limit`),
       dueOf: db.prepare(`SELECT d.rowid AS rid, d.id, d.event_id, d.attempts, d.last_chance,
           e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id
         FROM deliveries d JOIN events e ON e.id = d.event_id
@@ -165,10 +169,15 @@ export class SqliteStore implements Store {
       releaseLeases: db.prepare('UPDATE deliveries SET due_at = ?, claimed_at = NULL, lease_owner = NULL WHERE claimed_at IS NOT NULL'),
       releaseOwnLeases: db.prepare(`UPDATE deliveries SET due_at = ?, claimed_at = NULL, lease_owner = NULL
         WHERE claimed_at IS NOT NULL AND lease_owner = ?`),
-      // A paused webhook's head comes due when its pause ends (max() of a NULL is NULL: no head).
-      nextDue: db.prepare(`SELECT min(max(coalesce(w.paused_until, 0),
-          (SELECT min(d.due_at) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending'))) AS due
-        FROM webhooks w WHERE w.status = 'active'`),
+      // Each active webhook's next chance: its head if it has room, else its first lease to run
+      // out; a paused webhook's not before its pause ends (max() of a NULL is NULL: no head).
+      nextDue: db.prepare(`SELECT min(max(coalesce(paused_until, 0), CASE WHEN leased < cap THEN head ELSE lease_end END)) AS due FROM (
+          SELECT w.paused_until,
+            CASE WHEN w.consecutive_failures >= @breakerThreshold THEN 1 ELSE coalesce(w.max_in_flight, @defaultMaxInFlight) END AS cap,
+            (SELECT count(*) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > @now) AS leased,
+            (SELECT min(l.due_at) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > @now) AS lease_end,
+            (SELECT min(d.due_at) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') AS head
+          FROM webhooks w WHERE w.status = 'active')`),
       recover: db.prepare(`UPDATE deliveries SET status = 'pending', due_at = @now, claimed_at = NULL, lease_owner = NULL,
         last_chance = 1, last_modified = @now
         WHERE webhook_id = @webhookId AND status = 'failed' AND created >= @since`),
@@ -451,7 +460,7 @@ export class SqliteStore implements Store {
 
   async claimDue(now: number, limit: number, options: ClaimOptions): Promise<ClaimedDelivery[]> {
     return this.bookkeeping(() => {
-      const webhooks = (this.sql.claimable.all({ now, breakerThreshold: options.breakerThreshold, defaultMaxInFlight: options.defaultMaxInFlight }) as Row[])
+      const webhooks = (this.sql.claimable.all({ now, limit, breakerThreshold: options.breakerThreshold, defaultMaxInFlight: options.defaultMaxInFlight }) as Row[])
         .map((w) => ({ id: w.id as string, url: w.webhook_url as string, inFlight: w.leased as number, free: w.free as number, taken: [] as ClaimedDelivery[] }));
       // Rounds of water-filling shares (see waterFill); a webhook leaves once it is drained or
       // full, and what it could not take goes round again to the others.
@@ -549,8 +558,8 @@ export class SqliteStore implements Store {
     };
   }
 
-  async nextDueAt(): Promise<number | null> {
-    return (this.sql.nextDue.get() as Row).due ?? null;
+  async nextDueAt(now: number, options: Pick<ClaimOptions, 'defaultMaxInFlight' | 'breakerThreshold'>): Promise<number | null> {
+    return (this.sql.nextDue.get({ now, defaultMaxInFlight: options.defaultMaxInFlight, breakerThreshold: options.breakerThreshold }) as Row).due ?? null;
   }
 
   async listDeliveries(webhookId: string, filter: DeliveryFilter, page: Page) {
