@@ -1,7 +1,7 @@
 // Rows as both stores read them (snake_case columns, times in epoch ms), mapped to the Store's
 // types in one place so that SQLite and PostgreSQL answer alike.
 import type { IdField } from '../catalog/events.js';
-import type { Delivery, Webhook } from './types.js';
+import type { Attempt, AuditEntry, Delivery, Webhook } from './types.js';
 
 export type Row = Record<string, any>;
 
@@ -42,3 +42,19 @@ export const idsFrom = (r: Row): Partial<Record<IdField, string>> => {
   if (r.track_id !== null) ids.track_id = r.track_id;
   return ids;
 };
+
+export const attemptFrom = (r: Row): Attempt => ({
+  attemptedAt: r.attempted_at,
+  statusCode: r.status_code,
+  durationMs: r.duration_ms,
+  error: r.error,
+  responseBody: r.response_body,
+});
+
+export const auditFrom = (r: Row): AuditEntry => ({
+  id: r.id, accountId: r.account_id, actor: r.actor, keyId: r.key_id, action: r.action,
+  targetType: r.target_type, targetId: r.target_id, ip: r.ip, created: r.created,
+});
+
+/** An API key or a site: both belong to an account and have a name. */
+export const ownedFrom = (r: Row) => ({ id: r.id, accountId: r.account_id, name: r.name, created: r.created });
