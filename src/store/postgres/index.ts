@@ -3,7 +3,7 @@
 // LISTEN/NOTIFY on one channel per schema (src/store/postgres/changes.ts).
 import pg from 'pg';
 import { autoDisableReason, GONE_REASON, healthChanges } from '../health.js';
-import { deliveryFrom, idsFrom, webhookFrom, type Row } from '../rows.js';
+import { attemptFrom, auditFrom, deliveryFrom, idsFrom, ownedFrom, webhookFrom, type Row } from '../rows.js';
 import { ChangeFeed, changeChannel } from './changes.js';
 import { isUnavailable, storeError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
@@ -142,12 +142,12 @@ export class PostgresStore implements Store {
 
   async findApiKey(hash: string): Promise<ApiKey | undefined> {
     const r = (await this.query('SELECT * FROM api_keys WHERE key_hash = $1', [hash])).rows[0];
-    return r && { id: r.id, accountId: r.account_id, name: r.name, created: r.created };
+    return r && ownedFrom(r);
   }
 
   async listApiKeys(accountId: string): Promise<ApiKey[]> {
     const { rows } = await this.query('SELECT * FROM api_keys WHERE account_id = $1 ORDER BY created, id', [accountId]);
-    return rows.map((r) => ({ id: r.id, accountId: r.account_id, name: r.name, created: r.created }));
+    return rows.map(ownedFrom);
   }
 
   async revokeApiKey(accountId: string, keyId: string): Promise<boolean> {
@@ -198,14 +198,14 @@ export class PostgresStore implements Store {
 
   async getSite(id: string): Promise<Site | undefined> {
     const r = (await this.query('SELECT * FROM sites WHERE id = $1', [id])).rows[0];
-    return r && { id: r.id, accountId: r.account_id, name: r.name, created: r.created };
+    return r && ownedFrom(r);
   }
 
   async listSites(accountId: string | null): Promise<Site[]> {
     const { rows } = accountId === null
       ? await this.query('SELECT * FROM sites ORDER BY created, id')
       : await this.query('SELECT * FROM sites WHERE account_id = $1 ORDER BY created, id', [accountId]);
-    return rows.map((r) => ({ id: r.id, accountId: r.account_id, name: r.name, created: r.created }));
+    return rows.map(ownedFrom);
   }
 
   private async subscribe(db: pg.ClientBase, w: Pick<Webhook, 'id' | 'siteIds' | 'events'>): Promise<void> {
@@ -405,18 +405,18 @@ export class PostgresStore implements Store {
       await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hookline claim ${this.schema}`]);
       const { rows } = await db.query(`
         WITH claimable AS MATERIALIZED (
-          -- The webhooks that may take deliveries now, found from their due deliveries rather than
-          -- by visiting every webhook, with the room each has left. Water-filling gives every one
+          -- The webhooks that may take deliveries now, with the room each has left: each active
+          -- webhook visited by index probes (finding them from the due deliveries scans the whole
+          -- backlog, 4x slower at 1,000,000 pending on SQLite). Water-filling gives every one
           -- of them a delivery before any webhook further in line gets one, so only the first $2
           -- in line can take part in this claim.
           SELECT w.id, w.webhook_url, c.cap - l.leased AS free, l.leased, h.head
-          FROM (SELECT DISTINCT webhook_id FROM deliveries WHERE status = 'pending' AND due_at <= $1) due
-          JOIN webhooks w ON w.id = due.webhook_id
+          FROM webhooks w
           CROSS JOIN LATERAL (SELECT CASE WHEN w.consecutive_failures >= $4 THEN 1 ELSE coalesce(w.max_in_flight, $5) END AS cap) c
           CROSS JOIN LATERAL (SELECT min(d.due_at) AS head FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') h
           CROSS JOIN LATERAL (SELECT count(*) AS leased FROM deliveries d
             WHERE d.webhook_id = w.id AND d.claimed_at IS NOT NULL AND d.due_at > $1) l
-          WHERE w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= $1) AND c.cap > l.leased
+          WHERE w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= $1) AND h.head <= $1 AND c.cap > l.leased
           ORDER BY l.leased, h.head, w.id LIMIT $2
         ), ranked AS (
           -- Each webhook's due deliveries, as many as its room (and the claim) takes, numbered in its own order.
@@ -619,13 +619,7 @@ export class PostgresStore implements Store {
 
   async listAttempts(deliveryId: string): Promise<Attempt[]> {
     const { rows } = await this.query('SELECT * FROM attempts WHERE delivery_id = $1 ORDER BY attempted_at, seq', [deliveryId]);
-    return rows.map((r) => ({
-      attemptedAt: r.attempted_at,
-      statusCode: r.status_code,
-      durationMs: r.duration_ms,
-      error: r.error,
-      responseBody: r.response_body,
-    }));
+    return rows.map(attemptFrom);
   }
 
   async retryDelivery(id: string, now: number): Promise<boolean> {
@@ -648,10 +642,7 @@ export class PostgresStore implements Store {
     const args: unknown[] = [page.pageLength, (page.page - 1) * page.pageLength, ...(accountId === null ? [] : [accountId])];
     const { rows } = await this.query(`SELECT * FROM audit_log ${where} ORDER BY created DESC, seq DESC LIMIT $1 OFFSET $2`, args);
     const total = (await this.query(`SELECT count(*) AS total FROM audit_log ${where.replace('$3', '$1')}`, args.slice(2))).rows[0]!.total;
-    const entries = rows.map((r): AuditEntry => ({
-      id: r.id, accountId: r.account_id, actor: r.actor, keyId: r.key_id, action: r.action,
-      targetType: r.target_type, targetId: r.target_id, ip: r.ip, created: r.created,
-    }));
+    const entries = rows.map(auditFrom);
     return { entries, total };
   }
 }

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { autoDisableReason, GONE_REASON, healthChanges } from '../health.js';
-import { deliveryFrom, idsFrom, webhookFrom, type Row } from '../rows.js';
+import { attemptFrom, auditFrom, deliveryFrom, idsFrom, ownedFrom, webhookFrom, type Row } from '../rows.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
   Account, ApiKey, Attempt, AuditEntry, ClaimedDelivery, ClaimOptions, Delivery, DeliveryFilter, EngineStats, EventRecord,
@@ -130,19 +130,19 @@ export class SqliteStore implements Store {
         FROM subscriptions WHERE site_id = @siteId AND event = @event`),
       deliverTo: db.prepare(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
         SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, id, @dueAt, @now, @now FROM webhooks WHERE id = @webhookId`),
-      // The webhooks that may take deliveries now, found from their due deliveries rather than by
-      // visiting every webhook: the least busy first, then the one waiting longest. Water-filling
-      // never gives a webhook more before those ahead of it have one, so a claim of @limit never
-      // reaches past the first @limit.
+      // The webhooks that may take deliveries now: the least busy first, then the one waiting
+      // longest. Each active webhook is visited (two index probes), not the due deliveries: with
+      // a backlog of 1,000,000 finding the webhooks from the deliveries made a claim 4x slower.
+      // Water-filling never gives a webhook more before those ahead of it have one, so a claim
+      // of @limit never reaches past the first @limit.
       claimable: db.prepare(`SELECT id, webhook_url, leased, cap - leased AS free FROM (
           SELECT w.id, w.webhook_url,
             CASE WHEN w.consecutive_failures >= @breakerThreshold THEN 1 ELSE coalesce(w.max_in_flight, @defaultMaxInFlight) END AS cap,
             (SELECT count(*) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > @now) AS leased,
             (SELECT min(d.due_at) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') AS head
-          FROM (SELECT DISTINCT webhook_id FROM deliveries WHERE status = 'pending' AND due_at <= @now) due
-          JOIN webhooks w ON w.id = due.webhook_id
+          FROM webhooks w
           WHERE w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= @now))
-        WHERE cap > leased
+        WHERE head <= @now AND cap > leased
         ORDER BY leased, head, id LIMIT @limit`),
       dueOf: db.prepare(`SELECT d.rowid AS rid, d.id, d.event_id, d.attempts, d.last_chance,
           e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id
@@ -242,11 +242,11 @@ export class SqliteStore implements Store {
 
   async findApiKey(hash: string): Promise<ApiKey | undefined> {
     const r = this.sql.findKey.get(hash) as Row | undefined;
-    return r && { id: r.id, accountId: r.account_id, name: r.name, created: r.created };
+    return r && ownedFrom(r);
   }
 
   async listApiKeys(accountId: string): Promise<ApiKey[]> {
-    return (this.sql.listKeys.all(accountId) as Row[]).map((r) => ({ id: r.id, accountId: r.account_id, name: r.name, created: r.created }));
+    return (this.sql.listKeys.all(accountId) as Row[]).map(ownedFrom);
   }
 
   async revokeApiKey(accountId: string, keyId: string): Promise<boolean> {
@@ -287,12 +287,12 @@ export class SqliteStore implements Store {
 
   async getSite(id: string): Promise<Site | undefined> {
     const r = this.sql.getSite.get(id) as Row | undefined;
-    return r && { id: r.id, accountId: r.account_id, name: r.name, created: r.created };
+    return r && ownedFrom(r);
   }
 
   async listSites(accountId: string | null): Promise<Site[]> {
     const rows = (accountId === null ? this.sql.listAllSites.all() : this.sql.listSites.all(accountId)) as Row[];
-    return rows.map((r) => ({ id: r.id, accountId: r.account_id, name: r.name, created: r.created }));
+    return rows.map(ownedFrom);
   }
 
   private subscribe(w: Pick<Webhook, 'id' | 'siteIds' | 'events'>): void {
@@ -594,13 +594,7 @@ export class SqliteStore implements Store {
   }
 
   async listAttempts(deliveryId: string): Promise<Attempt[]> {
-    return (this.sql.listAttempts.all(deliveryId) as Row[]).map((r) => ({
-      attemptedAt: r.attempted_at,
-      statusCode: r.status_code,
-      durationMs: r.duration_ms,
-      error: r.error,
-      responseBody: r.response_body,
-    }));
+    return (this.sql.listAttempts.all(deliveryId) as Row[]).map(attemptFrom);
   }
 
   async retryDelivery(id: string, now: number): Promise<boolean> {
@@ -618,10 +612,7 @@ export class SqliteStore implements Store {
       .prepare(`SELECT * FROM audit_log ${where} ORDER BY created DESC, rowid DESC LIMIT ? OFFSET ?`)
       .all(...args, page.pageLength, (page.page - 1) * page.pageLength) as Row[];
     const { total } = this.db.prepare(`SELECT count(*) AS total FROM audit_log ${where}`).get(...args) as Row;
-    const entries = rows.map((r): AuditEntry => ({
-      id: r.id, accountId: r.account_id, actor: r.actor, keyId: r.key_id, action: r.action,
-      targetType: r.target_type, targetId: r.target_id, ip: r.ip, created: r.created,
-    }));
+    const entries = rows.map(auditFrom);
     return { entries, total };
   }
 }
