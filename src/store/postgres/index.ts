@@ -76,17 +76,24 @@ export class PostgresStore implements Store {
       throw storeError(err);
     }
     let broken = false;
+    // pg-pool listens for errors only on idle clients: a connection lost between two queries of
+    // this transaction would otherwise be an uncaught exception that ends the process.
+    const lost = () => {
+      broken = true;
+    };
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      broken = isUnavailable(err);
+      broken ||= isUnavailable(err);
       if (!broken) await client.query('ROLLBACK').catch(() => {});
       throw storeError(err);
     } finally {
       // A connection lost under the transaction is dropped, not handed to the next caller.
+      client.removeListener('error', lost);
       client.release(broken);
     }
   }
