@@ -55,9 +55,9 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     throw err;
   }
   const firstStart = await bootstrap(store, config.operatorKey, config.dev, clock.now());
-  if (!config.databaseUrl) {
-    // The embedded store is held by this process alone: leases from a previous run are void.
-    // (On PostgreSQL other nodes hold leases: a dead node's come due again when they run out.)
+  if (store.exclusive) {
+    // Leases from a previous run are void. (On a shared store other nodes hold leases: a dead
+    // node's come due again when they run out.)
     const released = await store.releaseLeases(clock.now());
     if (released > 0) logger.info({ released }, 'took back deliveries leased by a previous run');
   }

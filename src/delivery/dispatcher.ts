@@ -48,6 +48,8 @@ export class Dispatcher {
   /** Shared by claims and flushes: both wait on the same database. */
   private readonly backoff: Backoff;
   private readonly claimOptions: ClaimOptions;
+  /** The schedule's longest delay: the most a receiver's Retry-After may hold its webhook back. */
+  private readonly longestRetryMs: number;
 
   constructor(
     private readonly store: Store,
@@ -58,6 +60,7 @@ export class Dispatcher {
     private readonly options: DispatcherOptions,
   ) {
     this.backoff = new Backoff(options.random);
+    this.longestRetryMs = Math.max(...options.retrySchedule);
     this.claimOptions = {
       leaseMs: options.leaseMs,
       owner: options.nodeId,
@@ -177,7 +180,7 @@ export class Dispatcher {
     const attemptsMade = d.attempts + 1;
     const now = this.clock.now();
     const pauseUntil = result.retryAfterMs !== null
-      ? now + Math.min(result.retryAfterMs, Math.max(...this.options.retrySchedule))
+      ? now + Math.min(result.retryAfterMs, this.longestRetryMs)
       : undefined;
     const scheduled = succeeded || d.lastChance
       ? null

@@ -234,6 +234,11 @@ export type StoreChange =
   | { kind: 'missed' };
 
 export interface Store {
+  /**
+   * Held by this process alone (the embedded SQLite, exclusive locking): leases left in it by a
+   * previous run are void at start. A shared store (PostgreSQL) leaves them to run out.
+   */
+  readonly exclusive: boolean;
   migrate(): Promise<void>;
   close(): Promise<void>;
   /** Throws when the database does not answer (a shared store's /readyz). */

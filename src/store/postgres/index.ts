@@ -43,6 +43,7 @@ export function parseDatabaseUrl(url: string): { connectionString: string; schem
 const NEW_DELIVERY_ID = `'msg_' || encode(substring(uuid_send(gen_random_uuid()) from 1 for 12), 'hex')`;
 
 export class PostgresStore implements Store {
+  readonly exclusive = false;
   readonly pool: pg.Pool;
   readonly schema: string;
   private readonly channel: string;

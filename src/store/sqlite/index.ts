@@ -41,6 +41,7 @@ export interface SqliteOptions {
 }
 
 export class SqliteStore implements Store {
+  readonly exclusive = true;
   readonly db: Database.Database;
   private readonly sql;
   private readonly synchronous: SqliteOptions['synchronous'] | undefined;
