@@ -100,7 +100,7 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
   installAudit(app, context.store, context.clock);
 
   await app.register(health, context);
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true, security: [] } }, async () => app.swagger());
 
   for (const plugin of [accounts, sites, webhooks, webhookActions, events, media, thumbnails, channels, deliveries, audit, catalog, metrics, session, dashboard]) {
     await app.register(plugin, context);

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomId } from '../ids.js';
 import type { AuditEntry, Store } from '../store/types.js';
 import type { Clock } from '../time.js';
+import { isApiRoute } from './auth.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -67,7 +68,7 @@ function entryFor(request: FastifyRequest, reply: FastifyReply, payload: unknown
 export function installAudit(app: FastifyInstance, store: Store, clock: Clock): void {
   app.decorateRequest('auditNote', null);
   app.addHook('onSend', async (request, reply, payload) => {
-    const audited = CHANGES.has(request.method) && request.url.startsWith('/v2/') && request.principal
+    const audited = CHANGES.has(request.method) && isApiRoute(request) && request.principal
       && reply.statusCode >= 200 && reply.statusCode < 300 && request.routeOptions.config.audit !== false;
     if (audited) {
       try {

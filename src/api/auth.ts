@@ -33,6 +33,23 @@ declare module 'fastify' {
 
 const unauthorized = (why: string) => new ApiError(401, 'unauthorized', why);
 
+/**
+ * Every route asks for a key unless its schema says it needs none (`security: []`, which the
+ * OpenAPI document shows too). The decision is the matched route's, never the raw request line:
+ * the router decodes `/%762/` into `/v2/`, so a test of `request.url` would let it through.
+ * A request that matched no route reaches no handler, and gets its 404 without a key.
+ */
+export function needsKey(request: FastifyRequest): boolean {
+  if (request.is404) return false;
+  const security = (request.routeOptions.schema as { security?: unknown[] } | undefined)?.security;
+  return !(Array.isArray(security) && security.length === 0);
+}
+
+/** The API proper (`/v2/…`, as matched by the router): what rate limits and the audit log cover. */
+export function isApiRoute(request: FastifyRequest): boolean {
+  return !request.is404 && (request.routeOptions.url?.startsWith('/v2/') ?? false);
+}
+
 export const principalOf = (accountId: string | null): Principal =>
   accountId === null ? { kind: 'operator' } : { kind: 'account', accountId };
 
@@ -60,8 +77,7 @@ export function installAuth(app: FastifyInstance, store: Store, clock: Clock): v
   app.decorateRequest('principal', null as never);
   app.decorateRequest('apiKeyId', null);
   app.addHook('onRequest', async (request) => {
-    // Outside /v2/ only operator routes (/metrics) ask for a key.
-    if (!request.url.startsWith('/v2/') && !request.routeOptions.config.operatorOnly) return;
+    if (!needsKey(request)) return;
     const caller = await callerOf(request);
     request.principal = principalOf(caller.accountId);
     request.apiKeyId = caller.apiKeyId;
@@ -82,7 +98,7 @@ export async function installRateLimit(app: FastifyInstance, perMinute: Record<R
     timeWindow: 60_000,
     max: (request) => perMinute[classOf(request)],
     // Unauthenticated requests never get here for /v2/ (auth answers 401 first).
-    allowList: (request) => !request.url.startsWith('/v2/') || perMinute[classOf(request)] === 0,
+    allowList: (request) => !isApiRoute(request) || perMinute[classOf(request)] === 0,
     keyGenerator: (request) => `${classOf(request)}:${request.apiKeyId ?? request.ip}`,
     addHeadersOnExceeding: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true },
     addHeaders: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true, 'retry-after': true },

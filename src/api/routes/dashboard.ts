@@ -42,6 +42,13 @@ export default async function dashboard(app: FastifyInstance, _context: ApiConte
   if (!built) app.log.warn({ dir: DASHBOARD_DIR }, 'the dashboard is not built: run `npm run build` to serve it');
   const page = built ? readFileSync(indexFile, 'utf8') : undefined;
 
+  // The page and its assets are public: the page signs in itself. Routes ask for a key unless
+  // they say otherwise (auth.ts), so this plugin says it for each of its routes, the static
+  // files' included.
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, security: [] };
+  });
+
   // Hooks registered here apply to this plugin's routes only: the API's responses are untouched.
   app.addHook('onSend', async (_request, reply) => {
     reply.headers(SECURITY_HEADERS);
