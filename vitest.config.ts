@@ -14,6 +14,7 @@ const POSTGRES_SUITES = [
   'test/cluster/**/*.test.ts',
   'test/foundation/delivery.test.ts',
   'test/foundation/intake.test.ts',
+  'test/foundation/edge-input.test.ts',
   'test/foundation/webhooks-api.test.ts',
   'test/platform/facts-api.test.ts',
   'test/secrets/rotation.test.ts',

@@ -16,6 +16,7 @@ import type { Store } from '../store/types.js';
 import type { Clock } from '../time.js';
 import { installAudit } from './audit.js';
 import { installAuth, installRateLimit } from './auth.js';
+import { refuseControlCharacters } from './control-characters.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './errors.js';
 import { finiteNumbers } from './schemas.js';
 import accounts from './routes/accounts.js';
@@ -98,6 +99,7 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
   installAuth(app, context.store, context.clock);
   await installRateLimit(app, { management: context.config.rateLimit, intake: context.config.intakeRateLimit });
   installAudit(app, context.store, context.clock);
+  refuseControlCharacters(app);
 
   await app.register(health, context);
   app.get('/openapi.json', { schema: { hide: true, security: [] } }, async () => app.swagger());
