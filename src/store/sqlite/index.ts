@@ -1,7 +1,7 @@
 // The embedded store: better-sqlite3 in WAL mode. One process owns the file (exclusive locking),
 // so leases left by a killed process can be handed back at start.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { autoDisableReason, GONE_REASON, healthChanges } from '../health.js';
 import { attemptFrom, auditFrom, deliveryFrom, idsFrom, ownedFrom, webhookFrom, type Row } from '../rows.js';
@@ -40,6 +40,20 @@ export interface SqliteOptions {
   synchronous: 'FULL' | 'NORMAL';
 }
 
+/**
+ * The data directory and the database file, readable by the service user only: the database
+ * holds the webhook secrets (sealed) and the audit log. A new directory is made 0700; the file is
+ * made (or tightened to) 0600 before SQLite opens it, and SQLite gives its -wal and -shm files
+ * the database file's mode.
+ */
+function createPrivately(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = join(dataDir, 'hookline.db');
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
+  return file;
+}
+
 export class SqliteStore implements Store {
   readonly exclusive = true;
   readonly db: Database.Database;
@@ -50,8 +64,8 @@ export class SqliteStore implements Store {
     if ('memory' in options) {
       this.db = new Database(':memory:');
     } else {
-      mkdirSync(options.dataDir, { recursive: true });
-      this.db = new Database(join(options.dataDir, 'hookline.db'));
+      const file = createPrivately(options.dataDir);
+      this.db = new Database(file);
       this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous}`);
