@@ -220,7 +220,7 @@ describe('a cluster on one PostgreSQL database', () => {
       const r = await health.get('/readyz');
       return r.status === 503 && r;
     }, 15_000, '/readyz to answer 503');
-    expect(down.body).toEqual({ errors: [{ code: 'database_unavailable', description: 'the database does not answer' }] });
+    expect(down.body).toEqual({ errors: [{ code: 'database_unavailable', description: 'the database does not answer; nothing was committed, so the request may be sent again' }] });
     expect((await health.get('/healthz')).status).toBe(200);
     // Committed while the worker cannot see the database.
     expect((await operator.post(`/v2/sites/${account.siteId}/events/`, { event: 'media_updated', media_id: 'during' })).status).toBe(202);
@@ -258,7 +258,7 @@ describe('a node cut off from its database', () => {
     const refused = await send('during');
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
-    expect(refused.body).toEqual({ errors: [{ code: 'database_unavailable', description: 'the database does not answer' }] });
+    expect(refused.body).toEqual({ errors: [{ code: 'database_unavailable', description: 'the database does not answer; nothing was committed, so the request may be sent again' }] });
     expect((await node.account.api.get('/v2/webhooks/')).status).toBe(503);
     // The dispatcher tries again after 250 ms, then doubles each wait.
     await until(() => claimBackoffs().length >= 4, 15_000, 'four failed claims');

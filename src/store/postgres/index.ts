@@ -5,6 +5,7 @@ import pg from 'pg';
 import { autoDisableReason, GONE_REASON, healthChanges } from '../health.js';
 import { attemptFrom, auditFrom, deliveryFrom, idsFrom, ownedFrom, webhookFrom, type Row } from '../rows.js';
 import { ChangeFeed, changeChannel } from './changes.js';
+import { CommitUnknown } from '../unavailable.js';
 import { isUnavailable, storeError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
@@ -68,7 +69,12 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Runs `work` in one transaction; a database that cannot be reached throws StoreUnavailable, with nothing committed. */
+  /**
+   * Runs `work` in one transaction. A database that cannot be reached before COMMIT is sent
+   * throws StoreUnavailable, with nothing committed; any error once COMMIT was sent (the
+   * connection lost before its answer, or COMMIT refused) throws CommitUnknown: it may have
+   * been committed.
+   */
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
@@ -83,13 +89,16 @@ export class PostgresStore implements Store {
       broken = true;
     };
     client.on('error', lost);
+    let committing = false;
     try {
       await client.query('BEGIN');
       const result = await work(client);
+      committing = true;
       await client.query('COMMIT');
       return result;
     } catch (err) {
       broken ||= isUnavailable(err);
+      if (committing) throw new CommitUnknown(err);
       if (!broken) await client.query('ROLLBACK').catch(() => {});
       throw storeError(err);
     } finally {
