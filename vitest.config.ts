@@ -15,12 +15,13 @@ const POSTGRES_SUITES = [
   'test/foundation/delivery.test.ts',
   'test/foundation/intake.test.ts',
   'test/foundation/edge-input.test.ts',
+  'test/foundation/intake-commit.test.ts',
   'test/foundation/webhooks-api.test.ts',
   'test/platform/facts-api.test.ts',
   'test/secrets/rotation.test.ts',
 ];
 /** These need PostgreSQL and mean nothing on the embedded store. */
-const POSTGRES_ONLY = ['test/cluster/**/*.test.ts'];
+const POSTGRES_ONLY = ['test/cluster/**/*.test.ts', 'test/foundation/intake-commit.test.ts'];
 
 async function postgresAnswers(): Promise<string | undefined> {
   const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3_000 });

@@ -2,7 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { StoreUnavailable } from '../store/unavailable.js';
+import { CommitUnknown, StoreUnavailable } from '../store/unavailable.js';
 
 export class ApiError extends Error {
   constructor(readonly statusCode: number, readonly code: string, description: string) {
@@ -80,10 +80,12 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return reply.code(err.statusCode).send(errorBody(err.code, err.message));
     }
     if (err instanceof StoreUnavailable) {
-      // Nothing was committed (a store's transaction is all or nothing): the same request may be sent again.
-      request.log.warn({ err: err.cause }, 'the database does not answer');
+      // database_unavailable: nothing was committed (a store's transaction is all or nothing), so
+      // the same request may be sent again. commit_unknown: it may have been committed.
+      const unknown = err instanceof CommitUnknown;
+      request.log.warn({ err: err.cause }, unknown ? 'the database did not confirm a commit' : 'the database does not answer');
       return reply.code(503).header('retry-after', String(UNAVAILABLE_RETRY_AFTER_S))
-        .send(errorBody('database_unavailable', err.message));
+        .send(errorBody(unknown ? 'commit_unknown' : 'database_unavailable', err.message));
     }
     if (err.validation) {
       const context = err.validationContext ?? 'body';

@@ -301,12 +301,15 @@ export interface Store {
    * one whose oldest due delivery waited longest; each held to its in-flight cap minus its
    * unexpired leases (1 while its breaker is open);
    * disabled and paused webhooks are skipped. Within a webhook: by due time, then creation.
+   * An attempt that starts answers any retry requested before it (see retryDelivery).
    */
   claimDue(now: number, limit: number, options: ClaimOptions): Promise<ClaimedDelivery[]>;
   /**
    * Writes the outcomes, their attempts and each webhook's health: a success ends the failure
    * streak, a failure lengthens it, 410 Gone or failing past `autoDisableAfterMs` disables the
-   * webhook. Returns the webhooks this disabled.
+   * webhook. Returns the webhooks this disabled. A delivery whose retry was requested during
+   * the attempt is due again at `now`, whatever the outcome (its last chance if the outcome
+   * ended it), as if the retry had been asked for just then.
    */
   recordOutcomes(outcomes: Outcome[], now: number, policy: HealthPolicy): Promise<Webhook[]>;
   /**
@@ -351,7 +354,13 @@ export interface Store {
   /** Counts of the webhook's deliveries created since `since`, and its last attempted one. */
   webhookStats(webhookId: string, since: number): Promise<WebhookStats>;
   listAttempts(deliveryId: string): Promise<Attempt[]>;
-  /** Schedules one more attempt now, whatever the delivery's status. */
+  /**
+   * Schedules one more attempt now, whatever the delivery's status. While an attempt is in
+   * flight (an unexpired lease) the lease is left alone and the retry is only requested: the
+   * attempt's outcome makes the delivery due (recordOutcomes), so that a delivery is never sent
+   * twice at once and a webhook's in-flight cap holds. Requests made during one attempt ask for
+   * one more attempt together.
+   */
   retryDelivery(id: string, now: number): Promise<boolean>;
 
   appendAudit(entry: AuditEntry): Promise<void>;

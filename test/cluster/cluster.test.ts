@@ -1,14 +1,13 @@
 // Many nodes, one PostgreSQL database: `hookline start` as child processes in a schema of their
 // own, API nodes and worker nodes apart, real receivers on loopback, a worker killed with
 // SIGKILL mid-stream. Nothing acknowledged is lost; a killed worker repeats at most what it held.
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verify } from '../../src/signing/verify.js';
 import {
-  Api, OPERATOR_KEY, TEST_DATABASE_URL, TEST_SECRET_KEY, createAccount, createWebhook, freshSchema, spawnCli, startReceiver,
-  startTestNode, until, type CliProcess, type Receiver,
+  Api, OPERATOR_KEY, TEST_DATABASE_URL, TEST_SECRET_KEY, createAccount, createWebhook, freshSchema, schemaQuery, spawnCli, startReceiver,
+  startTestNode, tcpProxy, until, type CliProcess, type Receiver,
 } from '../helpers.js';
 
 const EVENTS = 400;
@@ -42,16 +41,6 @@ async function startNode(databaseUrl: string, role: 'api' | 'worker' | 'all', en
   });
   const [, url] = await cli.waitFor(/listening on (http:\/\/\S+)/, 20_000);
   return { cli, url: url! };
-}
-
-async function schemaQuery(schema: string, sql: string): Promise<pg.QueryResultRow[]> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${schema}` });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
 }
 
 async function clusterSchema() {
@@ -231,7 +220,7 @@ describe('a cluster on one PostgreSQL database', () => {
       const r = await health.get('/readyz');
       return r.status === 503 && r;
     }, 15_000, '/readyz to answer 503');
-    expect(down.body).toEqual({ errors: [{ code: 'database_unavailable', description: 'the database does not answer' }] });
+    expect(down.body).toEqual({ errors: [{ code: 'database_unavailable', description: 'the database does not answer; nothing was committed, so the request may be sent again' }] });
     expect((await health.get('/healthz')).status).toBe(200);
     // Committed while the worker cannot see the database.
     expect((await operator.post(`/v2/sites/${account.siteId}/events/`, { event: 'media_updated', media_id: 'during' })).status).toBe(202);
@@ -269,7 +258,7 @@ describe('a node cut off from its database', () => {
     const refused = await send('during');
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
-    expect(refused.body).toEqual({ errors: [{ code: 'database_unavailable', description: 'the database does not answer' }] });
+    expect(refused.body).toEqual({ errors: [{ code: 'database_unavailable', description: 'the database does not answer; nothing was committed, so the request may be sent again' }] });
     expect((await node.account.api.get('/v2/webhooks/')).status).toBe(503);
     // The dispatcher tries again after 250 ms, then doubles each wait.
     await until(() => claimBackoffs().length >= 4, 15_000, 'four failed claims');
@@ -293,32 +282,3 @@ describe('a node cut off from its database', () => {
     await proxy.restore();
   });
 });
-
-/** A TCP proxy on a fixed loopback port: cut() drops every connection and refuses new ones; restore() listens again. */
-async function tcpProxy(host: string, port: number) {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let listenPort = 0;
-  const listen = () => new Promise<void>((resolve, reject) => {
-    server = createServer((client) => {
-      const upstream = createConnection(port, host);
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.on('close', () => sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    server.once('error', reject);
-    server.listen(listenPort, '127.0.0.1', () => {
-      listenPort = (server!.address() as { port: number }).port;
-      resolve();
-    });
-  });
-  const cut = () => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    server!.close(() => resolve());
-  });
-  await listen();
-  return { port: listenPort, cut, restore: listen, close: () => (server!.listening ? cut() : undefined) };
-}

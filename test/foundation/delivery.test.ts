@@ -125,6 +125,52 @@ describe('delivery', () => {
     expect(rx.received[4]!.headers['webhook-id']).toBe(failed.id);
   });
 
+  it('holds a manual retry of a delivery in flight until that attempt ends, then sends it once more', async () => {
+    // The first request hangs until the test lets it go; every request counts how many are open.
+    let open = 0;
+    let most = 0;
+    let answered = 0;
+    const answeredBefore: number[] = [];
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    const rx = await receiver(async (_request, index) => {
+      most = Math.max(most, ++open);
+      answeredBefore.push(answered);
+      if (index === 0) await held;
+      open--;
+      answered++;
+      return 200;
+    });
+    const hook = await createWebhook(node.account.api, [node.account.siteId], rx.url);
+    expect((await node.account.api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 1 })).status).toBe(200);
+    await node.operator.post(`/v2/sites/${node.account.siteId}/events/`, { event: 'media_available', media_id: 'MNYaMSQl' });
+    const [first] = await rx.waitFor(1);
+    const id = first!.headers['webhook-id'] as string;
+
+    for (let i = 0; i < 5; i++) {
+      const res = await node.account.api.post(`/v2/deliveries/${id}/retry/`);
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ id, status: 'pending' });
+    }
+    // Time for a dispatcher that took the retry at once to send it (it did, 5 times, before the fix).
+    await new Promise((r) => setTimeout(r, 300));
+    expect(rx.received).toHaveLength(1);
+    letGo();
+
+    // The five requests made during one attempt ask for one more attempt, after it ended.
+    await rx.waitFor(2);
+    const detail = await until(async () => {
+      const d = (await node.account.api.get(`/v2/deliveries/${id}/`)).body;
+      return d.status === 'succeeded' && d.attempts.length === 2 && d;
+    }, 5_000, 'the retry recorded');
+    expect(detail.attempts.map((a: { status_code: number }) => a.status_code)).toEqual([200, 200]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(rx.received).toHaveLength(2);
+    expect(rx.received[1]!.headers['webhook-id']).toBe(id);
+    expect(most).toBe(1);
+    expect(answeredBefore).toEqual([0, 1]);
+  });
+
   it('counts a redirect, a timeout and a refused connection as failed attempts', async () => {
     await node.close();
     node = await startTestNode({ retrySchedule: [0], requestTimeoutMs: 300 });

@@ -197,6 +197,45 @@ describe(`the store contract (${TEST_STORE})`, () => {
     expect(await store.claimDue(NOW + LEASE_MS + 1, 10, LEASE)).toHaveLength(2);
   });
 
+  it('holds a manual retry of a delivery in flight until its attempt ends, then makes it due once more', async () => {
+    await store.createWebhook(hook('hook0001'), 's');
+    await store.ingest([item('evt_1'), item('evt_2')], NOW, options);
+    const [first, second] = await store.claimDue(NOW, 10, LEASE);
+
+    // Retried (twice) while leased: the lease stays, so nothing is claimed again meanwhile.
+    expect(await store.retryDelivery(first!.id, NOW + 1)).toBe(true);
+    expect(await store.retryDelivery(first!.id, NOW + 2)).toBe(true);
+    expect(await store.claimDue(NOW + 3, 10, LEASE)).toEqual([]);
+    // The attempt succeeded, yet the retry asked for one more: due at once, its last chance.
+    await store.recordOutcomes([ok(first!, NOW + 4)], NOW + 5, policy);
+    expect(await store.getDelivery(first!.id)).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: NOW + 5 });
+    const [again] = await store.claimDue(NOW + 5, 10, LEASE);
+    expect(again).toMatchObject({ id: first!.id, attempts: 1, lastChance: true });
+    await store.recordOutcomes([ok(again!, NOW + 6)], NOW + 7, policy);
+    expect(await store.getDelivery(first!.id)).toMatchObject({ status: 'succeeded', attempts: 2 });
+
+    // An attempt that fails with retries left: the requested one comes now, not at the schedule's time.
+    expect(await store.retryDelivery(second!.id, NOW + 8)).toBe(true);
+    await store.recordOutcomes([failed(second!, NOW + 5_000)], NOW + 9, policy);
+    expect(await store.getDelivery(second!.id)).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: NOW + 9 });
+    const [retried] = await store.claimDue(NOW + 9, 10, LEASE);
+    expect(retried).toMatchObject({ id: second!.id, lastChance: false });
+    // An attempt that starts after the request answers it: its outcome asks for nothing more.
+    await store.recordOutcomes([ok(retried!, NOW + 10)], NOW + 11, policy);
+    expect(await store.getDelivery(second!.id)).toMatchObject({ status: 'succeeded', attempts: 2 });
+  });
+
+  it('retries a delivery whose lease ran out at once, and its late outcome asks for nothing more', async () => {
+    await store.createWebhook(hook('hook0001'), 's');
+    await store.ingest([item('evt_1')], NOW, options);
+    const [claimed] = await store.claimDue(NOW, 10, LEASE);
+    expect(await store.retryDelivery(claimed!.id, NOW + LEASE_MS)).toBe(true);
+    const [again] = await store.claimDue(NOW + LEASE_MS, 10, LEASE);
+    expect(again).toMatchObject({ id: claimed!.id, lastChance: false });
+    await store.recordOutcomes([ok(again!, NOW + LEASE_MS + 1)], NOW + LEASE_MS + 2, policy);
+    expect(await store.getDelivery(claimed!.id)).toMatchObject({ status: 'succeeded' });
+  });
+
   it('drops the deliveries of a deleted webhook; outcomes recorded after that change nothing', async () => {
     await store.createWebhook(hook('hook0001'), 's');
     await store.ingest([item('evt_1')], NOW, options);

@@ -4,11 +4,20 @@ import type { FastifyInstance } from 'fastify';
 import { EVENT_NAMES, ID_FIELDS } from '../../catalog/events.js';
 import { EventInputError, requestHash, validateEvent, type EventInput } from '../../ingest/index.js';
 import { ID_PATTERN } from '../../ids.js';
+import { CommitUnknown } from '../../store/unavailable.js';
 import { requireOperator } from '../auth.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import { externalId, idempotencyHeaders } from '../schemas.js';
 import { INTAKE_ROUTE } from '../facts.js';
 import type { ApiContext } from '../app.js';
+
+/** What a platform should do after a commit in doubt: with a key a resend is safe, without one it may deliver twice. */
+function commitUnknownAdvice(key: string | undefined): string {
+  const doubt = 'the database did not confirm the commit: the event may have been recorded, and delivered; ';
+  return key
+    ? doubt + 'resend it with the same Idempotency-Key, which answers as the first time and delivers nothing new'
+    : doubt + 'resending it may deliver it twice (send every event with an Idempotency-Key to make resends safe)';
+}
 
 export default async function events(app: FastifyInstance, { store, ingestor, clock }: ApiContext) {
   app.post('/v2/sites/:site_id/events/', {
@@ -48,7 +57,13 @@ export default async function events(app: FastifyInstance, { store, ingestor, cl
       throw err;
     }
     const key = request.headers['idempotency-key'] as string | undefined;
-    const outcome = await ingestor.submit(site_id, event, key, key ? requestHash(site_id, input) : undefined);
+    let outcome;
+    try {
+      outcome = await ingestor.submit(site_id, event, key, key ? requestHash(site_id, input) : undefined);
+    } catch (err) {
+      if (err instanceof CommitUnknown) throw new CommitUnknown(err.cause, commitUnknownAdvice(key));
+      throw err;
+    }
     if (outcome.kind === 'conflict') {
       throw new ApiError(409, 'idempotency_conflict', 'this Idempotency-Key was already used with a different body');
     }

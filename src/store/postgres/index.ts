@@ -5,6 +5,7 @@ import pg from 'pg';
 import { autoDisableReason, GONE_REASON, healthChanges } from '../health.js';
 import { attemptFrom, auditFrom, deliveryFrom, idsFrom, ownedFrom, webhookFrom, type Row } from '../rows.js';
 import { ChangeFeed, changeChannel } from './changes.js';
+import { CommitUnknown } from '../unavailable.js';
 import { isUnavailable, storeError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
@@ -68,7 +69,12 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Runs `work` in one transaction; a database that cannot be reached throws StoreUnavailable, with nothing committed. */
+  /**
+   * Runs `work` in one transaction. A database that cannot be reached before COMMIT is sent
+   * throws StoreUnavailable, with nothing committed; any error once COMMIT was sent (the
+   * connection lost before its answer, or COMMIT refused) throws CommitUnknown: it may have
+   * been committed.
+   */
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
@@ -83,13 +89,16 @@ export class PostgresStore implements Store {
       broken = true;
     };
     client.on('error', lost);
+    let committing = false;
     try {
       await client.query('BEGIN');
       const result = await work(client);
+      committing = true;
       await client.query('COMMIT');
       return result;
     } catch (err) {
       broken ||= isUnavailable(err);
+      if (committing) throw new CommitUnknown(err);
       if (!broken) await client.query('ROLLBACK').catch(() => {});
       throw storeError(err);
     } finally {
@@ -443,7 +452,7 @@ export class PostgresStore implements Store {
           WHERE id IN (SELECT id FROM chosen) AND status = 'pending' AND due_at <= $1
           FOR UPDATE SKIP LOCKED
         ), leased AS (
-          UPDATE deliveries d SET due_at = $1 + $3::bigint, claimed_at = $1, lease_owner = $6
+          UPDATE deliveries d SET due_at = $1 + $3::bigint, claimed_at = $1, lease_owner = $6, retry_requested = false
           FROM locked WHERE d.id = locked.id
           RETURNING d.id, d.event_id, d.attempts, d.last_chance
         )
@@ -477,8 +486,12 @@ export class PostgresStore implements Store {
           SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::bigint[], $6::int[], $7::text[], $8::text[])
             AS o(id, status, due_at, status_code, attempted_at, duration_ms, error, response_body)
         ), updated AS (
-          UPDATE deliveries d SET status = o.status, attempts = d.attempts + 1, due_at = o.due_at, claimed_at = NULL,
-            lease_owner = NULL, last_chance = false, last_status_code = o.status_code, last_modified = $9
+          -- A retry requested during the attempt makes the delivery due now, whatever the outcome.
+          UPDATE deliveries d SET attempts = d.attempts + 1,
+            status = CASE WHEN d.retry_requested THEN 'pending' ELSE o.status END,
+            due_at = CASE WHEN d.retry_requested THEN $9 ELSE o.due_at END,
+            last_chance = d.retry_requested AND o.status <> 'pending', retry_requested = false,
+            claimed_at = NULL, lease_owner = NULL, last_status_code = o.status_code, last_modified = $9
           FROM o WHERE d.id = o.id
           RETURNING d.id
         ), logged AS (
@@ -632,7 +645,11 @@ export class PostgresStore implements Store {
 
   async retryDelivery(id: string, now: number): Promise<boolean> {
     return this.transaction(async (db) => {
-      const { rowCount } = await db.query(`UPDATE deliveries SET status = 'pending', due_at = $2, claimed_at = NULL,
+      // In flight: the retry waits for the attempt's outcome (recordOutcomes).
+      const requested = await db.query(`UPDATE deliveries SET retry_requested = true, last_modified = $2
+        WHERE id = $1 AND claimed_at IS NOT NULL AND due_at > $2`, [id, now]);
+      if (requested.rowCount) return true;
+      const { rowCount } = await db.query(`UPDATE deliveries SET status = 'pending', due_at = $2, claimed_at = NULL, retry_requested = false,
         last_chance = (status <> 'pending'), last_modified = $2 WHERE id = $1`, [id, now]);
       if (rowCount === 0) return false;
       await this.notify(db, { kind: 'deliveries' });

@@ -187,4 +187,9 @@ CREATE INDEX events_by_created ON events(created);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys(created);
 CREATE INDEX fact_keys_by_created ON fact_keys(created);
 `,
+  /* 3: a manual retry of a delivery in flight (the embedded store's 7) */ `
+-- A retry asked for while an attempt is in flight (the delivery leased) waits for that attempt:
+-- its outcome, once written, makes the delivery due again (src/store/types.ts, retryDelivery).
+ALTER TABLE deliveries ADD COLUMN retry_requested BOOLEAN NOT NULL DEFAULT false;
+`,
 ];

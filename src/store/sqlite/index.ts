@@ -164,10 +164,14 @@ export class SqliteStore implements Store {
         FROM deliveries d JOIN events e ON e.id = d.event_id
         WHERE d.webhook_id = @webhookId AND d.status = 'pending' AND d.due_at <= @now
         ORDER BY d.due_at, d.created LIMIT @take`),
-      lease: db.prepare(`UPDATE deliveries SET due_at = @leaseUntil, claimed_at = @now, lease_owner = @owner
+      lease: db.prepare(`UPDATE deliveries SET due_at = @leaseUntil, claimed_at = @now, lease_owner = @owner, retry_requested = 0
         WHERE rowid IN (SELECT value FROM json_each(@rowids))`),
-      recordOutcome: db.prepare(`UPDATE deliveries SET status = @status, attempts = attempts + 1, due_at = @dueAt,
-        claimed_at = NULL, lease_owner = NULL, last_chance = 0, last_status_code = @statusCode, last_modified = @now WHERE id = @id`),
+      // A retry requested during the attempt makes the delivery due now, whatever the outcome.
+      recordOutcome: db.prepare(`UPDATE deliveries SET attempts = attempts + 1,
+        status = CASE WHEN retry_requested = 1 THEN 'pending' ELSE @status END,
+        due_at = CASE WHEN retry_requested = 1 THEN @now ELSE @dueAt END,
+        last_chance = CASE WHEN retry_requested = 1 AND @status <> 'pending' THEN 1 ELSE 0 END, retry_requested = 0,
+        claimed_at = NULL, lease_owner = NULL, last_status_code = @statusCode, last_modified = @now WHERE id = @id`),
       // Once per webhook and batch. A failure that opens (or keeps open) the breaker holds attempts
       // back until the next probe; a healthy webhook's row is not written at all.
       recordHealth: db.prepare(`UPDATE webhooks SET
@@ -226,7 +230,10 @@ export class SqliteStore implements Store {
       forgetFactKey: db.prepare('DELETE FROM fact_keys WHERE site_id = ? AND key = ? AND created <= ?'),
       saveFactKey: db.prepare(`INSERT INTO fact_keys (site_id, key, request_hash, answer, created) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT DO NOTHING`),
-      retry: db.prepare(`UPDATE deliveries SET status = 'pending', due_at = @now, claimed_at = NULL,
+      // In flight: the retry waits for the attempt's outcome (recordOutcome).
+      requestRetry: db.prepare(`UPDATE deliveries SET retry_requested = 1, last_modified = @now
+        WHERE id = @id AND claimed_at IS NOT NULL AND due_at > @now`),
+      retry: db.prepare(`UPDATE deliveries SET status = 'pending', due_at = @now, claimed_at = NULL, retry_requested = 0,
         last_chance = CASE WHEN status = 'pending' THEN 0 ELSE 1 END, last_modified = @now WHERE id = @id`),
     };
   }
@@ -613,7 +620,7 @@ export class SqliteStore implements Store {
   }
 
   async retryDelivery(id: string, now: number): Promise<boolean> {
-    return this.sql.retry.run({ id, now }).changes > 0;
+    return this.sql.requestRetry.run({ id, now }).changes > 0 || this.sql.retry.run({ id, now }).changes > 0;
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {

@@ -190,4 +190,9 @@ CREATE INDEX events_by_created ON events(created);
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys(created);
 CREATE INDEX fact_keys_by_created ON fact_keys(created);
 `,
+  /* 7: a manual retry of a delivery in flight */ `
+-- A retry asked for while an attempt is in flight (the delivery leased) waits for that attempt:
+-- its outcome, once written, makes the delivery due again (src/store/types.ts, retryDelivery).
+ALTER TABLE deliveries ADD COLUMN retry_requested INTEGER NOT NULL DEFAULT 0;
+`,
 ];
