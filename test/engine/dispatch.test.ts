@@ -249,6 +249,25 @@ describe('status, recovery and retention', () => {
     expect(w).toMatchObject({ status: 'active', max_in_flight: null, last_modified: hook.last_modified });
   });
 
+  it('refuses a max_in_flight above the operator\'s limit on create and update, naming the limit, changing nothing', async () => {
+    await start({ webhookMaxInFlightLimit: 20 });
+    const api = node!.account.api;
+    const site = [node!.account.siteId];
+    const tooMany = await api.post('/v2/webhooks/', {
+      metadata: { name: 'n', webhook_url: 'http://127.0.0.1:1/x', events: ['media_available'], site_ids: site }, max_in_flight: 21,
+    });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.errors).toEqual([{ code: 'invalid_body', description: expect.stringMatching(/max_in_flight.*20.*HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT/) }]);
+    expect((await api.get('/v2/webhooks/')).body.total).toBe(0);
+
+    const hook = await createWebhook(api, site, 'http://127.0.0.1:1/x');
+    const patched = await api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 21, metadata: { name: 'renamed' } });
+    expect(patched.status).toBe(400);
+    expect(patched.body.errors[0].description).toMatch(/max_in_flight.*20/);
+    expect((await api.get(`/v2/webhooks/${hook.id}/`)).body).toMatchObject({ max_in_flight: null, metadata: { name: 'Test hook' }, last_modified: hook.last_modified });
+    expect((await api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 20 })).body.max_in_flight).toBe(20);
+  });
+
   it('recovers the failed deliveries since a time, oldest first, with an audit entry', async () => {
     const time = manualClock();
     await start({ retrySchedule: [0] }, time.clock);
