@@ -141,6 +141,8 @@ class Server {
         // The benchmark is one client with one key: the per-key limits would measure themselves.
         HOOKLINE_RATE_LIMIT: '0',
         HOOKLINE_INTAKE_RATE_LIMIT: '0',
+        // One account: its share of the dispatcher's places is all of them, as in a single-tenant setup.
+        HOOKLINE_ACCOUNT_MAX_IN_FLIGHT: '512',
         HOOKLINE_LOG_LEVEL: 'warn',
         ...env,
       },

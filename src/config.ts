@@ -32,7 +32,9 @@ export interface Config {
   requestTimeoutMs: number;
   leaseMs: number;
   maxInFlight: number;
+  accountMaxInFlight: number | undefined;
   endpointMaxInFlight: number;
+  webhookMaxInFlightLimit: number;
   breakerThreshold: number;
   probeIntervalMs: number;
   autoDisableAfterMs: number;
@@ -118,7 +120,9 @@ export const SETTINGS = [
   setting({ key: 'requestTimeoutMs', flag: '--request-timeout', env: ['HOOKLINE_REQUEST_TIMEOUT'], default: 15_000, parse: duration, doc: 'Deadline of one delivery attempt, from connect to the last byte read.' }),
   setting({ key: 'leaseMs', flag: '--lease', env: ['HOOKLINE_LEASE'], default: 60_000, parse: duration, doc: 'How long a claimed delivery stays with its dispatcher before another may take it. Must exceed the request timeout.' }),
   setting({ key: 'maxInFlight', flag: '--max-in-flight', env: ['HOOKLINE_MAX_IN_FLIGHT'], default: 512, parse: int(1, 100_000), doc: 'Delivery attempts in flight at once, per dispatcher.' }),
+  setting({ key: 'accountMaxInFlight', flag: '--account-max-in-flight', env: ['HOOKLINE_ACCOUNT_MAX_IN_FLIGHT'], default: undefined, parse: int(1, 100_000), doc: 'Of the dispatcher\'s places, the most that one account\'s deliveries may hold, so that the others always find some free. Unset: half of --max-in-flight. With one account only, set it to --max-in-flight.' }),
   setting({ key: 'endpointMaxInFlight', flag: '--endpoint-max-in-flight', env: ['HOOKLINE_ENDPOINT_MAX_IN_FLIGHT'], default: 10, parse: int(1, 10_000), doc: 'Delivery attempts in flight at once to one webhook, unless its max_in_flight says otherwise: a slow or dead endpoint holds no more than this.' }),
+  setting({ key: 'webhookMaxInFlightLimit', flag: '--webhook-max-in-flight-limit', env: ['HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT'], default: 100, parse: int(1, 10_000), doc: 'The most a webhook\'s max_in_flight may ask: a create or update asking more is refused, and a larger value set before counts as this.' }),
   setting({ key: 'breakerThreshold', flag: '--breaker-threshold', env: ['HOOKLINE_BREAKER_THRESHOLD'], default: 5, parse: int(1, 1_000_000), doc: 'Consecutive failed attempts after which a webhook gets one attempt at a time (a probe), every probe interval, until one succeeds.' }),
   setting({ key: 'probeIntervalMs', flag: '--probe-interval', env: ['HOOKLINE_PROBE_INTERVAL'], default: 30_000, parse: duration, doc: 'Time between probes of a failing webhook.' }),
   setting({ key: 'autoDisableAfterMs', flag: '--auto-disable-after', env: ['HOOKLINE_AUTO_DISABLE_AFTER'], default: 5 * 86_400_000, parse: duration, doc: 'A webhook whose every attempt failed for this long is disabled (units ms, s, m, h, d).' }),
@@ -180,10 +184,21 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if ((result.operatorWebhookUrl === undefined) !== (result.operatorWebhookSecret === undefined)) {
     throw new ConfigError('HOOKLINE_OPERATOR_WEBHOOK_URL and HOOKLINE_OPERATOR_WEBHOOK_SECRET go together: set both or neither');
   }
+  if (result.accountMaxInFlight !== undefined && result.accountMaxInFlight > result.maxInFlight) {
+    throw new ConfigError(`HOOKLINE_ACCOUNT_MAX_IN_FLIGHT (${result.accountMaxInFlight}) must not exceed HOOKLINE_MAX_IN_FLIGHT (${result.maxInFlight})`);
+  }
+  if (result.endpointMaxInFlight > result.webhookMaxInFlightLimit) {
+    throw new ConfigError(`HOOKLINE_ENDPOINT_MAX_IN_FLIGHT (${result.endpointMaxInFlight}) must not exceed HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT (${result.webhookMaxInFlightLimit})`);
+  }
   if (result.leaseMs <= result.requestTimeoutMs) {
     throw new ConfigError(`HOOKLINE_LEASE (${result.leaseMs} ms) must exceed HOOKLINE_REQUEST_TIMEOUT (${result.requestTimeoutMs} ms)`);
   }
   return result;
+}
+
+/** The places of this node's dispatcher that one account may hold: as set, or half of them. */
+export function accountMaxInFlight(config: Pick<Config, 'accountMaxInFlight' | 'maxInFlight'>): number {
+  return config.accountMaxInFlight ?? Math.max(1, Math.floor(config.maxInFlight / 2));
 }
 
 /**

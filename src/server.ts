@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { buildApi, buildWorkerApi } from './api/app.js';
 import { bootstrap, type FirstStart } from './bootstrap.js';
-import { checkProductionConfig, type Config } from './config.js';
+import { accountMaxInFlight, checkProductionConfig, type Config } from './config.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { Sender } from './delivery/sender.js';
 import { randomId } from './ids.js';
@@ -76,6 +76,8 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     maxInFlight: config.maxInFlight,
     nodeId,
     endpointMaxInFlight: config.endpointMaxInFlight,
+    webhookMaxInFlightLimit: config.webhookMaxInFlightLimit,
+    accountMaxInFlight: accountMaxInFlight(config),
     metrics,
     onDisabled: notices && ((webhooks) => void notices.webhooksDisabled(webhooks)),
     health: { breakerThreshold: config.breakerThreshold, probeIntervalMs: config.probeIntervalMs, autoDisableAfterMs: config.autoDisableAfterMs },

@@ -21,6 +21,10 @@ export interface DispatcherOptions {
   nodeId: string;
   /** In-flight cap of a webhook that sets none. */
   endpointMaxInFlight: number;
+  /** The most a webhook's own max_in_flight counts for. */
+  webhookMaxInFlightLimit: number;
+  /** Of this dispatcher's places, the most that one account's deliveries may hold. */
+  accountMaxInFlight: number;
   health: HealthPolicy;
   /** Told of the webhooks that outcomes disabled (410 Gone, failing too long). */
   onDisabled?: (webhooks: Webhook[]) => void;
@@ -65,6 +69,8 @@ export class Dispatcher {
       leaseMs: options.leaseMs,
       owner: options.nodeId,
       defaultMaxInFlight: options.endpointMaxInFlight,
+      maxInFlightLimit: options.webhookMaxInFlightLimit,
+      accountMaxInFlight: options.accountMaxInFlight,
       breakerThreshold: options.health.breakerThreshold,
     };
   }

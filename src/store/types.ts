@@ -155,6 +155,13 @@ export interface ClaimOptions {
   owner: string;
   /** In-flight cap of a webhook whose max_in_flight is null. */
   defaultMaxInFlight: number;
+  /** The most a webhook's own max_in_flight counts for: the operator's limit. */
+  maxInFlightLimit: number;
+  /**
+   * Of `owner`'s unexpired leases, the most one account's webhooks may hold together, so that one
+   * account never takes every place of a node. Counted per node, as the node's places are.
+   */
+  accountMaxInFlight: number;
   /** Consecutive failures after which a webhook gets one attempt at a time: a probe. */
   breakerThreshold: number;
 }
@@ -296,10 +303,12 @@ export interface Store {
   ingest(items: IngestItem[], now: number, options: IngestOptions): Promise<IngestOutcome[]>;
   /**
    * Takes up to `limit` due deliveries in one transaction, leasing each until `now + leaseMs`.
-   * Shared by water-filling across the webhooks that have due deliveries: each next delivery
-   * goes to the webhook with the fewest in flight (its leases plus this claim's), ties to the
-   * one whose oldest due delivery waited longest; each held to its in-flight cap minus its
-   * unexpired leases (1 while its breaker is open);
+   * Shared by water-filling, first across the accounts with due deliveries: each next delivery
+   * goes to the account with the fewest of `owner`'s unexpired leases (plus this claim's), each
+   * held to `accountMaxInFlight` of them; then within an account across its webhooks: to the
+   * webhook with the fewest in flight (its leases, every node's, plus this claim's). Ties go to
+   * the one whose oldest due delivery waited longest. Each webhook is held to its in-flight cap
+   * (at most `maxInFlightLimit`) minus its unexpired leases (1 while its breaker is open);
    * disabled and paused webhooks are skipped. Within a webhook: by due time, then creation.
    * An attempt that starts answers any retry requested before it (see retryDelivery).
    */
@@ -321,9 +330,10 @@ export interface Store {
    * When a claim at `now` or later can next take something (maybe already past); null: nothing
    * pending. A webhook with room under its cap counts its first due delivery (or the end of its
    * pause); one at its cap counts the first of its leases to run out, not its due deliveries: a
-   * finished attempt frees a place sooner, and wakes the dispatcher itself.
+   * finished attempt frees a place sooner, and wakes the dispatcher itself. Likewise a webhook
+   * whose account holds its whole share of `owner`'s places counts the first of those leases.
    */
-  nextDueAt(now: number, options: Pick<ClaimOptions, 'defaultMaxInFlight' | 'breakerThreshold'>): Promise<number | null>;
+  nextDueAt(now: number, options: ClaimOptions): Promise<number | null>;
   /** Re-queues the webhook's failed deliveries created since `since`, oldest first, for one more attempt. */
   recoverDeliveries(webhookId: string, since: number, now: number): Promise<number>;
   /**

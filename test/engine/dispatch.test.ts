@@ -7,7 +7,7 @@ import type { Config } from '../../src/config.js';
 import { verify } from '../../src/signing/verify.js';
 import { generateSecret } from '../../src/signing/standard.js';
 import type { SqliteStore } from '../../src/store/sqlite/index.js';
-import { createWebhook, startReceiver, startTestNode, until, type Receiver, type TestNode } from '../helpers.js';
+import { createAccount, createWebhook, startReceiver, startTestNode, until, type Receiver, type TestNode } from '../helpers.js';
 
 const START = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
@@ -78,8 +78,8 @@ describe('isolation', () => {
 
   it('keeps delivering to healthy endpoints while a black hole holds its few places', async () => {
     // Without the per-endpoint cap, the black hole's 20 requests would fill the dispatcher's 4
-    // places for the whole 60 s timeout.
-    await start({ maxInFlight: 4, endpointMaxInFlight: 2, requestTimeoutMs: 60_000, leaseMs: 120_000, shutdownGraceMs: 0 });
+    // places for the whole 60 s timeout. One account here: its share is all 4 places.
+    await start({ maxInFlight: 4, accountMaxInFlight: 4, endpointMaxInFlight: 2, requestTimeoutMs: 60_000, leaseMs: 120_000, shutdownGraceMs: 0 });
     const hole = await receiver(() => 'hang');
     const healthy = await receiver();
     await createWebhook(node!.account.api, [node!.account.siteId], hole.url, ['media_created']);
@@ -89,6 +89,37 @@ describe('isolation', () => {
     await report(10, 'media_available');
     await healthy.waitFor(10);
     expect(hole.received.length).toBe(2);
+  });
+
+  it('keeps another account\'s deliveries going out while one account\'s slow webhooks could fill every place', async () => {
+    // 8 places on this node; acct A asks for all of them and more, at receivers that hold every
+    // request until the test releases them. Without a share per account A held all 8 and B waited.
+    await start({ maxInFlight: 8, requestTimeoutMs: 60_000, leaseMs: 120_000 });
+    const held: (() => void)[] = [];
+    const hold = () => new Promise<number>((resolve) => held.push(() => resolve(200)));
+    const slow = [await receiver(hold), await receiver(hold)];
+    const a = node!.account;
+    for (const rx of slow) {
+      const hook = await createWebhook(a.api, [a.siteId], rx.url);
+      await a.api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 8 });
+    }
+    await report(10);
+    await until(() => held.length >= 4, 10_000, 'account A\'s first attempts');
+
+    const b = await createAccount(node!.operator);
+    const quick = await receiver();
+    await createWebhook(b.api, [b.siteId], quick.url);
+    expect((await node!.operator.post(`/v2/sites/${b.siteId}/events/`, { event: 'media_available', media_id: 'b1' })).status).toBe(202);
+    const [got] = await quick.waitFor(1);
+    expect(got!.json.media_id).toBe('b1');
+    // A holds its share, half the places, and nothing of A's is lost: released, all 20 go out.
+    expect(held).toHaveLength(4);
+    while (slow[0]!.received.length + slow[1]!.received.length < 20) {
+      held.splice(0).forEach((release) => release());
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    held.splice(0).forEach((release) => release());
+    expect(new Set([...slow[0]!.received, ...slow[1]!.received].map((r) => r.json.media_id)).size).toBe(10);
   });
 });
 
@@ -247,6 +278,25 @@ describe('status, recovery and retention', () => {
     }
     const w = (await node!.account.api.get(`/v2/webhooks/${hook.id}/`)).body;
     expect(w).toMatchObject({ status: 'active', max_in_flight: null, last_modified: hook.last_modified });
+  });
+
+  it('refuses a max_in_flight above the operator\'s limit on create and update, naming the limit, changing nothing', async () => {
+    await start({ webhookMaxInFlightLimit: 20 });
+    const api = node!.account.api;
+    const site = [node!.account.siteId];
+    const tooMany = await api.post('/v2/webhooks/', {
+      metadata: { name: 'n', webhook_url: 'http://127.0.0.1:1/x', events: ['media_available'], site_ids: site }, max_in_flight: 21,
+    });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.errors).toEqual([{ code: 'invalid_body', description: expect.stringMatching(/max_in_flight.*20.*HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT/) }]);
+    expect((await api.get('/v2/webhooks/')).body.total).toBe(0);
+
+    const hook = await createWebhook(api, site, 'http://127.0.0.1:1/x');
+    const patched = await api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 21, metadata: { name: 'renamed' } });
+    expect(patched.status).toBe(400);
+    expect(patched.body.errors[0].description).toMatch(/max_in_flight.*20/);
+    expect((await api.get(`/v2/webhooks/${hook.id}/`)).body).toMatchObject({ max_in_flight: null, metadata: { name: 'Test hook' }, last_modified: hook.last_modified });
+    expect((await api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 20 })).body.max_in_flight).toBe(20);
   });
 
   it('recovers the failed deliveries since a time, oldest first, with an audit entry', async () => {

@@ -9,7 +9,9 @@ import { TEST_STORE, openTestStore } from '../helpers.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
-const claim: ClaimOptions = { leaseMs: 60_000, owner: 'node_a', defaultMaxInFlight: 10, breakerThreshold: 5 };
+const claim: ClaimOptions = {
+  leaseMs: 60_000, owner: 'node_a', defaultMaxInFlight: 10, maxInFlightLimit: 10_000, accountMaxInFlight: 10_000, breakerThreshold: 5,
+};
 const policy: HealthPolicy = { breakerThreshold: 5, probeIntervalMs: 30_000, autoDisableAfterMs: 5 * DAY };
 let store: Store;
 let dispose: () => Promise<void>;
@@ -19,24 +21,27 @@ beforeEach(async () => {
   ({ store, dispose } = await openTestStore());
   await store.createAccount({ id: 'acct0001', name: 'a', created: NOW });
   await store.createSite({ id: 'site0001', accountId: 'acct0001', name: 's', created: NOW });
+  await store.createAccount({ id: 'acct0002', name: 'b', created: NOW });
+  await store.createSite({ id: 'site0002', accountId: 'acct0002', name: 's', created: NOW });
 });
 afterEach(() => dispose());
 
-async function webhook(id: string, events: string[], maxInFlight: number | null = null): Promise<void> {
+/** A webhook of acct0001 (on site0001), or of acct0002 (on site0002). */
+async function webhook(id: string, events: string[], maxInFlight: number | null = null, account = 'acct0001'): Promise<void> {
   const w: Webhook = {
-    id, accountId: 'acct0001', name: id, description: '', webhookUrl: `http://127.0.0.1:9/${id}`, siteIds: ['site0001'], events,
+    id, accountId: account, name: id, description: '', webhookUrl: `http://127.0.0.1:9/${id}`, siteIds: [account === 'acct0001' ? 'site0001' : 'site0002'], events,
     created: NOW, lastModified: NOW, status: 'active', disabledReason: null, disabledAt: null, maxInFlight,
   };
   await store.createWebhook(w, 'sealed.v1.unused');
 }
 
 /** `n` events of one type, created a millisecond apart from `at`; each fans out to its subscribers. */
-async function events(name: string, n: number, at = NOW): Promise<string[]> {
+async function events(name: string, n: number, at = NOW, siteId = 'site0001'): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const id = `evt_${++seq}`;
     const created = at + i;
-    await store.ingest([{ event: { id, siteId: 'site0001', event: name, ids: {}, eventTime: created, created } }], created,
+    await store.ingest([{ event: { id, siteId, event: name, ids: {}, eventTime: created, created } }], created,
       { idempotencyWindowMs: DAY, firstAttemptAt: created });
     ids.push(id);
   }
@@ -121,6 +126,28 @@ describe('claimDue', () => {
     const claimed = await store.claimDue(NOW + 10, 6, claim);
     expect(claimed.filter((d) => d.webhookId === 'hookCALM').map((d) => d.eventId)).toEqual(fresh);
     expect(claimed).toHaveLength(6);
+  });
+
+  it('shares a claim between accounts first, the one with the fewest in flight on this node first, then between its webhooks', async () => {
+    for (const id of ['hookA001', 'hookA002', 'hookA003']) await webhook(id, ['media_created']);
+    await webhook('hookB001', ['media_created'], null, 'acct0002');
+    await events('media_created', 20, NOW - DAY);
+    await events('media_created', 20, NOW - 1_000, 'site0002');
+    // Per webhook, acct0001's three would take 6 of 8; per account each takes 4.
+    const first = await store.claimDue(NOW, 8, claim);
+    expect(first.map((d) => d.webhookId)).toEqual(['hookA001', 'hookB001', 'hookA002', 'hookB001', 'hookA003', 'hookB001', 'hookA001', 'hookB001']);
+    // Both hold 4 here: acct0001, waiting longest, goes first, to its least busy webhooks.
+    const next = await store.claimDue(NOW, 4, claim);
+    expect(next.map((d) => d.webhookId)).toEqual(['hookA002', 'hookB001', 'hookA003', 'hookB001']);
+  });
+
+  it('counts a webhook\'s max_in_flight above the operator\'s limit as the limit', async () => {
+    await webhook('hookAAAA', ['media_created'], 50);
+    await events('media_created', 20);
+    const limited = { ...claim, maxInFlightLimit: 5 };
+    expect(await store.claimDue(NOW + 10, 100, limited)).toHaveLength(5);
+    expect(await store.claimDue(NOW + 10, 100, limited)).toEqual([]);
+    expect(await store.nextDueAt(NOW + 10, limited)).toBe(NOW + 10 + claim.leaseMs);
   });
 
   it('skips disabled and paused webhooks, and gives a webhook past the breaker threshold one probe at a time', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, defaultConfig, loadConfig } from '../../src/config.js';
+import { accountMaxInFlight, ConfigError, defaultConfig, loadConfig } from '../../src/config.js';
 import { nextAttemptAt, parseSchedule } from '../../src/delivery/schedule.js';
 
 describe('settings', () => {
@@ -25,6 +25,18 @@ describe('settings', () => {
     expect(() => loadConfig(['--colour'], {})).toThrow(/unknown option --colour/);
     expect(() => loadConfig(['--port'], {})).toThrow(/--port needs a value/);
     expect(() => loadConfig([], { HOOKLINE_LEASE: '5s', HOOKLINE_REQUEST_TIMEOUT: '10s' })).toThrow(/must exceed/);
+  });
+});
+
+describe('shares of the delivery places', () => {
+  it('gives one account half the node\'s places unless told otherwise, and refuses shares and limits that cannot hold', () => {
+    expect(accountMaxInFlight(loadConfig([], {}))).toBe(256);
+    expect(accountMaxInFlight(loadConfig([], { HOOKLINE_MAX_IN_FLIGHT: '9' }))).toBe(4);
+    expect(accountMaxInFlight(loadConfig([], { HOOKLINE_MAX_IN_FLIGHT: '1' }))).toBe(1);
+    expect(accountMaxInFlight(loadConfig([], { HOOKLINE_ACCOUNT_MAX_IN_FLIGHT: '400' }))).toBe(400);
+    expect(() => loadConfig([], { HOOKLINE_ACCOUNT_MAX_IN_FLIGHT: '600' })).toThrow(/HOOKLINE_ACCOUNT_MAX_IN_FLIGHT \(600\) must not exceed HOOKLINE_MAX_IN_FLIGHT \(512\)/);
+    expect(loadConfig([], {}).webhookMaxInFlightLimit).toBe(100);
+    expect(() => loadConfig([], { HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT: '5' })).toThrow(/HOOKLINE_ENDPOINT_MAX_IN_FLIGHT \(10\) must not exceed HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT \(5\)/);
   });
 });
 

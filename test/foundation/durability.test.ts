@@ -33,7 +33,7 @@ it('keeps synchronous=FULL for what is acknowledged, around claims and outcomes 
     NOW, { idempotencyWindowMs: DAY, firstAttemptAt: NOW });
   expect(level()).toBe(FULL);
 
-  const [claimed] = await store.claimDue(NOW, 10, { leaseMs: 60_000, owner: 'n1', defaultMaxInFlight: 10, breakerThreshold: 5 });
+  const [claimed] = await store.claimDue(NOW, 10, { leaseMs: 60_000, owner: 'n1', defaultMaxInFlight: 10, maxInFlightLimit: 100, accountMaxInFlight: 256, breakerThreshold: 5 });
   expect(claimed).toBeDefined();
   expect(level()).toBe(FULL);
 

@@ -10,7 +10,9 @@ import { TEST_STORE, openTestStore, until } from '../helpers.js';
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const options = { idempotencyWindowMs: 86_400_000, firstAttemptAt: NOW };
 const LEASE_MS = 60_000;
-const LEASE: ClaimOptions = { leaseMs: LEASE_MS, owner: 'node_a', defaultMaxInFlight: 1_000, breakerThreshold: 1_000 };
+const LEASE: ClaimOptions = {
+  leaseMs: LEASE_MS, owner: 'node_a', defaultMaxInFlight: 1_000, maxInFlightLimit: 10_000, accountMaxInFlight: 10_000, breakerThreshold: 1_000,
+};
 const policy: HealthPolicy = { breakerThreshold: 1_000, probeIntervalMs: 30_000, autoDisableAfterMs: 5 * 86_400_000 };
 let store: Store;
 let dispose: () => Promise<void>;
@@ -245,6 +247,37 @@ describe(`the store contract (${TEST_STORE})`, () => {
     expect(await store.getDelivery(claimed!.id)).toBeUndefined();
     expect(await store.listAttempts(claimed!.id)).toEqual([]);
     expect(await store.nextDueAt(NOW + 1, LEASE)).toBeNull();
+  });
+
+  it('holds an account to its share of each node\'s places, whatever its webhooks\' caps, and serves the others', async () => {
+    await store.createAccount({ id: 'acct0002', name: 'Other', created: NOW });
+    await store.createSite({ id: 'site0002', accountId: 'acct0002', name: 'Other TV', created: NOW });
+    await store.createWebhook(hook('hook0001', { maxInFlight: 50 }), 's');
+    await store.createWebhook(hook('hook0002', { maxInFlight: 50 }), 's');
+    await store.createWebhook(hook('hook0003', { accountId: 'acct0002', siteIds: ['site0002'] }), 's');
+    await store.ingest(Array.from({ length: 20 }, (_, i) => item(`evt_${i}`)), NOW, options);
+    const share: ClaimOptions = { ...LEASE, accountMaxInFlight: 6 };
+
+    // acct0001 has 40 deliveries due and room for 100 at its webhooks, but 6 places on this node.
+    const first = await store.claimDue(NOW, 100, share);
+    expect(first.map((d) => d.webhookId).sort()).toEqual([...Array(3).fill('hook0001'), ...Array(3).fill('hook0002')]);
+    expect(await store.claimDue(NOW, 100, share)).toEqual([]);
+    // Full on this node, its next chance is its first lease to run out (or an attempt ending).
+    expect(await store.nextDueAt(NOW, share)).toBe(NOW + LEASE_MS);
+    // Another node's places are its own: the account holds its share there too.
+    expect(await store.claimDue(NOW, 100, { ...share, owner: 'node_b' })).toHaveLength(6);
+
+    // The other account's deliveries still go out here.
+    await store.ingest([1, 2].map((n) => ({ event: { ...event(`evt_b${n}`), siteId: 'site0002' } })), NOW + 1, options);
+    expect(await store.nextDueAt(NOW + 1, share)).toBe(NOW);
+    const other = await store.claimDue(NOW + 1, 100, share);
+    expect(other.map((d) => d.webhookId)).toEqual(['hook0003', 'hook0003']);
+
+    // An attempt that ends frees one place of the share, and no more.
+    await store.recordOutcomes([ok(first[0]!)], NOW + 2, policy);
+    expect(await store.nextDueAt(NOW + 2, share)).toBe(NOW);
+    expect(await store.claimDue(NOW + 2, 100, share)).toHaveLength(1);
+    expect(await store.claimDue(NOW + 2, 100, share)).toEqual([]);
   });
 
   it('commits a fact all or nothing, with optimistic versions and keys', async () => {

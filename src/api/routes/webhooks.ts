@@ -23,7 +23,7 @@ const metadataProperties = {
 
 const maxInFlight = {
   type: ['integer', 'null'], minimum: 1, maximum: 10_000,
-  description: "Attempts in flight at once to this webhook; null: the node's HOOKLINE_ENDPOINT_MAX_IN_FLIGHT.",
+  description: "Attempts in flight at once to this webhook, at most the node's HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT; null: its HOOKLINE_ENDPOINT_MAX_IN_FLIGHT.",
 } as const;
 
 const createBody = {
@@ -112,6 +112,13 @@ export default async function webhooks(app: FastifyInstance, { store, secrets, c
     return raw;
   }
 
+  /** A webhook may ask for no more places than the operator allows (the schema holds the hard bound). */
+  function checkMaxInFlight(value: number | null | undefined): void {
+    if (value != null && value > config.webhookMaxInFlightLimit) {
+      throw badRequest(`max_in_flight must be at most ${config.webhookMaxInFlightLimit} (this node's HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT), got ${value}`);
+    }
+  }
+
   async function checkSites(accountId: string, siteIds: string[]): Promise<void> {
     for (const id of siteIds) {
       const site = await store.getSite(id);
@@ -126,6 +133,7 @@ export default async function webhooks(app: FastifyInstance, { store, secrets, c
     const accountId = requireAccount(request);
     const body = request.body as { metadata: Required<MetadataInput>; max_in_flight?: number | null };
     const m = body.metadata;
+    checkMaxInFlight(body.max_in_flight);
     const webhookUrl = checkUrl(m.webhook_url);
     await checkSites(accountId, m.site_ids);
     const now = clock.now();
@@ -171,6 +179,7 @@ export default async function webhooks(app: FastifyInstance, { store, secrets, c
     await visibleWebhook(store, request, webhook_id);
     const body = request.body as { metadata?: MetadataInput; status?: WebhookStatus; max_in_flight?: number | null };
     const m = body.metadata ?? {};
+    checkMaxInFlight(body.max_in_flight);
     const changes: WebhookChanges = {};
     if (m.name !== undefined) changes.name = m.name;
     if (m.description !== undefined) changes.description = m.description;

@@ -14,6 +14,16 @@ import type {
   SealedSecrets, Session, Site, Store, StoreChange, Webhook, WebhookChanges, WebhookStats,
 } from '../types.js';
 
+/**
+ * The node `owner`'s unexpired leases per account (`n`), at the time $1, and the first of them
+ * to run out: how much of its share of the node's places each account holds. Leases of every
+ * status count, a disabled or paused webhook's too: their attempts are in flight all the same.
+ */
+const accountLeases = (owner: string) => `SELECT w.account_id, count(*) AS n, min(d.due_at) AS lease_end
+  FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+  WHERE d.claimed_at IS NOT NULL AND d.due_at > $1 AND d.lease_owner = ${owner}
+  GROUP BY w.account_id`;
+
 /** Thrown inside a transaction to roll it back when a fact was read at an old version. */
 class StaleFact extends Error {}
 
@@ -421,32 +431,53 @@ export class PostgresStore implements Store {
       // (SKIP LOCKED), and only the rows chosen are locked.
       await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hookline claim ${this.schema}`]);
       const { rows } = await db.query(`
-        WITH claimable AS MATERIALIZED (
-          -- The webhooks that may take deliveries now, with the room each has left: each active
-          -- webhook visited by index probes (finding them from the due deliveries scans the whole
-          -- backlog, 4x slower at 1,000,000 pending on SQLite). Water-filling gives every one
-          -- of them a delivery before any webhook further in line gets one, so only the first $2
-          -- in line can take part in this claim.
-          SELECT w.id, w.webhook_url, c.cap - l.leased AS free, l.leased, h.head
+        WITH open AS MATERIALIZED (
+          -- The webhooks that may take deliveries now, with the room each has left, and how much
+          -- of its share of this node's places its account holds (accounts with none left are
+          -- left out): each active webhook visited by index probes (finding them from the due
+          -- deliveries scans the whole backlog, 4x slower at 1,000,000 pending on SQLite).
+          SELECT w.id, w.account_id, w.webhook_url, c.cap - l.leased AS free, l.leased, h.head, coalesce(b.n, 0) AS account_busy
           FROM webhooks w
-          CROSS JOIN LATERAL (SELECT CASE WHEN w.consecutive_failures >= $4 THEN 1 ELSE coalesce(w.max_in_flight, $5) END AS cap) c
+          CROSS JOIN LATERAL (SELECT CASE WHEN w.consecutive_failures >= $4 THEN 1 ELSE least(coalesce(w.max_in_flight, $5), $7) END AS cap) c
           CROSS JOIN LATERAL (SELECT min(d.due_at) AS head FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') h
           CROSS JOIN LATERAL (SELECT count(*) AS leased FROM deliveries d
             WHERE d.webhook_id = w.id AND d.claimed_at IS NOT NULL AND d.due_at > $1) l
+          LEFT JOIN (${accountLeases('$6')}) b ON b.account_id = w.account_id
           WHERE w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= $1) AND h.head <= $1 AND c.cap > l.leased
-          ORDER BY l.leased, h.head, w.id LIMIT $2
+            AND coalesce(b.n, 0) < $8
+        ), placed AS (
+          SELECT o.*, min(o.head) OVER (PARTITION BY o.account_id) AS account_head,
+            row_number() OVER (PARTITION BY o.account_id ORDER BY o.leased, o.head, o.id) AS place
+          FROM open o
+        ), claimable AS MATERIALIZED (
+          -- Water-filling gives every account (and every webhook of an account) a delivery before
+          -- one further in line gets one, so only the first $2 accounts, and the first $2 webhooks
+          -- of each, the least busy then the one waiting longest first, can take part in this claim.
+          SELECT * FROM (
+            SELECT p.*, dense_rank() OVER (ORDER BY p.account_busy, p.account_head, p.account_id) AS account_place
+            FROM placed p WHERE p.place <= $2) r
+          WHERE r.account_place <= $2
         ), ranked AS (
-          -- Each webhook's due deliveries, as many as its room (and the claim) takes, numbered in its own order.
-          SELECT c.id AS webhook_id, c.webhook_url, c.leased, c.head, d.id, row_number() OVER (PARTITION BY c.id ORDER BY d.due_at, d.created) AS turn
+          -- Each webhook's due deliveries, as many as its room, its account's and the claim's
+          -- take, numbered in its own order.
+          SELECT c.id AS webhook_id, c.account_id, c.webhook_url, c.leased, c.head, c.account_busy, c.account_head, d.id,
+            row_number() OVER (PARTITION BY c.id ORDER BY d.due_at, d.created) AS turn
           FROM claimable c CROSS JOIN LATERAL (
             SELECT id, due_at, created FROM deliveries
             WHERE webhook_id = c.id AND status = 'pending' AND due_at <= $1
-            ORDER BY due_at, created LIMIT least(c.free, $2)
+            ORDER BY due_at, created LIMIT least(c.free, $8 - c.account_busy, $2)
           ) d
+        ), shared AS (
+          -- Water-filling within each account, up to what is left of its share: each next
+          -- delivery to its webhook with the fewest in flight (its leases plus what this claim gave
+          -- it), the least busy then the one waiting longest first.
+          SELECT r.*, row_number() OVER (PARTITION BY r.account_id ORDER BY r.leased + r.turn, r.leased, r.head, r.webhook_id) AS account_turn
+          FROM ranked r
         ), chosen AS MATERIALIZED (
-          -- Water-filling: each next delivery goes to the webhook with the fewest in flight (its
-          -- leases plus what this claim gave it), the least busy then the one waiting longest first.
-          SELECT * FROM ranked ORDER BY leased + turn, leased, head, webhook_id LIMIT $2
+          -- And between the accounts: each next delivery to the account with the fewest of this
+          -- node's leases (plus what this claim gave it), then the one waiting longest.
+          SELECT * FROM shared WHERE account_turn <= $8 - account_busy
+          ORDER BY account_busy + account_turn, account_busy, account_head, account_id LIMIT $2
         ), locked AS (
           SELECT id FROM deliveries
           WHERE id IN (SELECT id FROM chosen) AND status = 'pending' AND due_at <= $1
@@ -461,8 +492,8 @@ export class PostgresStore implements Store {
         FROM leased l
         JOIN chosen c ON c.id = l.id
         JOIN events e ON e.id = l.event_id
-        ORDER BY c.leased + c.turn, c.leased, c.head, c.webhook_id`,
-      [now, limit, options.leaseMs, options.breakerThreshold, options.defaultMaxInFlight, options.owner]);
+        ORDER BY c.account_busy + c.account_turn, c.account_busy, c.account_head, c.account_id`,
+      [now, limit, options.leaseMs, options.breakerThreshold, options.defaultMaxInFlight, options.owner, options.maxInFlightLimit, options.accountMaxInFlight]);
       return rows.map((r): ClaimedDelivery => ({
         id: r.id,
         eventId: r.event_id,
@@ -548,17 +579,21 @@ export class PostgresStore implements Store {
     return rowCount ?? 0;
   }
 
-  async nextDueAt(now: number, options: Pick<ClaimOptions, 'defaultMaxInFlight' | 'breakerThreshold'>): Promise<number | null> {
+  async nextDueAt(now: number, options: ClaimOptions): Promise<number | null> {
     // Each active webhook's next chance: its head if it has room, else its first lease to run
-    // out; a paused webhook's not before its pause ends.
+    // out; not before its pause ends, nor, while its account's share of this node is full,
+    // before the account's first lease here runs out.
     const { rows } = await this.query(`SELECT min(greatest(coalesce(w.paused_until, 0),
-        CASE WHEN l.leased < CASE WHEN w.consecutive_failures >= $3 THEN 1 ELSE coalesce(w.max_in_flight, $2) END
-          THEN head.due ELSE l.lease_end END)) AS due
+        CASE WHEN l.leased < CASE WHEN w.consecutive_failures >= $3 THEN 1 ELSE least(coalesce(w.max_in_flight, $2), $5) END
+          THEN head.due ELSE l.lease_end END,
+        CASE WHEN b.n >= $6 THEN b.lease_end ELSE 0 END)) AS due
       FROM webhooks w
       CROSS JOIN LATERAL (SELECT min(d.due_at) AS due FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') head
       CROSS JOIN LATERAL (SELECT count(*) AS leased, min(d.due_at) AS lease_end FROM deliveries d
         WHERE d.webhook_id = w.id AND d.claimed_at IS NOT NULL AND d.due_at > $1) l
-      WHERE w.status = 'active' AND head.due IS NOT NULL`, [now, options.defaultMaxInFlight, options.breakerThreshold]);
+      LEFT JOIN (${accountLeases('$4')}) b ON b.account_id = w.account_id
+      WHERE w.status = 'active' AND head.due IS NOT NULL`,
+    [now, options.defaultMaxInFlight, options.breakerThreshold, options.owner, options.maxInFlightLimit, options.accountMaxInFlight]);
     return rows[0]!.due ?? null;
   }
 

@@ -32,6 +32,16 @@ export function waterFill(webhooks: readonly { inFlight: number; free: number }[
   return shares;
 }
 
+/**
+ * This node's unexpired leases per account (`n`), and the first of them to run out: how much of
+ * its share of the node's places each account holds. Leases of every status count, a disabled
+ * or paused webhook's too: their attempts are in flight all the same.
+ */
+const ACCOUNT_LEASES = `SELECT w.account_id, count(*) AS n, min(l.due_at) AS lease_end
+  FROM deliveries l JOIN webhooks w ON w.id = l.webhook_id
+  WHERE l.claimed_at IS NOT NULL AND l.due_at > @now AND l.lease_owner = @owner
+  GROUP BY w.account_id`;
+
 /** Thrown inside a transaction to roll it back when a fact was read at an old version. */
 class StaleFact extends Error {}
 
@@ -145,20 +155,33 @@ export class SqliteStore implements Store {
         FROM subscriptions WHERE site_id = @siteId AND event = @event`),
       deliverTo: db.prepare(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
         SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, id, @dueAt, @now, @now FROM webhooks WHERE id = @webhookId`),
-      // The webhooks that may take deliveries now: the least busy first, then the one waiting
-      // longest. Each active webhook is visited (two index probes), not the due deliveries: with
-      // a backlog of 1,000,000 finding the webhooks from the deliveries made a claim 4x slower.
-      // Water-filling never gives a webhook more before those ahead of it have one, so a claim
-      // of @limit never reaches past the first @limit.
-      claimable: db.prepare(`SELECT id, webhook_url, leased, cap - leased AS free FROM (
-          SELECT w.id, w.webhook_url,
-            CASE WHEN w.consecutive_failures >= @breakerThreshold THEN 1 ELSE coalesce(w.max_in_flight, @defaultMaxInFlight) END AS cap,
-            (SELECT count(*) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > @now) AS leased,
-            (SELECT min(d.due_at) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') AS head
-          FROM webhooks w
-          WHERE w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= @now))
-        WHERE head <= @now AND cap > leased
-        ORDER BY leased, head, id LIMIT @limit`),
+      // The webhooks that may take deliveries now, grouped by account: the accounts with the
+      // fewest of this node's leases first (those with no room left in their share are left
+      // out), and in each the least busy webhook first, then the one waiting longest. Each active
+      // webhook is visited (two index probes), not the due deliveries: with a backlog of
+      // 1,000,000 finding the webhooks from the deliveries made a claim 4x slower. Water-filling
+      // never gives an account (or a webhook) more before those ahead of it have one, so a claim
+      // of @limit never reaches past the first @limit accounts, nor past an account's first @limit.
+      claimable: db.prepare(`WITH open AS (
+          SELECT id, account_id, webhook_url, leased, cap - leased AS free, head FROM (
+            SELECT w.id, w.account_id, w.webhook_url,
+              CASE WHEN w.consecutive_failures >= @breakerThreshold THEN 1 ELSE min(coalesce(w.max_in_flight, @defaultMaxInFlight), @maxInFlightLimit) END AS cap,
+              (SELECT count(*) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > @now) AS leased,
+              (SELECT min(d.due_at) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') AS head
+            FROM webhooks w
+            WHERE w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= @now))
+          WHERE head <= @now AND cap > leased
+        ), placed AS (
+          SELECT o.*, coalesce(b.n, 0) AS account_busy, min(o.head) OVER (PARTITION BY o.account_id) AS account_head,
+            row_number() OVER (PARTITION BY o.account_id ORDER BY o.leased, o.head, o.id) AS place
+          FROM open o LEFT JOIN (${ACCOUNT_LEASES}) b ON b.account_id = o.account_id
+          WHERE coalesce(b.n, 0) < @accountMaxInFlight
+        )
+        SELECT * FROM (
+          SELECT p.*, dense_rank() OVER (ORDER BY p.account_busy, p.account_head, p.account_id) AS account_place
+          FROM placed p WHERE p.place <= @limit)
+        WHERE account_place <= @limit
+        ORDER BY account_place, place`),
       dueOf: db.prepare(`SELECT d.rowid AS rid, d.id, d.event_id, d.attempts, d.last_chance,
           e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id
         FROM deliveries d JOIN events e ON e.id = d.event_id
@@ -189,14 +212,16 @@ export class SqliteStore implements Store {
       releaseOwnLeases: db.prepare(`UPDATE deliveries SET due_at = ?, claimed_at = NULL, lease_owner = NULL
         WHERE claimed_at IS NOT NULL AND lease_owner = ?`),
       // Each active webhook's next chance: its head if it has room, else its first lease to run
-      // out; a paused webhook's not before its pause ends (max() of a NULL is NULL: no head).
-      nextDue: db.prepare(`SELECT min(max(coalesce(paused_until, 0), CASE WHEN leased < cap THEN head ELSE lease_end END)) AS due FROM (
-          SELECT w.paused_until,
-            CASE WHEN w.consecutive_failures >= @breakerThreshold THEN 1 ELSE coalesce(w.max_in_flight, @defaultMaxInFlight) END AS cap,
+      // out; not before its pause ends, nor, while its account's share of this node is full,
+      // before the account's first lease here runs out (max() of a NULL is NULL: no head).
+      nextDue: db.prepare(`SELECT min(max(coalesce(paused_until, 0), CASE WHEN leased < cap THEN head ELSE lease_end END,
+          CASE WHEN account_busy >= @accountMaxInFlight THEN account_lease_end ELSE 0 END)) AS due FROM (
+          SELECT w.paused_until, coalesce(b.n, 0) AS account_busy, b.lease_end AS account_lease_end,
+            CASE WHEN w.consecutive_failures >= @breakerThreshold THEN 1 ELSE min(coalesce(w.max_in_flight, @defaultMaxInFlight), @maxInFlightLimit) END AS cap,
             (SELECT count(*) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > @now) AS leased,
             (SELECT min(l.due_at) FROM deliveries l WHERE l.webhook_id = w.id AND l.claimed_at IS NOT NULL AND l.due_at > @now) AS lease_end,
             (SELECT min(d.due_at) FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') AS head
-          FROM webhooks w WHERE w.status = 'active')`),
+          FROM webhooks w LEFT JOIN (${ACCOUNT_LEASES}) b ON b.account_id = w.account_id WHERE w.status = 'active')`),
       recover: db.prepare(`UPDATE deliveries SET status = 'pending', due_at = @now, claimed_at = NULL, lease_owner = NULL,
         last_chance = 1, last_modified = @now
         WHERE webhook_id = @webhookId AND status = 'failed' AND created >= @since`),
@@ -482,39 +507,54 @@ export class SqliteStore implements Store {
 
   async claimDue(now: number, limit: number, options: ClaimOptions): Promise<ClaimedDelivery[]> {
     return this.bookkeeping(() => {
-      const webhooks = (this.sql.claimable.all({ now, limit, breakerThreshold: options.breakerThreshold, defaultMaxInFlight: options.defaultMaxInFlight }) as Row[])
-        .map((w) => ({ id: w.id as string, url: w.webhook_url as string, inFlight: w.leased as number, free: w.free as number, taken: [] as ClaimedDelivery[] }));
-      // Rounds of water-filling shares (see waterFill); a webhook leaves once it is drained or
-      // full, and what it could not take goes round again to the others.
-      let open = webhooks;
+      // The accounts in claim order, each with its webhooks in claim order (see `claimable`).
+      const accounts: ClaimingAccount[] = [];
+      for (const r of this.sql.claimable.all({ ...claimParams(options), now, limit }) as Row[]) {
+        if (accounts.at(-1)?.id !== r.account_id) {
+          accounts.push({ id: r.account_id, inFlight: r.account_busy, free: options.accountMaxInFlight - r.account_busy, webhooks: [], open: [] });
+        }
+        const account = accounts.at(-1)!;
+        const webhook = { id: r.id as string, url: r.webhook_url as string, inFlight: r.leased as number, free: r.free as number, taken: [] as ClaimedDelivery[] };
+        account.webhooks.push(webhook);
+        account.open.push(webhook);
+      }
+      // Rounds of water-filling shares (see waterFill): between the accounts, each within its
+      // share of this node's places, then within each account between its webhooks. A webhook
+      // leaves once it is drained or full, an account once it is full or has no webhook left,
+      // and what they could not take goes round again to the others.
+      let open = accounts;
       let left = limit;
       while (left > 0 && open.length > 0) {
-        const shares = waterFill(open, left);
-        const stillOpen: typeof open = [];
-        open.forEach((w, i) => {
-          const take = shares[i]!;
-          if (take > 0) {
+        const shares = waterFill(open.map((a) => ({ inFlight: a.inFlight, free: Math.min(a.free, a.open.reduce((n, w) => n + w.free, 0)) })), left);
+        if (shares.every((n) => n === 0)) break;
+        open.forEach((account, i) => {
+          const split = waterFill(account.open, shares[i]!);
+          account.open = account.open.filter((w, j) => {
+            const take = split[j]!;
+            if (take === 0) return true;
             const rows = this.sql.dueOf.all({ webhookId: w.id, now, take }) as Row[];
             if (rows.length > 0) {
               this.sql.lease.run({ leaseUntil: now + options.leaseMs, now, owner: options.owner, rowids: JSON.stringify(rows.map((r) => r.rid)) });
               for (const r of rows) w.taken.push(claimedFrom(r, w.id, w.url));
               w.free -= rows.length;
               w.inFlight += rows.length;
+              account.free -= rows.length;
+              account.inFlight += rows.length;
               left -= rows.length;
             }
-            if (rows.length < take) return; // drained
-          }
-          if (w.free > 0) stillOpen.push(w);
+            return rows.length === take && w.free > 0; // else drained or full
+          });
         });
-        if (stillOpen.length === open.length && shares.every((n) => n === 0)) break;
-        open = stillOpen;
+        open = open.filter((a) => a.free > 0 && a.open.length > 0);
       }
-      // Handed out in the same order: each next to the webhook that had the fewest in flight.
-      const claimed = webhooks
-        .flatMap((w, order) => w.taken.map((d, turn) => ({ d, key: w.inFlight - w.taken.length + turn, leased: w.inFlight - w.taken.length, order })))
-        .sort((a, b) => a.key - b.key || a.leased - b.leased || a.order - b.order)
-        .map((c) => c.d);
-      return claimed;
+      // Handed out in the same order: each next to the account with the fewest in flight here,
+      // and within it to the webhook with the fewest in flight.
+      const claimed = accounts.flatMap((account, order) => {
+        const taken = inTurn(account.webhooks);
+        const busy = account.inFlight - taken.length;
+        return taken.map((d, turn) => ({ d, key: busy + turn, busy, order }));
+      });
+      return claimed.sort((a, b) => a.key - b.key || a.busy - b.busy || a.order - b.order).map((c) => c.d);
     });
   }
 
@@ -580,8 +620,8 @@ export class SqliteStore implements Store {
     };
   }
 
-  async nextDueAt(now: number, options: Pick<ClaimOptions, 'defaultMaxInFlight' | 'breakerThreshold'>): Promise<number | null> {
-    return (this.sql.nextDue.get({ now, defaultMaxInFlight: options.defaultMaxInFlight, breakerThreshold: options.breakerThreshold }) as Row).due ?? null;
+  async nextDueAt(now: number, options: ClaimOptions): Promise<number | null> {
+    return (this.sql.nextDue.get({ ...claimParams(options), now }) as Row).due ?? null;
   }
 
   async listDeliveries(webhookId: string, filter: DeliveryFilter, page: Page) {
@@ -637,6 +677,41 @@ export class SqliteStore implements Store {
     const entries = rows.map(auditFrom);
     return { entries, total };
   }
+}
+
+interface ClaimingWebhook {
+  id: string;
+  url: string;
+  inFlight: number;
+  free: number;
+  taken: ClaimedDelivery[];
+}
+
+interface ClaimingAccount {
+  id: string;
+  /** This node's leases of the account's webhooks. */
+  inFlight: number;
+  /** What is left of its share of this node's places. */
+  free: number;
+  webhooks: ClaimingWebhook[];
+  /** The webhooks that may still take deliveries in this claim. */
+  open: ClaimingWebhook[];
+}
+
+/** The claim's options as the statements name them. */
+function claimParams(options: ClaimOptions) {
+  return {
+    owner: options.owner, breakerThreshold: options.breakerThreshold, defaultMaxInFlight: options.defaultMaxInFlight,
+    maxInFlightLimit: options.maxInFlightLimit, accountMaxInFlight: options.accountMaxInFlight,
+  };
+}
+
+/** What one account's webhooks took, each next to the webhook that had the fewest in flight. */
+function inTurn(webhooks: readonly ClaimingWebhook[]): ClaimedDelivery[] {
+  return webhooks
+    .flatMap((w, order) => w.taken.map((d, turn) => ({ d, key: w.inFlight - w.taken.length + turn, leased: w.inFlight - w.taken.length, order })))
+    .sort((a, b) => a.key - b.key || a.leased - b.leased || a.order - b.order)
+    .map((c) => c.d);
 }
 
 function claimedFrom(r: Row, webhookId: string, webhookUrl: string): ClaimedDelivery {
