@@ -235,10 +235,45 @@ export interface FactCommit {
  * webhook or an API key changed or gone. 'missed': the feed was cut, anything may have changed.
  */
 export type StoreChange =
-  | { kind: 'deliveries' }
+  | {
+    kind: 'deliveries';
+    /** The webhooks that have new due deliveries; null: too many to list, any may. */
+    webhookIds: string[] | null;
+    /** The deliveries themselves, in the process that committed them only (never over the feed). */
+    created?: PendingDelivery[];
+  }
+  /** A delivery retried by hand: due now, or once the attempt in flight ends. */
+  | { kind: 'retried'; webhookId: string; deliveryId: string }
+  /** Created, changed (URL, events, cap, rate limit, status, secret) or deleted. */
   | { kind: 'webhook'; id: string }
   | { kind: 'api_key'; id: string }
   | { kind: 'missed' };
+
+/** A delivery as its owner keeps it in memory: all it needs to send, and nothing else. */
+export interface PendingDelivery {
+  id: string;
+  eventId: string;
+  webhookId: string;
+  attempts: number;
+  /** Set by a manual retry: this attempt is the last one, whatever the schedule says. */
+  lastChance: boolean;
+  facts: { event: string; siteId: string; eventTime: number; ids: Partial<Record<IdField, string>> };
+}
+
+/** What the delivery engine keeps of a webhook. */
+export interface EndpointInfo {
+  id: string;
+  accountId: string;
+  url: string;
+  status: WebhookStatus;
+  /** null: the node's default. */
+  maxInFlight: number | null;
+  /** Requests per second at most; null: none. */
+  rateLimit: number | null;
+  consecutiveFailures: number;
+  /** No attempt before this (a Retry-After, or the breaker's next probe); null: none. */
+  pausedUntil: number | null;
+}
 
 export interface Store {
   /**

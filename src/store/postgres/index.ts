@@ -361,7 +361,7 @@ export class PostgresStore implements Store {
         }
         outcomes.push({ kind: 'accepted', eventId: event.id, deliveries });
       }
-      if (outcomes.some((o) => o.kind === 'accepted' && o.deliveries > 0)) await this.notify(db, { kind: 'deliveries' });
+      if (outcomes.some((o) => o.kind === 'accepted' && o.deliveries > 0)) await this.notify(db, { kind: 'deliveries', webhookIds: null });
       return outcomes;
     });
   }
@@ -414,7 +414,7 @@ export class PostgresStore implements Store {
         }
         let deliveries = 0;
         for (const event of commit.events) deliveries += await this.insertEvent(db, event, now, options.firstAttemptAt);
-        if (deliveries > 0) await this.notify(db, { kind: 'deliveries' });
+        if (deliveries > 0) await this.notify(db, { kind: 'deliveries', webhookIds: null });
         return { deliveries };
       });
     } catch (err) {
@@ -575,7 +575,7 @@ export class PostgresStore implements Store {
       ? await this.query('UPDATE deliveries SET due_at = $1, claimed_at = NULL, lease_owner = NULL WHERE claimed_at IS NOT NULL', [now])
       : await this.query(`UPDATE deliveries SET due_at = $1, claimed_at = NULL, lease_owner = NULL
           WHERE claimed_at IS NOT NULL AND lease_owner = $2`, [now, owner]);
-    if (rowCount) await this.notify(this.pool, { kind: 'deliveries' });
+    if (rowCount) await this.notify(this.pool, { kind: 'deliveries', webhookIds: null });
     return rowCount ?? 0;
   }
 
@@ -602,7 +602,7 @@ export class PostgresStore implements Store {
       const { rowCount } = await db.query(`UPDATE deliveries SET status = 'pending', due_at = $3, claimed_at = NULL, lease_owner = NULL,
         last_chance = true, last_modified = $3
         WHERE webhook_id = $1 AND status = 'failed' AND created >= $2`, [webhookId, since, now]);
-      if (rowCount) await this.notify(db, { kind: 'deliveries' });
+      if (rowCount) await this.notify(db, { kind: 'deliveries', webhookIds: null });
       return rowCount ?? 0;
     });
   }
@@ -687,7 +687,7 @@ export class PostgresStore implements Store {
       const { rowCount } = await db.query(`UPDATE deliveries SET status = 'pending', due_at = $2, claimed_at = NULL, retry_requested = false,
         last_chance = (status <> 'pending'), last_modified = $2 WHERE id = $1`, [id, now]);
       if (rowCount === 0) return false;
-      await this.notify(db, { kind: 'deliveries' });
+      await this.notify(db, { kind: 'deliveries', webhookIds: null });
       return true;
     });
   }

@@ -1,0 +1,165 @@
+// The store, in narrow ports: each consumer takes the one it needs (the API's key check takes
+// the directory, the engine takes the engine port, retention takes retention), the way Svix's
+// queue traits or graphile-worker's one-operation-per-file keep each piece small. Each dialect
+// implements every port in files of its own (src/store/sqlite/, src/store/postgres/), each
+// operation with its SQL beside it; `Store` is all of them, what a node opens.
+import type {
+  Account, ApiKey, Attempt, AuditEntry, Delivery, DeliveryFilter, EndpointInfo, EngineStats,
+  EventRecord, FactCommit, HealthPolicy, IngestItem, IngestOptions, IngestOutcome, Outcome, Page, PendingDelivery,
+  PlatformKind, PlatformObject, SealedSecrets, Session, Site, StoreChange, Webhook, WebhookChanges, WebhookStats,
+} from './types.js';
+
+/** Opening, closing, health, and what the store tells of its own writes. */
+export interface StoreLifecycle {
+  /**
+   * Held by this process alone (the embedded SQLite, exclusive locking); a shared store
+   * (PostgreSQL) is written by other nodes too.
+   */
+  readonly exclusive: boolean;
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /** Throws when the database does not answer (a node's /readyz). */
+  ping?(): Promise<void>;
+  /**
+   * Calls `listener` after every committed write that others may need to react to, made by this
+   * node or (on a shared store) by any other: deliveries to send, a webhook or a key changed.
+   */
+  onChange(listener: (change: StoreChange) => void): void;
+  /** Where worker nodes register, on a shared store; null on the embedded one (one process owns all). */
+  readonly membership: Membership | null;
+}
+
+/** Worker nodes and their heartbeats (a shared store): who is live, and so who owns which webhook. */
+export interface Membership {
+  /** Records `nodeId`'s heartbeat at `now`; returns the nodes whose heartbeat is after `aliveAfter`, this one included. */
+  heartbeat(nodeId: string, now: number, aliveAfter: number): Promise<string[]>;
+  /** Takes `nodeId` out at once (a node that stops), so that the others take its webhooks without waiting. */
+  leave(nodeId: string): Promise<void>;
+}
+
+/** Accounts, API keys, the operator's key, dashboard sessions, properties (sites). */
+export interface Directory {
+  createAccount(account: Account): Promise<void>;
+  listAccounts(): Promise<Account[]>;
+  getAccount(id: string): Promise<Account | undefined>;
+
+  createApiKey(key: ApiKey, hash: string): Promise<void>;
+  findApiKey(hash: string): Promise<ApiKey | undefined>;
+  listApiKeys(accountId: string): Promise<ApiKey[]>;
+  /** Deletes the key (its hash with it); from this commit on, no request carrying it is let in. */
+  revokeApiKey(accountId: string, keyId: string): Promise<boolean>;
+  /** Makes `hash` the only operator key. */
+  setOperatorKey(key: ApiKey, hash: string): Promise<void>;
+  hasOperatorKey(): Promise<boolean>;
+
+  createSession(idHash: string, session: Omit<Session, 'accountId'>): Promise<void>;
+  /** The session if it exists and has not expired at `now`. */
+  findSession(idHash: string, now: number): Promise<Session | undefined>;
+  deleteSession(idHash: string): Promise<void>;
+
+  createSite(site: Site): Promise<void>;
+  getSite(id: string): Promise<Site | undefined>;
+  listSites(accountId: string | null): Promise<Site[]>;
+}
+
+/** Webhooks and their sealed secrets. */
+export interface Webhooks {
+  /** `sealedSecret`: the new webhook's secret, sealed. */
+  createWebhook(webhook: Webhook, sealedSecret: string): Promise<void>;
+  getWebhook(id: string): Promise<Webhook | undefined>;
+  getWebhookSecrets(id: string): Promise<SealedSecrets | undefined>;
+  /**
+   * Makes `sealedSecret` the current secret. With `previousExpiresAt`, the secret it replaces
+   * keeps signing until then (a secret older than that is dropped); with null, it stops at once.
+   */
+  rotateWebhookSecret(id: string, sealedSecret: string, previousExpiresAt: number | null, now: number): Promise<Webhook | undefined>;
+  listWebhooks(accountId: string | null, page: Page, ascending: boolean): Promise<{ webhooks: Webhook[]; total: number }>;
+  updateWebhook(id: string, changes: WebhookChanges, now: number): Promise<Webhook | undefined>;
+  deleteWebhook(id: string): Promise<boolean>;
+
+  /** The check value sealed with the key of this store's secrets; undefined until sealing is adopted. */
+  getSealCheck(): Promise<string | undefined>;
+  /**
+   * Adopts sealing, once: records `check` and, in the same transaction, seals with `seal` the
+   * secrets that a version without sealing stored in clear. If a check value is already there
+   * (another node got there first), changes nothing. Returns the check value now stored.
+   */
+  adoptSealing(check: string, seal: (webhookId: string, plaintext: string) => string): Promise<string>;
+}
+
+/** Events in: reported events and platform facts, with their deliveries, in one transaction each batch. */
+export interface Intake {
+  /** Commits events and their deliveries, all in one transaction. */
+  ingest(items: IngestItem[], now: number, options: IngestOptions): Promise<IngestOutcome[]>;
+  getPlatformObject(siteId: string, kind: PlatformKind, id: string): Promise<PlatformObject | undefined>;
+  /** The answer kept for a fact's Idempotency-Key, if it was used after `notBefore`. */
+  findFactAnswer(siteId: string, key: string, notBefore: number): Promise<{ requestHash: string; answer: string } | undefined>;
+  /**
+   * Commits a fact in one transaction: the objects' states (each bumped to version + 1), the
+   * events with their deliveries, and the idempotency key. 'stale' when an object's version
+   * moved since it was read, or the key was taken meanwhile: nothing is written, read again.
+   */
+  commitFact(commit: FactCommit, now: number, options: IngestOptions): Promise<{ deliveries: number } | 'stale'>;
+}
+
+/** What the delivery engine reads and writes: the durable log under its in-memory schedule. */
+export interface EngineStore {
+  /** The webhooks that have pending deliveries: what an owner rebuilds its queues from. */
+  pendingWebhooks(): Promise<string[]>;
+  /** What the engine keeps of one webhook; undefined when it is gone. */
+  getEndpoint(id: string): Promise<EndpointInfo | undefined>;
+  /**
+   * Up to `limit` pending deliveries of one webhook due at `now`, by due time then commit order,
+   * and when its first not-yet-due one comes due (null: none). Writes nothing: the owner is the
+   * only one to send them.
+   */
+  loadDue(webhookId: string, now: number, limit: number): Promise<{ deliveries: PendingDelivery[]; nextDueAt: number | null }>;
+  /**
+   * Writes the outcomes, their attempts and each webhook's health: a success ends the failure
+   * streak, a failure lengthens it, 410 Gone or failing past `autoDisableAfterMs` disables the
+   * webhook. A retry asked for during an attempt makes its delivery due again whatever the
+   * outcome. Returns the webhooks this disabled.
+   */
+  recordOutcomes(outcomes: Outcome[], now: number, policy: HealthPolicy): Promise<Webhook[]>;
+  /** What /metrics shows of the engine; `top` bounds the failing list. */
+  engineStats(top: number): Promise<EngineStats>;
+}
+
+/** The delivery log the API shows, and the retries asked for by hand. */
+export interface DeliveryLog {
+  listDeliveries(webhookId: string, filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }>;
+  getDelivery(id: string): Promise<Delivery | undefined>;
+  getEvent(id: string): Promise<EventRecord | undefined>;
+  /** Counts of the webhook's deliveries created since `since`, and its last attempted one. */
+  webhookStats(webhookId: string, since: number): Promise<WebhookStats>;
+  listAttempts(deliveryId: string): Promise<Attempt[]>;
+  /**
+   * Schedules one more attempt now, whatever the delivery's status. A retry asked for while an
+   * attempt is in flight is made once that attempt's outcome is written (recordOutcomes).
+   */
+  retryDelivery(id: string, now: number): Promise<boolean>;
+  /** Re-queues the webhook's failed deliveries created since `since`, oldest first, for one more attempt. */
+  recoverDeliveries(webhookId: string, since: number, now: number): Promise<number>;
+}
+
+/** Retention: each purge deletes at most `limit` rows created before `before`, in its own short transaction. */
+export interface Retention {
+  /** Finished deliveries (their attempts with them), found through their events. */
+  purgeDeliveries(before: number, limit: number): Promise<number>;
+  /** Only events left without deliveries: a pending delivery keeps its event. */
+  purgeEvents(before: number, limit: number): Promise<number>;
+  /** Idempotency keys of intake and of facts. */
+  purgeIdempotencyKeys(before: number, limit: number): Promise<number>;
+  /** Forgets sessions expired at `now`. */
+  purgeSessions(now: number): Promise<number>;
+}
+
+export interface Audit {
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** Newest first; accountId null lists every account's entries (the operator's view). */
+  listAudit(accountId: string | null, page: Page): Promise<{ entries: AuditEntry[]; total: number }>;
+}
+
+/** Everything a node opens: every port, from one database. */
+export interface Store extends StoreLifecycle, Directory, Webhooks, Intake, EngineStore, DeliveryLog, Retention, Audit {}
+
