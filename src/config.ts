@@ -30,7 +30,7 @@ export interface Config {
   retrySchedule: number[];
   retryJitter: number;
   requestTimeoutMs: number;
-  leaseMs: number;
+  nodeTimeoutMs: number;
   maxInFlight: number;
   accountMaxInFlight: number | undefined;
   endpointMaxInFlight: number;
@@ -118,10 +118,10 @@ export const SETTINGS = [
   setting({ key: 'retrySchedule', flag: '--retry-schedule', env: ['HOOKLINE_RETRY_SCHEDULE'], default: parseSchedule('0,5s,5m,30m,2h,5h,10h,10h'), parse: parseSchedule, doc: 'Delay before each attempt, from the previous one (units ms, s, m, h, d). Its length is the number of attempts.' }),
   setting({ key: 'retryJitter', flag: '--retry-jitter', env: ['HOOKLINE_RETRY_JITTER'], default: 0.2, parse: ratio, doc: 'Random spread of each retry delay, as a fraction (0.2 = ±20 %).' }),
   setting({ key: 'requestTimeoutMs', flag: '--request-timeout', env: ['HOOKLINE_REQUEST_TIMEOUT'], default: 15_000, parse: duration, doc: 'Deadline of one delivery attempt, from connect to the last byte read.' }),
-  setting({ key: 'leaseMs', flag: '--lease', env: ['HOOKLINE_LEASE'], default: 60_000, parse: duration, doc: 'How long a claimed delivery stays with its dispatcher before another may take it. Must exceed the request timeout.' }),
-  setting({ key: 'maxInFlight', flag: '--max-in-flight', env: ['HOOKLINE_MAX_IN_FLIGHT'], default: 512, parse: int(1, 100_000), doc: 'Delivery attempts in flight at once, per dispatcher.' }),
-  setting({ key: 'accountMaxInFlight', flag: '--account-max-in-flight', env: ['HOOKLINE_ACCOUNT_MAX_IN_FLIGHT'], default: undefined, parse: int(1, 100_000), doc: 'Of the dispatcher\'s places, the most that one account\'s deliveries may hold, so that the others always find some free. Unset: half of --max-in-flight. With one account only, set it to --max-in-flight.' }),
-  setting({ key: 'endpointMaxInFlight', flag: '--endpoint-max-in-flight', env: ['HOOKLINE_ENDPOINT_MAX_IN_FLIGHT'], default: 10, parse: int(1, 10_000), doc: 'Delivery attempts in flight at once to one webhook, unless its max_in_flight says otherwise: a slow or dead endpoint holds no more than this.' }),
+  setting({ key: 'nodeTimeoutMs', flag: '--node-timeout', env: ['HOOKLINE_NODE_TIMEOUT'], default: 10_000, parse: duration, doc: 'On PostgreSQL: a worker node whose heartbeat is older than this is dead, and the other workers take its webhooks at once. Each node beats every third of it.' }),
+  setting({ key: 'maxInFlight', flag: '--max-in-flight', env: ['HOOKLINE_MAX_IN_FLIGHT'], default: 512, parse: int(1, 100_000), doc: 'Delivery attempts in flight at once, per node.' }),
+  setting({ key: 'accountMaxInFlight', flag: '--account-max-in-flight', env: ['HOOKLINE_ACCOUNT_MAX_IN_FLIGHT'], default: undefined, parse: int(1, 100_000), doc: 'Of the node\'s places, the most that one account\'s deliveries may hold, so that the others always find some free. Unset: half of --max-in-flight. With one account only, set it to --max-in-flight.' }),
+  setting({ key: 'endpointMaxInFlight', flag: '--endpoint-max-in-flight', env: ['HOOKLINE_ENDPOINT_MAX_IN_FLIGHT'], default: 64, parse: int(1, 10_000), doc: 'The most delivery attempts in flight at once to one webhook, unless its max_in_flight says otherwise. Below it the engine adapts to how the endpoint answers (AIMD: +1 per round of quick successes, halved on timeouts, 5xx and 429), from 4.' }),
   setting({ key: 'webhookMaxInFlightLimit', flag: '--webhook-max-in-flight-limit', env: ['HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT'], default: 100, parse: int(1, 10_000), doc: 'The most a webhook\'s max_in_flight may ask: a create or update asking more is refused, and a larger value set before counts as this.' }),
   setting({ key: 'breakerThreshold', flag: '--breaker-threshold', env: ['HOOKLINE_BREAKER_THRESHOLD'], default: 5, parse: int(1, 1_000_000), doc: 'Consecutive failed attempts after which a webhook gets one attempt at a time (a probe), every probe interval, until one succeeds.' }),
   setting({ key: 'probeIntervalMs', flag: '--probe-interval', env: ['HOOKLINE_PROBE_INTERVAL'], default: 30_000, parse: duration, doc: 'Time between probes of a failing webhook.' }),
@@ -129,7 +129,7 @@ export const SETTINGS = [
   setting({ key: 'operatorWebhookUrl', flag: '--operator-webhook-url', env: ['HOOKLINE_OPERATOR_WEBHOOK_URL'], default: undefined, parse: url, doc: 'Where the operator is told (a signed webhook.disabled POST) that a webhook was disabled automatically.' }),
   setting({ key: 'operatorWebhookSecret', flag: '--operator-webhook-secret', env: ['HOOKLINE_OPERATOR_WEBHOOK_SECRET'], default: undefined, parse: signingSecret, doc: 'The whsec_… secret that signs the operator notices. Required with --operator-webhook-url.' }),
   setting({ key: 'retentionMs', flag: '--retention', env: ['HOOKLINE_RETENTION'], default: 30 * 86_400_000, parse: duration, doc: 'How long finished deliveries, their attempts and events are kept (pending deliveries are kept until they finish). Idempotency keys are kept 24 h.' }),
-  setting({ key: 'shutdownGraceMs', flag: '--shutdown-grace', env: ['HOOKLINE_SHUTDOWN_GRACE'], default: 10_000, parse: duration, doc: 'On SIGTERM, how long attempts in flight may finish; the deliveries still leased then are handed back.' }),
+  setting({ key: 'shutdownGraceMs', flag: '--shutdown-grace', env: ['HOOKLINE_SHUTDOWN_GRACE'], default: 10_000, parse: duration, doc: 'On SIGTERM, how long attempts in flight may finish; the deliveries still in flight then stay pending, and whoever owns their webhook next sends them.' }),
   setting({ key: 'sqliteSynchronous', flag: '--sqlite-synchronous', env: ['HOOKLINE_SQLITE_SYNCHRONOUS'], default: 'FULL', parse: (raw) => {
     const v = raw.toUpperCase();
     if (v !== 'FULL' && v !== 'NORMAL') throw new ConfigError(`expected FULL or NORMAL, got "${raw}"`);
@@ -190,13 +190,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (result.endpointMaxInFlight > result.webhookMaxInFlightLimit) {
     throw new ConfigError(`HOOKLINE_ENDPOINT_MAX_IN_FLIGHT (${result.endpointMaxInFlight}) must not exceed HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT (${result.webhookMaxInFlightLimit})`);
   }
-  if (result.leaseMs <= result.requestTimeoutMs) {
-    throw new ConfigError(`HOOKLINE_LEASE (${result.leaseMs} ms) must exceed HOOKLINE_REQUEST_TIMEOUT (${result.requestTimeoutMs} ms)`);
-  }
   return result;
 }
 
-/** The places of this node's dispatcher that one account may hold: as set, or half of them. */
+/** The places of this node that one account may hold: as set, or half of them. */
 export function accountMaxInFlight(config: Pick<Config, 'accountMaxInFlight' | 'maxInFlight'>): number {
   return config.accountMaxInFlight ?? Math.max(1, Math.floor(config.maxInFlight / 2));
 }

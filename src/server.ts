@@ -1,10 +1,12 @@
-// Wires one Hookline node: store, intake, dispatcher and API.
+// Wires one Hookline node: store, intake, the delivery engine and its ownership, and the API.
+// One listener reacts to what the store says it changed: cached secrets, the engine's queues.
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { buildApi, buildWorkerApi } from './api/app.js';
 import { bootstrap, type FirstStart } from './bootstrap.js';
 import { accountMaxInFlight, checkProductionConfig, type Config } from './config.js';
-import { Dispatcher } from './delivery/dispatcher.js';
+import { Engine, type EngineOptions } from './delivery/engine.js';
+import { Ownership } from './delivery/ownership.js';
 import { Sender } from './delivery/sender.js';
 import { randomId } from './ids.js';
 import { IDEMPOTENCY_WINDOW_MS, Ingestor } from './ingest/index.js';
@@ -17,7 +19,8 @@ import { Simulator } from './platform/simulate.js';
 import { openSecretBox } from './security/secret-key.js';
 import { WebhookSecrets } from './security/webhook-secrets.js';
 import { openStore } from './store/open.js';
-import type { Store, StoreChange } from './store/types.js';
+import type { Store } from './store/ports.js';
+import type { StoreChange } from './store/types.js';
 import { systemClock, type Clock } from './time.js';
 
 export interface Hookline {
@@ -25,7 +28,7 @@ export interface Hookline {
   port: number;
   store: Store;
   app: FastifyInstance;
-  dispatcher: Dispatcher;
+  engine: Engine;
   retention: Retention;
   firstStart: FirstStart;
   close(): Promise<void>;
@@ -38,8 +41,8 @@ export interface StartOptions {
   /** Where the SSRF guard resolves names, and extra CAs the sender trusts: for tests. */
   resolve?: Resolve;
   ca?: string | Buffer;
-  /** The dispatcher's longest sleep (1 s otherwise): tests lengthen it to show that it wakes when due. */
-  idlePollMs?: number;
+  /** The engine's memory window and budget: tests make them small to show paging. */
+  engine?: Pick<EngineOptions, 'window' | 'memoryBudget'>;
 }
 
 export async function startHookline(config: Config, options: StartOptions = {}): Promise<Hookline> {
@@ -55,13 +58,6 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     throw err;
   }
   const firstStart = await bootstrap(store, config.operatorKey, config.dev, clock.now());
-  if (store.exclusive) {
-    // Leases from a previous run are void. (On a shared store other nodes hold leases: a dead
-    // node's come due again when they run out.)
-    const released = await store.releaseLeases(clock.now());
-    if (released > 0) logger.info({ released }, 'took back deliveries leased by a previous run');
-  }
-
   const nodeId = `node_${randomId()}`;
   const guard = new TargetGuard({ allowAll: config.dev, allowed: parseAllowList(config.allowedTargets), resolve: options.resolve });
   const sender = new Sender(config.requestTimeoutMs, { guard: config.dev ? undefined : guard, ca: options.ca });
@@ -69,50 +65,59 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   const notices = config.operatorWebhookUrl && config.operatorWebhookSecret
     ? new OperatorNotices(config.operatorWebhookUrl, config.operatorWebhookSecret, sender, clock, logger)
     : undefined;
-  const dispatcher = new Dispatcher(store, sender, secrets, clock, logger, {
+  const sends = config.role !== 'api';
+  const ownership = new Ownership(sends ? store.membership : null, nodeId, clock, logger, {
+    nodeTimeoutMs: config.nodeTimeoutMs,
+    onChange: () => void engine.rebalance().catch((err: unknown) => logger.error({ err }, 'taking over webhooks failed')),
+  });
+  const engine = new Engine(store, sender, secrets, clock, logger, {
     retrySchedule: config.retrySchedule,
     retryJitter: config.retryJitter,
-    leaseMs: config.leaseMs,
     maxInFlight: config.maxInFlight,
-    nodeId,
-    endpointMaxInFlight: config.endpointMaxInFlight,
-    webhookMaxInFlightLimit: config.webhookMaxInFlightLimit,
     accountMaxInFlight: accountMaxInFlight(config),
+    endpointMaxInFlight: config.endpointMaxInFlight,
+    maxInFlightLimit: config.webhookMaxInFlightLimit,
+    owns: (webhookId) => ownership.owns(webhookId),
     metrics,
     onDisabled: notices && ((webhooks) => void notices.webhooksDisabled(webhooks)),
     health: { breakerThreshold: config.breakerThreshold, probeIntervalMs: config.probeIntervalMs, autoDisableAfterMs: config.autoDisableAfterMs },
     random: options.random,
-    idlePollMs: options.idlePollMs,
+    ...options.engine,
   });
-  const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
-  const lifecycle = new Lifecycle(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
+  const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!);
+  const lifecycle = new Lifecycle(store, clock, config.retrySchedule[0]!);
   const simulator = new Simulator(lifecycle, config.simulationStepMs, logger);
   const retention = new Retention(store, clock, logger, { dataMs: config.retentionMs, idempotencyMs: IDEMPOTENCY_WINDOW_MS });
-  store.onChange?.((change: StoreChange) => {
+  // The store says what each write changed, here or (PostgreSQL) on any node: the one place that
+  // drops cached secrets and tells the engine.
+  store.onChange((change: StoreChange) => {
     switch (change.kind) {
       case 'deliveries':
-        return dispatcher.wake();
+        if (!sends) return;
+        if (change.created) return engine.enqueue(change.created);
+        return change.webhookIds ? engine.refresh(change.webhookIds) : engine.refreshAll();
+      case 'retried':
+        return sends ? engine.retried(change.webhookId, change.deliveryId) : undefined;
       case 'webhook':
-        // Its secrets, and maybe its status or cap: claims read those fresh, so look again too.
         secrets.forget(change.id);
-        return dispatcher.wake();
+        return sends ? void engine.reload(change.id) : undefined;
       case 'api_key':
         return; // keys are looked up on every request (src/api/auth.ts): nothing cached to drop
       case 'missed':
         secrets.forget();
-        return dispatcher.wake();
+        return sends ? engine.refreshAll() : undefined;
     }
   });
   const app = config.role === 'worker'
     ? await buildWorkerApi({ store, clock, metrics }, logger)
-    : await buildApi({ store, ingestor, lifecycle, simulator, dispatcher, secrets, clock, config, guard, metrics }, logger);
+    : await buildApi({ store, ingestor, lifecycle, simulator, secrets, clock, config, guard, metrics }, logger);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  // An api node only commits deliveries; worker nodes, woken by the store's change feed, send
-  // them and keep the retention.
-  if (config.role !== 'api') {
-    dispatcher.start();
+  // An api node only commits deliveries; worker nodes own webhooks, send, and keep the retention.
+  if (sends) {
+    await ownership.start();
+    await engine.start();
     retention.start();
   }
 
@@ -122,7 +127,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     port,
     store,
     app,
-    dispatcher,
+    engine,
     retention,
     firstStart,
     close: () =>
@@ -130,10 +135,10 @@ export async function startHookline(config: Config, options: StartOptions = {}):
         await app.close();
         await simulator.stop();
         await retention.stop();
-        await dispatcher.stop(config.shutdownGraceMs);
-        // What is still in flight past the grace is attempted again, by this node's next run or another.
-        const handedBack = await store.releaseLeases(clock.now(), nodeId);
-        if (handedBack > 0) logger.info({ handedBack }, 'handed back deliveries still in flight');
+        await engine.stop(config.shutdownGraceMs);
+        // Leaving now lets the other workers take this node's webhooks at once; what was still in
+        // flight past the grace is pending in the store, and its new owner sends it again.
+        await ownership.stop();
         await sender.close();
         await store.close();
       })()),

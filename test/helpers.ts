@@ -147,7 +147,6 @@ export function testConfig(dataDir: string, overrides: Partial<Config> = {}): Co
     retrySchedule: [0, 100, 200],
     retryJitter: 0,
     requestTimeoutMs: 2_000,
-    leaseMs: 5_000,
     logLevel: 'silent',
     // Tests make many calls with one key; the rate-limit tests set their own limits.
     rateLimit: 100_000,

@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { eventType, ID_FIELDS, requiredIds, type IdField } from '../catalog/events.js';
 import { randomId } from '../ids.js';
-import type { EventRecord, IngestItem, IngestOutcome, Store } from '../store/types.js';
+import type { Intake } from '../store/ports.js';
+import type { EventRecord, IngestItem, IngestOutcome } from '../store/types.js';
 import { parseIsoTime, type Clock } from '../time.js';
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
@@ -72,11 +73,9 @@ export class Ingestor {
   private scheduled = false;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Intake,
     private readonly clock: Clock,
     private readonly firstAttemptDelayMs: number,
-    /** Called after each commit that created deliveries. */
-    private readonly onCommitted: () => void,
   ) {}
 
   /** An event for every webhook subscribed to its property and type. */
@@ -116,8 +115,8 @@ export class Ingestor {
         idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS,
         firstAttemptAt: now + this.firstAttemptDelayMs,
       });
+      // The store tells the engine of the deliveries it committed (StoreChange 'deliveries').
       batch.forEach((w, i) => w.resolve(outcomes[i]!));
-      if (outcomes.some((o) => o.kind === 'accepted' && o.deliveries > 0)) this.onCommitted();
     } catch (err) {
       for (const w of batch) w.reject(err);
     }

@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { ApiError, notFound } from '../api/errors.js';
 import { IDEMPOTENCY_WINDOW_MS, newEventId } from '../ingest/index.js';
-import type { PlatformObject, Store } from '../store/types.js';
+import type { Directory, Intake } from '../store/ports.js';
+import type { PlatformObject } from '../store/types.js';
 import type { Clock } from '../time.js';
 import { applyChannelFact, type ChannelFact, type ChannelState } from './channel.js';
 import type { Decision } from './decision.js';
@@ -54,11 +55,9 @@ const BACKOFF_STEP_MS = 2;
 
 export class Lifecycle {
   constructor(
-    private readonly store: Store,
+    private readonly store: Intake & Pick<Directory, 'getSite'>,
     private readonly clock: Clock,
     private readonly firstAttemptDelayMs: number,
-    /** Called after each commit that created deliveries. */
-    private readonly onCommitted: () => void,
   ) {}
 
   media(siteId: string, mediaId: string, fact: MediaFact, request: FactRequest = {}): Promise<FactResult<MediaState>> {
@@ -150,7 +149,6 @@ export class Lifecycle {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * BACKOFF_STEP_MS * (attempt + 1)));
         continue;
       }
-      if (outcome.deliveries > 0) this.onCommitted();
       return result;
     }
     throw new ApiError(409, 'busy', 'other facts about the same object kept arriving at the same moment; send this one again');

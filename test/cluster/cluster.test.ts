@@ -12,8 +12,10 @@ import {
 
 const EVENTS = 400;
 const WEBHOOKS = 50;
-/** Each worker's in-flight bound, hence the most leases a killed worker can hold. */
+/** Each worker's in-flight bound, hence the most attempts a killed worker can leave unfinished. */
 const WORKER_MAX_IN_FLIGHT = 100;
+/** A worker silent this long is dead to the others, which take its webhooks. */
+const NODE_TIMEOUT_S = 6;
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -56,10 +58,12 @@ describe('a cluster on one PostgreSQL database', () => {
     // Counted as they come, so that waiting for them costs the receivers nothing.
     const ids = new Set<string>();
     let received = 0;
+    const arrivals: { webhookId: string; at: number }[] = [];
     for (let i = 0; i < 5; i++) {
       const r = await startReceiver((entry) => {
         received++;
         ids.add(entry.headers['webhook-id'] as string);
+        arrivals.push({ webhookId: entry.json.webhook_id, at: Date.now() });
         return 200;
       });
       receivers.push(r);
@@ -67,7 +71,10 @@ describe('a cluster on one PostgreSQL database', () => {
     }
 
     // The first node migrates and sets the operator key; the others start together after it.
-    const workerEnv = { HOOKLINE_MAX_IN_FLIGHT: String(WORKER_MAX_IN_FLIGHT), HOOKLINE_LEASE: '12s', HOOKLINE_REQUEST_TIMEOUT: '10s' };
+    const workerEnv = {
+      HOOKLINE_MAX_IN_FLIGHT: String(WORKER_MAX_IN_FLIGHT), HOOKLINE_ACCOUNT_MAX_IN_FLIGHT: String(WORKER_MAX_IN_FLIGHT),
+      HOOKLINE_REQUEST_TIMEOUT: '10s', HOOKLINE_NODE_TIMEOUT: `${NODE_TIMEOUT_S}s`,
+    };
     const api1 = await startNode(databaseUrl, 'api');
     const [api2, ...workers] = await Promise.all([
       startNode(databaseUrl, 'api'),
@@ -92,6 +99,9 @@ describe('a cluster on one PostgreSQL database', () => {
     // Midway through the deliveries, one worker dies without a word.
     await until(() => received >= (EVENTS * WEBHOOKS) / 3, 60_000, 'a third of the deliveries');
     workers[0]!.cli.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    const perWebhookBefore = new Map<string, number>();
+    for (const a of arrivals) perWebhookBefore.set(a.webhookId, (perWebhookBefore.get(a.webhookId) ?? 0) + 1);
     await workers[0]!.cli.exited;
     killed = true;
 
@@ -107,7 +117,15 @@ describe('a cluster on one PostgreSQL database', () => {
     expect(pairs.size).toBe(total);
     expect(ids.size).toBe(total);
     const duplicates = received - total;
-    console.log(`cluster: ${total} deliveries in ${Date.now() - start} ms, ${duplicates} repeated (the killed worker held at most ${WORKER_MAX_IN_FLIGHT})`);
+    // Takeover: the webhooks still owed deliveries at the kill, each until its first delivery
+    // after it; the slowest of them are the killed worker's, waiting for its heartbeat to age.
+    const firstAfter = new Map<string, number>();
+    for (const a of arrivals) if (a.at > killedAt && !firstAfter.has(a.webhookId)) firstAfter.set(a.webhookId, a.at);
+    const owed = [...firstAfter.keys()].filter((id) => (perWebhookBefore.get(id) ?? 0) < EVENTS);
+    const takeoverMs = Math.max(...owed.map((id) => firstAfter.get(id)! - killedAt));
+    console.log(`cluster: ${total} deliveries in ${Date.now() - start} ms, ${duplicates} repeated (the killed worker held at most ${WORKER_MAX_IN_FLIGHT}); `
+      + `the killed worker's webhooks delivered again ${takeoverMs} ms after the kill (node timeout ${NODE_TIMEOUT_S} s)`);
+    expect(takeoverMs).toBeLessThan(15_000);
     expect(killed).toBe(true);
     expect(duplicates).toBeLessThanOrEqual(WORKER_MAX_IN_FLIGHT);
   }, 180_000);

@@ -27,7 +27,7 @@ function manualClock() {
     clock: { now: () => now },
     advance(ms: number) {
       now += ms;
-      node?.hookline.dispatcher.wake();
+      node?.hookline.engine.wake();
     },
     get now() {
       return now;
@@ -79,7 +79,7 @@ describe('isolation', () => {
   it('keeps delivering to healthy endpoints while a black hole holds its few places', async () => {
     // Without the per-endpoint cap, the black hole's 20 requests would fill the dispatcher's 4
     // places for the whole 60 s timeout. One account here: its share is all 4 places.
-    await start({ maxInFlight: 4, accountMaxInFlight: 4, endpointMaxInFlight: 2, requestTimeoutMs: 60_000, leaseMs: 120_000, shutdownGraceMs: 0 });
+    await start({ maxInFlight: 4, accountMaxInFlight: 4, endpointMaxInFlight: 2, requestTimeoutMs: 60_000, shutdownGraceMs: 0 });
     const hole = await receiver(() => 'hang');
     const healthy = await receiver();
     await createWebhook(node!.account.api, [node!.account.siteId], hole.url, ['media_created']);
@@ -94,7 +94,7 @@ describe('isolation', () => {
   it('keeps another account\'s deliveries going out while one account\'s slow webhooks could fill every place', async () => {
     // 8 places on this node; acct A asks for all of them and more, at receivers that hold every
     // request until the test releases them. Without a share per account A held all 8 and B waited.
-    await start({ maxInFlight: 8, requestTimeoutMs: 60_000, leaseMs: 120_000 });
+    await start({ maxInFlight: 8, requestTimeoutMs: 60_000 });
     const held: (() => void)[] = [];
     const hold = () => new Promise<number>((resolve) => held.push(() => resolve(200)));
     const slow = [await receiver(hold), await receiver(hold)];
@@ -124,9 +124,9 @@ describe('isolation', () => {
 });
 
 describe('waking', () => {
-  it('claims another webhook\'s retry when it falls due while one webhook sits at its cap with due deliveries', async () => {
-    // The idle poll made longer than the test: only the sleep until the next due time can bring the retry.
-    node = await startTestNode({ requestTimeoutMs: 30_000, leaseMs: 60_000, shutdownGraceMs: 0, retrySchedule: [0, 1_000] }, { idlePollMs: 600_000 });
+  it('sends another webhook\'s retry when it falls due while one webhook sits at its cap with due deliveries', async () => {
+    // No poll: only the retry's own timer can bring it.
+    node = await startTestNode({ requestTimeoutMs: 30_000, shutdownGraceMs: 0, retrySchedule: [0, 1_000] });
     const capped = await receiver(() => 'hang');
     const flaky = await receiver((_req, i) => (i === 0 ? 500 : 200));
     const hookA = await createWebhook(node.account.api, [node.account.siteId], capped.url, ['media_created']);

@@ -20,7 +20,7 @@ afterEach(async () => {
 async function startNode(dataDir: string, graceMs: number) {
   const cli = spawnCli(['start', '--dev', '--port', '0', '--data-dir', dataDir], {
     HOOKLINE_OPERATOR_KEY: OPERATOR_KEY, HOOKLINE_SHUTDOWN_GRACE: `${graceMs}ms`, HOOKLINE_REQUEST_TIMEOUT: '30s',
-    HOOKLINE_LEASE: '60s', HOOKLINE_RATE_LIMIT: '0', HOOKLINE_LOG_LEVEL: 'info',
+    HOOKLINE_RATE_LIMIT: '0', HOOKLINE_LOG_LEVEL: 'info',
   });
   children.push(cli);
   const url = (await cli.waitFor(/listening on (http:\/\/\S+)/, 15_000))[1]!;

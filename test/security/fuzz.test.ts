@@ -18,7 +18,7 @@ let snapshot: () => string;
 beforeAll(async () => {
   // Simulated uploads and deliveries would change tables behind the test's back: neither runs.
   node = await startTestNode({ simulationStepMs: 3_600_000 });
-  await node.hookline.dispatcher.stop(0);
+  await node.hookline.engine.stop(0);
   const other = await createAccount(node.operator, 'Fuzz B');
   const hook = await createWebhook(node.account.api, [node.account.siteId], 'https://example.test/h');
   await node.operator.post(`/v2/sites/${node.account.siteId}/events/`, { event: 'media_available', media_id: 'fz' });

@@ -1,0 +1,75 @@
+// One delivery attempt: the body from the event's facts, the signatures, the POST, and what
+// comes next (the schedule's next try, a receiver's Retry-After). The engine decides when to
+// attempt and writes the outcome; this file only makes the attempt and says how it went.
+import type { Logger } from 'pino';
+import { payloadBody } from '../catalog/payload.js';
+import type { Metrics } from '../metrics.js';
+import type { WebhookSecrets } from '../security/webhook-secrets.js';
+import { signatureHeaders } from '../signing/headers.js';
+import type { Outcome, PendingDelivery } from '../store/types.js';
+import type { Clock } from '../time.js';
+import { nextAttemptAt } from './schedule.js';
+import type { SendResult, Sender } from './sender.js';
+
+export interface AttemptOptions {
+  retrySchedule: readonly number[];
+  retryJitter: number;
+  metrics?: Metrics;
+  random?: () => number;
+}
+
+export class Attempts {
+  /** The schedule's longest delay: the most a receiver's Retry-After may hold its webhook back. */
+  readonly longestRetryMs: number;
+
+  constructor(
+    private readonly sender: Sender,
+    private readonly secrets: WebhookSecrets,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly options: AttemptOptions,
+  ) {
+    this.longestRetryMs = Math.max(...options.retrySchedule);
+  }
+
+  /** Sends `d` to `url`; undefined when its webhook was deleted meanwhile (and its deliveries with it). */
+  async make(url: string, d: PendingDelivery): Promise<{ outcome: Outcome; result: SendResult } | undefined> {
+    const keys = await this.secrets.signingKeys(d.webhookId).catch((err: unknown) => {
+      this.log.error({ err, webhookId: d.webhookId }, 'cannot open the webhook secret');
+      return null;
+    });
+    if (keys === undefined) return undefined;
+    const attemptedAt = this.clock.now();
+    const body = payloadBody(d.facts, d.webhookId);
+    const result: SendResult = keys === null
+      ? { statusCode: null, durationMs: 0, error: 'not sent: the webhook secret does not open with this key', responseBody: null, retryAfterMs: null }
+      : await this.sender.send(url, {
+        'content-type': 'application/json',
+        'user-agent': 'Hookline/0.1',
+        ...signatureHeaders(keys, d.id, attemptedAt, body),
+      }, body);
+    const succeeded = result.error === null;
+    const now = this.clock.now();
+    const attemptsMade = d.attempts + 1;
+    const pauseUntil = result.retryAfterMs !== null ? now + Math.min(result.retryAfterMs, this.longestRetryMs) : undefined;
+    const scheduled = succeeded || d.lastChance
+      ? null
+      : nextAttemptAt(this.options.retrySchedule, this.options.retryJitter, attemptsMade, now, this.options.random);
+    const next = scheduled === null ? null : Math.max(scheduled, pauseUntil ?? 0);
+    this.options.metrics?.attempted(succeeded ? 'succeeded' : next === null ? 'failed' : 'retrying', result.durationMs);
+    if (succeeded) {
+      this.log.debug({ deliveryId: d.id, eventId: d.eventId, webhookId: d.webhookId, attempt: attemptsMade, statusCode: result.statusCode, durationMs: result.durationMs }, 'delivered');
+    } else {
+      this.log.info({ deliveryId: d.id, eventId: d.eventId, webhookId: d.webhookId, attempt: attemptsMade, error: result.error, nextAttemptAt: next }, 'delivery attempt failed');
+    }
+    const outcome: Outcome = {
+      deliveryId: d.id,
+      webhookId: d.webhookId,
+      succeeded,
+      nextAttemptAt: next,
+      ...(pauseUntil === undefined ? {} : { pauseUntil }),
+      attempt: { attemptedAt, statusCode: result.statusCode, durationMs: result.durationMs, error: result.error, responseBody: result.responseBody },
+    };
+    return { outcome, result };
+  }
+}

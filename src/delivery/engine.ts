@@ -1,0 +1,441 @@
+// The delivery engine: the owner of a set of webhooks schedules their deliveries in memory over
+// the durable log that the store keeps. Handing out the next delivery costs no query: intake
+// hands the deliveries it just committed straight to their endpoint's lanes, the store is read
+// only to rebuild (at start, on a takeover, after a backlog spilled past memory) and written only
+// with outcomes, in batches. Which webhooks this node owns is the ownership's business
+// (ownership.ts): every one on the embedded store, a share of them on PostgreSQL.
+//
+// Per delivery, the hot path is: shift from a lane, sign, send, push the outcome to a buffer.
+// A batch of outcomes is one transaction. See the README's architecture section for the figures.
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
+import type { WebhookSecrets } from '../security/webhook-secrets.js';
+import type { EngineStore } from '../store/ports.js';
+import type { HealthPolicy, Outcome, PendingDelivery, Webhook } from '../store/types.js';
+import { StoreUnavailable } from '../store/unavailable.js';
+import type { Clock } from '../time.js';
+import { AccountShares } from './account-shares.js';
+import { Attempts } from './attempt.js';
+import { Backoff } from './backoff.js';
+import { Endpoint } from './endpoint.js';
+import { Fifo } from './fifo.js';
+import { OutcomeWriter } from './outcome-writer.js';
+import type { Sender } from './sender.js';
+
+export interface EngineOptions {
+  retrySchedule: readonly number[];
+  retryJitter: number;
+  /** Attempts in flight at once on this node. */
+  maxInFlight: number;
+  /** Of those, at most this many for one account, so that no account holds every place. */
+  accountMaxInFlight: number;
+  /** In-flight cap of a webhook that sets none, and the most any webhook may set. */
+  endpointMaxInFlight: number;
+  maxInFlightLimit: number;
+  health: HealthPolicy;
+  /** Whether this node owns a webhook (ownership.ts): every one on the embedded store. */
+  owns: (webhookId: string) => boolean;
+  /** Told of the webhooks that outcomes disabled (410 Gone, failing too long). */
+  onDisabled?: (webhooks: Webhook[]) => void;
+  metrics?: Metrics;
+  random?: () => number;
+  /** Deliveries of one webhook loaded from the store at once, and in memory for all at most. */
+  window?: number;
+  memoryBudget?: number;
+}
+
+/** What a load brings per webhook; a backlog past it stays in the store and is paged in. */
+const WINDOW = 1_000;
+/** Deliveries queued in memory on this node at most (≈ 0.5 KB each). */
+const MEMORY_BUDGET = 200_000;
+
+export class Engine {
+  private running = false;
+  private abandoned = false;
+  private readonly endpoints = new Map<string, Endpoint>();
+  /** Endpoints with something they may send now, served one delivery at a time in turn. */
+  private readonly ring = new Fifo<Endpoint>();
+  private inFlight = 0;
+  private readonly shares: AccountShares;
+  /** Deliveries queued in memory, over every endpoint. */
+  private queued = 0;
+  /** Endpoints that could not load for lack of memory budget, loaded as it frees. */
+  private readonly starved = new Set<Endpoint>();
+  /** Webhooks being read from the store, so that a burst of handovers reads each once. */
+  private readonly reloading = new Map<string, Promise<void>>();
+  private readonly reloadAgain = new Set<string>();
+  private pumpScheduled = false;
+  private idle: (() => void) | undefined;
+  private readonly backoff: Backoff;
+  private readonly attempts: Attempts;
+  private readonly writer: OutcomeWriter;
+  private readonly bounds: { defaultMaxInFlight: number; maxInFlightLimit: number };
+  private readonly window: number;
+  private readonly budget: number;
+
+  constructor(
+    private readonly store: EngineStore,
+    private readonly sender: Sender,
+    private readonly secrets: WebhookSecrets,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly options: EngineOptions,
+  ) {
+    this.backoff = new Backoff(options.random);
+    this.attempts = new Attempts(sender, secrets, clock, log, options);
+    this.writer = new OutcomeWriter(store, clock, log, options.health, {
+      written: (batch, lost) => this.written(batch, lost),
+      disabled: (webhooks) => {
+        for (const w of webhooks) void this.reload(w.id);
+        this.options.onDisabled?.(webhooks);
+      },
+    }, options.random);
+    this.shares = new AccountShares(options.accountMaxInFlight);
+    this.bounds = { defaultMaxInFlight: options.endpointMaxInFlight, maxInFlightLimit: options.maxInFlightLimit };
+    this.window = options.window ?? WINDOW;
+    this.budget = options.memoryBudget ?? MEMORY_BUDGET;
+  }
+
+  /** Starts sending: rebuilds the queues of the webhooks it owns from their pending deliveries. */
+  async start(): Promise<void> {
+    this.running = true;
+    await this.rebalance();
+  }
+
+  /**
+   * Which webhooks this node owns changed (a node joined or left): gives up the ones another node
+   * owns now (what is queued is dropped, not lost: it is pending in the store), and takes on the
+   * ones it owns that have pending deliveries.
+   */
+  async rebalance(): Promise<void> {
+    this.disown([...this.endpoints.keys()].filter((id) => !this.options.owns(id)));
+    const pending = await this.store.pendingWebhooks();
+    await Promise.all(pending.filter((id) => this.options.owns(id) && !this.endpoints.get(id)?.active).map((id) => this.reload(id)));
+  }
+
+  private disown(webhookIds: Iterable<string>): void {
+    for (const id of webhookIds) {
+      const ep = this.endpoints.get(id);
+      if (ep) this.retire(ep);
+    }
+  }
+
+  /** Not this node's to send any more (disabled, deleted, owned elsewhere): queued ones dropped, pending in the store. */
+  private retire(ep: Endpoint): void {
+    this.queued -= ep.queued;
+    this.starved.delete(ep);
+    ep.drop();
+    ep.active = false;
+    clearTimeout(ep.timer);
+    ep.timer = undefined;
+    if (ep.inFlight === 0 && ep.known.size === 0) this.endpoints.delete(ep.id);
+  }
+
+  /**
+   * Deliveries just committed by intake, handed over in process. A webhook whose backlog spilled
+   * to the store, or that this node does not know yet, loads them from the store instead.
+   */
+  enqueue(deliveries: readonly PendingDelivery[]): void {
+    if (!this.running) return;
+    for (const d of deliveries) {
+      const ep = this.endpoints.get(d.webhookId);
+      if (!ep) {
+        if (this.options.owns(d.webhookId)) void this.reload(d.webhookId);
+        continue;
+      }
+      if (!ep.active || ep.known.has(d.id)) continue;
+      if (ep.spilled || ep.queued >= this.window || this.queued >= this.budget) {
+        this.spill(ep);
+        continue;
+      }
+      ep.push(d);
+      this.queued++;
+      this.ready(ep);
+    }
+    this.schedulePump();
+  }
+
+  /**
+   * Something changed in the store for these webhooks that memory does not know (a retry by
+   * hand, a recovery, deliveries committed by another node): load again.
+   */
+  refresh(webhookIds: Iterable<string>): void {
+    if (!this.running) return;
+    for (const id of webhookIds) {
+      const ep = this.endpoints.get(id);
+      if (ep?.active) this.spill(ep);
+      else if (this.options.owns(id)) void this.reload(id);
+    }
+  }
+
+  /** Anything may have changed (the feed was cut, or too many webhooks to name): look at everything again. */
+  refreshAll(): void {
+    if (!this.running) return;
+    for (const ep of this.endpoints.values()) if (ep.active) this.spill(ep);
+    this.rebalance().catch((err: unknown) => this.log.error({ err }, 'reading the webhooks with pending deliveries failed'));
+  }
+
+  /** A delivery retried by hand: once its attempt in flight (if any) ends, it goes again. */
+  retried(webhookId: string, deliveryId: string): void {
+    const ep = this.endpoints.get(webhookId);
+    if (ep && ep.known.has(deliveryId)) ep.retryAfterAttempt.add(deliveryId);
+    this.refresh([webhookId]);
+  }
+
+  /** The webhook's row changed (URL, cap, rate limit, status) or it is gone: read it again. */
+  reload(webhookId: string): Promise<void> {
+    const running = this.reloading.get(webhookId);
+    if (running) {
+      // The read under way may have started before the change: read once more after it.
+      this.reloadAgain.add(webhookId);
+      return running;
+    }
+    const read = this.readEndpoint(webhookId).finally(() => {
+      this.reloading.delete(webhookId);
+      if (this.reloadAgain.delete(webhookId)) void this.reload(webhookId);
+    });
+    this.reloading.set(webhookId, read);
+    return read;
+  }
+
+  private async readEndpoint(webhookId: string): Promise<void> {
+    let info;
+    try {
+      info = await this.store.getEndpoint(webhookId);
+    } catch (err) {
+      this.log.error({ err, webhookId }, 'reading a webhook for the engine failed');
+      return;
+    }
+    const ep = this.endpoints.get(webhookId);
+    if (!info || info.status !== 'active' || !this.options.owns(webhookId)) {
+      if (ep) this.retire(ep);
+      return;
+    }
+    if (ep) {
+      const wasActive = ep.active;
+      ep.update(info, this.bounds);
+      if (!wasActive) ep.spilled = true;
+      this.spill(ep);
+    } else {
+      const created = new Endpoint(webhookId, info, this.bounds);
+      this.endpoints.set(webhookId, created);
+      this.spill(created);
+    }
+  }
+
+  /**
+   * Stops sending, waits up to `graceMs` for attempts in flight, and writes their outcomes.
+   * Attempts still running then are abandoned: their deliveries stay pending in the store, and
+   * whoever owns the webhook next sends them again.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.running = false;
+    for (const ep of this.endpoints.values()) clearTimeout(ep.timer);
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        this.idle = resolve;
+        setTimeout(resolve, graceMs).unref();
+      });
+    }
+    this.abandoned = true;
+    await this.writer.stop();
+  }
+
+  /** What /metrics and the tests read of the engine's memory. */
+  stats(): { endpoints: number; queued: number; inFlight: number } {
+    return { endpoints: this.endpoints.size, queued: this.queued, inFlight: this.inFlight };
+  }
+
+  // ------------------------------------------------------------ loading from the store
+
+  /** The store holds due deliveries that memory does not: load them (now, or when the load running ends). */
+  private spill(ep: Endpoint): void {
+    ep.spilled = true;
+    if (ep.loading) {
+      ep.loadAgain = true;
+      return;
+    }
+    if (!this.running || !ep.active) return;
+    void this.load(ep);
+  }
+
+  private async load(ep: Endpoint): Promise<void> {
+    const room = Math.min(this.window - ep.queued, this.budget - this.queued);
+    if (room <= 0) {
+      if (ep.queued === 0) this.starved.add(ep);
+      return; // loaded again when its lanes run low, or memory frees
+    }
+    ep.loading = true;
+    ep.loadAgain = false;
+    const now = this.clock.now();
+    try {
+      // Skip what memory holds already: loaded earlier, handed over, in flight, outcome unwritten.
+      const asked = room + ep.known.size;
+      const { deliveries, nextDueAt } = await this.store.loadDue(ep.id, now, asked);
+      this.backoff.reset();
+      let taken = 0;
+      let left = 0;
+      for (const d of deliveries) {
+        if (ep.known.has(d.id)) continue;
+        if (taken >= room) left++;
+        else {
+          ep.push(d);
+          taken++;
+        }
+      }
+      this.queued += taken;
+      // Everything due is in memory unless the load was cut at its limit or at the room.
+      ep.spilled = deliveries.length >= asked || left > 0;
+      ep.nextDueAt = nextDueAt;
+      if (nextDueAt !== null) this.wakeAt(ep, nextDueAt);
+      this.ready(ep);
+    } catch (err) {
+      const retryInMs = this.backoff.next();
+      if (!(err instanceof StoreUnavailable)) this.log.error({ err, webhookId: ep.id }, 'loading deliveries failed');
+      ep.spilled = true;
+      this.wakeAt(ep, this.clock.now() + retryInMs);
+    } finally {
+      ep.loading = false;
+    }
+    if (ep.loadAgain) this.spill(ep);
+    this.schedulePump();
+  }
+
+  // ------------------------------------------------------------ scheduling
+
+  /** Puts the endpoint in the round-robin if it may send now; otherwise arranges to look again. */
+  private ready(ep: Endpoint): void {
+    if (ep.inRing || !ep.active || !this.running) return;
+    if (ep.queued === 0) {
+      if (ep.spilled && !ep.loading) this.spill(ep);
+      return;
+    }
+    if (ep.inFlight >= ep.cap(this.options.health.breakerThreshold)) return; // an attempt ending brings it back
+    const now = this.clock.now();
+    if (ep.pausedUntil > now) {
+      this.wakeAt(ep, ep.pausedUntil);
+      return;
+    }
+    ep.inRing = true;
+    this.ring.push(ep);
+  }
+
+  /** Looks at the endpoint again at `at`: a pause ends, a retry comes due, a rate limit refills. */
+  private wakeAt(ep: Endpoint, at: number): void {
+    if (ep.timer && ep.timerAt <= at) return;
+    clearTimeout(ep.timer);
+    ep.timerAt = at;
+    ep.timer = setTimeout(() => this.timeUp(ep), Math.max(0, at - this.clock.now()));
+  }
+
+  private timeUp(ep: Endpoint): void {
+    clearTimeout(ep.timer);
+    ep.timer = undefined;
+    ep.timerAt = Infinity;
+    const now = this.clock.now();
+    if (ep.nextDueAt !== null && ep.nextDueAt <= now) {
+      ep.nextDueAt = null;
+      this.spill(ep);
+    } else if (ep.nextDueAt !== null && ep.active) {
+      this.wakeAt(ep, ep.nextDueAt); // a timer ran ahead of the clock
+    }
+    this.ready(ep);
+    this.schedulePump();
+  }
+
+  /**
+   * Looks at every endpoint whose time has come by the clock: timers count real time, so a clock
+   * moved by hand (the tests' fake clock) says so here.
+   */
+  wake(): void {
+    if (!this.running) return;
+    const now = this.clock.now();
+    for (const ep of this.endpoints.values()) if (ep.timer && ep.timerAt <= now) this.timeUp(ep);
+    this.schedulePump();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || !this.running) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Hands out deliveries, one per endpoint in turn, while this node has places. */
+  private pump(): void {
+    const threshold = this.options.health.breakerThreshold;
+    while (this.running && this.inFlight < this.options.maxInFlight && this.ring.length > 0) {
+      const ep = this.ring.shift()!;
+      ep.inRing = false;
+      if (!ep.active || ep.queued === 0 || ep.inFlight >= ep.cap(threshold)) {
+        this.ready(ep);
+        continue;
+      }
+      const now = this.clock.now();
+      if (ep.pausedUntil > now) {
+        this.wakeAt(ep, ep.pausedUntil);
+        continue;
+      }
+      if (!this.shares.take(ep)) continue; // its account's attempt ending brings it back
+      const wait = ep.rate?.take(now) ?? 0;
+      if (wait > 0) {
+        for (const waiting of this.shares.release(ep.accountId)) this.ready(waiting);
+        this.wakeAt(ep, now + wait);
+        continue;
+      }
+      const d = ep.shift()!;
+      this.queued--;
+      void this.attempt(ep, d);
+      this.ready(ep);
+    }
+    if (this.starved.size > 0 && this.queued < this.budget / 2) {
+      const starved = [...this.starved];
+      this.starved.clear();
+      for (const ep of starved) this.spill(ep);
+    }
+  }
+
+  // ------------------------------------------------------------ one attempt
+
+  private async attempt(ep: Endpoint, d: PendingDelivery): Promise<void> {
+    this.inFlight++;
+    ep.inFlight++;
+    const startedWith = ep.inFlight;
+    try {
+      const made = await this.attempts.make(ep.url, d);
+      if (!made) ep.known.delete(d.id);
+      else if (!this.abandoned) {
+        ep.observe(made.result, startedWith, this.clock.now(), this.options.health, this.attempts.longestRetryMs);
+        this.writer.push(made.outcome);
+      }
+    } finally {
+      this.inFlight--;
+      ep.inFlight--;
+      for (const waiting of this.shares.release(ep.accountId)) this.ready(waiting);
+      if (ep.queued < this.window / 4 && ep.spilled) this.spill(ep);
+      this.ready(ep);
+      this.schedulePump();
+      if (this.inFlight === 0 && this.idle) this.idle();
+    }
+  }
+
+  /** Outcomes now in the store: memory forgets the deliveries, and waits for their retries. */
+  private written(batch: readonly Outcome[], lost: boolean): void {
+    for (const o of batch) {
+      const ep = this.endpoints.get(o.webhookId);
+      if (!ep) continue;
+      ep.known.delete(o.deliveryId);
+      if (lost || ep.retryAfterAttempt.delete(o.deliveryId)) {
+        this.spill(ep); // pending in the store: load it again
+        continue;
+      }
+      if (o.nextAttemptAt !== null && ep.active) {
+        ep.nextDueAt = ep.nextDueAt === null ? o.nextAttemptAt : Math.min(ep.nextDueAt, o.nextAttemptAt);
+        this.wakeAt(ep, o.nextAttemptAt);
+      }
+      if (!ep.active && ep.inFlight === 0 && ep.known.size === 0) this.endpoints.delete(o.webhookId);
+    }
+  }
+}

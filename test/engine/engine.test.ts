@@ -1,0 +1,165 @@
+// What the engine v2 adds, end to end on a real node with real receivers on loopback: live-channel
+// events ahead of queued media events, concurrency that starts small and grows while the
+// endpoint keeps up, a rate limit per webhook, a backlog paged through a small window of memory,
+// and queues rebuilt from the store after a restart. Receivers hold requests until the test
+// releases them, so the tests wait on events, never on durations.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config.js';
+import type { StartOptions } from '../../src/server.js';
+import { createWebhook, startReceiver, startTestNode, until, type Receiver, type TestNode } from '../helpers.js';
+
+let node: TestNode | undefined;
+const receivers: Receiver[] = [];
+
+afterEach(async () => {
+  await node?.close();
+  node = undefined;
+  for (const r of receivers.splice(0)) await r.close();
+});
+
+async function start(overrides: Partial<Config> = {}, options: StartOptions = {}): Promise<TestNode> {
+  node = await startTestNode(overrides, options);
+  return node;
+}
+
+async function receiver(answer?: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
+  const r = await startReceiver(answer);
+  receivers.push(r);
+  return r;
+}
+
+/** A receiver that holds every request until `release` answers the ones held so far. */
+async function holdingReceiver() {
+  const held: (() => void)[] = [];
+  let open = 0;
+  let most = 0;
+  const rx = await receiver(() => new Promise<number>((resolve) => {
+    most = Math.max(most, ++open);
+    held.push(() => {
+      open--;
+      resolve(200);
+    });
+  }));
+  return {
+    rx,
+    held,
+    get most() { return most; },
+    release() { held.splice(0).forEach((answer) => answer()); },
+  };
+}
+
+async function report(event: string, ids: Record<string, string>): Promise<void> {
+  const res = await node!.operator.post(`/v2/sites/${node!.account.siteId}/events/`, { event, ...ids });
+  expect(res.status).toBe(202);
+}
+
+describe('live first', () => {
+  it('sends a channel event ahead of the media events queued before it', async () => {
+    await start();
+    const hold = await holdingReceiver();
+    const hook = await createWebhook(node!.account.api, [node!.account.siteId], hold.rx.url, ['media_updated', 'channel_active']);
+    await node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 1 });
+    await report('media_updated', { media_id: 'first' });
+    await until(() => hold.held.length === 1, 10_000, 'the first attempt');
+    for (let i = 0; i < 30; i++) await report('media_updated', { media_id: `m${i}` });
+    await report('channel_active', { channel_id: 'live1' });
+    // One at a time: each release lets the next one go.
+    while (hold.rx.received.length < 32) {
+      await until(() => hold.held.length > 0, 10_000, 'an attempt');
+      hold.release();
+    }
+    const order = hold.rx.received.map((r) => r.json.event);
+    expect(order[0]).toBe('media_updated');
+    expect(order[1]).toBe('channel_active');
+    expect(order.filter((e) => e === 'media_updated')).toHaveLength(31);
+  });
+});
+
+describe('adaptive concurrency', () => {
+  it('starts with a few attempts in flight and grows while the endpoint answers quickly, up to max_in_flight', async () => {
+    await start();
+    const hold = await holdingReceiver();
+    const hook = await createWebhook(node!.account.api, [node!.account.siteId], hold.rx.url);
+    await node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 40 });
+    for (let i = 0; i < 200; i++) await report('media_available', { media_id: `a${i}` });
+    await until(() => hold.held.length === 4, 10_000, 'the first attempts');
+    // Not 40 at once: the endpoint has not shown yet that it keeps up.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(hold.held.length).toBe(4);
+    let rounds = 0;
+    while (hold.rx.received.length < 200) {
+      await until(() => hold.held.length > 0, 10_000, 'an attempt');
+      await new Promise((r) => setTimeout(r, 5));
+      hold.release();
+      rounds++;
+    }
+    // Grew well past the start, never past the webhook's own bound.
+    expect(hold.most).toBeGreaterThan(8);
+    expect(hold.most).toBeLessThanOrEqual(40);
+    expect(rounds).toBeLessThan(200 / 4);
+  });
+
+  it('halves on 503s and stays small while the endpoint is overloaded', async () => {
+    await start({ retrySchedule: [0, 0, 0, 0] });
+    let open = 0;
+    let most = 0;
+    let failing = true;
+    const rx = await receiver(async () => {
+      most = Math.max(most, ++open);
+      await new Promise((r) => setTimeout(r, 5));
+      open--;
+      return failing ? 503 : 200;
+    });
+    const hook = await createWebhook(node!.account.api, [node!.account.siteId], rx.url);
+    await node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 40 });
+    for (let i = 0; i < 40; i++) await report('media_available', { media_id: `o${i}` });
+    await rx.waitFor(40);
+    failing = false;
+    // Overloaded from the start: never more than the first 4 at once, the breaker soon at 1.
+    expect(most).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('a backlog larger than memory', () => {
+  it('pages the deliveries in through a small window, and sends every one', async () => {
+    await start({}, { engine: { window: 10, memoryBudget: 25 } });
+    const rx = await receiver();
+    const hooks = [];
+    for (let i = 0; i < 3; i++) hooks.push(await createWebhook(node!.account.api, [node!.account.siteId], rx.url));
+    let mostQueued = 0;
+    const sample = setInterval(() => (mostQueued = Math.max(mostQueued, node!.hookline.engine.stats().queued)), 1);
+    try {
+      for (let i = 0; i < 60; i++) await report('media_available', { media_id: `b${i}` });
+      await rx.waitFor(180, 20_000);
+    } finally {
+      clearInterval(sample);
+    }
+    const perHook = new Map<string, Set<string>>();
+    for (const r of rx.received) {
+      const seen = perHook.get(r.json.webhook_id) ?? new Set();
+      seen.add(r.json.media_id);
+      perHook.set(r.json.webhook_id, seen);
+    }
+    for (const h of hooks) expect(perHook.get(h.id)?.size).toBe(60);
+    expect(mostQueued).toBeLessThanOrEqual(25);
+    expect(mostQueued).toBeGreaterThan(0);
+  });
+});
+
+describe('after a restart', () => {
+  it('rebuilds its queues from the pending deliveries in the store', async () => {
+    const first = await start({ shutdownGraceMs: 0 });
+    let up = false;
+    const rx = await receiver(() => (up ? 200 : 'hang'));
+    await createWebhook(first.account.api, [first.account.siteId], rx.url);
+    for (let i = 0; i < 5; i++) await report('media_available', { media_id: `r${i}` });
+    await rx.waitFor(5);
+    // Stopped with every attempt in flight: none has an outcome, all stay pending in the store.
+    const dataDir = first.dataDir;
+    await first.hookline.close();
+    up = true;
+    node = await startTestNode({ dataDir });
+    const again = await rx.waitFor(10);
+    expect(new Set(again.slice(5).map((r) => r.json.media_id))).toEqual(new Set(['r0', 'r1', 'r2', 'r3', 'r4']));
+  });
+});
