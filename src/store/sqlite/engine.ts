@@ -17,6 +17,16 @@ export const pendingFrom = (r: Row): PendingDelivery => ({
   facts: { event: r.event, siteId: r.site_id, eventTime: r.event_time, ids: idsFrom(r) },
 });
 
+/**
+ * By due time, then commit order, straight from deliveries_due (webhook_id, due_at, created),
+ * whose entries end with the rowid: `created` is the committing call's clock, so it departs from
+ * the rowid's commit order only if that clock went back between two commits. (By due_at then
+ * rowid alone, SQLite would sort each run of equal due times: a recovery makes thousands.)
+ */
+const LOAD_DUE = `SELECT ${PENDING_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
+  WHERE d.webhook_id = @webhookId AND d.status = 'pending' AND d.due_at <= @now
+  ORDER BY d.due_at, d.created, d.rowid LIMIT @limit`;
+
 export function engine({ db, synchronous, announce }: Context): EngineStore {
   /**
    * The engine's bookkeeping (outcomes), committed without an fsync of its own: a power cut that
@@ -52,12 +62,7 @@ export function engine({ db, synchronous, announce }: Context): EngineStore {
     },
 
     async loadDue(webhookId, now, limit) {
-      // By due time, then commit order, straight from deliveries_due (webhook_id, due_at, created),
-      // whose entries end with the rowid: `created` is the committing call's clock, so it only
-      // departs from the rowid's commit order if that clock went back between two commits.
-      const rows = statement(db, `SELECT ${PENDING_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
-        WHERE d.webhook_id = @webhookId AND d.status = 'pending' AND d.due_at <= @now
-        ORDER BY d.due_at, d.created, d.rowid LIMIT @limit`).all({ webhookId, now, limit }) as Row[];
+      const rows = statement(db, LOAD_DUE).all({ webhookId, now, limit }) as Row[];
       const next = statement(db, `SELECT min(due_at) AS due FROM deliveries
         WHERE webhook_id = ? AND status = 'pending' AND due_at > ?`).get(webhookId, now) as Row;
       return { deliveries: rows.map(pendingFrom), nextDueAt: next.due ?? null };
