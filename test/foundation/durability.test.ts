@@ -1,7 +1,7 @@
 // What the embedded store promises about fsync: an event is durable when its 202 goes out
-// (synchronous=FULL), while the dispatcher's own bookkeeping (leases, outcomes) commits without
-// an fsync of its own. The level must come back to FULL after each piece of bookkeeping, or
-// the next intake would be acknowledged before it is on disk.
+// (synchronous=FULL), while the engine's own bookkeeping (outcomes) commits without an fsync of
+// its own. The level must come back to FULL after each piece of bookkeeping, or the next intake
+// would be acknowledged before it is on disk.
 import { rmSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
@@ -20,7 +20,7 @@ afterEach(async () => {
 const FULL = 2;
 const level = () => store!.db.pragma('synchronous', { simple: true });
 
-it('keeps synchronous=FULL for what is acknowledged, around claims and outcomes (even one that throws)', async () => {
+it('keeps synchronous=FULL for what is acknowledged, around outcomes (even a batch that throws)', async () => {
   dir = tempDir();
   store = new SqliteStore({ dataDir: dir, synchronous: 'FULL' });
   await store.createAccount({ id: 'acct0001', name: 'a', created: NOW });
@@ -33,22 +33,22 @@ it('keeps synchronous=FULL for what is acknowledged, around claims and outcomes 
     NOW, { idempotencyWindowMs: DAY, firstAttemptAt: NOW });
   expect(level()).toBe(FULL);
 
-  const [claimed] = await store.claimDue(NOW, 10, { leaseMs: 60_000, owner: 'n1', defaultMaxInFlight: 10, maxInFlightLimit: 100, accountMaxInFlight: 256, breakerThreshold: 5 });
-  expect(claimed).toBeDefined();
+  const [loaded] = (await store.loadDue('hook0001', NOW, 10)).deliveries;
+  expect(loaded).toBeDefined();
   expect(level()).toBe(FULL);
 
   const policy = { breakerThreshold: 5, probeIntervalMs: 30_000, autoDisableAfterMs: 5 * DAY };
   await store.recordOutcomes([{
-    deliveryId: claimed!.id, webhookId: 'hook0001', succeeded: true, nextAttemptAt: null,
+    deliveryId: loaded!.id, webhookId: 'hook0001', succeeded: true, nextAttemptAt: null,
     attempt: { attemptedAt: NOW, statusCode: 200, durationMs: 1, error: null, responseBody: '' },
   }], NOW, policy);
   expect(level()).toBe(FULL);
-  expect((await store.getDelivery(claimed!.id))?.status).toBe('succeeded');
+  expect((await store.getDelivery(loaded!.id))?.status).toBe('succeeded');
 
   // A batch that fails half-way rolls back, and still leaves the level as it was.
-  const bad = { deliveryId: claimed!.id, webhookId: 'hook0001', succeeded: false, nextAttemptAt: NOW,
+  const bad = { deliveryId: loaded!.id, webhookId: 'hook0001', succeeded: false, nextAttemptAt: NOW,
     attempt: { attemptedAt: NOW, statusCode: 500, durationMs: 1, error: 'HTTP 500', responseBody: Symbol('not bindable') as never } };
   await expect(store.recordOutcomes([bad], NOW, policy)).rejects.toThrow();
   expect(level()).toBe(FULL);
-  expect((await store.getDelivery(claimed!.id))?.status).toBe('succeeded');
+  expect((await store.getDelivery(loaded!.id))?.status).toBe('succeeded');
 });

@@ -1,18 +1,19 @@
 // One contract, two stores: what every Store must do, run on the embedded SQLite store (project
-// "sqlite") and on PostgreSQL, each test in a schema of its own (project "postgres"). The last
-// part holds only for a shared store: nodes claiming at once, the change feed.
+// "sqlite") and on PostgreSQL, each test in a schema of its own (project "postgres"): the ports,
+// what the engine loads and writes, the changes each write announces once committed, and the
+// membership of nodes (a shared store's). The last part holds only for a shared store: several
+// nodes at once, the change feed.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ClaimedDelivery, ClaimOptions, EventRecord, HealthPolicy, IngestItem, Outcome, Store, StoreChange, Webhook } from '../../src/store/types.js';
+import type { Store } from '../../src/store/ports.js';
+import type { EventRecord, HealthPolicy, IngestItem, Outcome, PendingDelivery, StoreChange, Webhook } from '../../src/store/types.js';
 import { PostgresStore } from '../../src/store/postgres/index.js';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
+import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { TEST_STORE, openTestStore, until } from '../helpers.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
-const options = { idempotencyWindowMs: 86_400_000, firstAttemptAt: NOW };
-const LEASE_MS = 60_000;
-const LEASE: ClaimOptions = {
-  leaseMs: LEASE_MS, owner: 'node_a', defaultMaxInFlight: 1_000, maxInFlightLimit: 10_000, accountMaxInFlight: 10_000, breakerThreshold: 1_000,
-};
+const DAY = 86_400_000;
+const options = { idempotencyWindowMs: DAY, firstAttemptAt: NOW };
 const policy: HealthPolicy = { breakerThreshold: 1_000, probeIntervalMs: 30_000, autoDisableAfterMs: 5 * 86_400_000 };
 let store: Store;
 let dispose: () => Promise<void>;
@@ -26,14 +27,17 @@ const hook = (id: string, over: Partial<Webhook> = {}): Webhook => ({
 const event = (id: string, name = 'media_available', created = NOW): EventRecord =>
   ({ id, siteId: 'site0001', event: name, ids: { media_id: `m_${id}` }, eventTime: NOW - 5, created });
 const item = (id: string, extra: Partial<IngestItem> = {}): IngestItem => ({ event: event(id), ...extra });
-const ok = (d: ClaimedDelivery, at = NOW): Outcome => ({
+const ok = (d: PendingDelivery, at = NOW): Outcome => ({
   deliveryId: d.id, webhookId: d.webhookId, succeeded: true, nextAttemptAt: null,
   attempt: { attemptedAt: at, statusCode: 200, durationMs: 3, error: null, responseBody: 'ok' },
 });
-const failed = (d: ClaimedDelivery, next: number | null): Outcome => ({
+const failed = (d: PendingDelivery, next: number | null, at = NOW, statusCode = 500): Outcome => ({
   deliveryId: d.id, webhookId: d.webhookId, succeeded: false, nextAttemptAt: next,
-  attempt: { attemptedAt: NOW, statusCode: 500, durationMs: 4, error: 'HTTP 500', responseBody: 'no' },
+  attempt: { attemptedAt: at, statusCode, durationMs: 4, error: `HTTP ${statusCode}`, responseBody: 'no' },
 });
+
+/** The deliveries of `webhookId` due at `at`, in the order the engine is to send them. */
+const due = async (webhookId: string, at = NOW, limit = 100) => (await store.loadDue(webhookId, at, limit)).deliveries;
 
 beforeEach(async () => {
   ({ store, dispose, url } = await openTestStore());
@@ -146,40 +150,95 @@ describe(`the store contract (${TEST_STORE})`, () => {
       .toEqual([{ kind: 'accepted', eventId: 'evt_4', deliveries: 1 }]);
   });
 
-  it('claims due deliveries with a lease, records outcomes and attempts, and schedules retries', async () => {
+  it('loads a webhook\'s due deliveries by due time then commit order, up to a limit, with when the next comes due', async () => {
     await store.createWebhook(hook('hook0001'), 's');
-    await store.ingest([item('evt_1'), item('evt_2'), item('evt_3')], NOW, { ...options, firstAttemptAt: NOW });
-    expect(await store.nextDueAt(NOW - 1, LEASE)).toBe(NOW);
-    expect(await store.claimDue(NOW - 1, 10, LEASE)).toEqual([]);
+    await store.createWebhook(hook('hook0002', { events: ['media_updated'] }), 's');
+    expect(await store.loadDue('hook0001', NOW, 10)).toEqual({ deliveries: [], nextDueAt: null });
+    await store.ingest([item('evt_late')], NOW, { ...options, firstAttemptAt: NOW + 10 });
+    // Committed one after the other, all due at NOW and created at NOW: commit order decides.
+    for (const id of ['evt_b', 'evt_c', 'evt_d']) await store.ingest([item(id)], NOW, options);
+    await store.ingest(['evt_e', 'evt_f', 'evt_g', 'evt_h', 'evt_i'].map((id) => item(id)), NOW, options);
+    await store.ingest([item('evt_early')], NOW, { ...options, firstAttemptAt: NOW - 5 });
+    await store.ingest([item('evt_later')], NOW, { ...options, firstAttemptAt: NOW + 20 });
+    // Another webhook's deliveries are not this one's.
+    await store.ingest([item('evt_other', { onlyWebhookId: 'hook0002' })], NOW, { ...options, firstAttemptAt: NOW - 100 });
 
-    const claimed = await store.claimDue(NOW, 2, LEASE);
-    expect(claimed).toHaveLength(2);
-    expect(claimed[0]).toMatchObject({
-      webhookId: 'hook0001', webhookUrl: 'http://127.0.0.1:9/hook0001', attempts: 0, lastChance: false,
-      facts: { event: 'media_available', siteId: 'site0001', eventTime: NOW - 5 },
+    const order = ['evt_early', 'evt_b', 'evt_c', 'evt_d', 'evt_e', 'evt_f', 'evt_g', 'evt_h', 'evt_i'];
+    const all = await store.loadDue('hook0001', NOW, 100);
+    expect(all.deliveries.map((d) => d.eventId)).toEqual(order);
+    expect(all.nextDueAt).toBe(NOW + 10);
+    expect(all.deliveries[1]).toEqual({
+      id: expect.stringMatching(/^msg_[0-9a-f]{24}$/), eventId: 'evt_b', webhookId: 'hook0001', attempts: 0, lastChance: false,
+      facts: { event: 'media_available', siteId: 'site0001', eventTime: NOW - 5, ids: { media_id: 'm_evt_b' } },
     });
-    // Leased: not due again until the lease runs out.
-    const rest = await store.claimDue(NOW, 10, LEASE);
-    expect(rest).toHaveLength(1);
-    expect(await store.claimDue(NOW + LEASE_MS - 1, 10, LEASE)).toEqual([]);
+    // Writes nothing: the same again, and a limit takes the first ones.
+    expect(await store.loadDue('hook0001', NOW, 100)).toEqual(all);
+    expect(await store.loadDue('hook0001', NOW, 3)).toEqual({ deliveries: all.deliveries.slice(0, 3), nextDueAt: NOW + 10 });
+    expect((await store.loadDue('hook0001', NOW + 10, 100)).deliveries.map((d) => d.eventId)).toEqual([...order, 'evt_late']);
+    expect(await store.loadDue('hook0001', NOW + 20, 100)).toMatchObject({ deliveries: { length: 11 }, nextDueAt: null });
+    expect((await due('hook0002')).map((d) => d.eventId)).toEqual(['evt_other']);
 
-    await store.recordOutcomes([ok(claimed[0]!), failed(claimed[1]!, NOW + 500), failed(rest[0]!, null)], NOW + 10, policy);
-    expect(await store.getDelivery(claimed[0]!.id)).toMatchObject({ status: 'succeeded', attempts: 1, lastStatusCode: 200, nextAttemptAt: null, lastModified: NOW + 10 });
-    expect(await store.getDelivery(claimed[1]!.id)).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500, nextAttemptAt: NOW + 500 });
-    expect(await store.getDelivery(rest[0]!.id)).toMatchObject({ status: 'failed', attempts: 1, nextAttemptAt: null });
-    expect(await store.listAttempts(claimed[0]!.id)).toEqual([{ attemptedAt: NOW, statusCode: 200, durationMs: 3, error: null, responseBody: 'ok' }]);
-    expect(await store.nextDueAt(NOW + 10, LEASE)).toBe(NOW + 500);
+    // Only pending deliveries: succeeded and failed ones are done, a retry comes due at its time.
+    const [early, b, c] = all.deliveries;
+    await store.recordOutcomes([ok(early!), failed(b!, null), failed(c!, NOW + 5)], NOW, policy);
+    const after = await store.loadDue('hook0001', NOW, 100);
+    expect(after.deliveries.map((x) => x.eventId)).toEqual(order.slice(3));
+    expect(after.nextDueAt).toBe(NOW + 5);
+    const retried = await due('hook0001', NOW + 5);
+    expect(retried.map((x) => x.id)).toEqual([...after.deliveries.map((x) => x.id), c!.id]);
+    expect(retried.at(-1)).toMatchObject({ attempts: 1, lastChance: false });
+  });
 
-    const retry = await store.claimDue(NOW + 500, 10, LEASE);
-    expect(retry.map((d) => [d.id, d.attempts])).toEqual([[claimed[1]!.id, 1]]);
+  it('lists the webhooks that have pending deliveries, disabled ones too', async () => {
+    for (const id of ['hook0001', 'hook0002', 'hook0003']) await store.createWebhook(hook(id), 's');
+    expect(await store.pendingWebhooks()).toEqual([]);
+    await store.ingest([item('evt_1', { onlyWebhookId: 'hook0002' }), item('evt_2', { onlyWebhookId: 'hook0001' })], NOW, options);
+    await store.ingest([item('evt_3', { onlyWebhookId: 'hook0001' })], NOW, { ...options, firstAttemptAt: NOW + DAY });
+    expect((await store.pendingWebhooks()).sort()).toEqual(['hook0001', 'hook0002']);
+    await store.updateWebhook('hook0001', { status: 'disabled', disabledReason: 'by hand' }, NOW);
+    expect((await store.pendingWebhooks()).sort()).toEqual(['hook0001', 'hook0002']);
+    await store.recordOutcomes((await due('hook0002')).map((d) => ok(d)), NOW, policy);
+    expect(await store.pendingWebhooks()).toEqual(['hook0001']);
+  });
 
-    // A manual retry of a failed delivery: one more attempt, the last.
-    expect(await store.retryDelivery(rest[0]!.id, NOW + 600)).toBe(true);
+  it('gives the engine an endpoint as it stands: URL, cap, rate limit, status and health', async () => {
+    await store.createWebhook(hook('hook0001', { maxInFlight: 5 }), 's');
+    expect(await store.getEndpoint('hook0001')).toEqual({
+      id: 'hook0001', accountId: 'acct0001', url: 'http://127.0.0.1:9/hook0001', status: 'active', maxInFlight: 5,
+      rateLimit: null, consecutiveFailures: 0, pausedUntil: null,
+    });
+    expect(await store.getEndpoint('nope')).toBeUndefined();
+    await store.ingest([item('evt_1'), item('evt_2')], NOW, options);
+    const [d1, d2] = await due('hook0001');
+    await store.recordOutcomes([{ ...failed(d1!, NOW + 60_000, NOW, 429), pauseUntil: NOW + 60_000 }], NOW + 1, policy);
+    expect(await store.getEndpoint('hook0001')).toMatchObject({ consecutiveFailures: 1, pausedUntil: NOW + 60_000, status: 'active' });
+    await store.recordOutcomes([failed(d2!, NOW + 60_000, NOW + 2, 410)], NOW + 3, policy);
+    expect(await store.getEndpoint('hook0001')).toMatchObject({ consecutiveFailures: 2, status: 'disabled' });
+    await store.updateWebhook('hook0001', { status: 'active', webhookUrl: 'http://127.0.0.1:9/moved' }, NOW + 4);
+    expect(await store.getEndpoint('hook0001')).toMatchObject({ url: 'http://127.0.0.1:9/moved', status: 'active', consecutiveFailures: 0, pausedUntil: null });
+    await store.deleteWebhook('hook0001');
+    expect(await store.getEndpoint('hook0001')).toBeUndefined();
+  });
+
+  it('records outcomes and attempts, schedules retries, and retries by hand (the last chance of a finished delivery)', async () => {
+    await store.createWebhook(hook('hook0001'), 's');
+    await store.ingest([item('evt_1'), item('evt_2'), item('evt_3')], NOW, options);
+    const [d1, d2, d3] = await due('hook0001');
+    await store.recordOutcomes([ok(d1!), failed(d2!, NOW + 500), failed(d3!, null)], NOW + 10, policy);
+    expect(await store.getDelivery(d1!.id)).toMatchObject({ status: 'succeeded', attempts: 1, lastStatusCode: 200, nextAttemptAt: null, lastModified: NOW + 10 });
+    expect(await store.getDelivery(d2!.id)).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500, nextAttemptAt: NOW + 500 });
+    expect(await store.getDelivery(d3!.id)).toMatchObject({ status: 'failed', attempts: 1, nextAttemptAt: null });
+    expect(await store.listAttempts(d1!.id)).toEqual([{ attemptedAt: NOW, statusCode: 200, durationMs: 3, error: null, responseBody: 'ok' }]);
+    expect(await store.loadDue('hook0001', NOW + 10, 10)).toEqual({ deliveries: [], nextDueAt: NOW + 500 });
+
+    // A manual retry of a failed delivery: due now, one more attempt, the last.
+    expect(await store.retryDelivery(d3!.id, NOW + 600)).toBe(true);
     expect(await store.retryDelivery('msg_nope', NOW)).toBe(false);
-    const [again] = await store.claimDue(NOW + 600, 10, LEASE);
-    expect(again).toMatchObject({ id: rest[0]!.id, lastChance: true, attempts: 1 });
-    await store.recordOutcomes([ok(again!, NOW + 600)], NOW + 601, policy);
-    expect(await store.listAttempts(again!.id)).toHaveLength(2);
+    const again = await due('hook0001', NOW + 600);
+    expect(again.map((d) => [d.id, d.attempts, d.lastChance])).toEqual([[d2!.id, 1, false], [d3!.id, 1, true]]);
+    await store.recordOutcomes([ok(again[1]!, NOW + 601)], NOW + 602, policy);
+    expect(await store.getDelivery(d3!.id)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(await store.listAttempts(d3!.id)).toHaveLength(2);
 
     const stats = await store.webhookStats('hook0001', NOW);
     expect(stats).toMatchObject({ pending: 1, succeeded: 2, failed: 0 });
@@ -188,96 +247,44 @@ describe(`the store contract (${TEST_STORE})`, () => {
     expect((await store.listDeliveries('hook0001', { event: 'media_updated' }, { page: 1, pageLength: 10 })).total).toBe(0);
   });
 
-  it('lets a lease run out so that another dispatcher takes the delivery, and hands back leases on demand', async () => {
+  it('makes a delivery due again when a retry was asked for during its attempt, whatever the outcome; one asked before is answered by it', async () => {
     await store.createWebhook(hook('hook0001'), 's');
-    await store.ingest([item('evt_1'), item('evt_2')], NOW, options);
-    const first = await store.claimDue(NOW, 10, LEASE);
-    expect(first).toHaveLength(2);
-    const after = await store.claimDue(NOW + LEASE_MS, 1, LEASE);
-    expect(after).toHaveLength(1);
-    expect(await store.releaseLeases(NOW + LEASE_MS + 1)).toBe(2);
-    expect(await store.claimDue(NOW + LEASE_MS + 1, 10, LEASE)).toHaveLength(2);
-  });
+    await store.ingest([item('evt_1'), item('evt_2'), item('evt_3')], NOW, options);
+    const [d1, d2, d3] = await due('hook0001');
 
-  it('holds a manual retry of a delivery in flight until its attempt ends, then makes it due once more', async () => {
-    await store.createWebhook(hook('hook0001'), 's');
-    await store.ingest([item('evt_1'), item('evt_2')], NOW, options);
-    const [first, second] = await store.claimDue(NOW, 10, LEASE);
+    // Asked for (twice) while the attempt begun at NOW + 1 was in flight; the attempt succeeded.
+    expect(await store.retryDelivery(d1!.id, NOW + 2)).toBe(true);
+    expect(await store.retryDelivery(d1!.id, NOW + 3)).toBe(true);
+    await store.recordOutcomes([ok(d1!, NOW + 1)], NOW + 5, policy);
+    expect(await store.getDelivery(d1!.id)).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: NOW + 5 });
+    const again = (await due('hook0001', NOW + 5)).find((d) => d.id === d1!.id);
+    expect(again).toMatchObject({ attempts: 1, lastChance: true });
+    // The outcome cleared the request: a next outcome, even of an attempt begun before it, ends the delivery.
+    await store.recordOutcomes([ok(again!, NOW + 1)], NOW + 6, policy);
+    expect(await store.getDelivery(d1!.id)).toMatchObject({ status: 'succeeded', attempts: 2, nextAttemptAt: null });
 
-    // Retried (twice) while leased: the lease stays, so nothing is claimed again meanwhile.
-    expect(await store.retryDelivery(first!.id, NOW + 1)).toBe(true);
-    expect(await store.retryDelivery(first!.id, NOW + 2)).toBe(true);
-    expect(await store.claimDue(NOW + 3, 10, LEASE)).toEqual([]);
-    // The attempt succeeded, yet the retry asked for one more: due at once, its last chance.
-    await store.recordOutcomes([ok(first!, NOW + 4)], NOW + 5, policy);
-    expect(await store.getDelivery(first!.id)).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: NOW + 5 });
-    const [again] = await store.claimDue(NOW + 5, 10, LEASE);
-    expect(again).toMatchObject({ id: first!.id, attempts: 1, lastChance: true });
-    await store.recordOutcomes([ok(again!, NOW + 6)], NOW + 7, policy);
-    expect(await store.getDelivery(first!.id)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    // Failed with retries left: the requested attempt comes now, not at the schedule's time, and is not the last.
+    expect(await store.retryDelivery(d2!.id, NOW + 8)).toBe(true);
+    await store.recordOutcomes([failed(d2!, NOW + 5_000, NOW + 7)], NOW + 9, policy);
+    expect(await store.getDelivery(d2!.id)).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: NOW + 9 });
+    expect((await due('hook0001', NOW + 9)).find((d) => d.id === d2!.id)).toMatchObject({ lastChance: false });
 
-    // An attempt that fails with retries left: the requested one comes now, not at the schedule's time.
-    expect(await store.retryDelivery(second!.id, NOW + 8)).toBe(true);
-    await store.recordOutcomes([failed(second!, NOW + 5_000)], NOW + 9, policy);
-    expect(await store.getDelivery(second!.id)).toMatchObject({ status: 'pending', attempts: 1, nextAttemptAt: NOW + 9 });
-    const [retried] = await store.claimDue(NOW + 9, 10, LEASE);
-    expect(retried).toMatchObject({ id: second!.id, lastChance: false });
-    // An attempt that starts after the request answers it: its outcome asks for nothing more.
-    await store.recordOutcomes([ok(retried!, NOW + 10)], NOW + 11, policy);
-    expect(await store.getDelivery(second!.id)).toMatchObject({ status: 'succeeded', attempts: 2 });
-  });
-
-  it('retries a delivery whose lease ran out at once, and its late outcome asks for nothing more', async () => {
-    await store.createWebhook(hook('hook0001'), 's');
-    await store.ingest([item('evt_1')], NOW, options);
-    const [claimed] = await store.claimDue(NOW, 10, LEASE);
-    expect(await store.retryDelivery(claimed!.id, NOW + LEASE_MS)).toBe(true);
-    const [again] = await store.claimDue(NOW + LEASE_MS, 10, LEASE);
-    expect(again).toMatchObject({ id: claimed!.id, lastChance: false });
-    await store.recordOutcomes([ok(again!, NOW + LEASE_MS + 1)], NOW + LEASE_MS + 2, policy);
-    expect(await store.getDelivery(claimed!.id)).toMatchObject({ status: 'succeeded' });
+    // Asked for before the attempt began: that attempt answers it, its outcome stands.
+    expect(await store.retryDelivery(d3!.id, NOW + 10)).toBe(true);
+    await store.recordOutcomes([failed(d3!, null, NOW + 11)], NOW + 12, policy);
+    expect(await store.getDelivery(d3!.id)).toMatchObject({ status: 'failed', attempts: 1, nextAttemptAt: null });
   });
 
   it('drops the deliveries of a deleted webhook; outcomes recorded after that change nothing', async () => {
     await store.createWebhook(hook('hook0001'), 's');
     await store.ingest([item('evt_1')], NOW, options);
-    const [claimed] = await store.claimDue(NOW, 10, LEASE);
+    const [loaded] = await due('hook0001');
     await store.deleteWebhook('hook0001');
-    await store.recordOutcomes([ok(claimed!)], NOW + 1, policy);
-    expect(await store.getDelivery(claimed!.id)).toBeUndefined();
-    expect(await store.listAttempts(claimed!.id)).toEqual([]);
-    expect(await store.nextDueAt(NOW + 1, LEASE)).toBeNull();
-  });
-
-  it('holds an account to its share of each node\'s places, whatever its webhooks\' caps, and serves the others', async () => {
-    await store.createAccount({ id: 'acct0002', name: 'Other', created: NOW });
-    await store.createSite({ id: 'site0002', accountId: 'acct0002', name: 'Other TV', created: NOW });
-    await store.createWebhook(hook('hook0001', { maxInFlight: 50 }), 's');
-    await store.createWebhook(hook('hook0002', { maxInFlight: 50 }), 's');
-    await store.createWebhook(hook('hook0003', { accountId: 'acct0002', siteIds: ['site0002'] }), 's');
-    await store.ingest(Array.from({ length: 20 }, (_, i) => item(`evt_${i}`)), NOW, options);
-    const share: ClaimOptions = { ...LEASE, accountMaxInFlight: 6 };
-
-    // acct0001 has 40 deliveries due and room for 100 at its webhooks, but 6 places on this node.
-    const first = await store.claimDue(NOW, 100, share);
-    expect(first.map((d) => d.webhookId).sort()).toEqual([...Array(3).fill('hook0001'), ...Array(3).fill('hook0002')]);
-    expect(await store.claimDue(NOW, 100, share)).toEqual([]);
-    // Full on this node, its next chance is its first lease to run out (or an attempt ending).
-    expect(await store.nextDueAt(NOW, share)).toBe(NOW + LEASE_MS);
-    // Another node's places are its own: the account holds its share there too.
-    expect(await store.claimDue(NOW, 100, { ...share, owner: 'node_b' })).toHaveLength(6);
-
-    // The other account's deliveries still go out here.
-    await store.ingest([1, 2].map((n) => ({ event: { ...event(`evt_b${n}`), siteId: 'site0002' } })), NOW + 1, options);
-    expect(await store.nextDueAt(NOW + 1, share)).toBe(NOW);
-    const other = await store.claimDue(NOW + 1, 100, share);
-    expect(other.map((d) => d.webhookId)).toEqual(['hook0003', 'hook0003']);
-
-    // An attempt that ends frees one place of the share, and no more.
-    await store.recordOutcomes([ok(first[0]!)], NOW + 2, policy);
-    expect(await store.nextDueAt(NOW + 2, share)).toBe(NOW);
-    expect(await store.claimDue(NOW + 2, 100, share)).toHaveLength(1);
-    expect(await store.claimDue(NOW + 2, 100, share)).toEqual([]);
+    expect(await store.recordOutcomes([ok(loaded!)], NOW + 1, policy)).toEqual([]);
+    expect(await store.getDelivery(loaded!.id)).toBeUndefined();
+    expect(await store.listAttempts(loaded!.id)).toEqual([]);
+    expect(await store.loadDue('hook0001', NOW + 1, 10)).toEqual({ deliveries: [], nextDueAt: null });
+    expect(await store.pendingWebhooks()).toEqual([]);
   });
 
   it('commits a fact all or nothing, with optimistic versions and keys', async () => {
@@ -310,6 +317,162 @@ describe(`the store contract (${TEST_STORE})`, () => {
   });
 });
 
+describe(`what the store announces (${TEST_STORE})`, () => {
+  let heard: StoreChange[];
+  /** Reads made by the listeners as they are called: each must find the write committed. */
+  let reads: Promise<unknown>[];
+  /** Whether SQLite was still inside a transaction when a listener was called. */
+  let inTransaction: boolean[];
+
+  /** A change with its lists in a stable order: webhooks by id, created deliveries by webhook. */
+  const tidy = (c: StoreChange): StoreChange => c.kind !== 'deliveries' ? c : {
+    ...c,
+    webhookIds: c.webhookIds && [...c.webhookIds].sort(),
+    ...(c.created && { created: [...c.created].sort((a, b) => a.webhookId.localeCompare(b.webhookId) || a.id.localeCompare(b.id)) }),
+  };
+  /** What was heard since the last call. */
+  const told = () => heard.splice(0).map(tidy);
+
+  beforeEach(async () => {
+    heard = [];
+    reads = [];
+    inTransaction = [];
+    store.onChange((change) => {
+      heard.push(change);
+      if (store instanceof SqliteStore) inTransaction.push(store.db.inTransaction);
+      if (change.kind === 'deliveries') for (const d of change.created ?? []) reads.push(store.getDelivery(d.id).then((x) => x?.status));
+      if (change.kind === 'retried') reads.push(store.getDelivery(change.deliveryId).then((x) => x?.status));
+    });
+    await store.createWebhook(hook('hook0001'), 's');
+    await store.createWebhook(hook('hook0002'), 's');
+    await store.createApiKey({ id: 'key00001', accountId: 'acct0001', name: 'cms', created: NOW }, 'hash-1');
+    expect(told()).toEqual([{ kind: 'webhook', id: 'hook0001' }, { kind: 'webhook', id: 'hook0002' }]);
+  });
+  afterEach(async () => {
+    // Once each, and none more: a shared store's own feed does not tell it again.
+    if (TEST_STORE === 'postgres') await new Promise((r) => setTimeout(r, 300));
+    expect(told()).toEqual([]);
+    expect(await Promise.all(reads)).not.toContain(undefined);
+    expect(inTransaction).not.toContain(true);
+  });
+
+  it('announces the deliveries an intake or a fact created, with all the engine needs, once committed', async () => {
+    const key = { key: 'k1', requestHash: 'h1' };
+    await store.ingest([item('evt_1', { idempotency: key })], NOW, options);
+    const loaded = [...await due('hook0001'), ...await due('hook0002')];
+    expect(loaded).toHaveLength(2);
+    expect(told()).toEqual([{ kind: 'deliveries', webhookIds: ['hook0001', 'hook0002'], created: loaded }]);
+    expect(loaded[1]).toEqual({
+      id: expect.stringMatching(/^msg_/), eventId: 'evt_1', webhookId: 'hook0002', attempts: 0, lastChance: false,
+      facts: { event: 'media_available', siteId: 'site0001', eventTime: NOW - 5, ids: { media_id: 'm_evt_1' } },
+    });
+
+    // Nothing created, nothing told: a repeat, an event no webhook listens to.
+    await store.ingest([item('evt_2', { idempotency: key })], NOW, options);
+    await store.ingest([{ event: event('evt_3', 'channel_created') }], NOW, options);
+    expect(told()).toEqual([]);
+    // One batch, one announcement; a test event goes to its webhook only.
+    await store.ingest([item('evt_4'), item('evt_5', { onlyWebhookId: 'hook0002' })], NOW, options);
+    const [change] = told();
+    expect(change).toMatchObject({ kind: 'deliveries', webhookIds: ['hook0001', 'hook0002'] });
+    expect((change as { created: PendingDelivery[] }).created.map((d) => `${d.eventId}>${d.webhookId}`).sort())
+      .toEqual(['evt_4>hook0001', 'evt_4>hook0002', 'evt_5>hook0002']);
+
+    // A fact's events, the same way; a stale fact commits nothing and tells nothing.
+    const fact = { siteId: 'site0001', writes: [{ kind: 'media' as const, id: 'm1', state: {}, version: 0 }], events: [event('evt_f1', 'media_updated')] };
+    expect(await store.commitFact(fact, NOW + 1, { ...options, firstAttemptAt: NOW + 1 })).toEqual({ deliveries: 2 });
+    const [factChange] = told();
+    expect(factChange).toEqual({
+      kind: 'deliveries', webhookIds: ['hook0001', 'hook0002'],
+      created: ['hook0001', 'hook0002'].map((webhookId) => ({
+        id: expect.stringMatching(/^msg_/), eventId: 'evt_f1', webhookId, attempts: 0, lastChance: false,
+        facts: { event: 'media_updated', siteId: 'site0001', eventTime: NOW - 5, ids: { media_id: 'm_evt_f1' } },
+      })),
+    });
+    expect(await store.commitFact({ ...fact, events: [event('evt_f2', 'media_updated')] }, NOW + 2, options)).toBe('stale');
+    expect(told()).toEqual([]);
+  });
+
+  it('announces nothing of a write that fails and rolls back', async () => {
+    await store.ingest([item('evt_1')], NOW, options);
+    told();
+    // The second event's id is taken: the batch rolls back, the first event's deliveries with it.
+    await expect(store.ingest([item('evt_2'), item('evt_1')], NOW, options)).rejects.toThrow();
+    expect(await store.getEvent('evt_2')).toBeUndefined();
+    expect(told()).toEqual([]);
+    await expect(store.createWebhook(hook('hook0001'), 's')).rejects.toThrow();
+    expect(told()).toEqual([]);
+  });
+
+  it('announces retries and recoveries by hand, and the webhooks an outcome disabled', async () => {
+    await store.ingest([item('evt_1'), item('evt_2')], NOW, options);
+    told();
+    const [a1, a2] = await due('hook0001');
+    const [b1] = await due('hook0002');
+    expect(await store.retryDelivery(a1!.id, NOW + 1)).toBe(true);
+    expect(await store.retryDelivery('msg_nope', NOW + 1)).toBe(false);
+    expect(told()).toEqual([{ kind: 'retried', webhookId: 'hook0001', deliveryId: a1!.id }]);
+
+    // Outcomes tell nothing, but of a webhook they disable.
+    await store.recordOutcomes([ok(a1!, NOW + 2), failed(a2!, null)], NOW + 2, policy);
+    expect(told()).toEqual([]);
+    expect(await store.recordOutcomes([failed(b1!, NOW + 60_000, NOW + 2, 410)], NOW + 3, policy)).toMatchObject([{ id: 'hook0002' }]);
+    expect(told()).toEqual([{ kind: 'webhook', id: 'hook0002' }]);
+
+    expect(await store.recoverDeliveries('hook0001', NOW, NOW + 4)).toBe(1);
+    expect(told()).toEqual([{
+      kind: 'deliveries', webhookIds: ['hook0001'],
+      created: [{ ...a2!, attempts: 1, lastChance: true }],
+    }]);
+    expect(await store.recoverDeliveries('hook0001', NOW, NOW + 5)).toBe(0);
+    expect(told()).toEqual([]);
+  });
+
+  it('announces each change of a webhook or an API key once, and nothing when there was nothing to change', async () => {
+    const webhook = { kind: 'webhook', id: 'hook0001' };
+    await store.updateWebhook('hook0001', { name: 'renamed' }, NOW + 1);
+    expect(told()).toEqual([webhook]);
+    await store.updateWebhook('hook0001', { status: 'disabled', disabledReason: 'by hand' }, NOW + 2);
+    expect(told()).toEqual([webhook]);
+    await store.updateWebhook('hook0001', { status: 'active' }, NOW + 3);
+    expect(told()).toEqual([webhook]);
+    await store.rotateWebhookSecret('hook0001', 's2', NOW + 100, NOW + 4);
+    expect(told()).toEqual([webhook]);
+    await store.updateWebhook('nope', { name: 'x' }, NOW);
+    await store.rotateWebhookSecret('nope', 's', null, NOW);
+    expect(told()).toEqual([]);
+
+    expect(await store.revokeApiKey('acct0002', 'key00001')).toBe(false);
+    expect(told()).toEqual([]);
+    expect(await store.revokeApiKey('acct0001', 'key00001')).toBe(true);
+    expect(told()).toEqual([{ kind: 'api_key', id: 'key00001' }]);
+
+    expect(await store.deleteWebhook('hook0001')).toBe(true);
+    expect(await store.deleteWebhook('hook0001')).toBe(false);
+    expect(told()).toEqual([webhook]);
+  });
+});
+
+describe(`membership (${TEST_STORE})`, () => {
+  it.runIf(TEST_STORE === 'sqlite')('is none on the embedded store: one process owns everything', () => {
+    expect(store.membership).toBeNull();
+  });
+
+  it.runIf(TEST_STORE === 'postgres')('tells which nodes are live by their heartbeats, and forgets a node that leaves', async () => {
+    const nodes = store.membership!;
+    expect(await nodes.heartbeat('node_a', NOW, NOW - 10_000)).toEqual(['node_a']);
+    expect((await nodes.heartbeat('node_b', NOW + 1_000, NOW - 10_000)).sort()).toEqual(['node_a', 'node_b']);
+    // node_b's last heartbeat is too old to count; node_a's own is always in.
+    expect(await nodes.heartbeat('node_a', NOW + 20_000, NOW + 10_000)).toEqual(['node_a']);
+    expect((await nodes.heartbeat('node_b', NOW + 20_001, NOW + 10_000)).sort()).toEqual(['node_a', 'node_b']);
+    await nodes.leave('node_a');
+    expect(await nodes.heartbeat('node_b', NOW + 20_002, NOW + 10_000)).toEqual(['node_b']);
+    await nodes.leave('node_b');
+    await nodes.leave('node_b');
+    expect(await nodes.heartbeat('node_c', NOW + 30_000, NOW + 10_000)).toEqual(['node_c']);
+  });
+});
+
 describe.runIf(TEST_STORE === 'postgres')('a shared store (PostgreSQL)', () => {
   /** A second node's store on the same schema. */
   async function secondNode(): Promise<PostgresStore> {
@@ -326,46 +489,6 @@ describe.runIf(TEST_STORE === 'postgres')('a shared store (PostgreSQL)', () => {
       expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
     } finally {
       await Promise.all(nodes.map((n) => n.close()));
-    }
-  });
-
-  it('never hands one delivery to two nodes claiming at once', async () => {
-    await store.createWebhook(hook('hook0001'), 's');
-    await store.ingest(Array.from({ length: 300 }, (_, i) => item(`evt_${i}`)), NOW, options);
-    const others = await Promise.all([secondNode(), secondNode()]);
-    try {
-      const nodes = [store, ...others];
-      const claimed: string[] = [];
-      for (let round = 0; round < 10; round++) {
-        const batches = await Promise.all(nodes.map((n) => n.claimDue(NOW, 20, LEASE)));
-        for (const b of batches) claimed.push(...b.map((d) => d.id));
-      }
-      expect(claimed).toHaveLength(300);
-      expect(new Set(claimed).size).toBe(300);
-    } finally {
-      await Promise.all(others.map((o) => o.close()));
-    }
-  });
-
-  it('holds a webhook to its cap across nodes claiming at once, counting every node\'s leases', async () => {
-    await store.createWebhook(hook('hook0001', { maxInFlight: 5 }), 's');
-    await store.createWebhook(hook('hook0002'), 's');
-    await store.ingest(Array.from({ length: 40 }, (_, i) => item(`evt_${i}`)), NOW, options);
-    const others = await Promise.all([secondNode(), secondNode(), secondNode()]);
-    try {
-      const nodes = [store, ...others];
-      const claimed = (await Promise.all(nodes.map((n, i) => n.claimDue(NOW, 3, { ...LEASE, owner: `node_${i}` })))).flat();
-      expect(claimed.filter((d) => d.webhookId === 'hook0001').length).toBeLessThanOrEqual(5);
-      const more = (await Promise.all(nodes.map((n) => n.claimDue(NOW + 1, 100, LEASE)))).flat();
-      expect([...claimed, ...more].filter((d) => d.webhookId === 'hook0001')).toHaveLength(5);
-      expect(new Set([...claimed, ...more].map((d) => d.id)).size).toBe(claimed.length + more.length);
-      // A disabled webhook gets nothing from any node once the change is committed.
-      await others[0]!.updateWebhook('hook0002', { status: 'disabled', disabledReason: 'by hand' }, NOW);
-      await store.releaseLeases(NOW + 2);
-      const after = (await Promise.all(nodes.map((n) => n.claimDue(NOW + 2, 100, LEASE)))).flat();
-      expect(after.map((d) => d.webhookId)).toEqual(Array(5).fill('hook0001'));
-    } finally {
-      await Promise.all(others.map((o) => o.close()));
     }
   });
 

@@ -1,9 +1,8 @@
 // The embedded store's schema, one numbered migration after another. Applied in order at open;
 // `PRAGMA user_version` records how far a database has come.
 //
-// Times are epoch milliseconds. A delivery is due when status = 'pending' and due_at <= now;
-// claiming it pushes due_at forward by the lease, so a dispatcher that dies simply lets the
-// row come due again, and claimed_at tells a lease from a scheduled retry.
+// Times are epoch milliseconds. A delivery is due when status = 'pending' and due_at <= now.
+// Before migration 8, claiming it pushed due_at forward by a lease (claimed_at set).
 
 export const MIGRATIONS: string[] = [
   /* 1: the foundation */ `
@@ -194,5 +193,22 @@ CREATE INDEX fact_keys_by_created ON fact_keys(created);
 -- A retry asked for while an attempt is in flight (the delivery leased) waits for that attempt:
 -- its outcome, once written, makes the delivery due again (src/store/types.ts, retryDelivery).
 ALTER TABLE deliveries ADD COLUMN retry_requested INTEGER NOT NULL DEFAULT 0;
+`,
+  /* 8: the engine keeps its queues in memory; rate limits */ `
+-- Each webhook's queue lives in memory, with the node that owns the webhook (src/delivery/): the
+-- database is the durable log under it, not the scheduler. No leases any more: claimed_at and
+-- lease_owner stay, unused and NULL (dropping them would rewrite the whole table), and their
+-- index goes. A lease left by the previous version simply comes due when it would have run out.
+UPDATE deliveries SET claimed_at = NULL, lease_owner = NULL WHERE claimed_at IS NOT NULL;
+DROP INDEX deliveries_leased;
+
+-- retry_requested now holds when a manual retry was asked for (epoch ms; 0: none): an attempt
+-- that began before that does not answer it, and its outcome leaves the delivery due again
+-- (src/store/sqlite/engine.ts, recordOutcomes). A 1 left by the previous version reads as a
+-- request made in 1970, which any attempt answers: the attempt it waited for ended with that
+-- version's process, and the delivery is due (its lease runs out), so the next attempt is it.
+
+-- Requests per second at most to the webhook; NULL: no limit.
+ALTER TABLE webhooks ADD COLUMN rate_limit REAL;
 `,
 ];

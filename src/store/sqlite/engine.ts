@@ -1,0 +1,134 @@
+// What the delivery engine reads and writes on the embedded store. The engine keeps each
+// webhook's queue in memory; the database is the durable log under it, not the scheduler:
+// loading what is due writes nothing, and outcomes are written as they come.
+import { autoDisableReason, GONE_REASON, healthChanges } from '../health.js';
+import { idsFrom, webhookFrom, type Row } from '../rows.js';
+import type { EngineStore } from '../ports.js';
+import type { Outcome, PendingDelivery, Webhook } from '../types.js';
+import { statement, type Context } from './statement.js';
+import { disableWebhook } from './webhooks.js';
+
+/** What a pending delivery needs of its row and its event's (deliveries d JOIN events e). */
+export const PENDING_COLUMNS = `d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance,
+  e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id`;
+
+export const pendingFrom = (r: Row): PendingDelivery => ({
+  id: r.id, eventId: r.event_id, webhookId: r.webhook_id, attempts: r.attempts, lastChance: r.last_chance === 1,
+  facts: { event: r.event, siteId: r.site_id, eventTime: r.event_time, ids: idsFrom(r) },
+});
+
+/**
+ * By due time, then commit order, straight from deliveries_due (webhook_id, due_at, created),
+ * whose entries end with the rowid: `created` is the committing call's clock, so it departs from
+ * the rowid's commit order only if that clock went back between two commits. (By due_at then
+ * rowid alone, SQLite would sort each run of equal due times: a recovery makes thousands.)
+ */
+const LOAD_DUE = `SELECT ${PENDING_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
+  WHERE d.webhook_id = @webhookId AND d.status = 'pending' AND d.due_at <= @now
+  ORDER BY d.due_at, d.created, d.rowid LIMIT @limit`;
+
+export function engine({ db, synchronous, announce }: Context): EngineStore {
+  /**
+   * The engine's bookkeeping (outcomes), committed without an fsync of its own: a power cut that
+   * loses it only means a delivery is attempted again (at-least-once), and the next commit at
+   * FULL makes it durable with the WAL frames before it. Everything that is acknowledged to a
+   * caller (intake, API changes) keeps the configured level.
+   */
+  function bookkeeping<T>(work: () => T): T {
+    if (synchronous !== 'FULL') return db.transaction(work)();
+    db.pragma('synchronous = NORMAL');
+    try {
+      return db.transaction(work)();
+    } finally {
+      db.pragma('synchronous = FULL');
+    }
+  }
+
+  return {
+    async pendingWebhooks() {
+      // One probe of deliveries_due per webhook, rather than a scan of every pending delivery.
+      return (statement(db, `SELECT id FROM webhooks w
+        WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook_id = w.id AND d.status = 'pending') ORDER BY id`).all() as Row[])
+        .map((r) => r.id as string);
+    },
+
+    async getEndpoint(id) {
+      const r = statement(db, `SELECT id, account_id, webhook_url, status, max_in_flight, rate_limit, consecutive_failures, paused_until
+        FROM webhooks WHERE id = ?`).get(id) as Row | undefined;
+      return r && {
+        id: r.id, accountId: r.account_id, url: r.webhook_url, status: r.status, maxInFlight: r.max_in_flight,
+        rateLimit: r.rate_limit, consecutiveFailures: r.consecutive_failures, pausedUntil: r.paused_until,
+      };
+    },
+
+    async loadDue(webhookId, now, limit) {
+      const rows = statement(db, LOAD_DUE).all({ webhookId, now, limit }) as Row[];
+      const next = statement(db, `SELECT min(due_at) AS due FROM deliveries
+        WHERE webhook_id = ? AND status = 'pending' AND due_at > ?`).get(webhookId, now) as Row;
+      return { deliveries: rows.map(pendingFrom), nextDueAt: next.due ?? null };
+    },
+
+    async recordOutcomes(outcomes, now, policy) {
+      const disabled = bookkeeping(() => {
+        const recorded: Outcome[] = [];
+        for (const o of outcomes) {
+          const status = o.succeeded ? 'succeeded' : o.nextAttemptAt === null ? 'failed' : 'pending';
+          // A retry asked for after this attempt began (retryDelivery) makes the delivery due now,
+          // whatever the outcome: its last chance if the outcome ended it, as a manual retry.
+          const { changes } = statement(db, `UPDATE deliveries SET attempts = attempts + 1,
+            status = CASE WHEN retry_requested > @attemptedAt THEN 'pending' ELSE @status END,
+            due_at = CASE WHEN retry_requested > @attemptedAt THEN @now ELSE @dueAt END,
+            last_chance = CASE WHEN retry_requested > @attemptedAt AND @status <> 'pending' THEN 1 ELSE 0 END,
+            retry_requested = 0, last_status_code = @statusCode, last_modified = @now WHERE id = @id`).run({
+            id: o.deliveryId, status, dueAt: status === 'pending' ? o.nextAttemptAt : null,
+            attemptedAt: o.attempt.attemptedAt, statusCode: o.attempt.statusCode, now,
+          });
+          // The webhook may have been deleted meanwhile, and its deliveries with it.
+          if (changes === 0) continue;
+          statement(db, `INSERT INTO attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body)
+            VALUES (@deliveryId, @attemptedAt, @statusCode, @durationMs, @error, @responseBody)`).run({ deliveryId: o.deliveryId, ...o.attempt });
+          recorded.push(o);
+        }
+        const disabled: Webhook[] = [];
+        for (const h of healthChanges(recorded)) {
+          // Once per webhook and batch. A failure that opens (or keeps open) the breaker holds
+          // attempts back until the next probe; a healthy webhook's row is not written at all.
+          statement(db, `UPDATE webhooks SET
+              consecutive_failures = CASE WHEN @reset = 1 THEN @failures ELSE consecutive_failures + @failures END,
+              failing_since = CASE WHEN @failures = 0 THEN NULL WHEN @reset = 1 THEN @firstFailureAt ELSE coalesce(failing_since, @firstFailureAt) END,
+              paused_until = nullif(max(coalesce(paused_until, 0), coalesce(@pauseUntil, 0),
+                CASE WHEN @failures > 0 AND CASE WHEN @reset = 1 THEN 0 ELSE consecutive_failures END + @failures >= @breakerThreshold
+                  THEN @nextProbe ELSE 0 END), 0)
+            WHERE id = @id AND NOT (@failures = 0 AND consecutive_failures = 0 AND @pauseUntil IS NULL)`).run({
+            id: h.webhookId, reset: h.reset ? 1 : 0, failures: h.failures, firstFailureAt: h.firstFailureAt, pauseUntil: h.pauseUntil,
+            breakerThreshold: policy.breakerThreshold, nextProbe: now + policy.probeIntervalMs,
+          });
+          const row = h.gone
+            ? disableWebhook(db, h.webhookId, GONE_REASON, now)
+            : h.failures > 0
+              ? statement(db, `UPDATE webhooks SET status = 'disabled', disabled_reason = @reason, disabled_at = @now, last_modified = @now
+                  WHERE id = @id AND status = 'active' AND failing_since <= @failingBefore RETURNING *`)
+                .get({ id: h.webhookId, reason: autoDisableReason(policy), now, failingBefore: now - policy.autoDisableAfterMs }) as Row | undefined
+              : undefined;
+          if (row) disabled.push(webhookFrom(row));
+        }
+        return disabled;
+      });
+      for (const w of disabled) announce({ kind: 'webhook', id: w.id });
+      return disabled;
+    },
+
+    async engineStats(top) {
+      const pending = statement(db, `SELECT count(*) AS pending, min(created) AS oldest FROM deliveries WHERE status = 'pending'`).get() as Row;
+      const disabled = statement(db, `SELECT count(*) AS n FROM webhooks WHERE status = 'disabled'`).get() as Row;
+      const failing = statement(db, `SELECT id, consecutive_failures FROM webhooks WHERE consecutive_failures > 0
+        ORDER BY consecutive_failures DESC, id LIMIT ?`).all(top) as Row[];
+      return {
+        pending: pending.pending,
+        oldestPendingCreated: pending.oldest ?? null,
+        disabledWebhooks: disabled.n,
+        failing: failing.map((r) => ({ webhookId: r.id, consecutiveFailures: r.consecutive_failures })),
+      };
+    },
+  };
+}

@@ -1,0 +1,116 @@
+// Events in, on the embedded store: reported events and platform facts, each batch in one
+// transaction at the configured synchronous level (durable when acknowledged), with the
+// deliveries they fan out to. Once committed, the deliveries are announced with all the engine
+// needs to send them ({kind: 'deliveries', created}), so that it need not read them back.
+import type Database from 'better-sqlite3';
+import { idsFrom, type Row } from '../rows.js';
+import type { Intake } from '../ports.js';
+import type { EventRecord, IngestOutcome, PendingDelivery } from '../types.js';
+import { statement, type Context } from './statement.js';
+
+/** Thrown inside a transaction to roll it back when a fact was read at an old version. */
+class StaleFact extends Error {}
+
+/**
+ * Inserts the event and its deliveries: one per subscribed webhook, or one to `onlyWebhookId`
+ * (a test event). Returns the deliveries created, as the engine keeps them.
+ */
+function insertEvent(db: Database.Database, event: EventRecord, now: number, dueAt: number, onlyWebhookId?: string): PendingDelivery[] {
+  const ids = {
+    media_id: event.ids.media_id ?? null, channel_id: event.ids.channel_id ?? null,
+    thumbnail_id: event.ids.thumbnail_id ?? null, track_id: event.ids.track_id ?? null,
+  };
+  statement(db, `INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created)
+    VALUES (@id, @siteId, @event, @media_id, @channel_id, @thumbnail_id, @track_id, @eventTime, @created)`)
+    .run({ id: event.id, siteId: event.siteId, event: event.event, eventTime: event.eventTime, created: event.created, ...ids });
+  const rows = (onlyWebhookId
+    ? statement(db, `INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
+        SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, id, @dueAt, @now, @now FROM webhooks WHERE id = @webhookId
+        RETURNING id, webhook_id`).all({ eventId: event.id, dueAt, now, webhookId: onlyWebhookId })
+    : statement(db, `INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
+        SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, webhook_id, @dueAt, @now, @now
+        FROM subscriptions WHERE site_id = @siteId AND event = @event
+        RETURNING id, webhook_id`).all({ eventId: event.id, dueAt, now, siteId: event.siteId, event: event.event })) as Row[];
+  const facts = { event: event.event, siteId: event.siteId, eventTime: event.eventTime, ids: idsFrom(ids) };
+  return rows.map((r) => ({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, facts }));
+}
+
+export function intake({ db, announce }: Context): Intake {
+  /** After the commit: the new deliveries, if any, to the listeners. */
+  const created = (deliveries: PendingDelivery[]) => {
+    if (deliveries.length === 0) return;
+    announce({ kind: 'deliveries', webhookIds: [...new Set(deliveries.map((d) => d.webhookId))], created: deliveries });
+  };
+
+  return {
+    async ingest(items, now, options) {
+      const deliveries: PendingDelivery[] = [];
+      const outcomes = db.transaction(() =>
+        items.map((item): IngestOutcome => {
+          const { event, idempotency } = item;
+          if (idempotency) {
+            const seen = statement(db, 'SELECT * FROM idempotency_keys WHERE site_id = ? AND key = ? AND created > ?')
+              .get(event.siteId, idempotency.key, now - options.idempotencyWindowMs) as Row | undefined;
+            if (seen) {
+              return seen.request_hash === idempotency.requestHash
+                ? { kind: 'repeat', eventId: seen.event_id, deliveries: seen.deliveries }
+                : { kind: 'conflict' };
+            }
+          }
+          const made = insertEvent(db, event, now, options.firstAttemptAt, item.onlyWebhookId);
+          deliveries.push(...made);
+          if (idempotency) {
+            statement(db, `INSERT OR REPLACE INTO idempotency_keys (site_id, key, request_hash, event_id, deliveries, created)
+              VALUES (?, ?, ?, ?, ?, ?)`).run(event.siteId, idempotency.key, idempotency.requestHash, event.id, made.length, now);
+          }
+          return { kind: 'accepted', eventId: event.id, deliveries: made.length };
+        }),
+      )();
+      created(deliveries);
+      return outcomes;
+    },
+
+    async getPlatformObject(siteId, kind, id) {
+      const r = statement(db, 'SELECT state, version FROM platform_objects WHERE site_id = ? AND kind = ? AND id = ?')
+        .get(siteId, kind, id) as Row | undefined;
+      return r && { kind, id, state: JSON.parse(r.state), version: r.version };
+    },
+
+    async findFactAnswer(siteId, key, notBefore) {
+      const r = statement(db, 'SELECT request_hash, answer FROM fact_keys WHERE site_id = ? AND key = ? AND created > ?')
+        .get(siteId, key, notBefore) as Row | undefined;
+      return r && { requestHash: r.request_hash as string, answer: r.answer as string };
+    },
+
+    async commitFact(commit, now, options) {
+      let deliveries: PendingDelivery[];
+      try {
+        deliveries = db.transaction(() => {
+          for (const w of commit.writes) {
+            const state = JSON.stringify(w.state);
+            const { changes } = w.version === 0
+              ? statement(db, `INSERT INTO platform_objects (site_id, kind, id, state, version) VALUES (?, ?, ?, ?, 1)
+                  ON CONFLICT DO NOTHING`).run(commit.siteId, w.kind, w.id, state)
+              : statement(db, `UPDATE platform_objects SET state = ?, version = version + 1
+                  WHERE site_id = ? AND kind = ? AND id = ? AND version = ?`).run(state, commit.siteId, w.kind, w.id, w.version);
+            if (changes === 0) throw new StaleFact();
+          }
+          const key = commit.idempotency;
+          if (key) {
+            statement(db, 'DELETE FROM fact_keys WHERE site_id = ? AND key = ? AND created <= ?')
+              .run(commit.siteId, key.key, now - options.idempotencyWindowMs);
+            const saved = statement(db, `INSERT INTO fact_keys (site_id, key, request_hash, answer, created) VALUES (?, ?, ?, ?, ?)
+              ON CONFLICT DO NOTHING`).run(commit.siteId, key.key, key.requestHash, key.answer, now);
+            if (saved.changes === 0) throw new StaleFact();
+          }
+          return commit.events.flatMap((event) => insertEvent(db, event, now, options.firstAttemptAt));
+        })();
+      } catch (err) {
+        if (err instanceof StaleFact) return 'stale';
+        throw err;
+      }
+      created(deliveries);
+      return { deliveries: deliveries.length };
+    },
+  };
+}

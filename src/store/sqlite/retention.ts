@@ -1,0 +1,34 @@
+// Retention on the embedded store: each purge deletes at most `limit` of the oldest rows, in a
+// short transaction of its own, so that intake never waits long behind it. A pending delivery
+// is never purged, and an event goes only once its deliveries have.
+import type { Retention } from '../ports.js';
+import { statement, type Context } from './statement.js';
+
+export function retention({ db }: Context): Retention {
+  return {
+    async purgeDeliveries(before, limit) {
+      // Found through their events (created in the same transaction), which spares the busiest
+      // table an index on its creation time.
+      return statement(db, `DELETE FROM deliveries WHERE rowid IN (
+        SELECT d.rowid FROM events e JOIN deliveries d ON d.event_id = e.id
+        WHERE e.created < ? AND d.status <> 'pending' ORDER BY e.created LIMIT ?)`).run(before, limit).changes;
+    },
+
+    async purgeEvents(before, limit) {
+      return statement(db, `DELETE FROM events WHERE rowid IN (
+        SELECT rowid FROM events e WHERE e.created < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)
+        ORDER BY e.created LIMIT ?)`).run(before, limit).changes;
+    },
+
+    async purgeIdempotencyKeys(before, limit) {
+      const intake = statement(db, `DELETE FROM idempotency_keys WHERE rowid IN (
+        SELECT rowid FROM idempotency_keys WHERE created < ? ORDER BY created LIMIT ?)`).run(before, limit).changes;
+      return intake + statement(db, `DELETE FROM fact_keys WHERE (site_id, key) IN (
+        SELECT site_id, key FROM fact_keys WHERE created < ? ORDER BY created LIMIT ?)`).run(before, limit - intake).changes;
+    },
+
+    async purgeSessions(now) {
+      return statement(db, 'DELETE FROM sessions WHERE expires <= ?').run(now).changes;
+    },
+  };
+}
