@@ -5,7 +5,6 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { Ingestor } from '../ingest/index.js';
 import type { TargetGuard } from '../security/ssrf.js';
 import type { Metrics } from '../metrics.js';
@@ -40,7 +39,6 @@ export interface ApiContext {
   ingestor: Ingestor;
   lifecycle: Lifecycle;
   simulator: Simulator;
-  dispatcher: Dispatcher;
   secrets: WebhookSecrets;
   clock: Clock;
   config: Config;

@@ -53,6 +53,13 @@ async function report(event: string, ids: Record<string, string>): Promise<void>
   expect(res.status).toBe(202);
 }
 
+/** `n` events reported 50 at a time, so that a backlog builds up faster than one endpoint drains it. */
+async function burst(prefix: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, j) => report('media_available', { media_id: `${prefix}${i + j}` })));
+  }
+}
+
 describe('live first', () => {
   it('sends a channel event ahead of the media events queued before it', async () => {
     await start();
@@ -99,24 +106,31 @@ describe('adaptive concurrency', () => {
     expect(rounds).toBeLessThan(200 / 4);
   });
 
-  it('halves on 503s and stays small while the endpoint is overloaded', async () => {
-    await start({ retrySchedule: [0, 0, 0, 0] });
+  it('cuts back on 503s, and stays small while the endpoint is overloaded', async () => {
+    // One attempt each and no breaker: only the concurrency limit holds the endpoint back.
+    await start({ retrySchedule: [0], breakerThreshold: 1_000_000 });
     let open = 0;
     let most = 0;
-    let failing = true;
+    let overloaded = false;
+    const concurrency: number[] = [];
     const rx = await receiver(async () => {
       most = Math.max(most, ++open);
+      if (overloaded) concurrency.push(open);
       await new Promise((r) => setTimeout(r, 5));
       open--;
-      return failing ? 503 : 200;
+      return overloaded ? 503 : 200;
     });
     const hook = await createWebhook(node!.account.api, [node!.account.siteId], rx.url);
     await node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 40 });
-    for (let i = 0; i < 40; i++) await report('media_available', { media_id: `o${i}` });
-    await rx.waitFor(40);
-    failing = false;
-    // Overloaded from the start: never more than the first 4 at once, the breaker soon at 1.
-    expect(most).toBeLessThanOrEqual(4);
+    await burst('g', 300);
+    await rx.waitFor(300);
+    const grown = most;
+    expect(grown).toBeGreaterThan(8);
+    overloaded = true;
+    await burst('o', 300);
+    await rx.waitFor(600);
+    // Halved once per round of failures: down to a few in flight within the first rounds.
+    expect(Math.max(...concurrency.slice(-100))).toBeLessThanOrEqual(2);
   });
 });
 

@@ -16,7 +16,7 @@ import { StoreUnavailable } from '../../src/store/unavailable.js';
 describe('engine settings', () => {
   it('has the documented defaults, and durations in days', () => {
     expect(loadConfig([], {})).toMatchObject({
-      endpointMaxInFlight: 10, breakerThreshold: 5, probeIntervalMs: 30_000, autoDisableAfterMs: 5 * 86_400_000,
+      endpointMaxInFlight: 64, nodeTimeoutMs: 10_000, breakerThreshold: 5, probeIntervalMs: 30_000, autoDisableAfterMs: 5 * 86_400_000,
       retentionMs: 30 * 86_400_000, shutdownGraceMs: 10_000, operatorWebhookUrl: undefined, operatorWebhookSecret: undefined,
     });
     expect(loadConfig([], { HOOKLINE_AUTO_DISABLE_AFTER: '2d', HOOKLINE_RETENTION: '1.5d' })).toMatchObject({ autoDisableAfterMs: 172_800_000, retentionMs: 129_600_000 });

@@ -24,7 +24,7 @@ describe('settings', () => {
     expect(() => loadConfig([], { HOOKLINE_RETRY_JITTER: '1.5' })).toThrow(ConfigError);
     expect(() => loadConfig(['--colour'], {})).toThrow(/unknown option --colour/);
     expect(() => loadConfig(['--port'], {})).toThrow(/--port needs a value/);
-    expect(() => loadConfig([], { HOOKLINE_LEASE: '5s', HOOKLINE_REQUEST_TIMEOUT: '10s' })).toThrow(/must exceed/);
+    expect(() => loadConfig([], { HOOKLINE_NODE_TIMEOUT: 'soon' })).toThrow(/HOOKLINE_NODE_TIMEOUT: "soon" is not a duration/);
   });
 });
 
@@ -36,7 +36,7 @@ describe('shares of the delivery places', () => {
     expect(accountMaxInFlight(loadConfig([], { HOOKLINE_ACCOUNT_MAX_IN_FLIGHT: '400' }))).toBe(400);
     expect(() => loadConfig([], { HOOKLINE_ACCOUNT_MAX_IN_FLIGHT: '600' })).toThrow(/HOOKLINE_ACCOUNT_MAX_IN_FLIGHT \(600\) must not exceed HOOKLINE_MAX_IN_FLIGHT \(512\)/);
     expect(loadConfig([], {}).webhookMaxInFlightLimit).toBe(100);
-    expect(() => loadConfig([], { HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT: '5' })).toThrow(/HOOKLINE_ENDPOINT_MAX_IN_FLIGHT \(10\) must not exceed HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT \(5\)/);
+    expect(() => loadConfig([], { HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT: '5' })).toThrow(/HOOKLINE_ENDPOINT_MAX_IN_FLIGHT \(64\) must not exceed HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT \(5\)/);
   });
 });
 

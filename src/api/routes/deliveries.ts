@@ -40,7 +40,7 @@ const deliveryParam = {
 /** The window of the success rate the Webhooks page shows. */
 const STATS_WINDOW_MS = 24 * 3_600_000;
 
-export default async function deliveries(app: FastifyInstance, { store, clock, dispatcher }: ApiContext) {
+export default async function deliveries(app: FastifyInstance, { store, clock }: ApiContext) {
   async function visibleDelivery(request: FastifyRequest): Promise<Delivery> {
     const { delivery_id } = request.params as { delivery_id: string };
     const delivery = await store.getDelivery(delivery_id);
@@ -115,7 +115,6 @@ export default async function deliveries(app: FastifyInstance, { store, clock, d
     requireAccount(request);
     const delivery = await visibleDelivery(request);
     await store.retryDelivery(delivery.id, clock.now());
-    dispatcher.wake();
     return reply.code(202).send(deliveryJson((await store.getDelivery(delivery.id))!));
   });
 }

@@ -16,7 +16,7 @@ import { visibleWebhook, webhookJson, webhookSchema } from './webhooks.js';
 const DEFAULT_GRACE_SECONDS = 86_400;
 const MAX_GRACE_SECONDS = 30 * 86_400;
 
-export default async function webhookActions(app: FastifyInstance, { store, secrets, ingestor, clock, dispatcher }: ApiContext) {
+export default async function webhookActions(app: FastifyInstance, { store, secrets, ingestor, clock }: ApiContext) {
   app.post('/v2/webhooks/:webhook_id/rotate_secret/', {
     preValidation: noBodyIsEmpty,
     schema: {
@@ -41,7 +41,6 @@ export default async function webhookActions(app: FastifyInstance, { store, secr
     const now = clock.now();
     const secret = generateSecret();
     const rotated = await store.rotateWebhookSecret(webhook_id, secrets.seal(webhook_id, secret), grace > 0 ? now + grace * 1000 : null, now);
-    secrets.forget(webhook_id);
     if (!rotated) throw notFound(`webhook ${webhook_id}`);
     return { ...webhookJson(rotated), secret };
   });
@@ -106,7 +105,6 @@ export default async function webhookActions(app: FastifyInstance, { store, secr
     const since = parseIsoTime(raw);
     if (since === undefined) throw badRequest(`since: "${raw}" is not an ISO 8601 time with its offset`);
     const recovered = await store.recoverDeliveries(webhook_id, since, clock.now());
-    if (recovered > 0) dispatcher.wake();
     return reply.code(202).send({ webhook_id, since: jwpMicros(since), recovered });
   });
 }

@@ -96,7 +96,7 @@ export async function visibleWebhook(store: Store, request: FastifyRequest, id: 
   return webhook;
 }
 
-export default async function webhooks(app: FastifyInstance, { store, secrets, clock, config, guard, dispatcher }: ApiContext) {
+export default async function webhooks(app: FastifyInstance, { store, secrets, clock, config, guard }: ApiContext) {
   function checkUrl(raw: string): string {
     let url: URL;
     try {
@@ -194,9 +194,7 @@ export default async function webhooks(app: FastifyInstance, { store, secrets, c
     if (body.status === 'disabled') Object.assign(changes, { status: 'disabled', disabledReason: 'disabled through the API' });
     if (body.status === 'active') changes.status = 'active';
     const updated = await store.updateWebhook(webhook_id, changes, clock.now());
-    secrets.forget(webhook_id);
     if (!updated) throw notFound(`webhook ${webhook_id}`);
-    if (updated.status === 'active') dispatcher.wake();
     return webhookJson(updated);
   });
 
@@ -208,7 +206,6 @@ export default async function webhooks(app: FastifyInstance, { store, secrets, c
     const { webhook_id } = request.params as { webhook_id: string };
     await visibleWebhook(store, request, webhook_id);
     await store.deleteWebhook(webhook_id);
-    secrets.forget(webhook_id);
     return reply.code(204).send();
   });
 }
