@@ -1,4 +1,5 @@
 // JWP's error format, {"errors":[{"code","description"}]}, for every refusal the API gives.
+// The contract: docs/jwp-api.md ("Errors").
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';

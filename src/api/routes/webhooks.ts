@@ -2,6 +2,7 @@
 // The secret is shown once, in the create response (and a new one in a rotation's: see
 // webhook-actions.ts); it is stored sealed. Hookline's own fields (status, max_in_flight) sit
 // at the top level, outside `metadata`, so that JWP's fields stay as they are.
+// The contract: docs/jwp-api.md.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EVENT_NAMES } from '../../catalog/events.js';
 import { ID_PATTERN, randomId } from '../../ids.js';
