@@ -9,7 +9,7 @@ import { requireOperator } from '../auth.js';
 import { noteAudit } from '../audit.js';
 import { notFound } from '../errors.js';
 import { idParam, nameBody } from '../schemas.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 const accountJson = (a: Account) => ({ id: a.id, name: a.name, created: jwpMicros(a.created) });
 const keyJson = (k: ApiKey) => ({ id: k.id, name: k.name, created: jwpMicros(k.created) });

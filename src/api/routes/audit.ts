@@ -7,7 +7,7 @@ import { jwpMicros } from '../../time.js';
 import { visibleAccount } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { pageQuery } from '../schemas.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 const entryJson = (e: AuditEntry) => ({
   id: e.id,

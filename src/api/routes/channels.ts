@@ -7,7 +7,7 @@ import type { FactResult } from '../../platform/lifecycle.js';
 import { requireOperator } from '../auth.js';
 import { notFound } from '../errors.js';
 import { INTAKE_ROUTE, factParams, factRequest, factSchema, newId, noBodyIsEmpty, yieldedEvents } from '../facts.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 const channelSchema = {
   type: 'object',

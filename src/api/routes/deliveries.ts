@@ -7,8 +7,8 @@ import { jwpMicros } from '../../time.js';
 import { requireAccount } from '../auth.js';
 import { notFound } from '../errors.js';
 import { idParam, pageQuery } from '../schemas.js';
-import type { ApiContext } from '../app.js';
-import { visibleWebhook } from './webhooks.js';
+import type { ApiContext } from '../context.js';
+import { visibleWebhook } from './webhooks/shared.js';
 
 const deliveryJson = (d: Delivery) => ({
   id: d.id,

@@ -8,7 +8,7 @@ import { requireOperator } from '../auth.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import { externalId, idempotencyHeaders } from '../schemas.js';
 import { INTAKE_ROUTE } from '../facts.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 export default async function events(app: FastifyInstance, { store, ingestor, clock }: ApiContext) {
   app.post('/v2/sites/:site_id/events/', {

@@ -10,7 +10,7 @@ import { requireOperator } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
 import { INTAKE_ROUTE, factParams, factRequest, factSchema, newId, noBodyIsEmpty, yieldedEvents } from '../facts.js';
 import { externalId } from '../schemas.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 const renditionList = {
   type: 'array', minItems: 1, maxItems: 100, uniqueItems: true, items: externalId,

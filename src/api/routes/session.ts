@@ -6,7 +6,7 @@ import { jwpMicros } from '../../time.js';
 import { findKey } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { SESSION_COOKIE, assertCsrf, assertSameOrigin, closeSession, cookieOptions, openSession, sessionOf } from '../session.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 const sessionSchema = {
   type: 'object',

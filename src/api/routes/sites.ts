@@ -6,7 +6,7 @@ import { jwpMicros } from '../../time.js';
 import { requireOperator, visibleAccount } from '../auth.js';
 import { noteAudit } from '../audit.js';
 import { badRequest } from '../errors.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 const siteJson = (s: Site) => ({ id: s.id, name: s.name, account_id: s.accountId, created: jwpMicros(s.created) });
 

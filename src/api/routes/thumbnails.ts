@@ -6,7 +6,7 @@ import type { FactResult } from '../../platform/lifecycle.js';
 import type { MediaState } from '../../platform/media.js';
 import { INTAKE_ROUTE, factParams, factRequest, factSchema, newId, yieldedEvents } from '../facts.js';
 import { externalId } from '../schemas.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 const thumbnailSchema = {
   type: 'object',

@@ -1,17 +1,17 @@
 // Actions on one webhook beyond JWP's resource: rotating its secret, sending it a test event,
 // and recovering its failed deliveries.
 import type { FastifyInstance } from 'fastify';
-import { EVENT_NAMES, eventType } from '../../catalog/events.js';
-import { sampleIds } from '../../catalog/sample.js';
-import { ID_PATTERN } from '../../ids.js';
-import { generateSecret } from '../../signing/standard.js';
-import { requireAccount } from '../auth.js';
-import { badRequest, notFound } from '../errors.js';
-import { noBodyIsEmpty } from '../facts.js';
-import { idParam, timestamp } from '../schemas.js';
-import { jwpMicros, parseIsoTime } from '../../time.js';
-import type { ApiContext } from '../app.js';
-import { visibleWebhook, webhookJson, webhookSchema } from './webhooks.js';
+import { EVENT_NAMES, eventType } from '../../../catalog/events.js';
+import { sampleIds } from '../../../catalog/sample.js';
+import { ID_PATTERN } from '../../../ids.js';
+import { generateSecret } from '../../../signing/standard.js';
+import { requireAccount } from '../../auth.js';
+import { badRequest, notFound } from '../../errors.js';
+import { noBodyIsEmpty } from '../../facts.js';
+import { idParam, timestamp } from '../../schemas.js';
+import { jwpMicros, parseIsoTime } from '../../../time.js';
+import type { ApiContext } from '../../context.js';
+import { visibleWebhook, webhookJson, webhookSchema } from './shared.js';
 
 const DEFAULT_GRACE_SECONDS = 86_400;
 const MAX_GRACE_SECONDS = 30 * 86_400;
