@@ -1,5 +1,6 @@
 // Event intake: the platform (operator key) reports that something happened on a property.
 // The answer comes after the event and its deliveries are committed.
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { EVENT_NAMES, ID_FIELDS } from '../../catalog/events.js';
 import { EventInputError, requestHash, validateEvent, type EventInput } from '../../ingest/index.js';
@@ -10,12 +11,13 @@ import { externalId, idempotencyHeaders } from '../schemas.js';
 import { INTAKE_ROUTE } from '../facts.js';
 import type { ApiContext } from '../context.js';
 
-export default async function events(app: FastifyInstance, { store, ingestor, clock }: ApiContext) {
+export default async function events(fastify: FastifyInstance, { store, ingestor, clock }: ApiContext) {
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
   app.post('/v2/sites/:site_id/events/', {
     schema: {
       tags: ['events'],
       description: 'Reports an event; every webhook subscribed to this property and event gets a delivery.',
-      params: { type: 'object', properties: { site_id: { type: 'string', pattern: ID_PATTERN } } },
+      params: { type: 'object', required: ['site_id'], properties: { site_id: { type: 'string', pattern: ID_PATTERN } } },
       headers: idempotencyHeaders,
       body: {
         type: 'object',
@@ -37,8 +39,8 @@ export default async function events(app: FastifyInstance, { store, ingestor, cl
     config: INTAKE_ROUTE,
   }, async (request, reply) => {
     requireOperator(request);
-    const { site_id } = request.params as { site_id: string };
-    const input = request.body as EventInput;
+    const { site_id } = request.params;
+    const input: EventInput = request.body;
     if (!(await store.getSite(site_id))) throw notFound(`property ${site_id}`);
     let event;
     try {

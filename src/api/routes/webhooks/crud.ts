@@ -2,14 +2,15 @@
 // The secret is shown once, in the create response (and a new one in a rotation's: see
 // actions.ts); it is stored sealed. Hookline's own fields (status, max_in_flight) sit
 // at the top level, outside `metadata`, so that JWP's fields stay as they are.
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { randomId } from '../../../ids.js';
 import { generateSecret } from '../../../signing/standard.js';
-import type { Webhook, WebhookChanges, WebhookStatus } from '../../../store/types.js';
+import type { Webhook, WebhookChanges } from '../../../store/types.js';
 import { requireAccount, visibleAccount } from '../../auth.js';
 import type { ApiContext } from '../../context.js';
 import { badRequest, notFound } from '../../errors.js';
-import { idParam, pageQuery } from '../../schemas.js';
+import { idParam, noContent, pageQuery } from '../../schemas.js';
 import { metadataProperties, visibleWebhook, webhookJson, webhookSchema } from './shared.js';
 
 const maxInFlight = {
@@ -38,15 +39,9 @@ const patchBody = {
   },
 } as const;
 
-interface MetadataInput {
-  name?: string;
-  description?: string;
-  webhook_url?: string;
-  events?: string[];
-  site_ids?: string[];
-}
+export default async function webhookCrud(fastify: FastifyInstance, { store, secrets, clock, config, guard, dispatcher }: ApiContext) {
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
 
-export default async function webhookCrud(app: FastifyInstance, { store, secrets, clock, config, guard, dispatcher }: ApiContext) {
   function checkUrl(raw: string): string {
     let url: URL;
     try {
@@ -75,7 +70,7 @@ export default async function webhookCrud(app: FastifyInstance, { store, secrets
     config: { audit: 'webhook.created' },
   }, async (request, reply) => {
     const accountId = requireAccount(request);
-    const body = request.body as { metadata: Required<MetadataInput>; max_in_flight?: number | null };
+    const body = request.body;
     const m = body.metadata;
     const webhookUrl = checkUrl(m.webhook_url);
     await checkSites(accountId, m.site_ids);
@@ -99,7 +94,7 @@ export default async function webhookCrud(app: FastifyInstance, { store, secrets
       },
     },
   }, async (request) => {
-    const q = request.query as { page: number; page_length: number; sort: string };
+    const q = request.query;
     const { webhooks: list, total } = await store.listWebhooks(
       visibleAccount(request), { page: q.page, pageLength: q.page_length }, q.sort === 'created:asc',
     );
@@ -109,7 +104,7 @@ export default async function webhookCrud(app: FastifyInstance, { store, secrets
   app.get('/v2/webhooks/:webhook_id/', {
     schema: { tags: ['webhooks'], params: idParam('webhook_id'), response: { 200: webhookSchema } },
   }, async (request) => {
-    const { webhook_id } = request.params as { webhook_id: string };
+    const { webhook_id } = request.params;
     return webhookJson(await visibleWebhook(store, request, webhook_id));
   });
 
@@ -118,9 +113,9 @@ export default async function webhookCrud(app: FastifyInstance, { store, secrets
     config: { audit: 'webhook.updated' },
   }, async (request) => {
     const accountId = requireAccount(request);
-    const { webhook_id } = request.params as { webhook_id: string };
+    const { webhook_id } = request.params;
     await visibleWebhook(store, request, webhook_id);
-    const body = request.body as { metadata?: MetadataInput; status?: WebhookStatus; max_in_flight?: number | null };
+    const body = request.body;
     const m = body.metadata ?? {};
     const changes: WebhookChanges = {};
     if (m.name !== undefined) changes.name = m.name;
@@ -142,11 +137,11 @@ export default async function webhookCrud(app: FastifyInstance, { store, secrets
   });
 
   app.delete('/v2/webhooks/:webhook_id/', {
-    schema: { tags: ['webhooks'], params: idParam('webhook_id'), response: { 204: { type: 'null' } } },
+    schema: { tags: ['webhooks'], params: idParam('webhook_id'), response: { 204: noContent } },
     config: { audit: 'webhook.deleted' },
   }, async (request, reply) => {
     requireAccount(request);
-    const { webhook_id } = request.params as { webhook_id: string };
+    const { webhook_id } = request.params;
     await visibleWebhook(store, request, webhook_id);
     await store.deleteWebhook(webhook_id);
     secrets.forget(webhook_id);

@@ -38,7 +38,7 @@ export const webhookSchema = {
 export function webhookJson(w: Webhook) {
   return {
     id: w.id,
-    type: 'webhook',
+    type: 'webhook' as const,
     created: jwpMicros(w.created),
     last_modified: jwpMicros(w.lastModified),
     relationships: {},
