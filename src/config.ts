@@ -1,6 +1,7 @@
 // Every setting in one table: its flag, its environment variables, its default and its parser.
 // The README's settings table is this table; `hookline start --help` prints it.
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { parseDuration, parseSchedule } from './delivery/schedule.js';
 import { parseAllowList } from './security/ssrf.js';
 import { parseSealingKey } from './security/sealing.js';
@@ -144,23 +145,44 @@ export function defaultConfig(): Config {
   return Object.fromEntries(SETTINGS.map((s) => [s.key, s.default])) as unknown as Config;
 }
 
+/** The settings' flags as node's parseArgs options: --dev and the like take no value. */
+const FLAG_OPTIONS: Record<string, { type: 'string' | 'boolean' }> = Object.fromEntries(
+  SETTINGS.map((s) => [s.flag.slice(2), { type: 'boolean' in s && s.boolean ? 'boolean' : 'string' }]),
+);
+
+/** parseArgs's refusals, in the words `hookline start` has always used. */
+function flagError(err: Error & { code?: string }): ConfigError {
+  const unknown = /^(?:Unknown option|Unexpected argument) '(.*?)'(?:\.|$)/s.exec(err.message)?.[1];
+  if (unknown !== undefined) return new ConfigError(`unknown option ${unknown}`);
+  const flag = /^Option '([^' ]+)/.exec(err.message)?.[1];
+  if (err.code !== 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || flag === undefined) return new ConfigError(err.message);
+  if (/does not take an argument/.test(err.message)) return new ConfigError(`${flag} takes no value`);
+  if (/ambiguous/.test(err.message)) return new ConfigError(`${flag} needs a value (one that starts with "-" goes after "=": ${flag}=-…)`);
+  return new ConfigError(`${flag} needs a value`);
+}
+
+/** The raw value of each setting given as a flag, by setting key; the last of a repeated flag wins. */
+function readFlags(argv: string[]): Map<string, string> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: FLAG_OPTIONS, strict: true, allowPositionals: false, tokens: true });
+  } catch (err) {
+    throw flagError(err as Error);
+  }
+  if (parsed.tokens.some((t) => t.kind === 'option-terminator')) throw new ConfigError('unknown option --');
+  const values: Record<string, string | boolean | undefined> = parsed.values;
+  const fromFlags = new Map<string, string>();
+  for (const s of SETTINGS) {
+    const value = values[s.flag.slice(2)];
+    if (value !== undefined) fromFlags.set(s.key, String(value));
+  }
+  return fromFlags;
+}
+
 /** Reads flags first, then environment variables, then defaults. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
   const config = defaultConfig() as unknown as Record<string, unknown>;
-  const fromFlags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.split(/=(.*)/s, 2) as [string, string | undefined];
-    const s = SETTINGS.find((x) => x.flag === flag);
-    if (!s) throw new ConfigError(`unknown option ${flag}`);
-    if ('boolean' in s && s.boolean && inline === undefined) {
-      fromFlags.set(s.key, 'true');
-      continue;
-    }
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
-    fromFlags.set(s.key, value);
-  }
+  const fromFlags = readFlags(argv);
   for (const s of SETTINGS) {
     const envName = s.env.find((name) => env[name] !== undefined && env[name] !== '');
     const raw = fromFlags.get(s.key) ?? (envName ? env[envName] : undefined);

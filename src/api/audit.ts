@@ -36,6 +36,7 @@ const CHANGES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 function createdId(reply: FastifyReply, payload: unknown): string | undefined {
   if (reply.statusCode !== 201 || typeof payload !== 'string') return undefined;
   try {
+    // The serialized answer, parsed back: nothing types it (a 201 of every route comes here).
     const id = (JSON.parse(payload) as { id?: unknown }).id;
     return typeof id === 'string' ? id : undefined;
   } catch {
@@ -50,6 +51,7 @@ function entryFor(request: FastifyRequest, reply: FastifyReply, payload: unknown
   const lastParam = params[params.length - 1];
   const note = request.auditNote ?? {};
   const principal = request.principal;
+  // A hook of every route: its params are untyped, and an operator route may name an account.
   const accountId = note.accountId !== undefined
     ? note.accountId
     : principal.kind === 'account' ? principal.accountId : ((request.params as { account_id?: string }).account_id ?? null);

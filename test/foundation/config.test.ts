@@ -26,6 +26,19 @@ describe('settings', () => {
     expect(() => loadConfig(['--port'], {})).toThrow(/--port needs a value/);
     expect(() => loadConfig([], { HOOKLINE_NODE_TIMEOUT: 'soon' })).toThrow(/HOOKLINE_NODE_TIMEOUT: "soon" is not a duration/);
   });
+
+  it('reads every flag of the settings table and refuses anything else, naming it', () => {
+    expect(loadConfig(['--port', '1', '--port', '2'], {}).port).toBe(2);
+    expect(loadConfig(['--retry-jitter=0.5', '--log-level', 'silent', '--dev'], { HOOKLINE_DEV: 'false' }))
+      .toMatchObject({ retryJitter: 0.5, logLevel: 'silent', dev: true });
+    expect(() => loadConfig(['start'], {})).toThrow(/^unknown option start$/);
+    expect(() => loadConfig(['-p', '80'], {})).toThrow(/^unknown option -p$/);
+    expect(() => loadConfig(['--dev', '--'], {})).toThrow(/^unknown option --$/);
+    expect(() => loadConfig(['--data-dir'], {})).toThrow(/^--data-dir needs a value$/);
+    expect(() => loadConfig(['--port', '--dev'], {})).toThrow(/^--port needs a value \(one that starts with "-" goes after "=": --port=-…\)$/);
+    expect(() => loadConfig(['--dev=yes'], {})).toThrow(/^--dev takes no value$/);
+    expect(() => loadConfig(['--colour'], {})).toThrow(ConfigError);
+  });
 });
 
 describe('shares of the delivery places', () => {
