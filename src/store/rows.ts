@@ -19,6 +19,7 @@ export const webhookFrom = (r: Row): Webhook => ({
   disabledReason: r.disabled_reason,
   disabledAt: r.disabled_at,
   maxInFlight: r.max_in_flight,
+  rateLimit: r.rate_limit ?? null,
 });
 
 export const deliveryFrom = (r: Row): Delivery => ({

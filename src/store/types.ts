@@ -51,6 +51,8 @@ export interface Webhook {
   disabledAt: number | null;
   /** Attempts in flight at once to this webhook; null: the node's default. */
   maxInFlight: number | null;
+  /** Requests per second to this webhook at most; null: no limit. */
+  rateLimit: number | null;
 }
 
 export type WebhookStatus = 'active' | 'disabled';
@@ -67,7 +69,7 @@ export interface SealedSecrets {
 }
 
 /** `disabledReason` goes with `status: 'disabled'`; `status: 'active'` also clears the failure streak. */
-export type WebhookChanges = Partial<Pick<Webhook, 'name' | 'description' | 'webhookUrl' | 'siteIds' | 'events' | 'status' | 'disabledReason' | 'maxInFlight'>>;
+export type WebhookChanges = Partial<Pick<Webhook, 'name' | 'description' | 'webhookUrl' | 'siteIds' | 'events' | 'status' | 'disabledReason' | 'maxInFlight' | 'rateLimit'>>;
 
 export interface Page {
   page: number;

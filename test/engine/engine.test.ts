@@ -134,6 +134,46 @@ describe('adaptive concurrency', () => {
   });
 });
 
+describe('rate limit', () => {
+  it('sends no more than the webhook\'s rate_limit per second, a burst of one second\'s worth first', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    const clock = { now: () => now };
+    await start({}, { clock });
+    const rx = await receiver();
+    const hook = await createWebhook(node!.account.api, [node!.account.siteId], rx.url);
+    const patched = await node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { rate_limit: 2 });
+    expect(patched.body.rate_limit).toBe(2);
+    for (let i = 0; i < 7; i++) await report('media_available', { media_id: `q${i}` });
+    await rx.waitFor(2);
+    // Time stands still: the bucket stays empty, nothing more goes out.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(rx.received).toHaveLength(2);
+    // 2 a second: one more every 500 ms.
+    now += 500;
+    node!.hookline.engine.wake();
+    await rx.waitFor(3);
+    now += 1_000;
+    node!.hookline.engine.wake();
+    await rx.waitFor(5);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(rx.received).toHaveLength(5);
+    // No limit any more: the rest goes at once.
+    expect((await node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { rate_limit: null })).body.rate_limit).toBeNull();
+    await rx.waitFor(7);
+  });
+
+  it('refuses a rate_limit that is not a positive number, changing nothing', async () => {
+    await start();
+    const hook = await createWebhook(node!.account.api, [node!.account.siteId], 'http://127.0.0.1:9/x');
+    for (const rate_limit of [0, -1, 'fast', 1e9]) {
+      const res = await node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { rate_limit });
+      expect(res.status, String(rate_limit)).toBe(400);
+      expect(res.body.errors[0].description).toMatch(/rate_limit/);
+    }
+    expect((await node!.account.api.get(`/v2/webhooks/${hook.id}/`)).body.rate_limit).toBeNull();
+  });
+});
+
 describe('a backlog larger than memory', () => {
   it('pages the deliveries in through a small window, and sends every one', async () => {
     await start({}, { engine: { window: 10, memoryBudget: 25 } });

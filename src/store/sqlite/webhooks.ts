@@ -31,9 +31,9 @@ export function webhooks({ db, announce }: Context): Webhooks {
     async createWebhook(w, sealedSecret) {
       db.transaction(() => {
         statement(db, `INSERT INTO webhooks (id, account_id, name, description, webhook_url, site_ids, events, secret,
-            status, disabled_reason, disabled_at, max_in_flight, created, last_modified)
+            status, disabled_reason, disabled_at, max_in_flight, rate_limit, created, last_modified)
           VALUES (@id, @accountId, @name, @description, @webhookUrl, @siteIds, @events, @secret,
-            @status, @disabledReason, @disabledAt, @maxInFlight, @created, @lastModified)`)
+            @status, @disabledReason, @disabledAt, @maxInFlight, @rateLimit, @created, @lastModified)`)
           .run({ ...w, secret: sealedSecret, siteIds: JSON.stringify(w.siteIds), events: JSON.stringify(w.events) });
         subscribe(db, w);
       })();
@@ -76,7 +76,7 @@ export function webhooks({ db, announce }: Context): Webhooks {
         if (!row) return undefined;
         const next = { ...webhookFrom(row), ...changes, lastModified: now };
         statement(db, `UPDATE webhooks SET name = @name, description = @description, webhook_url = @webhookUrl,
-          site_ids = @siteIds, events = @events, max_in_flight = @maxInFlight, last_modified = @lastModified WHERE id = @id`)
+          site_ids = @siteIds, events = @events, max_in_flight = @maxInFlight, rate_limit = @rateLimit, last_modified = @lastModified WHERE id = @id`)
           .run({ ...next, siteIds: JSON.stringify(next.siteIds), events: JSON.stringify(next.events) });
         if (changes.siteIds || changes.events) subscribe(db, next);
         if (changes.status === 'disabled') disableWebhook(db, id, changes.disabledReason ?? null, now);

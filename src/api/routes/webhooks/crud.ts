@@ -1,6 +1,6 @@
 // JWP's webhook resource: POST/GET /v2/webhooks/, GET/PATCH/DELETE /v2/webhooks/{id}/.
 // The secret is shown once, in the create response (and a new one in a rotation's: see
-// actions.ts); it is stored sealed. Hookline's own fields (status, max_in_flight) sit
+// actions.ts); it is stored sealed. Hookline's own fields (status, max_in_flight, rate_limit) sit
 // at the top level, outside `metadata`, so that JWP's fields stay as they are.
 // The contract: docs/jwp-api.md.
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
@@ -19,6 +19,11 @@ const maxInFlight = {
   description: "Attempts in flight at once to this webhook, at most the node's HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT; null: its HOOKLINE_ENDPOINT_MAX_IN_FLIGHT.",
 } as const;
 
+const rateLimit = {
+  type: ['number', 'null'], exclusiveMinimum: 0, maximum: 100_000, 'x-finite': true,
+  description: 'Requests per second to this webhook at most (fractions allowed: 0.5 is one every 2 s), with bursts of up to one second\'s worth; null: no limit.',
+} as const;
+
 const createBody = {
   type: 'object',
   required: ['metadata'],
@@ -26,6 +31,7 @@ const createBody = {
   properties: {
     metadata: { type: 'object', required: ['name', 'webhook_url', 'events', 'site_ids'], additionalProperties: false, properties: metadataProperties },
     max_in_flight: maxInFlight,
+    rate_limit: rateLimit,
   },
 } as const;
 
@@ -37,6 +43,7 @@ const patchBody = {
     metadata: { type: 'object', additionalProperties: false, properties: metadataProperties },
     status: { type: 'string', enum: ['active', 'disabled'], description: 'disabled: deliveries are kept and wait; active: they resume.' },
     max_in_flight: maxInFlight,
+    rate_limit: rateLimit,
   },
 } as const;
 
@@ -87,7 +94,7 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
     const webhook: Webhook = {
       id: randomId(), accountId, name: m.name, description: m.description ?? '', webhookUrl,
       siteIds: m.site_ids, events: m.events, created: now, lastModified: now,
-      status: 'active', disabledReason: null, disabledAt: null, maxInFlight: body.max_in_flight ?? null,
+      status: 'active', disabledReason: null, disabledAt: null, maxInFlight: body.max_in_flight ?? null, rateLimit: body.rate_limit ?? null,
     };
     const secret = generateSecret();
     await store.createWebhook(webhook, secrets.seal(webhook.id, secret));
@@ -137,6 +144,7 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
       changes.siteIds = m.site_ids;
     }
     if (body.max_in_flight !== undefined) changes.maxInFlight = body.max_in_flight;
+    if (body.rate_limit !== undefined) changes.rateLimit = body.rate_limit;
     if (body.status === 'disabled') Object.assign(changes, { status: 'disabled', disabledReason: 'disabled through the API' });
     if (body.status === 'active') changes.status = 'active';
     const updated = await store.updateWebhook(webhook_id, changes, clock.now());

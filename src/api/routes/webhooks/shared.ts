@@ -32,6 +32,7 @@ export const webhookSchema = {
     disabled_reason: { type: ['string', 'null'] },
     disabled_at: { ...timestamp, type: ['string', 'null'] },
     max_in_flight: { type: ['integer', 'null'] },
+    rate_limit: { type: ['number', 'null'], description: 'Requests per second at most; null: no limit.' },
     secret: { type: 'string', description: 'Only in the responses to create and to rotate_secret.' },
   },
 } as const;
@@ -48,6 +49,7 @@ export function webhookJson(w: Webhook) {
     disabled_reason: w.disabledReason,
     disabled_at: w.disabledAt === null ? null : jwpMicros(w.disabledAt),
     max_in_flight: w.maxInFlight,
+    rate_limit: w.rateLimit,
   };
 }
 
