@@ -268,6 +268,61 @@ function dashboardTests() {
     expect(saved.metadata.description).toBe('Tells the CMS when media is ready or updated');
   });
 
+  it('sets the delivery limits, shows them, clears the rate limit, and shows the server refusing too many in flight', async () => {
+    const limits = page.getByRole('region', { name: 'Delivery limits' });
+    await limits.getByText('No rate limit').waitFor();
+    await limits.getByText("Adapts, up to the node's default").waitFor();
+    await limits.getByRole('button', { name: 'Change limits' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Change delivery limits' });
+    const rate = dialog.getByLabel('Rate limit');
+    const inFlight = dialog.getByLabel('Max in flight');
+    expect(await rate.inputValue()).toBe('');
+    expect(await inFlight.inputValue()).toBe('');
+
+    // Checked in the page first: a rate must be a number above 0, and nothing is sent.
+    await rate.fill('0');
+    await dialog.getByRole('button', { name: 'Save limits' }).click();
+    await dialog.getByText('Enter a number of requests per second above 0').waitFor();
+    expect(await rate.getAttribute('aria-invalid')).toBe('true');
+    expect((await node.account.api.get(`/v2/webhooks/${webhookId}/`)).body.rate_limit).toBeNull();
+
+    await rate.fill('2.5');
+    await inFlight.fill('7');
+    await dialog.getByRole('button', { name: 'Save limits' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await limits.getByText('2.5 requests/s').waitFor();
+    await limits.getByText('At most 7 in flight').waitFor();
+    await page.getByText('Delivery limits saved.').waitFor();
+    await screenshot(page, '10a-delivery-limits');
+    let saved = (await node.account.api.get(`/v2/webhooks/${webhookId}/`)).body;
+    expect(saved).toMatchObject({ rate_limit: 2.5, max_in_flight: 7 });
+
+    // An empty field is null: no rate limit; the in-flight cap stays.
+    await limits.getByRole('button', { name: 'Change limits' }).click();
+    expect(await rate.inputValue()).toBe('2.5');
+    expect(await inFlight.inputValue()).toBe('7');
+    await rate.fill('');
+    await dialog.getByRole('button', { name: 'Save limits' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await limits.getByText('No rate limit').waitFor();
+    await limits.getByText('At most 7 in flight').waitFor();
+    saved = (await node.account.api.get(`/v2/webhooks/${webhookId}/`)).body;
+    expect(saved).toMatchObject({ rate_limit: null, max_in_flight: 7 });
+
+    // Above the operator's limit (100 by default) the API refuses, and says so next to the field.
+    await limits.getByRole('button', { name: 'Change limits' }).click();
+    await inFlight.fill('150');
+    await dialog.getByRole('button', { name: 'Save limits' }).click();
+    await dialog.getByText(/Must be at most 100\b/).waitFor();
+    expect(await inFlight.getAttribute('aria-invalid')).toBe('true');
+    expect(await inFlight.inputValue()).toBe('150');
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.field)).toBe('max_in_flight');
+    await screenshot(page, '10b-delivery-limits-refused', false);
+    expect((await node.account.api.get(`/v2/webhooks/${webhookId}/`)).body.max_in_flight).toBe(7);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
   it('disables the webhook after confirmation, and enables it again', async () => {
     await page.getByRole('button', { name: 'Disable', exact: true }).click();
     const confirm = page.getByRole('dialog', { name: 'Disable this webhook?' });
@@ -388,6 +443,22 @@ function dashboardTests() {
     expect(await account.textContent()).toContain(secondSite);
     await page.getByRole('region', { name: 'Globex Media' }).getByText('Globex Media property').waitFor();
     await screenshot(page, '17-properties-operator');
+  });
+
+  it("shows the operator a webhook's delivery limits, without a way to change them", async () => {
+    const hook = await createWebhook(node.account.api, [node.account.siteId], receiver.url, ['media_available'], { name: 'Throttled' });
+    try {
+      expect((await node.account.api.patch(`/v2/webhooks/${hook.id}/`, { rate_limit: 0.5, max_in_flight: 3 })).status).toBe(200);
+      await page.goto(`${node.url}/webhooks/${hook.id}`);
+      const limits = page.getByRole('region', { name: 'Delivery limits' });
+      await limits.getByText('0.5 requests/s').waitFor();
+      await limits.getByText('one every 2 s').waitFor();
+      await limits.getByText('At most 3 in flight').waitFor();
+      expect(await limits.getByRole('button').count()).toBe(0);
+      await screenshot(page, '18-delivery-limits-operator');
+    } finally {
+      await node.account.api.delete(`/v2/webhooks/${hook.id}/`);
+    }
   });
 
   it('raised no script errors and no Content-Security-Policy violations', () => {

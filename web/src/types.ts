@@ -26,6 +26,10 @@ export interface Webhook {
   status?: 'active' | 'disabled';
   disabled_reason?: string | null;
   disabled_at?: string | null;
+  /** Requests per second to the webhook at most (fractions allowed); null: no limit. Left out by servers without it. */
+  rate_limit?: number | null;
+  /** Attempts in flight at once at most; null: the node's default, below which the engine adapts. */
+  max_in_flight?: number | null;
   /** Only in the answers to create and rotate. */
   secret?: string;
 }

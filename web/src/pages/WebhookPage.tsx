@@ -4,6 +4,7 @@ import { ApiError, api, messageOf } from '../api';
 import { WebhookStatus } from '../components/Badges';
 import { Url } from '../components/Url';
 import { CopySecret } from '../components/CopySecret';
+import { DeliveryLimits } from '../components/DeliveryLimits';
 import { DeliveryLog } from '../components/DeliveryLog';
 import { Confirm, Dialog } from '../components/Dialog';
 import { LoadError, Loading } from '../components/Feedback';
@@ -161,6 +162,8 @@ export function WebhookPage({ id }: { id: string }) {
           </div>
         </dl>
       </section>
+
+      <DeliveryLimits webhook={w} canAct={canAct} onSaved={() => void hook.reload()} />
 
       <DeliveryLog webhook={w} canAct={canAct} refreshKey={deliveriesChanged} onRefresh={() => void stats.reload()} />
 
