@@ -29,7 +29,7 @@ const USAGE = `Usage: npm run bench [-- options]
                        isolation, fairness, backlog (with --store postgres: ceiling, delivery_1w, delivery_2w, latency_pg)
   --store <store>      sqlite (default) or postgres (DATABASE_URL, or postgres://postgres@127.0.0.1:5432/test):
                        deliveries/s with one --role api and 1, then 2, --role worker processes
-  --profile            writes a CPU profile of the server during the delivery measurement (bench/results/)
+  --profile            writes a CPU profile of each server a measurement starts (bench/results/profile-*)
 `;
 
 function parseOptions(argv) {
@@ -356,11 +356,9 @@ const measurements = {
    * Deliveries per second while draining: 100 webhooks over the 10 endpoints the ceiling used,
    * each event fanned out to all of them, so intake costs a hundredth of the deliveries.
    */
-  async delivery({ sizes, serverOptions, profile }) {
+  async delivery({ sizes, serverOptions }) {
     const [webhooks, events] = sizes.delivery;
-    const profileDir = join(RESULTS, `profile-${stamp()}`);
-    const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-    return withServer({ ...serverOptions, nodeArgs }, async (server, receiver) => {
+    return withServer(serverOptions, async (server, receiver) => {
       const endpoints = await Promise.all(Array.from({ length: 10 }, () => receiver.endpoint()));
       await server.createWebhooks(webhooks, endpoints);
       const total = webhooks * events;
@@ -373,7 +371,6 @@ const measurements = {
         perSecond: rate(s.count - 1, s.last - s.first),
         // The middle 80 % leaves out the start and the tail.
         steadyPerSecond: rate(0.8 * s.count, s.p90 - s.p10),
-        ...(profile ? { profile: profileDir } : {}),
       };
     });
   },
@@ -610,6 +607,13 @@ function newest(dir) {
 
 // ---------------------------------------------------------------- main
 
+/** Server options that write a CPU profile of each server the measurement starts. */
+function profiled(name) {
+  const dir = join(RESULTS, `profile-${stamp()}-${name}`);
+  console.log(`(CPU profiles of ${name} in ${dir})`);
+  return { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] };
+}
+
 async function main() {
   const options = parseOptions(process.argv.slice(2));
   if (!existsSync(CLI) || newest(join(ROOT, 'src')) > statSync(CLI).mtimeMs) {
@@ -642,7 +646,7 @@ async function main() {
       ? await postgresDelivery(Number(pg[1]), { sizes })
       : name === 'latency_pg'
         ? await postgresLatency({ sizes })
-        : await measurements[name]({ sizes, serverOptions: {}, profile: options.profile && name === 'delivery' });
+        : await measurements[name]({ sizes, serverOptions: options.profile ? profiled(name) : {} });
     console.log(`${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
   printTable(rows(run.results));

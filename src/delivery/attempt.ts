@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.js';
 import type { WebhookSecrets } from '../security/webhook-secrets.js';
 import { signatureHeaders } from '../signing/headers.js';
 import type { Outcome, PendingDelivery } from '../store/types.js';
+import { StoreUnavailable } from '../store/unavailable.js';
 import type { Clock } from '../time.js';
 import { nextAttemptAt } from './schedule.js';
 import type { SendResult, Sender } from './sender.js';
@@ -32,13 +33,19 @@ export class Attempts {
     this.longestRetryMs = Math.max(...options.retrySchedule);
   }
 
-  /** Sends `d` to `url`; undefined when its webhook was deleted meanwhile (and its deliveries with it). */
-  async make(url: string, d: PendingDelivery): Promise<{ outcome: Outcome; result: SendResult } | undefined> {
+  /**
+   * Sends `d` to `url`. 'gone': its webhook was deleted meanwhile (and its deliveries with it);
+   * 'later': its secret could not be read (the database does not answer), so nothing was sent
+   * and no attempt is counted against it.
+   */
+  async make(url: string, d: PendingDelivery): Promise<{ outcome: Outcome; result: SendResult } | 'gone' | 'later'> {
     const keys = await this.secrets.signingKeys(d.webhookId).catch((err: unknown) => {
+      if (err instanceof StoreUnavailable) return 'later' as const;
       this.log.error({ err, webhookId: d.webhookId }, 'cannot open the webhook secret');
       return null;
     });
-    if (keys === undefined) return undefined;
+    if (keys === undefined) return 'gone';
+    if (keys === 'later') return 'later';
     const attemptedAt = this.clock.now();
     const body = payloadBody(d.facts, d.webhookId);
     const result: SendResult = keys === null

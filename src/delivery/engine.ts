@@ -405,8 +405,13 @@ export class Engine {
     const startedWith = ep.inFlight;
     try {
       const made = await this.attempts.make(ep.url, d);
-      if (!made) ep.known.delete(d.id);
-      else if (!this.abandoned) {
+      if (made === 'gone') ep.known.delete(d.id);
+      else if (made === 'later') {
+        // Still pending in the store: loaded again once the database answers.
+        ep.known.delete(d.id);
+        this.wakeAt(ep, this.clock.now() + this.backoff.next());
+        ep.nextDueAt = Math.min(ep.nextDueAt ?? Infinity, this.clock.now());
+      } else if (!this.abandoned) {
         ep.observe(made.result, startedWith, this.clock.now(), this.options.health, this.attempts.longestRetryMs);
         this.writer.push(made.outcome);
       }
