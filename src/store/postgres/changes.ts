@@ -1,11 +1,33 @@
 // The change feed between nodes: one connection LISTENing on the schema's channel, reconnecting
 // with backoff when the server goes away. Changes are NOTIFYed inside the transactions that make
-// them, so a node hears of a change once it is committed, never before.
+// them (src/store/postgres/db.ts), so a node hears of a change once it is committed, never
+// before. Each notification names the store that sent it: that store told its own listeners
+// already, with what the feed cannot carry (the deliveries created), so its feed leaves it out.
 import pg from 'pg';
 import type { StoreChange } from '../types.js';
 
 /** One channel per schema: clusters sharing a database do not wake each other. */
 export const changeChannel = (schema: string) => `hookline_${schema}`;
+
+/** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
+export const MAX_PAYLOAD_BYTES = 7_999;
+
+/** A change as the committing process alone may tell it: the deliveries it created stay there. */
+export function withoutCreated(change: StoreChange): StoreChange {
+  if (change.kind !== 'deliveries' || change.created === undefined) return change;
+  return { kind: 'deliveries', webhookIds: change.webhookIds };
+}
+
+/**
+ * The payload that tells the other nodes of `change`, sent by the store `origin`: without the
+ * deliveries created, and without the list of webhooks when it would not fit (null: any may
+ * have new deliveries).
+ */
+export function forTheFeed(change: StoreChange, origin: string): string {
+  const payload = JSON.stringify({ ...withoutCreated(change), origin });
+  if (change.kind !== 'deliveries' || Buffer.byteLength(payload) <= MAX_PAYLOAD_BYTES) return payload;
+  return JSON.stringify({ kind: 'deliveries', webhookIds: null, origin });
+}
 
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5_000;
@@ -20,7 +42,8 @@ export class ChangeFeed {
   /** Set once a connection was lost: what was said meanwhile is unknown. */
   private missed = false;
 
-  constructor(private readonly config: pg.ClientConfig, private readonly channel: string) {}
+  /** `origin`: the store whose own notifications this feed leaves out (it told them in process). */
+  constructor(private readonly config: pg.ClientConfig, private readonly channel: string, private readonly origin: string) {}
 
   listen(listener: (change: StoreChange) => void): void {
     this.listeners.push(listener);
@@ -42,7 +65,9 @@ export class ChangeFeed {
     const client = new pg.Client(this.config);
     this.client = client;
     client.on('notification', (message) => {
-      if (message.channel === this.channel && message.payload) this.emit(JSON.parse(message.payload) as StoreChange);
+      if (message.channel !== this.channel || !message.payload) return;
+      const { origin, ...change } = JSON.parse(message.payload) as StoreChange & { origin?: string };
+      if (origin !== this.origin) this.emit(change as StoreChange);
     });
     client.on('error', () => this.lost(client));
     client.on('end', () => this.lost(client));
