@@ -4,7 +4,7 @@
 // secret is printed there; the operator creates accounts and keys through the API.
 import { randomId } from './ids.js';
 import { generateApiKey, hashApiKey } from './security/keys.js';
-import type { Store } from './store/types.js';
+import type { Store } from './store/ports.js';
 
 export interface FirstStart {
   /** Set only when the key was generated now: it is shown this once. */

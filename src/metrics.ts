@@ -3,7 +3,7 @@
 // store at each scrape. Per-webhook failures carry only the top few webhooks, so the label set
 // stays bounded whatever the number of webhooks.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Store } from './store/types.js';
+import type { Store } from './store/ports.js';
 import type { Clock } from './time.js';
 
 /** How many of the most failing webhooks get their own series. */

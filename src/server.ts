@@ -17,7 +17,8 @@ import { Simulator } from './platform/simulate.js';
 import { openSecretBox } from './security/secret-key.js';
 import { WebhookSecrets } from './security/webhook-secrets.js';
 import { openStore } from './store/open.js';
-import type { Store, StoreChange } from './store/types.js';
+import type { StoreChange } from './store/types.js';
+import type { Store } from './store/ports.js';
 import { systemClock, type Clock } from './time.js';
 
 export interface Hookline {

@@ -14,7 +14,7 @@ import { defaultConfig, type Config } from '../src/config.js';
 import { startHookline, type Hookline, type StartOptions } from '../src/server.js';
 import { PostgresStore } from '../src/store/postgres/index.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
-import type { Store } from '../src/store/types.js';
+import type { Store } from '../src/store/ports.js';
 
 export const OPERATOR_KEY = 'hlk_test_operator_key_0123456789abcdefghij';
 /** Seals webhook secrets on PostgreSQL, where every node needs the one key. */

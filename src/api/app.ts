@@ -12,7 +12,7 @@ import type { Metrics } from '../metrics.js';
 import type { Lifecycle } from '../platform/lifecycle.js';
 import type { Simulator } from '../platform/simulate.js';
 import type { WebhookSecrets } from '../security/webhook-secrets.js';
-import type { Store } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 import type { Clock } from '../time.js';
 import { installAudit } from './audit.js';
 import { installAuth, installRateLimit } from './auth.js';

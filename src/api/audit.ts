@@ -6,7 +6,8 @@
 // caller's account, the created resource's id, the last path parameter) would be wrong.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomId } from '../ids.js';
-import type { AuditEntry, Store } from '../store/types.js';
+import type { AuditEntry } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 import type { Clock } from '../time.js';
 import { isApiRoute } from './auth.js';
 

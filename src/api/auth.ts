@@ -10,7 +10,8 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { hashApiKey } from '../security/keys.js';
-import type { ApiKey, Store } from '../store/types.js';
+import type { ApiKey } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 import type { Clock } from '../time.js';
 import { ApiError } from './errors.js';
 import { assertCsrf, sessionOf } from './session.js';

@@ -9,7 +9,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyRequest } from 'fastify';
 import { hashApiKey } from '../security/keys.js';
-import type { ApiKey, Session, Store } from '../store/types.js';
+import type { ApiKey, Session } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 import { ApiError } from './errors.js';
 
 export const SESSION_COOKIE = 'hookline_session';

@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { eventType, ID_FIELDS, requiredIds, type IdField } from '../catalog/events.js';
 import { randomId } from '../ids.js';
-import type { EventRecord, IngestItem, IngestOutcome, Store } from '../store/types.js';
+import type { EventRecord, IngestItem, IngestOutcome } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 import { parseIsoTime, type Clock } from '../time.js';
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;

@@ -2,7 +2,7 @@
 // their own, so that intake and claims never wait long behind a purge. Pending deliveries are
 // never purged (nothing acknowledged is lost), and an event goes only after its deliveries.
 import type { Logger } from 'pino';
-import type { Store } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 import type { Clock } from '../time.js';
 
 export const RETENTION_BATCH = 500;

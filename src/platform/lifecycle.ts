@@ -8,7 +8,8 @@
 import { createHash } from 'node:crypto';
 import { ApiError, notFound } from '../api/errors.js';
 import { IDEMPOTENCY_WINDOW_MS, newEventId } from '../ingest/index.js';
-import type { PlatformObject, Store } from '../store/types.js';
+import type { PlatformObject } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 import type { Clock } from '../time.js';
 import { applyChannelFact, type ChannelFact, type ChannelState } from './channel.js';
 import type { Decision } from './decision.js';

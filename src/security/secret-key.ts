@@ -6,7 +6,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { Store } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 import { generateSealingKey, parseSealingKey, SecretBox } from './sealing.js';
 
 export const KEY_FILE = 'secret.key';

@@ -3,7 +3,7 @@
 // `forget` is the one way to drop what is cached: call it whenever a webhook changes, rotates
 // or goes (on PostgreSQL, also when another node says so).
 import { signingKeys, type SigningKeys } from '../signing/headers.js';
-import type { Store } from '../store/types.js';
+import type { Store } from '../store/ports.js';
 import type { SecretBox } from './sealing.js';
 
 const DEFAULT_CAPACITY = 10_000;

@@ -3,7 +3,7 @@
 import type { Config } from '../config.js';
 import { PostgresStore } from './postgres/index.js';
 import { SqliteStore } from './sqlite/index.js';
-import type { Store } from './types.js';
+import type { Store } from './ports.js';
 
 export async function openStore(config: Config): Promise<Store> {
   if (!config.databaseUrl) return new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous });

@@ -3,7 +3,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Lifecycle } from '../../src/platform/lifecycle.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
-import type { FactCommit, Store } from '../../src/store/types.js';
+import type { FactCommit } from '../../src/store/types.js';
+import type { Store } from '../../src/store/ports.js';
 
 const NOW = Date.parse('2024-08-27T00:13:10Z');
 const clock = { now: () => NOW };

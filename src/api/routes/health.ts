@@ -1,7 +1,7 @@
 // /healthz: the process answers. /readyz: it can do its work, which needs the database; a
 // load balancer stops sending requests to a node that answers 503 here.
 import type { FastifyInstance } from 'fastify';
-import type { Store } from '../../store/types.js';
+import type { Store } from '../../store/ports.js';
 import { StoreUnavailable } from '../../store/unavailable.js';
 
 export default async function health(app: FastifyInstance, { store }: { store: Store }) {
