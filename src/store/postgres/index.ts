@@ -4,7 +4,7 @@
 // audit.ts, membership.ts), and run through the pool of db.ts. Nodes tell each other of changes
 // with LISTEN/NOTIFY on one channel per schema (changes.ts).
 import type pg from 'pg';
-import type { DeliveryLog, Directory, EngineStore, Intake, Membership, Retention, Audit, Store, Webhooks } from '../ports.js';
+import type { Audit, DeliveryLog, Directory, EngineStore, Intake, Membership, Retention, Store, Webhooks } from '../ports.js';
 import type { StoreChange } from '../types.js';
 import * as audit from './audit.js';
 import { ChangeFeed } from './changes.js';
