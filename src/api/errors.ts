@@ -2,7 +2,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { StoreUnavailable } from '../store/unavailable.js';
+import { StorageFull, StoreUnavailable } from '../store/unavailable.js';
 
 export class ApiError extends Error {
   constructor(readonly statusCode: number, readonly code: string, description: string) {
@@ -15,6 +15,8 @@ export const badRequest = (description: string, code = 'invalid_body') => new Ap
 
 /** Seconds a client is asked to wait (Retry-After) while the database cannot be reached. */
 export const UNAVAILABLE_RETRY_AFTER_S = 5;
+/** … and while the disk is full, which takes an operator to mend. */
+export const STORAGE_FULL_RETRY_AFTER_S = 30;
 
 export function errorBody(code: string, description: string) {
   return { errors: [{ code, description }] };
@@ -78,6 +80,12 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof ApiError) {
       return reply.code(err.statusCode).send(errorBody(err.code, err.message));
+    }
+    if (err instanceof StorageFull) {
+      // Nothing was committed. The store logs once when the disk fills and once when it has room
+      // again (src/server.ts), not at every request refused meanwhile.
+      return reply.code(503).header('retry-after', String(STORAGE_FULL_RETRY_AFTER_S))
+        .send(errorBody('storage_full', err.message));
     }
     if (err instanceof StoreUnavailable) {
       // Nothing was committed (a store's transaction is all or nothing): the same request may be sent again.

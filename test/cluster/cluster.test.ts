@@ -1,7 +1,6 @@
 // Many nodes, one PostgreSQL database: `hookline start` as child processes in a schema of their
 // own, API nodes and worker nodes apart, real receivers on loopback, a worker killed with
 // SIGKILL mid-stream. Nothing acknowledged is lost; a killed worker repeats at most what it held.
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import {
   Api, OPERATOR_KEY, TEST_DATABASE_URL, TEST_SECRET_KEY, createAccount, createWebhook, freshSchema, spawnCli, startReceiver,
   startTestNode, until, type CliProcess, type Receiver,
 } from '../helpers.js';
+import { tcpProxy } from '../proxy.js';
 
 const EVENTS = 400;
 const WEBHOOKS = 50;
@@ -293,32 +293,3 @@ describe('a node cut off from its database', () => {
     await proxy.restore();
   });
 });
-
-/** A TCP proxy on a fixed loopback port: cut() drops every connection and refuses new ones; restore() listens again. */
-async function tcpProxy(host: string, port: number) {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let listenPort = 0;
-  const listen = () => new Promise<void>((resolve, reject) => {
-    server = createServer((client) => {
-      const upstream = createConnection(port, host);
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.on('close', () => sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    server.once('error', reject);
-    server.listen(listenPort, '127.0.0.1', () => {
-      listenPort = (server!.address() as { port: number }).port;
-      resolve();
-    });
-  });
-  const cut = () => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    server!.close(() => resolve());
-  });
-  await listen();
-  return { port: listenPort, cut, restore: listen, close: () => (server!.listening ? cut() : undefined) };
-}
