@@ -248,8 +248,15 @@ export interface Store {
   readonly exclusive: boolean;
   migrate(): Promise<void>;
   close(): Promise<void>;
-  /** Throws when the database does not answer (a shared store's /readyz). */
+  /**
+   * /readyz: throws StoreUnavailable, within a few seconds, when the database does not answer
+   * (a shared store) or StorageFull while writes fail for lack of space (the embedded store).
+   */
   ping?(): Promise<void>;
+  /** Writes fail for lack of space now (StorageFull): from the first such failure until a write finds room again. */
+  readonly storageFull?: boolean;
+  /** Calls `listener` when writes start failing for lack of space (`full`, with the error) and when they find room again. */
+  onStorageFull?(listener: (full: boolean, cause?: unknown) => void): void;
   /** Calls `listener` with every change committed by any node (a shared store only). */
   onChange?(listener: (change: StoreChange) => void): void;
 

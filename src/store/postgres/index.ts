@@ -4,6 +4,7 @@
 import pg from 'pg';
 import { autoDisableReason, GONE_REASON, healthChanges } from '../health.js';
 import { attemptFrom, auditFrom, deliveryFrom, idsFrom, ownedFrom, webhookFrom, type Row } from '../rows.js';
+import { StoreUnavailable } from '../unavailable.js';
 import { ChangeFeed, changeChannel } from './changes.js';
 import { CommitUnknown } from '../unavailable.js';
 import { isUnavailable, storeError } from './errors.js';
@@ -31,7 +32,22 @@ export interface PostgresOptions {
   /** postgres://…; `?schema=name` keeps Hookline's tables in that schema (made if missing). */
   url: string;
   poolSize: number;
+  /** Opening a connection, or waiting for a free one in the pool (5 s unless given). */
+  connectTimeoutMs?: number;
+  /** One call: a statement or a whole transaction (5 s unless given). See HOOKLINE_DATABASE_QUERY_TIMEOUT. */
+  queryTimeoutMs?: number;
 }
+
+/** Silence on an idle connection before TCP keepalive probes it (Node then probes every second, 10 times). */
+const KEEPALIVE_IDLE_MS = 10_000;
+/**
+ * This side gives up this long after the server's statement_timeout would have cancelled the
+ * statement: a slow statement is then cancelled by the server, which keeps the connection, and
+ * only a connection that stays silent is dropped.
+ */
+const GRACE_MS = 1_000;
+/** /readyz: a database that does not answer SELECT 1 this fast is not ready. */
+export const READY_TIMEOUT_MS = 2_000;
 
 // BIGINT (epoch ms, counts) as numbers: every time and count Hookline keeps fits in 2^53.
 const INT8 = 20;
@@ -59,33 +75,63 @@ export class PostgresStore implements Store {
   readonly schema: string;
   private readonly channel: string;
   private readonly feed: ChangeFeed;
+  /** Connection settings without the timeouts: for migrations. */
+  private readonly connection: pg.ClientConfig;
+  /** The deadline of one call (run()): the query timeout and its grace. */
+  private readonly callTimeoutMs: number;
 
   constructor(options: PostgresOptions) {
     const { connectionString, schema } = parseDatabaseUrl(options.url);
     this.schema = schema;
     this.channel = changeChannel(schema);
-    const connection: pg.ClientConfig = { connectionString, types, connectionTimeoutMillis: 5_000, options: `-c search_path=${schema}` };
-    this.pool = new pg.Pool({ ...connection, max: options.poolSize });
+    const queryTimeoutMs = options.queryTimeoutMs ?? 5_000;
+    this.callTimeoutMs = queryTimeoutMs + GRACE_MS;
+    this.connection = {
+      connectionString, types, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000, options: `-c search_path=${schema}`,
+      keepAlive: true, keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
+    };
+    // A connection that goes silent (a dropped NAT entry, a failover without a reset) is found
+    // out: the server cancels what runs too long and ends a transaction whose client has gone
+    // quiet (the locks it held are freed), and this side gives up waiting on a statement, TCP
+    // keepalive probes an idle connection, and every call has its deadline (run()).
+    // (Server settings go in `options`, the one startup parameter sent already, rather than as
+    // startup parameters of their own, which a pooler such as PgBouncer may refuse.)
+    const guarded: pg.ClientConfig = {
+      ...this.connection,
+      options: `${this.connection.options} -c statement_timeout=${queryTimeoutMs} -c idle_in_transaction_session_timeout=${queryTimeoutMs}`,
+      query_timeout: this.callTimeoutMs,
+    };
+    this.pool = new pg.Pool({ ...guarded, max: options.poolSize });
     // An idle connection that the server dropped (a restart): the next query opens a new one.
     this.pool.on('error', () => {});
-    this.feed = new ChangeFeed(connection, this.channel);
+    this.feed = new ChangeFeed(guarded, this.channel, this.callTimeoutMs);
   }
 
-  private async query(text: string, values: unknown[] = []): Promise<pg.QueryResult<Row>> {
-    try {
-      return await this.pool.query(text, values);
-    } catch (err) {
-      throw storeError(err);
-    }
+  private query(text: string, values: unknown[] = []): Promise<pg.QueryResult<Row>> {
+    return this.run((db) => db.query(text, values));
   }
 
   /**
    * Runs `work` in one transaction. A database that cannot be reached before COMMIT is sent
    * throws StoreUnavailable, with nothing committed; any error once COMMIT was sent (the
-   * connection lost before its answer, or COMMIT refused) throws CommitUnknown: it may have
-   * been committed.
+   * connection lost before its answer, COMMIT refused, or the deadline passing) throws
+   * CommitUnknown: it may have been committed. `deadlineMs`: as run()'s.
    */
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>, deadlineMs?: number | null): Promise<T> {
+    return this.run(work, { transaction: true, deadlineMs });
+  }
+
+  /**
+   * One call to the database on a connection of the pool, within its deadline (the query
+   * timeout and its grace, unless given). Past it the call throws StoreUnavailable and its
+   * connection is destroyed: what it was doing fails with it, and the server rolls back what was
+   * not committed. A connection that failed under the call is dropped, not handed to the next
+   * caller. `deadlineMs: null`: no deadline for the whole call, only each statement's
+   * (query_timeout), for work whose length grows with the data.
+   */
+  private async run<T>(work: (client: pg.PoolClient) => Promise<T>, options: { transaction?: boolean; deadlineMs?: number | null } = {}): Promise<T> {
+    const { transaction = false } = options;
+    const deadlineMs = options.deadlineMs === undefined ? this.callTimeoutMs : options.deadlineMs;
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -94,37 +140,64 @@ export class PostgresStore implements Store {
     }
     let broken = false;
     // pg-pool listens for errors only on idle clients: a connection lost between two queries of
-    // this transaction would otherwise be an uncaught exception that ends the process.
+    // a transaction would otherwise be an uncaught exception that ends the process.
     const lost = () => {
       broken = true;
     };
     client.on('error', lost);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      if (deadlineMs === null) return;
+      timer = setTimeout(() => {
+        broken = true;
+        reject(new StoreUnavailable(new Error(`no answer from the database within ${deadlineMs} ms`)));
+        destroy(client);
+      }, deadlineMs);
+    });
     let committing = false;
-    try {
-      await client.query('BEGIN');
+    const call = (async () => {
+      if (transaction) await client.query('BEGIN');
       const result = await work(client);
-      committing = true;
-      await client.query('COMMIT');
+      if (transaction) {
+        committing = true;
+        await client.query('COMMIT');
+      }
       return result;
+    })();
+    // Once the deadline has passed, what is left of the call fails with its connection, unheard.
+    call.catch(() => {});
+    deadline.catch(() => {});
+    try {
+      return await Promise.race([call, deadline]);
     } catch (err) {
       broken ||= isUnavailable(err);
+      // Once COMMIT was sent, a lost connection (or COMMIT refused) leaves it unknown whether it
+      // was committed: CommitUnknown, never "nothing was committed".
       if (committing) throw new CommitUnknown(err);
-      if (!broken) await client.query('ROLLBACK').catch(() => {});
+      if (transaction && !broken) await client.query('ROLLBACK').catch(() => {});
       throw storeError(err);
     } finally {
-      // A connection lost under the transaction is dropped, not handed to the next caller.
+      clearTimeout(timer);
       client.removeListener('error', lost);
       client.release(broken);
     }
   }
 
   /** Queues a change for the other nodes; PostgreSQL sends it when (and if) the transaction commits. */
-  private notify(db: pg.ClientBase | pg.Pool, change: StoreChange): Promise<unknown> {
+  private notify(db: pg.ClientBase, change: StoreChange): Promise<unknown> {
     return db.query('SELECT pg_notify($1, $2)', [this.channel, JSON.stringify(change)]);
   }
 
+  /**
+   * Migrations run on a connection of their own, without the query timeout: an index built over
+   * a large table may take minutes, and every node starting at once waits on the advisory lock.
+   */
   async migrate(): Promise<void> {
-    await this.transaction(async (db) => {
+    const db = new pg.Client(this.connection);
+    db.on('error', () => {}); // the failing query rejects too
+    try {
+      await db.connect();
+      await db.query('BEGIN');
       // Every node starting at once waits here; the first migrates, the others find it done.
       await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hookline migrate ${this.schema}`]);
       await db.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
@@ -134,7 +207,12 @@ export class PostgresStore implements Store {
         await db.query(MIGRATIONS[i]!);
         await db.query('INSERT INTO hookline_migrations (version, applied) VALUES ($1, $2)', [i + 1, Date.now()]);
       }
-    });
+      await db.query('COMMIT');
+    } catch (err) {
+      throw storeError(err); // ending the connection rolls back
+    } finally {
+      await db.end().catch(() => {});
+    }
   }
 
   async close(): Promise<void> {
@@ -142,8 +220,20 @@ export class PostgresStore implements Store {
     await this.pool.end().catch(() => {});
   }
 
+  /** /readyz: answers within READY_TIMEOUT_MS, waiting for a connection included, or throws StoreUnavailable. */
   async ping(): Promise<void> {
-    await this.query('SELECT 1');
+    const deadlineMs = READY_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailable(new Error(`no answer from the database within ${deadlineMs} ms`))), deadlineMs);
+    });
+    const ping = this.run((db) => db.query('SELECT 1'), { deadlineMs });
+    ping.catch(() => {}); // past the deadline, it ends unheard (within the connect timeout)
+    try {
+      await Promise.race([ping, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   onChange(listener: (change: StoreChange) => void): void {
@@ -288,7 +378,7 @@ export class PostgresStore implements Store {
       const { rows } = await db.query('SELECT id, secret FROM webhooks FOR UPDATE');
       for (const r of rows) await db.query('UPDATE webhooks SET secret = $1 WHERE id = $2', [seal(r.id, r.secret), r.id]);
       return check;
-    });
+    }, null); // once, at the start that adopts a key: one statement per webhook, however many
   }
 
   async listWebhooks(accountId: string | null, page: Page, ascending: boolean) {
@@ -575,7 +665,7 @@ export class PostgresStore implements Store {
       ? await this.query('UPDATE deliveries SET due_at = $1, claimed_at = NULL, lease_owner = NULL WHERE claimed_at IS NOT NULL', [now])
       : await this.query(`UPDATE deliveries SET due_at = $1, claimed_at = NULL, lease_owner = NULL
           WHERE claimed_at IS NOT NULL AND lease_owner = $2`, [now, owner]);
-    if (rowCount) await this.notify(this.pool, { kind: 'deliveries' });
+    if (rowCount) await this.query('SELECT pg_notify($1, $2)', [this.channel, JSON.stringify({ kind: 'deliveries' } satisfies StoreChange)]);
     return rowCount ?? 0;
   }
 
@@ -705,4 +795,9 @@ export class PostgresStore implements Store {
     const entries = rows.map(auditFrom);
     return { entries, total };
   }
+}
+
+/** Ends a connection at once, whatever it was waiting for: its queries fail, and the pool drops it. */
+function destroy(client: pg.PoolClient): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
