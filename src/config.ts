@@ -1,6 +1,7 @@
 // Every setting in one table: its flag, its environment variables, its default and its parser.
 // The README's settings table is this table; `hookline start --help` prints it.
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { parseDuration, parseSchedule } from './delivery/schedule.js';
 import { parseAllowList } from './security/ssrf.js';
 import { parseSealingKey } from './security/sealing.js';
@@ -19,6 +20,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   databasePool: number;
+  databaseConnectTimeoutMs: number;
+  databaseQueryTimeoutMs: number;
   role: Role;
   dev: boolean;
   operatorKey: string | undefined;
@@ -76,6 +79,12 @@ const ratio = (raw: string) => {
   return n;
 };
 const duration = (raw: string) => parseDuration(raw);
+/** A database timeout: 0 would fail every call, and past an hour it no longer protects anything. */
+const timeout = (raw: string) => {
+  const ms = parseDuration(raw);
+  if (ms < 100 || ms > 3_600_000) throw new ConfigError(`expected a duration from 100ms to 1h, got "${raw}"`);
+  return ms;
+};
 const targets = (raw: string) => {
   const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
   parseAllowList(entries);
@@ -104,6 +113,8 @@ export const SETTINGS = [
   setting({ key: 'dataDir', flag: '--data-dir', env: ['HOOKLINE_DATA_DIR'], default: './data', parse: str, doc: 'Folder of the embedded SQLite database.' }),
   setting({ key: 'databaseUrl', flag: '--database', env: ['DATABASE_URL'], default: undefined, parse: str, doc: 'postgres://… selects PostgreSQL instead of the embedded SQLite.' }),
   setting({ key: 'databasePool', flag: '--database-pool', env: ['HOOKLINE_DATABASE_POOL'], default: 10, parse: int(1, 1_000), doc: 'PostgreSQL connections this node keeps open at most (one more listens for changes).' }),
+  setting({ key: 'databaseConnectTimeoutMs', flag: '--database-connect-timeout', env: ['HOOKLINE_DATABASE_CONNECT_TIMEOUT'], default: 5_000, parse: timeout, doc: 'PostgreSQL: how long opening a connection, or waiting for a free one in the pool, may take before the request answers 503 (or the dispatcher backs off).' }),
+  setting({ key: 'databaseQueryTimeoutMs', flag: '--database-query-timeout', env: ['HOOKLINE_DATABASE_QUERY_TIMEOUT'], default: 5_000, parse: timeout, doc: 'PostgreSQL: how long one call to the database (a statement, or a transaction such as a claim or a batch of outcomes) may take. Past it (and a second\'s grace) the node drops that connection and answers 503 (or the dispatcher backs off); the server cancels the statement (statement_timeout) and ends a transaction left idle that long (idle_in_transaction_session_timeout). A claim on a large backlog takes about 0.5 s.' }),
   setting({ key: 'role', flag: '--role', env: ['HOOKLINE_ROLE'], default: 'all', parse: (raw) => {
     if (raw !== 'api' && raw !== 'worker' && raw !== 'all') throw new ConfigError(`expected api, worker or all, got "${raw}"`);
     return raw;
@@ -144,23 +155,44 @@ export function defaultConfig(): Config {
   return Object.fromEntries(SETTINGS.map((s) => [s.key, s.default])) as unknown as Config;
 }
 
+/** The settings' flags as node's parseArgs options: --dev and the like take no value. */
+const FLAG_OPTIONS: Record<string, { type: 'string' | 'boolean' }> = Object.fromEntries(
+  SETTINGS.map((s) => [s.flag.slice(2), { type: 'boolean' in s && s.boolean ? 'boolean' : 'string' }]),
+);
+
+/** parseArgs's refusals, in the words `hookline start` has always used. */
+function flagError(err: Error & { code?: string }): ConfigError {
+  const unknown = /^(?:Unknown option|Unexpected argument) '(.*?)'(?:\.|$)/s.exec(err.message)?.[1];
+  if (unknown !== undefined) return new ConfigError(`unknown option ${unknown}`);
+  const flag = /^Option '([^' ]+)/.exec(err.message)?.[1];
+  if (err.code !== 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || flag === undefined) return new ConfigError(err.message);
+  if (/does not take an argument/.test(err.message)) return new ConfigError(`${flag} takes no value`);
+  if (/ambiguous/.test(err.message)) return new ConfigError(`${flag} needs a value (one that starts with "-" goes after "=": ${flag}=-…)`);
+  return new ConfigError(`${flag} needs a value`);
+}
+
+/** The raw value of each setting given as a flag, by setting key; the last of a repeated flag wins. */
+function readFlags(argv: string[]): Map<string, string> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: FLAG_OPTIONS, strict: true, allowPositionals: false, tokens: true });
+  } catch (err) {
+    throw flagError(err as Error);
+  }
+  if (parsed.tokens.some((t) => t.kind === 'option-terminator')) throw new ConfigError('unknown option --');
+  const values: Record<string, string | boolean | undefined> = parsed.values;
+  const fromFlags = new Map<string, string>();
+  for (const s of SETTINGS) {
+    const value = values[s.flag.slice(2)];
+    if (value !== undefined) fromFlags.set(s.key, String(value));
+  }
+  return fromFlags;
+}
+
 /** Reads flags first, then environment variables, then defaults. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
   const config = defaultConfig() as unknown as Record<string, unknown>;
-  const fromFlags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.split(/=(.*)/s, 2) as [string, string | undefined];
-    const s = SETTINGS.find((x) => x.flag === flag);
-    if (!s) throw new ConfigError(`unknown option ${flag}`);
-    if ('boolean' in s && s.boolean && inline === undefined) {
-      fromFlags.set(s.key, 'true');
-      continue;
-    }
-    const value = inline ?? argv[++i];
-    if (value === undefined) throw new ConfigError(`${flag} needs a value`);
-    fromFlags.set(s.key, value);
-  }
+  const fromFlags = readFlags(argv);
   for (const s of SETTINGS) {
     const envName = s.env.find((name) => env[name] !== undefined && env[name] !== '');
     const raw = fromFlags.get(s.key) ?? (envName ? env[envName] : undefined);

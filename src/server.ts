@@ -48,6 +48,12 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   checkProductionConfig(config);
   const logger = options.logger ?? pino({ level: config.logLevel });
   const store = await openStore(config);
+  // Once when writes start failing for lack of space, once when they find room again: requests
+  // refused and dispatcher backoffs meanwhile are not logged one by one.
+  store.onStorageFull?.((full, cause) => {
+    if (full) logger.error({ err: cause }, 'the disk is full: writes fail (503 storage_full, /readyz 503) until there is room again');
+    else logger.warn('the disk has room again: writes succeed');
+  });
   let secrets: WebhookSecrets;
   try {
     secrets = new WebhookSecrets(store, await openSecretBox(config, store, logger));
@@ -84,6 +90,9 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     health: { breakerThreshold: config.breakerThreshold, probeIntervalMs: config.probeIntervalMs, autoDisableAfterMs: config.autoDisableAfterMs },
     random: options.random,
     idlePollMs: options.idlePollMs,
+    // The store bounds its own calls (connect, then the query timeout and a second's grace):
+    // this is the dispatcher's backstop, a little later.
+    storeCallTimeoutMs: config.databaseConnectTimeoutMs + config.databaseQueryTimeoutMs + 2_000,
   });
   const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
   const lifecycle = new Lifecycle(store, clock, config.retrySchedule[0]!, () => dispatcher.wake());
@@ -133,7 +142,11 @@ export async function startHookline(config: Config, options: StartOptions = {}):
         await retention.stop();
         await dispatcher.stop(config.shutdownGraceMs);
         // What is still in flight past the grace is attempted again, by this node's next run or another.
-        const handedBack = await store.releaseLeases(clock.now(), nodeId);
+        const handedBack = await store.releaseLeases(clock.now(), nodeId).catch((err: unknown) => {
+          // The database does not answer: the leases run out instead, and the store still closes.
+          logger.warn({ reason: (err as Error).message }, 'could not hand back the deliveries in flight; they come due again when their leases run out');
+          return 0;
+        });
         if (handedBack > 0) logger.info({ handedBack }, 'handed back deliveries still in flight');
         await sender.close();
         await store.close();

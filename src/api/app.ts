@@ -4,18 +4,9 @@ import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
-import type { Dispatcher } from '../delivery/dispatcher.js';
-import type { Ingestor } from '../ingest/index.js';
-import type { TargetGuard } from '../security/ssrf.js';
-import type { Metrics } from '../metrics.js';
-import type { Lifecycle } from '../platform/lifecycle.js';
-import type { Simulator } from '../platform/simulate.js';
-import type { WebhookSecrets } from '../security/webhook-secrets.js';
-import type { Store } from '../store/ports.js';
-import type { Clock } from '../time.js';
 import { installAudit } from './audit.js';
 import { installAuth, installRateLimit } from './auth.js';
+import type { ApiContext } from './context.js';
 import { refuseControlCharacters } from './control-characters.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './errors.js';
 import { finiteNumbers } from './schemas.js';
@@ -32,22 +23,7 @@ import metrics from './routes/metrics.js';
 import session from './routes/session.js';
 import sites from './routes/sites.js';
 import thumbnails from './routes/thumbnails.js';
-import webhookActions from './routes/webhook-actions.js';
-import webhooks from './routes/webhooks.js';
-
-export interface ApiContext {
-  store: Store;
-  ingestor: Ingestor;
-  lifecycle: Lifecycle;
-  simulator: Simulator;
-  dispatcher: Dispatcher;
-  secrets: WebhookSecrets;
-  clock: Clock;
-  config: Config;
-  /** Judges webhook URLs at creation; the sender judges addresses at connect. */
-  guard: TargetGuard;
-  metrics: Metrics;
-}
+import webhooks from './routes/webhooks/index.js';
 
 /** Every request body Hookline takes is a few KiB at most; past this, 413. */
 export const BODY_LIMIT = 64 * 1024;
@@ -104,7 +80,7 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
   await app.register(health, context);
   app.get('/openapi.json', { schema: { hide: true, security: [] } }, async () => app.swagger());
 
-  for (const plugin of [accounts, sites, webhooks, webhookActions, events, media, thumbnails, channels, deliveries, audit, catalog, metrics, session, dashboard]) {
+  for (const plugin of [accounts, sites, webhooks, events, media, thumbnails, channels, deliveries, audit, catalog, metrics, session, dashboard]) {
     await app.register(plugin, context);
   }
   return app;

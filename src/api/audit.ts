@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomId } from '../ids.js';
 import type { AuditEntry } from '../store/types.js';
 import type { Store } from '../store/ports.js';
+import { StorageFull } from '../store/unavailable.js';
 import type { Clock } from '../time.js';
 import { isApiRoute } from './auth.js';
 
@@ -36,6 +37,7 @@ const CHANGES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 function createdId(reply: FastifyReply, payload: unknown): string | undefined {
   if (reply.statusCode !== 201 || typeof payload !== 'string') return undefined;
   try {
+    // The serialized answer, parsed back: nothing types it (a 201 of every route comes here).
     const id = (JSON.parse(payload) as { id?: unknown }).id;
     return typeof id === 'string' ? id : undefined;
   } catch {
@@ -50,6 +52,7 @@ function entryFor(request: FastifyRequest, reply: FastifyReply, payload: unknown
   const lastParam = params[params.length - 1];
   const note = request.auditNote ?? {};
   const principal = request.principal;
+  // A hook of every route: its params are untyped, and an operator route may name an account.
   const accountId = note.accountId !== undefined
     ? note.accountId
     : principal.kind === 'account' ? principal.accountId : ((request.params as { account_id?: string }).account_id ?? null);
@@ -76,7 +79,9 @@ export function installAudit(app: FastifyInstance, store: Store, clock: Clock): 
         await store.appendAudit(entryFor(request, reply, payload, clock.now()));
       } catch (err) {
         // The change is committed already; failing the answer would make the caller repeat it.
-        request.log.error({ err }, 'writing the audit log failed');
+        // (A full disk is logged once by the store, not with a stack at every request.)
+        if (err instanceof StorageFull) request.log.warn({ reason: err.message }, 'writing the audit log failed');
+        else request.log.error({ err }, 'writing the audit log failed');
       }
     }
     return payload;

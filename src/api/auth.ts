@@ -42,6 +42,7 @@ const unauthorized = (why: string) => new ApiError(401, 'unauthorized', why);
  */
 export function needsKey(request: FastifyRequest): boolean {
   if (request.is404) return false;
+  // FastifySchema does not list the OpenAPI `security` field that routes add to their schema.
   const security = (request.routeOptions.schema as { security?: unknown[] } | undefined)?.security;
   return !(Array.isArray(security) && security.length === 0);
 }

@@ -1,8 +1,13 @@
 // JWP's error format, {"errors":[{"code","description"}]}, for every refusal the API gives.
+// The contract: docs/jwp-api.md ("Errors").
+// Who throws what: the domain (src/platform) throws src/errors.ts's refusals (NotFound,
+// Conflict), which know no HTTP; the API's own code (routes, auth, hooks) throws ApiError, with
+// its status. The error handler below is the one place that turns either into a response.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { CommitUnknown, StoreUnavailable } from '../store/unavailable.js';
+import { NotFound, Refused } from '../errors.js';
+import { CommitUnknown, StorageFull, StoreUnavailable } from '../store/unavailable.js';
 
 export class ApiError extends Error {
   constructor(readonly statusCode: number, readonly code: string, description: string) {
@@ -15,6 +20,8 @@ export const badRequest = (description: string, code = 'invalid_body') => new Ap
 
 /** Seconds a client is asked to wait (Retry-After) while the database cannot be reached. */
 export const UNAVAILABLE_RETRY_AFTER_S = 5;
+/** … and while the disk is full, which takes an operator to mend. */
+export const STORAGE_FULL_RETRY_AFTER_S = 30;
 
 export function errorBody(code: string, description: string) {
   return { errors: [{ code, description }] };
@@ -78,6 +85,15 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof ApiError) {
       return reply.code(err.statusCode).send(errorBody(err.code, err.message));
+    }
+    if (err instanceof Refused) {
+      return reply.code(err instanceof NotFound ? 404 : 409).send(errorBody(err.code, err.message));
+    }
+    if (err instanceof StorageFull) {
+      // Nothing was committed. The store logs once when the disk fills and once when it has room
+      // again (src/server.ts), not at every request refused meanwhile.
+      return reply.code(503).header('retry-after', String(STORAGE_FULL_RETRY_AFTER_S))
+        .send(errorBody('storage_full', err.message));
     }
     if (err instanceof StoreUnavailable) {
       // database_unavailable: nothing was committed (a store's transaction is all or nothing), so

@@ -7,21 +7,37 @@ import { requireOperator } from './auth.js';
 import { externalId, idempotencyHeaders } from './schemas.js';
 
 /** Path parameters: the property, then the platform's own ids. */
-export const factParams = (...names: string[]) => ({
+export const factParams = <N extends string>(...names: N[]) => ({
   type: 'object',
   required: ['site_id', ...names],
-  properties: { site_id: { type: 'string', pattern: ID_PATTERN }, ...Object.fromEntries(names.map((n) => [n, externalId])) },
+  properties: {
+    site_id: { type: 'string', pattern: ID_PATTERN },
+    // Object.fromEntries forgets the names; the type provider needs them to type request.params.
+    ...Object.fromEntries(names.map((n) => [n, externalId])) as Record<N, typeof externalId>,
+  },
 }) as const;
 
+interface FactSchema<P, R> {
+  tags: string[];
+  description: string;
+  params: P;
+  headers: typeof idempotencyHeaders;
+  response: R;
+}
+
 /** A fact route's schema: every fact takes an Idempotency-Key, and its answer lists the events it yielded. */
-export const factSchema = (description: string, params: object, response: object, body?: object) => ({
-  tags: ['platform facts'],
-  description,
-  params,
-  headers: idempotencyHeaders,
-  ...(body ? { body } : {}),
-  response,
-});
+export function factSchema<const P, const R>(description: string, params: P, response: R): FactSchema<P, R>;
+export function factSchema<const P, const R, const B>(description: string, params: P, response: R, body: B): FactSchema<P, R> & { body: B };
+export function factSchema(description: string, params: object, response: object, body?: object) {
+  return {
+    tags: ['platform facts'],
+    description,
+    params,
+    headers: idempotencyHeaders,
+    ...(body ? { body } : {}),
+    response,
+  };
+}
 
 /**
  * The platform's intake (facts, and events reported directly): operator only, it draws on the

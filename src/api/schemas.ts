@@ -2,12 +2,20 @@
 import type { Ajv } from 'ajv';
 import { ID_PATTERN } from '../ids.js';
 
+/**
+ * A 204's response schema: no body. Typed as a plain string so that the type provider leaves
+ * the reply untyped and `reply.send()` takes no payload: for `{ type: 'null' }` it would want
+ * send(null), which serializes "null" and sets a Content-Type.
+ */
+export const noContent: { type: string } = { type: 'null' };
+
 /** Path parameters that are all 8-character ids. */
-export const idParam = (...names: string[]) => ({
+export const idParam = <N extends string>(...names: N[]) => ({
   type: 'object',
   required: names,
-  properties: Object.fromEntries(names.map((name) => [name, { type: 'string', pattern: ID_PATTERN }])),
-});
+  // Object.fromEntries forgets the names; the type provider needs them to type request.params.
+  properties: Object.fromEntries(names.map((name) => [name, { type: 'string', pattern: ID_PATTERN }])) as Record<N, { type: 'string'; pattern: string }>,
+}) as const;
 
 /**
  * ajv turns the query string "1e400" into Infinity and then skips `maximum` for it (it checks

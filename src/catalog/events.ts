@@ -1,4 +1,4 @@
-// JWP's 13 webhook events, as its documentation (shared/spec/jwp-webhooks-seed.txt) lists them.
+// JWP's 13 webhook events, as its documentation lists them (docs/jwp-events.md says it in our words).
 // `leadingIds` stand right after "event" in the body; `trailingIds` after "event_time"
 // (thumbnail and track events carry media_id last, as in JWP's examples).
 

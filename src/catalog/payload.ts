@@ -1,4 +1,5 @@
-// The delivery body, byte for byte in JWP's shape: the keys of the seed's examples in their order.
+// The delivery body, byte for byte in JWP's shape: the keys of JWP's examples in their order.
+// The contract: docs/jwp-events.md ("The payload: exact fields and order").
 import { eventType, type IdField } from './events.js';
 import { jwpSeconds } from '../time.js';
 

@@ -7,7 +7,7 @@ import type { WebhookSecrets } from '../security/webhook-secrets.js';
 import { signatureHeaders } from '../signing/headers.js';
 import type { ClaimedDelivery, ClaimOptions, HealthPolicy, Outcome, Webhook } from '../store/types.js';
 import type { Store } from '../store/ports.js';
-import { StoreUnavailable } from '../store/unavailable.js';
+import { StorageFull, StoreUnavailable } from '../store/unavailable.js';
 import type { Clock } from '../time.js';
 import { Backoff } from './backoff.js';
 import { nextAttemptAt } from './schedule.js';
@@ -32,10 +32,18 @@ export interface DispatcherOptions {
   metrics?: Metrics;
   /** Longest sleep between looks at the store, for retries that another process scheduled. */
   idlePollMs?: number;
+  /**
+   * Deadline of each call into the store (30 s unless given): past it the call counts as the
+   * database not answering (StoreUnavailable) and the backoff applies. The store bounds its own
+   * calls more tightly (PostgreSQL: HOOKLINE_DATABASE_QUERY_TIMEOUT); this is the backstop that
+   * keeps the dispatcher going whatever the store does.
+   */
+  storeCallTimeoutMs?: number;
   random?: () => number;
 }
 
 const CLAIM_BATCH = 256;
+const STORE_CALL_TIMEOUT_MS = 30_000;
 
 export class Dispatcher {
   private running = false;
@@ -124,7 +132,7 @@ export class Dispatcher {
         while (this.running && this.inFlight < this.options.maxInFlight) {
           const wanted = Math.min(CLAIM_BATCH, this.options.maxInFlight - this.inFlight);
           claimedAt = this.clock.now();
-          const claimed = await this.store.claimDue(claimedAt, wanted, this.claimOptions);
+          const claimed = await this.call('claimDue', () => this.store.claimDue(claimedAt, wanted, this.claimOptions));
           for (const delivery of claimed) void this.attempt(delivery);
           if (claimed.length < wanted) break;
         }
@@ -133,7 +141,7 @@ export class Dispatcher {
       this.backoff.reset();
     } catch (err) {
       const retryInMs = this.backoff.next();
-      this.log.error({ err, retryInMs }, 'claiming deliveries failed; trying again after a backoff');
+      this.failed(err, { retryInMs }, 'claiming deliveries failed; trying again after a backoff');
       this.schedule(retryInMs);
     } finally {
       this.pumping = false;
@@ -143,13 +151,35 @@ export class Dispatcher {
   /** `claimedAt`: the time of the last claim, which took everything claimable then. */
   private async sleepUntilNextDue(claimedAt: number): Promise<void> {
     if (!this.running || this.inFlight >= this.options.maxInFlight) return; // a finished attempt wakes us
-    const next = await this.store.nextDueAt(claimedAt, this.claimOptions);
+    const next = await this.call('nextDueAt', () => this.store.nextDueAt(claimedAt, this.claimOptions));
     const idlePoll = this.options.idlePollMs ?? 1_000;
     // Claimable at the last claim yet not taken: another node was writing those rows (SKIP
     // LOCKED). Looking again at once would spin, so wait for the idle poll, as with nothing due.
     // Otherwise sleep until then, or the idle poll, for what other nodes free or schedule.
     const wait = next === null || next <= claimedAt ? idlePoll : Math.max(next - this.clock.now(), 0);
     this.schedule(Math.min(wait, idlePoll));
+  }
+
+  /**
+   * A call into the store within its deadline. Past it the call is given up as StoreUnavailable;
+   * should it still end later, a claim's deliveries come due again when their leases run out,
+   * and outcomes kept for the next flush may be written twice (attempt rows, at least once).
+   */
+  private call<T>(what: string, work: () => Promise<T>): Promise<T> {
+    const ms = this.options.storeCallTimeoutMs ?? STORE_CALL_TIMEOUT_MS;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new StoreUnavailable(new Error(`${what}: no answer from the store within ${ms} ms`))), ms);
+      Promise.resolve().then(work).then(resolve, reject).finally(() => clearTimeout(timer));
+    });
+  }
+
+  /**
+   * A full disk is logged once when it fills and once when it has room again (src/server.ts),
+   * not at every backoff: a stack per attempt would only fill the disk further.
+   */
+  private failed(err: unknown, fields: Record<string, unknown>, message: string): void {
+    if (err instanceof StorageFull) this.log.debug({ ...fields, reason: err.message }, message);
+    else this.log.error({ err, ...fields }, message);
   }
 
   private schedule(delayMs: number): void {
@@ -163,10 +193,19 @@ export class Dispatcher {
 
   private async attempt(d: ClaimedDelivery): Promise<void> {
     this.inFlight++;
-    const keys = await this.secrets.signingKeys(d.webhookId).catch((err: unknown) => {
+    const keys = await this.call('getWebhookSecrets', () => this.secrets.signingKeys(d.webhookId)).catch((err: unknown) => {
+      if (err instanceof StoreUnavailable) return 'unavailable' as const;
       this.log.error({ err, webhookId: d.webhookId }, 'cannot open the webhook secret');
       return null;
     });
+    if (keys === 'unavailable') {
+      // The store did not answer: not attempted, and no outcome. The delivery comes due again
+      // when its lease runs out, rather than a failed attempt being counted against it.
+      this.log.debug({ deliveryId: d.id, webhookId: d.webhookId }, 'cannot read the webhook secret now; the delivery waits for its lease to run out');
+      this.inFlight--;
+      this.scheduleFlush();
+      return;
+    }
     if (keys === undefined) {
       // The webhook was deleted since the claim, and its deliveries with it.
       this.inFlight--;
@@ -223,7 +262,7 @@ export class Dispatcher {
     let unreachable = false;
     try {
       if (batch.length > 0) {
-        const disabled = await this.store.recordOutcomes(batch, this.clock.now(), this.options.health);
+        const disabled = await this.call('recordOutcomes', () => this.store.recordOutcomes(batch, this.clock.now(), this.options.health));
         this.backoff.reset();
         for (const w of disabled) this.log.warn({ webhookId: w.id, reason: w.disabledReason }, 'webhook disabled');
         if (disabled.length > 0) this.options.onDisabled?.(disabled);
@@ -235,7 +274,7 @@ export class Dispatcher {
         // (if the leases run out first, it may be: at least once, never lost).
         this.outcomes = batch.concat(this.outcomes);
         const retryInMs = this.backoff.next();
-        this.log.error({ err, count: batch.length, retryInMs }, 'recording delivery outcomes failed; trying again after a backoff');
+        this.failed(err, { count: batch.length, retryInMs }, 'recording delivery outcomes failed; trying again after a backoff');
         this.flushRetry = setTimeout(() => {
           this.flushRetry = undefined;
           this.scheduleFlush();

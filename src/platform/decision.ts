@@ -1,5 +1,6 @@
 // What a lifecycle rule answers to a fact: the subject's next state and the JWP events that
 // follow, or a refusal that changes nothing. Pure data, so the rules can be tested alone.
+// JWP's rules and Hookline's readings of them: docs/jwp-events.md.
 import type { IdField } from '../catalog/events.js';
 
 export interface Emitted {

@@ -6,7 +6,7 @@
 // Concurrency: optimistic. The commit names the version each object was read at; if another
 // fact got there first, the commit writes nothing and the fact is decided again on fresh state.
 import { createHash } from 'node:crypto';
-import { ApiError, notFound } from '../api/errors.js';
+import { Conflict, NotFound } from '../errors.js';
 import { IDEMPOTENCY_WINDOW_MS, newEventId } from '../ingest/index.js';
 import type { PlatformObject } from '../store/types.js';
 import type { Store } from '../store/ports.js';
@@ -70,7 +70,7 @@ export class Lifecycle {
   createThumbnail(siteId: string, mediaId: string, thumbnailId: string, ready: boolean, request: FactRequest = {}) {
     return this.apply(siteId, request, async (now) => {
       if (await this.store.getPlatformObject(siteId, 'thumbnail', thumbnailId)) {
-        throw new ApiError(409, 'already_exists', `thumbnail ${thumbnailId} already exists`);
+        throw new Conflict('already_exists', `thumbnail ${thumbnailId} already exists`);
       }
       const step = await this.mediaStep(siteId, mediaId, { kind: 'thumbnail_create', thumbnailId, ready }, now);
       return {
@@ -87,7 +87,7 @@ export class Lifecycle {
   thumbnail(siteId: string, thumbnailId: string, fact: 'ready' | 'delete', request: FactRequest = {}) {
     return this.apply(siteId, request, async (now) => {
       const found = await this.store.getPlatformObject(siteId, 'thumbnail', thumbnailId);
-      if (!found) throw notFound(`thumbnail ${thumbnailId}`);
+      if (!found) throw new NotFound(`thumbnail ${thumbnailId} not found`);
       const mediaId = (found.state as { media_id: string }).media_id;
       const kind = fact === 'ready' ? 'thumbnail_ready' : 'thumbnail_delete';
       return this.mediaStep(siteId, mediaId, { kind, thumbnailId }, now);
@@ -121,7 +121,7 @@ export class Lifecycle {
     request: FactRequest,
     decide: (now: number) => Promise<Step<S>>,
   ): Promise<FactResult<S>> {
-    if (!(await this.store.getSite(siteId))) throw notFound(`property ${siteId}`);
+    if (!(await this.store.getSite(siteId))) throw new NotFound(`property ${siteId} not found`);
     const key = request.key && request.requestHash ? { key: request.key, requestHash: request.requestHash } : undefined;
     for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
       const now = this.clock.now();
@@ -129,7 +129,7 @@ export class Lifecycle {
         const seen = await this.store.findFactAnswer(siteId, key.key, now - IDEMPOTENCY_WINDOW_MS);
         if (seen) {
           if (seen.requestHash !== key.requestHash) {
-            throw new ApiError(409, 'idempotency_conflict', 'this Idempotency-Key was already used with a different request');
+            throw new Conflict('idempotency_conflict', 'this Idempotency-Key was already used with a different request');
           }
           return { ...(JSON.parse(seen.answer) as FactResult<S>), repeat: true };
         }
@@ -137,7 +137,7 @@ export class Lifecycle {
       const step = await decide(now);
       if (!step.decision.ok) {
         const { status, code, description } = step.decision.refusal;
-        throw new ApiError(status, code, description);
+        throw status === 404 ? new NotFound(description) : new Conflict(code, description);
       }
       const { state } = step.decision;
       const events = step.decision.events.map((e) => ({ id: newEventId(), siteId, event: e.event, ids: e.ids, eventTime: now, created: now }));
@@ -154,6 +154,6 @@ export class Lifecycle {
       if (outcome.deliveries > 0) this.onCommitted();
       return result;
     }
-    throw new ApiError(409, 'busy', 'other facts about the same object kept arriving at the same moment; send this one again');
+    throw new Conflict('busy', 'other facts about the same object kept arriving at the same moment; send this one again');
   }
 }

@@ -1,7 +1,7 @@
 // The media lifecycle: given what is known of one media and a new fact about it, which of JWP's
 // events follow. Pure: no I/O, time comes in as `now`.
 //
-// The seed's rules, as decided here:
+// JWP's rules (docs/jwp-events.md, with Hookline's readings of them), as decided here:
 // - media_created on creation; media_updated on every update; media_reuploaded when a reupload
 //   is initiated; media_deleted on delete, after which the media takes no more facts.
 // - media_available is decided once, at the moment the media first becomes publishable (a ready
@@ -9,7 +9,7 @@
 //   in the future, in which case it is never sent ("no Media Available notification will be sent").
 // - conversions_complete once, when a thumbnail is ready and every initial rendition is done.
 // - A reupload ends the first upload: after it, neither media_available nor conversions_complete
-//   is ever sent (JWP-COMPAT.md: they fire at most once in a media's life, for its first upload).
+//   is ever sent (docs/jwp-events.md: they fire at most once in a media's life, for its first upload).
 import { accept, refuse, type Decision, type Emitted } from './decision.js';
 
 /** Whether a once-only event is still to come, was sent, or will never be sent. */

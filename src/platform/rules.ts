@@ -1,5 +1,6 @@
-// One sentence per event: which platform fact makes Hookline send it. The dashboard's event
-// catalogue shows these beside each event; the README's facts section says the same at length.
+// One sentence per event: which platform fact makes Hookline send it. GET /v2/event_types/
+// serves each as the event's `rule`, and the dashboard's Events page shows it beside the event;
+// the README's facts section and docs/jwp-events.md say the same at length.
 export const EVENT_RULES: Readonly<Record<string, string>> = {
   media_created: 'Sent when the platform reports a new media (POST /v2/sites/{site_id}/media/).',
   media_updated: 'Sent on every reported update of the media (PATCH …/media/{media_id}/).',

@@ -2,7 +2,7 @@
 // played by itself, one step every `stepMs`, through the same Lifecycle as the platform's facts.
 // Steps are in-process timers: a simulation ends with the server.
 import type { Logger } from 'pino';
-import { ApiError } from '../api/errors.js';
+import { Refused } from '../errors.js';
 import { randomId } from '../ids.js';
 import type { Lifecycle } from './lifecycle.js';
 
@@ -71,7 +71,7 @@ export class Simulator {
         () => this.play(story, steps, index + 1),
         (err: unknown) => {
           // The platform may have changed the object meanwhile (deleted the media, say): the story ends.
-          if (err instanceof ApiError) this.logger.info({ story, step: index + 1, reason: err.message }, 'simulation ended: a step was refused');
+          if (err instanceof Refused) this.logger.info({ story, step: index + 1, reason: err.message }, 'simulation ended: a step was refused');
           else this.logger.error({ err, story, step: index + 1 }, 'simulation step failed');
         },
       );

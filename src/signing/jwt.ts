@@ -1,5 +1,6 @@
 // JWP's signature: `Authorization: Bearer <JWT>`, HS256, whose claims are exactly the body.
 // The key is the webhook secret's bytes as written (the whole "whsec_…" string).
+// The contract, and why the key is read this way: docs/jwp-signature.md.
 import { createHmac } from 'node:crypto';
 
 const HEADER = Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url');

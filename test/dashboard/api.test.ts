@@ -2,6 +2,7 @@
 // and the body a delivery sends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_TYPES } from '../../src/catalog/events.js';
+import { EVENT_RULES } from '../../src/platform/rules.js';
 import { createAccount, createWebhook, startReceiver, startTestNode, until, type Receiver, type TestNode } from '../helpers.js';
 
 let node: TestNode;
@@ -33,6 +34,8 @@ describe('GET /v2/event_types/', () => {
     const thumbnail = res.body.event_types.find((t: any) => t.name === 'thumbnail_created');
     expect(thumbnail).toMatchObject({ title: 'Thumbnail Created', group: 'media', id_fields: ['thumbnail_id', 'media_id'] });
     expect(Object.keys(thumbnail.example)).toEqual(['event', 'thumbnail_id', 'webhook_id', 'site_id', 'event_time', 'media_id']);
+    expect(thumbnail.rule).toBe(EVENT_RULES.thumbnail_created);
+    for (const t of res.body.event_types) expect(t.rule, t.name).toMatch(/^Sent /);
     expect((await node.operator.get('/v2/event_types/')).status).toBe(200);
     expect((await node.account.api.as('').get('/v2/event_types/')).status).toBe(401);
   });

@@ -359,12 +359,13 @@ function dashboardTests() {
     expect((await node.account.api.get(`/v2/webhooks/${webhookId}/`)).status).toBe(404);
   });
 
-  it('shows the catalogue of 13 events with descriptions and examples', async () => {
+  it('shows the catalogue of 13 events with descriptions, the rule that sends each, and examples', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Events' }).click();
     await page.getByRole('heading', { name: 'Events', level: 1 }).waitFor();
     for (const toast of await page.getByRole('button', { name: 'Dismiss' }).all()) await toast.click();
     expect(await page.locator('article.event-card').count()).toBe(13);
     expect(await page.getByLabel('Example payload of track_deleted').textContent()).toContain('"track_id": "VHsQNYq9"');
+    expect(await page.locator('article#media_reuploaded').textContent()).toContain('Sent when a reupload is initiated');
     await screenshot(page, '16-events');
   });
 

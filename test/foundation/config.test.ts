@@ -25,6 +25,26 @@ describe('settings', () => {
     expect(() => loadConfig(['--colour'], {})).toThrow(/unknown option --colour/);
     expect(() => loadConfig(['--port'], {})).toThrow(/--port needs a value/);
     expect(() => loadConfig([], { HOOKLINE_LEASE: '5s', HOOKLINE_REQUEST_TIMEOUT: '10s' })).toThrow(/must exceed/);
+    expect(() => loadConfig([], { HOOKLINE_DATABASE_QUERY_TIMEOUT: '0' })).toThrow(/HOOKLINE_DATABASE_QUERY_TIMEOUT: expected a duration from 100ms to 1h/);
+  });
+
+  it('bounds each call to PostgreSQL: 5 s to connect, 5 s per call, unless set', () => {
+    expect(loadConfig([], {})).toMatchObject({ databaseConnectTimeoutMs: 5_000, databaseQueryTimeoutMs: 5_000 });
+    expect(loadConfig(['--database-connect-timeout', '2s'], { HOOKLINE_DATABASE_QUERY_TIMEOUT: '1500ms' }))
+      .toMatchObject({ databaseConnectTimeoutMs: 2_000, databaseQueryTimeoutMs: 1_500 });
+  });
+
+  it('reads every flag of the settings table and refuses anything else, naming it', () => {
+    expect(loadConfig(['--port', '1', '--port', '2'], {}).port).toBe(2);
+    expect(loadConfig(['--retry-jitter=0.5', '--log-level', 'silent', '--dev'], { HOOKLINE_DEV: 'false' }))
+      .toMatchObject({ retryJitter: 0.5, logLevel: 'silent', dev: true });
+    expect(() => loadConfig(['start'], {})).toThrow(/^unknown option start$/);
+    expect(() => loadConfig(['-p', '80'], {})).toThrow(/^unknown option -p$/);
+    expect(() => loadConfig(['--dev', '--'], {})).toThrow(/^unknown option --$/);
+    expect(() => loadConfig(['--data-dir'], {})).toThrow(/^--data-dir needs a value$/);
+    expect(() => loadConfig(['--port', '--dev'], {})).toThrow(/^--port needs a value \(one that starts with "-" goes after "=": --port=-…\)$/);
+    expect(() => loadConfig(['--dev=yes'], {})).toThrow(/^--dev takes no value$/);
+    expect(() => loadConfig(['--colour'], {})).toThrow(ConfigError);
   });
 });
 

@@ -1,6 +1,7 @@
 // A fact commits all or nothing: the objects' states, the events with their deliveries, and
 // the key. Run on the real SQLite store; two facts read at the same version cannot both commit.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Conflict } from '../../src/errors.js';
 import { Lifecycle } from '../../src/platform/lifecycle.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import type { FactCommit } from '../../src/store/types.js';
@@ -98,7 +99,8 @@ describe('Lifecycle under concurrent facts', () => {
     const outcomes = await Promise.allSettled([create(), create()]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
     const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
-    expect(refused.reason).toMatchObject({ statusCode: 409, code: 'already_exists' });
+    expect(refused.reason).toBeInstanceOf(Conflict);
+    expect(refused.reason).toMatchObject({ code: 'already_exists' });
     expect(count('events')).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 // The facts API on a real node: a platform reports plain facts, Hookline derives JWP's events by
-// the seed's rules, and a real receiver on 127.0.0.1 gets them. Each test uses its own property
-// (./property.ts), whose delivery log lists exactly the events that test's facts yielded, in
-// commit order; the receiver proves they were delivered.
+// JWP's rules (docs/jwp-events.md), and a real receiver on 127.0.0.1 gets them. Each test uses
+// its own property (./property.ts), whose delivery log lists exactly the events that test's
+// facts yielded, in commit order; the receiver proves they were delivered.
 import { rmSync } from 'node:fs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

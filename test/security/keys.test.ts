@@ -2,7 +2,8 @@
 // Retry-After; the audit log of who changed what.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { buildApi, type ApiContext } from '../../src/api/app.js';
+import { buildApi } from '../../src/api/app.js';
+import type { ApiContext } from '../../src/api/context.js';
 import { ApiError } from '../../src/api/errors.js';
 import { bootstrap, type FirstStart } from '../../src/bootstrap.js';
 import { TargetGuard } from '../../src/security/ssrf.js';

@@ -57,6 +57,8 @@ export interface EventType {
   group: 'media' | 'live_channel';
   id_fields: string[];
   example: Record<string, string>;
+  /** Which reported platform fact makes Hookline send it. */
+  rule: string;
 }
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';

@@ -1,5 +1,6 @@
 // Accounts (JWP's customers) and their API keys: the operator's routes. A key's secret is shown
 // once, in the create response; lists show ids and names only.
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { randomId } from '../../ids.js';
 import { generateApiKey, hashApiKey } from '../../security/keys.js';
@@ -8,16 +9,17 @@ import { jwpMicros } from '../../time.js';
 import { requireOperator } from '../auth.js';
 import { noteAudit } from '../audit.js';
 import { notFound } from '../errors.js';
-import { idParam, nameBody } from '../schemas.js';
-import type { ApiContext } from '../app.js';
+import { idParam, nameBody, noContent } from '../schemas.js';
+import type { ApiContext } from '../context.js';
 
 const accountJson = (a: Account) => ({ id: a.id, name: a.name, created: jwpMicros(a.created) });
 const keyJson = (k: ApiKey) => ({ id: k.id, name: k.name, created: jwpMicros(k.created) });
 
-export default async function accounts(app: FastifyInstance, { store, clock }: ApiContext) {
+export default async function accounts(fastify: FastifyInstance, { store, clock }: ApiContext) {
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
   app.post('/v2/accounts/', { schema: { tags: ['operator'], body: nameBody }, config: { audit: 'account.created', operatorOnly: true } }, async (request, reply) => {
     requireOperator(request);
-    const { name } = request.body as { name: string };
+    const { name } = request.body;
     const account = { id: randomId(), name, created: clock.now() };
     await store.createAccount(account);
     noteAudit(request, { accountId: account.id });
@@ -35,9 +37,9 @@ export default async function accounts(app: FastifyInstance, { store, clock }: A
     config: { audit: 'api_key.created', operatorOnly: true },
   }, async (request, reply) => {
     requireOperator(request);
-    const { account_id } = request.params as { account_id: string };
+    const { account_id } = request.params;
     if (!(await store.getAccount(account_id))) throw notFound(`account ${account_id}`);
-    const { name } = request.body as { name: string };
+    const { name } = request.body;
     const secret = generateApiKey();
     const key = { id: randomId(), accountId: account_id, name, created: clock.now() };
     await store.createApiKey(key, hashApiKey(secret));
@@ -49,7 +51,7 @@ export default async function accounts(app: FastifyInstance, { store, clock }: A
     config: { operatorOnly: true },
   }, async (request) => {
     requireOperator(request);
-    const { account_id } = request.params as { account_id: string };
+    const { account_id } = request.params;
     if (!(await store.getAccount(account_id))) throw notFound(`account ${account_id}`);
     const keys = await store.listApiKeys(account_id);
     return { api_keys: keys.map(keyJson), total: keys.length };
@@ -60,12 +62,12 @@ export default async function accounts(app: FastifyInstance, { store, clock }: A
       tags: ['operator'],
       description: 'Revokes the key: from the answer on, no request carrying it is let in, on any node.',
       params: idParam('account_id', 'key_id'),
-      response: { 204: { type: 'null' } },
+      response: { 204: noContent },
     },
     config: { audit: 'api_key.revoked', operatorOnly: true },
   }, async (request, reply) => {
     requireOperator(request);
-    const { account_id, key_id } = request.params as { account_id: string; key_id: string };
+    const { account_id, key_id } = request.params;
     if (!(await store.revokeApiKey(account_id, key_id))) throw notFound(`API key ${key_id} of account ${account_id}`);
     return reply.code(204).send();
   });

@@ -1,5 +1,6 @@
 // GET /v2/audit_log/: an account key reads its account's entries; the operator reads them all,
 // or one account's with ?account_id=.
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { ID_PATTERN } from '../../ids.js';
 import type { AuditEntry } from '../../store/types.js';
@@ -7,7 +8,7 @@ import { jwpMicros } from '../../time.js';
 import { visibleAccount } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { pageQuery } from '../schemas.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 const entryJson = (e: AuditEntry) => ({
   id: e.id,
@@ -21,7 +22,8 @@ const entryJson = (e: AuditEntry) => ({
   ip: e.ip,
 });
 
-export default async function audit(app: FastifyInstance, { store }: ApiContext) {
+export default async function audit(fastify: FastifyInstance, { store }: ApiContext) {
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
   app.get('/v2/audit_log/', {
     schema: {
       tags: ['audit'],
@@ -33,7 +35,7 @@ export default async function audit(app: FastifyInstance, { store }: ApiContext)
       },
     },
   }, async (request) => {
-    const q = request.query as { page: number; page_length: number; account_id?: string };
+    const q = request.query;
     const own = visibleAccount(request);
     if (own !== null && q.account_id !== undefined && q.account_id !== own) {
       throw new ApiError(403, 'forbidden', 'account_id: an account key reads its own account only');

@@ -1,5 +1,6 @@
 // The platform reports its live channels, shaped after JWP's v2 channels resource. A new channel
 // is idle; channel_active and channel_idle follow real changes of its state only.
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { randomId } from '../../ids.js';
 import type { ChannelState } from '../../platform/channel.js';
@@ -7,7 +8,7 @@ import type { FactResult } from '../../platform/lifecycle.js';
 import { requireOperator } from '../auth.js';
 import { notFound } from '../errors.js';
 import { INTAKE_ROUTE, factParams, factRequest, factSchema, newId, noBodyIsEmpty, yieldedEvents } from '../facts.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 const channelSchema = {
   type: 'object',
@@ -20,9 +21,10 @@ const channelSchema = {
 } as const;
 
 const channelJson = (id: string, state: ChannelState, events: FactResult<ChannelState>['events'] = []) =>
-  ({ id, type: 'channel', status: state.status, events });
+  ({ id, type: 'channel' as const, status: state.status, events });
 
-export default async function channels(app: FastifyInstance, { lifecycle, simulator, store }: ApiContext) {
+export default async function channels(fastify: FastifyInstance, { lifecycle, simulator, store }: ApiContext) {
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
   const tags = ['platform facts']; // the GET routes' (factSchema sets it on the facts)
 
   app.post('/v2/sites/:site_id/channels/', {
@@ -43,8 +45,8 @@ export default async function channels(app: FastifyInstance, { lifecycle, simula
     config: INTAKE_ROUTE,
   }, async (request, reply) => {
     const fact = factRequest(request);
-    const { site_id } = request.params as { site_id: string };
-    const body = request.body as { id?: string; simulate?: boolean };
+    const { site_id } = request.params;
+    const body = request.body;
     const result = await lifecycle.channel(site_id, body.id ?? randomId(), { kind: 'create' }, fact);
     if (body.simulate && !result.repeat) simulator.channel(site_id, result.id);
     return reply.code(201).send(channelJson(result.id, result.state, result.events));
@@ -54,7 +56,7 @@ export default async function channels(app: FastifyInstance, { lifecycle, simula
     schema: { tags, params: factParams('channel_id'), response: { 200: channelSchema } },
   }, async (request) => {
     requireOperator(request);
-    const { site_id, channel_id } = request.params as { site_id: string; channel_id: string };
+    const { site_id, channel_id } = request.params;
     const found = await store.getPlatformObject(site_id, 'channel', channel_id);
     if (!found) throw notFound(`channel ${channel_id}`);
     return channelJson(channel_id, found.state as ChannelState);
@@ -70,8 +72,8 @@ export default async function channels(app: FastifyInstance, { lifecycle, simula
     config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
-    const { site_id, channel_id } = request.params as { site_id: string; channel_id: string };
-    const { status } = request.body as { status: 'active' | 'idle' };
+    const { site_id, channel_id } = request.params;
+    const { status } = request.body;
     const result = await lifecycle.channel(site_id, channel_id, { kind: 'status', status }, fact);
     return channelJson(result.id, result.state, result.events);
   });

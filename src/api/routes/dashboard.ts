@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 /** Where `npm run build` puts the dashboard. This file sits three folders below the package
  * root both as src/api/routes/*.ts (tests) and as dist/api/routes/*.js (the built server). */

@@ -1,4 +1,5 @@
 // The delivery log: each (event, webhook) pair, its attempts, and a manual retry.
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EVENT_NAMES } from '../../catalog/events.js';
 import { payloadBody } from '../../catalog/payload.js';
@@ -7,8 +8,8 @@ import { jwpMicros } from '../../time.js';
 import { requireAccount } from '../auth.js';
 import { notFound } from '../errors.js';
 import { idParam, pageQuery } from '../schemas.js';
-import type { ApiContext } from '../app.js';
-import { visibleWebhook } from './webhooks.js';
+import type { ApiContext } from '../context.js';
+import { visibleWebhook } from './webhooks/shared.js';
 
 const deliveryJson = (d: Delivery) => ({
   id: d.id,
@@ -40,9 +41,9 @@ const deliveryParam = {
 /** The window of the success rate the Webhooks page shows. */
 const STATS_WINDOW_MS = 24 * 3_600_000;
 
-export default async function deliveries(app: FastifyInstance, { store, clock, dispatcher }: ApiContext) {
-  async function visibleDelivery(request: FastifyRequest): Promise<Delivery> {
-    const { delivery_id } = request.params as { delivery_id: string };
+export default async function deliveries(fastify: FastifyInstance, { store, clock, dispatcher }: ApiContext) {
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
+  async function visibleDelivery(request: FastifyRequest, delivery_id: string): Promise<Delivery> {
     const delivery = await store.getDelivery(delivery_id);
     if (!delivery) throw notFound(`delivery ${delivery_id}`);
     try {
@@ -67,9 +68,9 @@ export default async function deliveries(app: FastifyInstance, { store, clock, d
       },
     },
   }, async (request) => {
-    const { webhook_id } = request.params as { webhook_id: string };
+    const { webhook_id } = request.params;
     await visibleWebhook(store, request, webhook_id);
-    const q = request.query as { page: number; page_length: number; status?: Delivery['status']; event?: string };
+    const q = request.query;
     const { deliveries: list, total } = await store.listDeliveries(
       webhook_id, { status: q.status, event: q.event }, { page: q.page, pageLength: q.page_length },
     );
@@ -83,7 +84,7 @@ export default async function deliveries(app: FastifyInstance, { store, clock, d
       params: idParam('webhook_id'),
     },
   }, async (request) => {
-    const { webhook_id } = request.params as { webhook_id: string };
+    const { webhook_id } = request.params;
     await visibleWebhook(store, request, webhook_id);
     const since = clock.now() - STATS_WINDOW_MS;
     const { pending, succeeded, failed, lastAttempted } = await store.webhookStats(webhook_id, since);
@@ -98,7 +99,7 @@ export default async function deliveries(app: FastifyInstance, { store, clock, d
   });
 
   app.get('/v2/deliveries/:delivery_id/', { schema: { tags: ['deliveries'], params: deliveryParam } }, async (request) => {
-    const delivery = await visibleDelivery(request);
+    const delivery = await visibleDelivery(request, request.params.delivery_id);
     const [attempts, event] = await Promise.all([store.listAttempts(delivery.id), store.getEvent(delivery.eventId)]);
     return {
       ...deliveryJson(delivery),
@@ -113,7 +114,7 @@ export default async function deliveries(app: FastifyInstance, { store, clock, d
     config: { audit: 'delivery.retried' },
   }, async (request, reply) => {
     requireAccount(request);
-    const delivery = await visibleDelivery(request);
+    const delivery = await visibleDelivery(request, request.params.delivery_id);
     await store.retryDelivery(delivery.id, clock.now());
     dispatcher.wake();
     return reply.code(202).send(deliveryJson((await store.getDelivery(delivery.id))!));

@@ -1,5 +1,6 @@
 // Event intake: the platform (operator key) reports that something happened on a property.
 // The answer comes after the event and its deliveries are committed.
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { EVENT_NAMES, ID_FIELDS } from '../../catalog/events.js';
 import { EventInputError, requestHash, validateEvent, type EventInput } from '../../ingest/index.js';
@@ -9,7 +10,7 @@ import { requireOperator } from '../auth.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import { externalId, idempotencyHeaders } from '../schemas.js';
 import { INTAKE_ROUTE } from '../facts.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 /** What a platform should do after a commit in doubt: with a key a resend is safe, without one it may deliver twice. */
 function commitUnknownAdvice(key: string | undefined): string {
@@ -19,12 +20,13 @@ function commitUnknownAdvice(key: string | undefined): string {
     : doubt + 'resending it may deliver it twice (send every event with an Idempotency-Key to make resends safe)';
 }
 
-export default async function events(app: FastifyInstance, { store, ingestor, clock }: ApiContext) {
+export default async function events(fastify: FastifyInstance, { store, ingestor, clock }: ApiContext) {
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
   app.post('/v2/sites/:site_id/events/', {
     schema: {
       tags: ['events'],
       description: 'Reports an event; every webhook subscribed to this property and event gets a delivery.',
-      params: { type: 'object', properties: { site_id: { type: 'string', pattern: ID_PATTERN } } },
+      params: { type: 'object', required: ['site_id'], properties: { site_id: { type: 'string', pattern: ID_PATTERN } } },
       headers: idempotencyHeaders,
       body: {
         type: 'object',
@@ -46,8 +48,8 @@ export default async function events(app: FastifyInstance, { store, ingestor, cl
     config: INTAKE_ROUTE,
   }, async (request, reply) => {
     requireOperator(request);
-    const { site_id } = request.params as { site_id: string };
-    const input = request.body as EventInput;
+    const { site_id } = request.params;
+    const input: EventInput = request.body;
     if (!(await store.getSite(site_id))) throw notFound(`property ${site_id}`);
     let event;
     try {

@@ -1,5 +1,6 @@
 // The platform reports facts about its media, shaped after JWP's v2 media resources; Hookline
 // derives JWP's events from them (src/platform/media.ts holds the rules). Operator key only.
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { randomId } from '../../ids.js';
 import type { MediaState } from '../../platform/media.js';
@@ -10,7 +11,7 @@ import { requireOperator } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
 import { INTAKE_ROUTE, factParams, factRequest, factSchema, newId, noBodyIsEmpty, yieldedEvents } from '../facts.js';
 import { externalId } from '../schemas.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 const renditionList = {
   type: 'array', minItems: 1, maxItems: 100, uniqueItems: true, items: externalId,
@@ -56,7 +57,7 @@ const childSchema = (type: string) => ({
   properties: { id: { type: 'string' }, type: { type: 'string', const: type }, media_id: { type: 'string' }, status: { type: 'string' }, events: yieldedEvents },
 }) as const;
 
-function mediaStatus(s: MediaState): string {
+function mediaStatus(s: MediaState): 'processing' | 'publishable' | 'deleted' {
   if (s.deleted) return 'deleted';
   return s.thumbnails.some((t) => t.status === 'ready') && s.renditions.some((r) => r.ready) ? 'publishable' : 'processing';
 }
@@ -64,12 +65,12 @@ function mediaStatus(s: MediaState): string {
 export function mediaJson(id: string, s: MediaState, events: FactResult<MediaState>['events'] = []) {
   return {
     id,
-    type: 'media',
+    type: 'media' as const,
     status: mediaStatus(s),
     metadata: { publish_start_date: s.publishStart === null ? null : jwpSeconds(s.publishStart) },
-    renditions: s.renditions.map((r) => ({ id: r.id, status: r.ready ? 'ready' : 'processing' })),
+    renditions: s.renditions.map((r) => ({ id: r.id, status: r.ready ? 'ready' as const : 'processing' as const })),
     thumbnails: s.thumbnails.map((t) => ({ id: t.id, status: t.status })),
-    text_tracks: s.tracks.map((t) => ({ id: t.id, status: t.deleted ? 'deleted' : 'created' })),
+    text_tracks: s.tracks.map((t) => ({ id: t.id, status: t.deleted ? 'deleted' as const : 'created' as const })),
     reuploads: s.reuploads,
     media_available: s.mediaAvailable,
     conversions_complete: s.conversionsComplete,
@@ -86,10 +87,8 @@ function publishStart(metadata: { publish_start_date?: string | null } | undefin
   return ms;
 }
 
-interface SiteParams { site_id: string }
-interface MediaParams extends SiteParams { media_id: string }
-
-export default async function media(app: FastifyInstance, { lifecycle, simulator, store }: ApiContext) {
+export default async function media(fastify: FastifyInstance, { lifecycle, simulator, store }: ApiContext) {
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
   const tags = ['platform facts']; // the GET routes' (factSchema sets it on the facts)
 
   app.post('/v2/sites/:site_id/media/', {
@@ -112,8 +111,8 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
     config: INTAKE_ROUTE,
   }, async (request, reply) => {
     const fact = factRequest(request);
-    const { site_id } = request.params as SiteParams;
-    const body = request.body as { id?: string; metadata?: { publish_start_date?: string | null }; renditions?: string[]; simulate?: boolean };
+    const { site_id } = request.params;
+    const body = request.body;
     const renditions = body.renditions ?? (body.simulate ? SIMULATED_RENDITIONS : undefined);
     if (!renditions) throw badRequest('renditions is required: the renditions this upload will produce (or send "simulate": true)');
     const id = body.id ?? randomId();
@@ -126,7 +125,7 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
     schema: { tags, description: 'What Hookline knows of a media, and which once-only events are still to come.', params: factParams('media_id'), response: { 200: mediaSchema } },
   }, async (request) => {
     requireOperator(request);
-    const { site_id, media_id } = request.params as MediaParams;
+    const { site_id, media_id } = request.params;
     const found = await store.getPlatformObject(site_id, 'media', media_id);
     if (!found) throw notFound(`media ${media_id}`);
     return mediaJson(media_id, found.state as MediaState);
@@ -143,8 +142,8 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
     config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
-    const { site_id, media_id } = request.params as MediaParams;
-    const body = request.body as { metadata?: { publish_start_date?: string | null } };
+    const { site_id, media_id } = request.params;
+    const body = request.body;
     const result = await lifecycle.media(site_id, media_id, { kind: 'update', publishStart: publishStart(body.metadata) }, fact);
     return mediaJson(result.id, result.state, result.events);
   });
@@ -158,7 +157,7 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
     config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
-    const { site_id, media_id } = request.params as MediaParams;
+    const { site_id, media_id } = request.params;
     const result = await lifecycle.media(site_id, media_id, { kind: 'delete' }, fact);
     return mediaJson(result.id, result.state, result.events);
   });
@@ -181,8 +180,8 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
     config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
-    const { site_id, media_id } = request.params as MediaParams;
-    const body = request.body as { renditions?: string[]; simulate?: boolean };
+    const { site_id, media_id } = request.params;
+    const body = request.body;
     const result = await lifecycle.media(site_id, media_id, { kind: 'reupload', renditions: body.renditions }, fact);
     if (body.simulate && !result.repeat) simulator.reupload(site_id, media_id, result.state.renditions.map((r) => r.id));
     return mediaJson(result.id, result.state, result.events);
@@ -198,7 +197,7 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
     config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
-    const { site_id, media_id, rendition_id } = request.params as MediaParams & { rendition_id: string };
+    const { site_id, media_id, rendition_id } = request.params;
     const result = await lifecycle.media(site_id, media_id, { kind: 'rendition_ready', renditionId: rendition_id }, fact);
     return { id: result.about, type: 'media_rendition', media_id, status: 'ready', events: result.events };
   });
@@ -214,8 +213,8 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
     config: INTAKE_ROUTE,
   }, async (request, reply) => {
     const fact = factRequest(request);
-    const { site_id, media_id } = request.params as MediaParams;
-    const id = (request.body as { id?: string }).id ?? randomId();
+    const { site_id, media_id } = request.params;
+    const id = request.body.id ?? randomId();
     const result = await lifecycle.media(site_id, media_id, { kind: 'track_create', trackId: id }, fact);
     return reply.code(201).send({ id: result.about, type: 'text_track', media_id, status: 'created', events: result.events });
   });
@@ -229,7 +228,7 @@ export default async function media(app: FastifyInstance, { lifecycle, simulator
     config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
-    const { site_id, media_id, track_id } = request.params as MediaParams & { track_id: string };
+    const { site_id, media_id, track_id } = request.params;
     const result = await lifecycle.media(site_id, media_id, { kind: 'track_delete', trackId: track_id }, fact);
     return { id: result.about, type: 'text_track', media_id, status: 'deleted', events: result.events };
   });

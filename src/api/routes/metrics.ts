@@ -1,6 +1,6 @@
 // GET /metrics: Prometheus's text format, for the operator's key (src/metrics.ts says what is in it).
 import type { FastifyInstance } from 'fastify';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 export default async function metrics(app: FastifyInstance, { metrics }: Pick<ApiContext, 'metrics'>) {
   app.get('/metrics', {

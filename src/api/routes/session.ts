@@ -1,12 +1,14 @@
 // Signing in to the dashboard: POST /ui/session trades an API key for a session cookie,
 // GET /ui/session says who is signed in (and hands the page its CSRF token), DELETE signs out.
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Session } from '../../store/types.js';
 import { jwpMicros } from '../../time.js';
 import { findKey } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { SESSION_COOKIE, assertCsrf, assertSameOrigin, closeSession, cookieOptions, openSession, sessionOf } from '../session.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
+import { noContent } from '../schemas.js';
 
 const sessionSchema = {
   type: 'object',
@@ -23,14 +25,15 @@ const sessionSchema = {
 
 const signedOut = () => new ApiError(401, 'unauthorized', 'not signed in');
 
-export default async function session(app: FastifyInstance, { store, clock, config }: ApiContext) {
+export default async function session(fastify: FastifyInstance, { store, clock, config }: ApiContext) {
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
   // Outside development mode the dashboard is expected behind TLS, and the cookie says so.
   const secure = (request: FastifyRequest) => !config.dev || request.protocol === 'https';
 
   async function describe(s: Session) {
     const account = s.accountId === null ? null : await store.getAccount(s.accountId);
     return {
-      role: s.accountId === null ? 'operator' : 'account',
+      role: s.accountId === null ? 'operator' as const : 'account' as const,
       account: account ? { id: account.id, name: account.name } : null,
       csrf_token: s.csrfToken,
       expires: jwpMicros(s.expires),
@@ -52,7 +55,7 @@ export default async function session(app: FastifyInstance, { store, clock, conf
   }, async (request, reply) => {
     // No session yet, so no token to check: a sign-in from another site's page is refused by origin.
     assertSameOrigin(request);
-    const key = await findKey(store, (request.body as { api_key: string }).api_key);
+    const key = await findKey(store, request.body.api_key);
     if (!key) throw new ApiError(401, 'unauthorized', 'api_key: this API key is not valid');
     const { cookieValue, session: opened } = await openSession(store, key, clock.now(), config.sessionTtlMs);
     reply.setCookie(SESSION_COOKIE, cookieValue, cookieOptions(secure(request), config.sessionTtlMs));
@@ -66,7 +69,7 @@ export default async function session(app: FastifyInstance, { store, clock, conf
     return describe(current);
   });
 
-  app.delete('/ui/session', { schema: { tags: ['dashboard'], security: [], response: { 204: { type: 'null' } } } }, async (request, reply: FastifyReply) => {
+  app.delete('/ui/session', { schema: { tags: ['dashboard'], security: [], response: { 204: noContent } } }, async (request, reply: FastifyReply) => {
     const current = await sessionOf(store, request, clock.now());
     if (current) {
       assertCsrf(request, current);

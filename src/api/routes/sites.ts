@@ -1,4 +1,5 @@
 // Properties (JWP's sites). The operator creates them; each caller lists those it may use.
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { ID_PATTERN, randomId } from '../../ids.js';
 import type { Site } from '../../store/types.js';
@@ -6,11 +7,12 @@ import { jwpMicros } from '../../time.js';
 import { requireOperator, visibleAccount } from '../auth.js';
 import { noteAudit } from '../audit.js';
 import { badRequest } from '../errors.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 const siteJson = (s: Site) => ({ id: s.id, name: s.name, account_id: s.accountId, created: jwpMicros(s.created) });
 
-export default async function sites(app: FastifyInstance, { store, clock }: ApiContext) {
+export default async function sites(fastify: FastifyInstance, { store, clock }: ApiContext) {
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
   app.post('/v2/sites/', {
     schema: {
       tags: ['operator'],
@@ -24,7 +26,7 @@ export default async function sites(app: FastifyInstance, { store, clock }: ApiC
     config: { audit: 'site.created', operatorOnly: true },
   }, async (request, reply) => {
     requireOperator(request);
-    const { name, account_id } = request.body as { name: string; account_id: string };
+    const { name, account_id } = request.body;
     if (!(await store.getAccount(account_id))) throw badRequest(`account_id: account ${account_id} does not exist`);
     const site = { id: randomId(), accountId: account_id, name, created: clock.now() };
     await store.createSite(site);

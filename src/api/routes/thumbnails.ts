@@ -1,12 +1,13 @@
 // The platform reports its thumbnails, shaped after JWP's v2 thumbnails resource (per property,
 // each tied to a media). A ready thumbnail is what media_available and conversions_complete wait for.
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { randomId } from '../../ids.js';
 import type { FactResult } from '../../platform/lifecycle.js';
 import type { MediaState } from '../../platform/media.js';
 import { INTAKE_ROUTE, factParams, factRequest, factSchema, newId, yieldedEvents } from '../facts.js';
 import { externalId } from '../schemas.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../context.js';
 
 const thumbnailSchema = {
   type: 'object',
@@ -21,10 +22,11 @@ const thumbnailSchema = {
 
 function thumbnailJson(result: FactResult<MediaState>) {
   const thumbnail = result.state.thumbnails.find((t) => t.id === result.about)!;
-  return { id: thumbnail.id, type: 'thumbnail', media_id: result.id, status: thumbnail.status, events: result.events };
+  return { id: thumbnail.id, type: 'thumbnail' as const, media_id: result.id, status: thumbnail.status, events: result.events };
 }
 
-export default async function thumbnails(app: FastifyInstance, { lifecycle }: ApiContext) {
+export default async function thumbnails(fastify: FastifyInstance, { lifecycle }: ApiContext) {
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
 
   app.post('/v2/sites/:site_id/thumbnails/', {
     schema: factSchema(
@@ -45,8 +47,8 @@ export default async function thumbnails(app: FastifyInstance, { lifecycle }: Ap
     config: INTAKE_ROUTE,
   }, async (request, reply) => {
     const fact = factRequest(request);
-    const { site_id } = request.params as { site_id: string };
-    const body = request.body as { id?: string; media_id: string; status: 'processing' | 'ready' };
+    const { site_id } = request.params;
+    const body = request.body;
     const result = await lifecycle.createThumbnail(site_id, body.media_id, body.id ?? randomId(), body.status === 'ready', fact);
     return reply.code(201).send(thumbnailJson(result));
   });
@@ -61,7 +63,7 @@ export default async function thumbnails(app: FastifyInstance, { lifecycle }: Ap
     config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
-    const { site_id, thumbnail_id } = request.params as { site_id: string; thumbnail_id: string };
+    const { site_id, thumbnail_id } = request.params;
     return thumbnailJson(await lifecycle.thumbnail(site_id, thumbnail_id, 'ready', fact));
   });
 
@@ -74,7 +76,7 @@ export default async function thumbnails(app: FastifyInstance, { lifecycle }: Ap
     config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
-    const { site_id, thumbnail_id } = request.params as { site_id: string; thumbnail_id: string };
+    const { site_id, thumbnail_id } = request.params;
     return thumbnailJson(await lifecycle.thumbnail(site_id, thumbnail_id, 'delete', fact));
   });
 }

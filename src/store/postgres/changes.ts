@@ -3,6 +3,8 @@
 // them (src/store/postgres/db.ts), so a node hears of a change once it is committed, never
 // before. Each notification names the store that sent it: that store told its own listeners
 // already, with what the feed cannot carry (the deliveries created), so its feed leaves it out.
+// A connection that goes silent (a dropped NAT entry) would never say so: a heartbeat finds it
+// out, and it is replaced.
 import pg from 'pg';
 import type { StoreChange } from '../types.js';
 
@@ -41,9 +43,18 @@ export class ChangeFeed {
   private closed = false;
   /** Set once a connection was lost: what was said meanwhile is unknown. */
   private missed = false;
+  private heartbeat: NodeJS.Timeout | undefined;
 
-  /** `origin`: the store whose own notifications this feed leaves out (it told them in process). */
-  constructor(private readonly config: pg.ClientConfig, private readonly channel: string, private readonly origin: string) {}
+  /**
+   * `origin`: the store whose own notifications this feed leaves out (it told them in process).
+   * `heartbeatMs`: how often the connection is asked SELECT 1; its config's query_timeout bounds the answer.
+   */
+  constructor(
+    private readonly config: pg.ClientConfig,
+    private readonly channel: string,
+    private readonly origin: string,
+    private readonly heartbeatMs: number,
+  ) {}
 
   listen(listener: (change: StoreChange) => void): void {
     this.listeners.push(listener);
@@ -53,8 +64,15 @@ export class ChangeFeed {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.heartbeat);
     await this.connecting;
-    await this.client?.end().catch(() => {});
+    const client = this.client;
+    if (!client) return;
+    // A silent connection would never confirm the end: it is then destroyed.
+    const ended = client.end().catch(() => {});
+    const timer = setTimeout(() => destroyStream(client), 1_000);
+    await ended;
+    clearTimeout(timer);
   }
 
   private emit(change: StoreChange): void {
@@ -83,6 +101,11 @@ export class ChangeFeed {
       return;
     }
     this.retryMs = FIRST_RETRY_MS;
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
+      if (this.client === client) client.query('SELECT 1').catch(() => this.lost(client));
+    }, this.heartbeatMs);
+    this.heartbeat.unref();
     if (this.missed) {
       this.missed = false;
       this.emit({ kind: 'missed' });
@@ -92,6 +115,7 @@ export class ChangeFeed {
   private lost(client: pg.Client): void {
     if (client !== this.client) return; // already handled: 'error' and 'end' both come
     this.client = undefined;
+    clearInterval(this.heartbeat);
     client.end().catch(() => {});
     if (this.closed || this.retryTimer) return;
     this.missed = true;
@@ -101,4 +125,8 @@ export class ChangeFeed {
     }, this.retryMs);
     this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
   }
+}
+
+function destroyStream(client: pg.Client): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }

@@ -3,7 +3,7 @@
 // its SQL (directory.ts, webhooks.ts, intake.ts, engine.ts, delivery-log.ts, retention.ts,
 // audit.ts, membership.ts), and run through the pool of db.ts. Nodes tell each other of changes
 // with LISTEN/NOTIFY on one channel per schema (changes.ts).
-import type pg from 'pg';
+import pg from 'pg';
 import type { Audit, DeliveryLog, Directory, EngineStore, Intake, Membership, Retention, Store, Webhooks } from '../ports.js';
 import type { StoreChange } from '../types.js';
 import * as audit from './audit.js';
@@ -14,11 +14,12 @@ import * as directory from './directory.js';
 import * as engine from './engine.js';
 import * as intake from './intake.js';
 import * as membership from './membership.js';
+import { storeError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
 import * as retention from './retention.js';
 import * as webhooks from './webhooks.js';
 
-export { parseDatabaseUrl, type PostgresOptions } from './db.js';
+export { parseDatabaseUrl, READY_TIMEOUT_MS, type PostgresOptions } from './db.js';
 
 export class PostgresStore implements Store {
   readonly exclusive = false;
@@ -33,25 +34,38 @@ export class PostgresStore implements Store {
     this.db = new Db(options);
     this.pool = this.db.pool;
     this.schema = this.db.schema;
-    this.feed = new ChangeFeed(this.db.connection, this.db.channel, this.db.origin);
+    this.feed = new ChangeFeed(this.db.guarded, this.db.channel, this.db.origin, this.db.callTimeoutMs);
     this.membership = {
       heartbeat: (nodeId, now, aliveAfter) => membership.heartbeat(this.db, nodeId, now, aliveAfter),
       leave: (nodeId) => membership.leave(this.db, nodeId),
     };
   }
 
+  /**
+   * Migrations run on a connection of their own, without the query timeout: an index built over
+   * a large table may take minutes, and every node starting at once waits on the advisory lock.
+   */
   async migrate(): Promise<void> {
-    await this.db.transaction(async (tx) => {
+    const db = new pg.Client(this.db.connection);
+    db.on('error', () => {}); // the failing query rejects too
+    try {
+      await db.connect();
+      await db.query('BEGIN');
       // Every node starting at once waits here; the first migrates, the others find it done.
-      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hookline migrate ${this.schema}`]);
-      await tx.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-      await tx.query('CREATE TABLE IF NOT EXISTS hookline_migrations (version INTEGER PRIMARY KEY, applied BIGINT NOT NULL)');
-      const { rows } = await tx.query('SELECT coalesce(max(version), 0) AS version FROM hookline_migrations');
-      for (let i = rows[0]!.version as number; i < MIGRATIONS.length; i++) {
-        await tx.query(MIGRATIONS[i]!);
-        await tx.query('INSERT INTO hookline_migrations (version, applied) VALUES ($1, $2)', [i + 1, Date.now()]);
+      await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hookline migrate ${this.schema}`]);
+      await db.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+      await db.query('CREATE TABLE IF NOT EXISTS hookline_migrations (version INTEGER PRIMARY KEY, applied BIGINT NOT NULL)');
+      const { rows } = await db.query('SELECT coalesce(max(version), 0) AS version FROM hookline_migrations');
+      for (let i = rows[0].version as number; i < MIGRATIONS.length; i++) {
+        await db.query(MIGRATIONS[i]!);
+        await db.query('INSERT INTO hookline_migrations (version, applied) VALUES ($1, $2)', [i + 1, Date.now()]);
       }
-    });
+      await db.query('COMMIT');
+    } catch (err) {
+      throw storeError(err); // ending the connection rolls back
+    } finally {
+      await db.end().catch(() => {});
+    }
   }
 
   async close(): Promise<void> {
@@ -59,8 +73,9 @@ export class PostgresStore implements Store {
     await this.db.close();
   }
 
-  async ping(): Promise<void> {
-    await this.db.query('SELECT 1');
+  /** /readyz: answers within READY_TIMEOUT_MS, waiting for a connection included, or throws StoreUnavailable. */
+  ping(): Promise<void> {
+    return this.db.ping();
   }
 
   /** This process's own writes are told right after their COMMIT; the other nodes' come through the feed. */

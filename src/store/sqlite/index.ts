@@ -5,6 +5,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { autoDisableReason, GONE_REASON, healthChanges } from '../health.js';
 import { attemptFrom, auditFrom, deliveryFrom, idsFrom, ownedFrom, webhookFrom, type Row } from '../rows.js';
+import { StorageFull } from '../unavailable.js';
 import { MIGRATIONS } from './migrations.js';
 import type {
   Account, ApiKey, Attempt, AuditEntry, ClaimedDelivery, ClaimOptions, Delivery, DeliveryFilter, EngineStats, EventRecord,
@@ -45,6 +46,21 @@ const ACCOUNT_LEASES = `SELECT w.account_id, count(*) AS n, min(l.due_at) AS lea
 /** Thrown inside a transaction to roll it back when a fact was read at an old version. */
 class StaleFact extends Error {}
 
+/**
+ * No room to write: SQLITE_FULL (the disk, or PRAGMA max_page_count), or one of the I/O errors
+ * SQLite reports for a full disk on some paths (growing the WAL's shared memory, fsync, …). An
+ * I/O error from a failing disk is taken alike: writes cannot be made now, whichever it is.
+ */
+export function isStorageFull(err: unknown): boolean {
+  if (!(err instanceof Database.SqliteError)) return false;
+  return err.code === 'SQLITE_FULL' || err.code.startsWith('SQLITE_IOERR');
+}
+
+/** While full, how often a write is tried to see whether there is room again. */
+const SPACE_PROBE_MS = 1_000;
+/** What that write needs: room for it is room for a batch of intake or of outcomes. */
+const SPACE_PROBE_BYTES = 64 * 1024;
+
 export interface SqliteOptions {
   dataDir: string;
   synchronous: 'FULL' | 'NORMAL';
@@ -69,6 +85,9 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly sql;
   private readonly synchronous: SqliteOptions['synchronous'] | undefined;
+  /** Set by the first write that found no room (its error), cleared by a probe that finds some. */
+  private full: { cause: unknown; probe: NodeJS.Timeout } | undefined;
+  private readonly fullListeners: ((full: boolean, cause?: unknown) => void)[] = [];
 
   constructor(options: SqliteOptions | { memory: true }) {
     if ('memory' in options) {
@@ -84,6 +103,75 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.migrateNow();
     this.sql = this.prepare();
+    // Every call that finds no room to write throws StorageFull (and marks the store full). Each
+    // call of the Store interface is an async method: they are wrapped here, once, rather than
+    // each catching in its body. (The private helpers are synchronous and run inside them.)
+    for (const name of Object.getOwnPropertyNames(SqliteStore.prototype)) {
+      const method: unknown = Object.getOwnPropertyDescriptor(SqliteStore.prototype, name)?.value;
+      if (typeof method !== 'function' || method.constructor.name !== 'AsyncFunction') continue;
+      Object.defineProperty(this, name, {
+        writable: true,
+        configurable: true,
+        value: async (...args: unknown[]) => {
+          try {
+            return await method.apply(this, args);
+          } catch (err) {
+            throw this.storageError(err);
+          }
+        },
+      });
+    }
+  }
+
+  get storageFull(): boolean {
+    return this.full !== undefined;
+  }
+
+  onStorageFull(listener: (full: boolean, cause?: unknown) => void): void {
+    this.fullListeners.push(listener);
+  }
+
+  /** `err` as the store throws it: StorageFull when it says there is no room to write. */
+  private storageError(err: unknown): unknown {
+    if (err instanceof StorageFull || !isStorageFull(err)) return err;
+    if (!this.full) {
+      const probe = setInterval(() => {
+        try {
+          this.probeSpace();
+        } catch {
+          // not a lack of space: the next probe, or the next write, says more
+        }
+      }, SPACE_PROBE_MS);
+      probe.unref();
+      this.full = { cause: err, probe };
+      for (const listener of this.fullListeners) listener(true, err);
+    }
+    return new StorageFull(err);
+  }
+
+  /**
+   * While full: writes SPACE_PROBE_BYTES and deletes them again. When that commits there is room
+   * again (the store is no longer full, and says so); when it finds none, it stays full.
+   */
+  private probeSpace(): boolean {
+    if (!this.full) return true;
+    try {
+      this.db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('space_probe', randomblob(?))`).run(SPACE_PROBE_BYTES);
+    } catch (err) {
+      if (isStorageFull(err)) return false;
+      throw err;
+    }
+    // The room it took is free again for what comes next (a failure here leaves it for the next probe).
+    this.db.prepare(`DELETE FROM meta WHERE key = 'space_probe'`).run();
+    clearInterval(this.full.probe);
+    this.full = undefined;
+    for (const listener of this.fullListeners) listener(false);
+    return true;
+  }
+
+  /** /readyz: throws StorageFull while there is no room to write (tried again now). */
+  async ping(): Promise<void> {
+    if (this.full && !this.probeSpace()) throw new StorageFull(this.full.cause);
   }
 
   private migrateNow(): void {
@@ -268,6 +356,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.full?.probe);
     if (this.db.open) this.db.close();
   }
 

@@ -37,6 +37,7 @@ export function EventsPage() {
                   <code className="event-name">{t.name}</code>
                 </header>
                 <p>{t.description}</p>
+                <p className="small"><strong>Hookline's rule:</strong> {t.rule}</p>
                 <p className="muted small">Carries {t.id_fields.map((f) => <code key={f}>{f}</code>).reduce<ReactNode[]>((all, c, i) => (i ? [...all, ' and ', c] : [c]), [])}.</p>
                 <h4 className="visually-hidden">Example payload</h4>
                 <pre className="code" tabIndex={0} aria-label={`Example payload of ${t.name}`}>{JSON.stringify(t.example, null, 4)}</pre>

@@ -1,22 +1,24 @@
 // Actions on one webhook beyond JWP's resource: rotating its secret, sending it a test event,
 // and recovering its failed deliveries.
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
-import { EVENT_NAMES, eventType } from '../../catalog/events.js';
-import { sampleIds } from '../../catalog/sample.js';
-import { ID_PATTERN } from '../../ids.js';
-import { generateSecret } from '../../signing/standard.js';
-import { requireAccount } from '../auth.js';
-import { badRequest, notFound } from '../errors.js';
-import { noBodyIsEmpty } from '../facts.js';
-import { idParam, timestamp } from '../schemas.js';
-import { jwpMicros, parseIsoTime } from '../../time.js';
-import type { ApiContext } from '../app.js';
-import { visibleWebhook, webhookJson, webhookSchema } from './webhooks.js';
+import { EVENT_NAMES, eventType } from '../../../catalog/events.js';
+import { sampleIds } from '../../../catalog/sample.js';
+import { ID_PATTERN } from '../../../ids.js';
+import { generateSecret } from '../../../signing/standard.js';
+import { requireAccount } from '../../auth.js';
+import { badRequest, notFound } from '../../errors.js';
+import { noBodyIsEmpty } from '../../facts.js';
+import { idParam, timestamp } from '../../schemas.js';
+import { jwpMicros, parseIsoTime } from '../../../time.js';
+import type { ApiContext } from '../../context.js';
+import { visibleWebhook, webhookJson, webhookSchema } from './shared.js';
 
 const DEFAULT_GRACE_SECONDS = 86_400;
 const MAX_GRACE_SECONDS = 30 * 86_400;
 
-export default async function webhookActions(app: FastifyInstance, { store, secrets, ingestor, clock, dispatcher }: ApiContext) {
+export default async function webhookActions(fastify: FastifyInstance, { store, secrets, ingestor, clock, dispatcher }: ApiContext) {
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
   app.post('/v2/webhooks/:webhook_id/rotate_secret/', {
     preValidation: noBodyIsEmpty,
     schema: {
@@ -35,9 +37,9 @@ export default async function webhookActions(app: FastifyInstance, { store, secr
     },
   }, async (request) => {
     requireAccount(request);
-    const { webhook_id } = request.params as { webhook_id: string };
+    const { webhook_id } = request.params;
     await visibleWebhook(store, request, webhook_id);
-    const grace = (request.body as { grace_period_seconds: number }).grace_period_seconds;
+    const grace = request.body.grace_period_seconds;
     const now = clock.now();
     const secret = generateSecret();
     const rotated = await store.rotateWebhookSecret(webhook_id, secrets.seal(webhook_id, secret), grace > 0 ? now + grace * 1000 : null, now);
@@ -71,9 +73,9 @@ export default async function webhookActions(app: FastifyInstance, { store, secr
     },
   }, async (request, reply) => {
     requireAccount(request);
-    const { webhook_id } = request.params as { webhook_id: string };
+    const { webhook_id } = request.params;
     const webhook = await visibleWebhook(store, request, webhook_id);
-    const body = request.body as { event: string; site_id?: string };
+    const body = request.body;
     const type = eventType(body.event)!;
     const siteId = body.site_id ?? webhook.siteIds[0]!;
     if (!webhook.siteIds.includes(siteId)) throw badRequest(`site_id: property ${siteId} is not one of this webhook's site_ids`);
@@ -100,9 +102,9 @@ export default async function webhookActions(app: FastifyInstance, { store, secr
     config: { audit: 'webhook.recovered' },
   }, async (request, reply) => {
     requireAccount(request);
-    const { webhook_id } = request.params as { webhook_id: string };
+    const { webhook_id } = request.params;
     await visibleWebhook(store, request, webhook_id);
-    const raw = (request.body as { since: string }).since;
+    const raw = request.body.since;
     const since = parseIsoTime(raw);
     if (since === undefined) throw badRequest(`since: "${raw}" is not an ISO 8601 time with its offset`);
     const recovered = await store.recoverDeliveries(webhook_id, since, clock.now());

@@ -1,26 +1,18 @@
 // JWP's webhook resource: POST/GET /v2/webhooks/, GET/PATCH/DELETE /v2/webhooks/{id}/.
 // The secret is shown once, in the create response (and a new one in a rotation's: see
-// webhook-actions.ts); it is stored sealed. Hookline's own fields (status, max_in_flight) sit
+// actions.ts); it is stored sealed. Hookline's own fields (status, max_in_flight) sit
 // at the top level, outside `metadata`, so that JWP's fields stay as they are.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { EVENT_NAMES } from '../../catalog/events.js';
-import { ID_PATTERN, randomId } from '../../ids.js';
-import { generateSecret } from '../../signing/standard.js';
-import type { Webhook, WebhookChanges, WebhookStatus } from '../../store/types.js';
-import type { Store } from '../../store/ports.js';
-import { jwpMicros } from '../../time.js';
-import { requireAccount, visibleAccount } from '../auth.js';
-import { badRequest, notFound } from '../errors.js';
-import { idParam, pageQuery, timestamp } from '../schemas.js';
-import type { ApiContext } from '../app.js';
-
-const metadataProperties = {
-  name: { type: 'string', minLength: 1, maxLength: 255 },
-  description: { type: 'string', maxLength: 2000 },
-  webhook_url: { type: 'string', minLength: 1, maxLength: 2048 },
-  site_ids: { type: 'array', minItems: 1, maxItems: 100, uniqueItems: true, items: { type: 'string', pattern: ID_PATTERN } },
-  events: { type: 'array', minItems: 1, maxItems: EVENT_NAMES.length, uniqueItems: true, items: { type: 'string', enum: EVENT_NAMES } },
-} as const;
+// The contract: docs/jwp-api.md.
+import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
+import type { FastifyInstance } from 'fastify';
+import { randomId } from '../../../ids.js';
+import { generateSecret } from '../../../signing/standard.js';
+import type { Webhook, WebhookChanges } from '../../../store/types.js';
+import { requireAccount, visibleAccount } from '../../auth.js';
+import type { ApiContext } from '../../context.js';
+import { badRequest, notFound } from '../../errors.js';
+import { idParam, noContent, pageQuery } from '../../schemas.js';
+import { metadataProperties, visibleWebhook, webhookJson, webhookSchema } from './shared.js';
 
 const maxInFlight = {
   type: ['integer', 'null'], minimum: 1, maximum: 10_000,
@@ -48,55 +40,9 @@ const patchBody = {
   },
 } as const;
 
-export const webhookSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    type: { type: 'string', const: 'webhook' },
-    created: timestamp,
-    last_modified: timestamp,
-    relationships: { type: 'object' },
-    metadata: { type: 'object', properties: metadataProperties },
-    status: { type: 'string', enum: ['active', 'disabled'] },
-    disabled_reason: { type: ['string', 'null'] },
-    disabled_at: { ...timestamp, type: ['string', 'null'] },
-    max_in_flight: { type: ['integer', 'null'] },
-    secret: { type: 'string', description: 'Only in the responses to create and to rotate_secret.' },
-  },
-} as const;
+export default async function webhookCrud(fastify: FastifyInstance, { store, secrets, clock, config, guard, dispatcher }: ApiContext) {
+  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
 
-export function webhookJson(w: Webhook) {
-  return {
-    id: w.id,
-    type: 'webhook',
-    created: jwpMicros(w.created),
-    last_modified: jwpMicros(w.lastModified),
-    relationships: {},
-    metadata: { name: w.name, description: w.description, webhook_url: w.webhookUrl, site_ids: w.siteIds, events: w.events },
-    status: w.status,
-    disabled_reason: w.disabledReason,
-    disabled_at: w.disabledAt === null ? null : jwpMicros(w.disabledAt),
-    max_in_flight: w.maxInFlight,
-  };
-}
-
-interface MetadataInput {
-  name?: string;
-  description?: string;
-  webhook_url?: string;
-  events?: string[];
-  site_ids?: string[];
-}
-
-/** Loads a webhook the caller may see; another account's answers 404, as if it did not exist. */
-export async function visibleWebhook(store: Store, request: FastifyRequest, id: string): Promise<Webhook> {
-  const webhook = await store.getWebhook(id);
-  const account = visibleAccount(request);
-  if (!webhook || (account !== null && webhook.accountId !== account)) throw notFound(`webhook ${id}`);
-  return webhook;
-}
-
-export default async function webhooks(app: FastifyInstance, { store, secrets, clock, config, guard, dispatcher }: ApiContext) {
   function checkUrl(raw: string): string {
     let url: URL;
     try {
@@ -132,7 +78,7 @@ export default async function webhooks(app: FastifyInstance, { store, secrets, c
     config: { audit: 'webhook.created' },
   }, async (request, reply) => {
     const accountId = requireAccount(request);
-    const body = request.body as { metadata: Required<MetadataInput>; max_in_flight?: number | null };
+    const body = request.body;
     const m = body.metadata;
     checkMaxInFlight(body.max_in_flight);
     const webhookUrl = checkUrl(m.webhook_url);
@@ -157,7 +103,7 @@ export default async function webhooks(app: FastifyInstance, { store, secrets, c
       },
     },
   }, async (request) => {
-    const q = request.query as { page: number; page_length: number; sort: string };
+    const q = request.query;
     const { webhooks: list, total } = await store.listWebhooks(
       visibleAccount(request), { page: q.page, pageLength: q.page_length }, q.sort === 'created:asc',
     );
@@ -167,7 +113,7 @@ export default async function webhooks(app: FastifyInstance, { store, secrets, c
   app.get('/v2/webhooks/:webhook_id/', {
     schema: { tags: ['webhooks'], params: idParam('webhook_id'), response: { 200: webhookSchema } },
   }, async (request) => {
-    const { webhook_id } = request.params as { webhook_id: string };
+    const { webhook_id } = request.params;
     return webhookJson(await visibleWebhook(store, request, webhook_id));
   });
 
@@ -176,9 +122,9 @@ export default async function webhooks(app: FastifyInstance, { store, secrets, c
     config: { audit: 'webhook.updated' },
   }, async (request) => {
     const accountId = requireAccount(request);
-    const { webhook_id } = request.params as { webhook_id: string };
+    const { webhook_id } = request.params;
     await visibleWebhook(store, request, webhook_id);
-    const body = request.body as { metadata?: MetadataInput; status?: WebhookStatus; max_in_flight?: number | null };
+    const body = request.body;
     const m = body.metadata ?? {};
     checkMaxInFlight(body.max_in_flight);
     const changes: WebhookChanges = {};
@@ -201,11 +147,11 @@ export default async function webhooks(app: FastifyInstance, { store, secrets, c
   });
 
   app.delete('/v2/webhooks/:webhook_id/', {
-    schema: { tags: ['webhooks'], params: idParam('webhook_id'), response: { 204: { type: 'null' } } },
+    schema: { tags: ['webhooks'], params: idParam('webhook_id'), response: { 204: noContent } },
     config: { audit: 'webhook.deleted' },
   }, async (request, reply) => {
     requireAccount(request);
-    const { webhook_id } = request.params as { webhook_id: string };
+    const { webhook_id } = request.params;
     await visibleWebhook(store, request, webhook_id);
     await store.deleteWebhook(webhook_id);
     secrets.forget(webhook_id);
