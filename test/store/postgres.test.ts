@@ -1,13 +1,15 @@
 // What only the shared store (PostgreSQL) does, each test in a schema of its own: worker nodes'
-// heartbeats (Membership), and the change feed between nodes: a NOTIFY payload that must stay
-// under PostgreSQL's limit, and a store's own notifications, which its feed leaves out (it told
-// its listeners in process already, with the deliveries created). The store contract itself is
-// test/store/contract.test.ts.
+// heartbeats (Membership), the change feed between nodes (a NOTIFY payload that must stay under
+// PostgreSQL's limit, and a store's own notifications, which its feed leaves out: it told its
+// listeners in process already, with the deliveries created), a database gone silent, and the
+// migration from the lease era. The store contract itself is test/store/contract.test.ts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventRecord, PendingDelivery, StoreChange, Webhook } from '../../src/store/types.js';
 import { PostgresStore } from '../../src/store/postgres/index.js';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
+import { StoreUnavailable } from '../../src/store/unavailable.js';
 import { freshSchema, schemaQuery, until } from '../helpers.js';
+import { tcpProxy } from '../proxy.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const options = { idempotencyWindowMs: 86_400_000, firstAttemptAt: NOW };
@@ -131,6 +133,39 @@ describe('the change feed', () => {
     // And the other node heard the store's write without its deliveries, and its own delete once.
     await feedListening(store, there);
     expect(there.filter((c) => c.kind !== 'api_key')).toEqual([{ kind: 'deliveries', webhookIds: ['hook0001'] }, { kind: 'webhook', id: 'hook0001' }]);
+  });
+});
+
+describe('a database gone silent', () => {
+  it('fails a call at its deadline, announcing nothing, and serves again once bytes pass', async () => {
+    const target = new URL(url);
+    const proxy = await tcpProxy(target.hostname, Number(target.port || 5432));
+    try {
+      target.hostname = '127.0.0.1';
+      target.port = String(proxy.port);
+      const node = new PostgresStore({ url: target.toString(), poolSize: 2, connectTimeoutMs: 500, queryTimeoutMs: 500 });
+      others.push(node);
+      const heard: StoreChange[] = [];
+      node.onChange((c) => heard.push(c));
+      await node.ping();
+      proxy.silence();
+
+      let started = Date.now();
+      await expect(node.ingest([{ event: event('evt_silent') }], NOW, options)).rejects.toBeInstanceOf(StoreUnavailable);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      started = Date.now();
+      await expect(node.ping()).rejects.toBeInstanceOf(StoreUnavailable);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(heard.filter((c) => c.kind === 'deliveries')).toEqual([]);
+      expect(await store.getEvent('evt_silent')).toBeUndefined();
+
+      proxy.speak();
+      await until(() => node.ping().then(() => true, () => false), 10_000, 'the database to answer again');
+      await node.ingest([{ event: event('evt_back') }], NOW, options);
+      expect(heard.filter((c) => c.kind === 'deliveries')).toMatchObject([{ webhookIds: ['hook0001'], created: [{ eventId: 'evt_back' }] }]);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
