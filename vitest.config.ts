@@ -10,6 +10,7 @@ const DATABASE_URL = process.env.HOOKLINE_TEST_DATABASE_URL || 'postgres://postg
 /** The suites that run on PostgreSQL as well: the store, the delivery path, the cluster. */
 const POSTGRES_SUITES = [
   'test/store/**/*.test.ts',
+  'test/store/postgres.test.ts',
   'test/engine/store.test.ts',
   'test/cluster/**/*.test.ts',
   'test/foundation/delivery.test.ts',
@@ -21,7 +22,7 @@ const POSTGRES_SUITES = [
   'test/secrets/rotation.test.ts',
 ];
 /** These need PostgreSQL and mean nothing on the embedded store. */
-const POSTGRES_ONLY = ['test/cluster/**/*.test.ts', 'test/foundation/intake-commit.test.ts'];
+const POSTGRES_ONLY = ['test/cluster/**/*.test.ts', 'test/foundation/intake-commit.test.ts', 'test/store/postgres.test.ts'];
 
 async function postgresAnswers(): Promise<string | undefined> {
   const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3_000 });

@@ -20,6 +20,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   databasePool: number;
+  databaseConnectTimeoutMs: number;
+  databaseQueryTimeoutMs: number;
   role: Role;
   dev: boolean;
   operatorKey: string | undefined;
@@ -77,6 +79,12 @@ const ratio = (raw: string) => {
   return n;
 };
 const duration = (raw: string) => parseDuration(raw);
+/** A database timeout: 0 would fail every call, and past an hour it no longer protects anything. */
+const timeout = (raw: string) => {
+  const ms = parseDuration(raw);
+  if (ms < 100 || ms > 3_600_000) throw new ConfigError(`expected a duration from 100ms to 1h, got "${raw}"`);
+  return ms;
+};
 const targets = (raw: string) => {
   const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
   parseAllowList(entries);
@@ -105,6 +113,8 @@ export const SETTINGS = [
   setting({ key: 'dataDir', flag: '--data-dir', env: ['HOOKLINE_DATA_DIR'], default: './data', parse: str, doc: 'Folder of the embedded SQLite database.' }),
   setting({ key: 'databaseUrl', flag: '--database', env: ['DATABASE_URL'], default: undefined, parse: str, doc: 'postgres://… selects PostgreSQL instead of the embedded SQLite.' }),
   setting({ key: 'databasePool', flag: '--database-pool', env: ['HOOKLINE_DATABASE_POOL'], default: 10, parse: int(1, 1_000), doc: 'PostgreSQL connections this node keeps open at most (one more listens for changes).' }),
+  setting({ key: 'databaseConnectTimeoutMs', flag: '--database-connect-timeout', env: ['HOOKLINE_DATABASE_CONNECT_TIMEOUT'], default: 5_000, parse: timeout, doc: 'PostgreSQL: how long opening a connection, or waiting for a free one in the pool, may take before the request answers 503 (or the dispatcher backs off).' }),
+  setting({ key: 'databaseQueryTimeoutMs', flag: '--database-query-timeout', env: ['HOOKLINE_DATABASE_QUERY_TIMEOUT'], default: 5_000, parse: timeout, doc: 'PostgreSQL: how long one call to the database (a statement, or a transaction such as a claim or a batch of outcomes) may take. Past it (and a second\'s grace) the node drops that connection and answers 503 (or the dispatcher backs off); the server cancels the statement (statement_timeout) and ends a transaction left idle that long (idle_in_transaction_session_timeout). A claim on a large backlog takes about 0.5 s.' }),
   setting({ key: 'role', flag: '--role', env: ['HOOKLINE_ROLE'], default: 'all', parse: (raw) => {
     if (raw !== 'api' && raw !== 'worker' && raw !== 'all') throw new ConfigError(`expected api, worker or all, got "${raw}"`);
     return raw;

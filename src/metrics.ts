@@ -31,6 +31,10 @@ export class Metrics {
     help: `Failed attempts in a row, for the ${FAILING_WEBHOOKS_SHOWN} webhooks with the longest streaks.`,
     labelNames: ['webhook_id'], registers: [this.registry],
   });
+  private readonly storageFull = new Gauge({
+    name: 'hookline_storage_full', help: '1 while writes fail for lack of space (the embedded store\'s disk is full: requests that write answer 503 storage_full), else 0.',
+    registers: [this.registry],
+  });
 
   constructor(private readonly store: Store, private readonly clock: Clock) {
     for (const outcome of ['succeeded', 'retrying', 'failed'] satisfies AttemptOutcome[]) this.deliveries.inc({ outcome }, 0);
@@ -47,6 +51,7 @@ export class Metrics {
     this.pending.set(stats.pending);
     this.oldestPending.set(stats.oldestPendingCreated === null ? 0 : Math.max(this.clock.now() - stats.oldestPendingCreated, 0) / 1000);
     this.disabled.set(stats.disabledWebhooks);
+    this.storageFull.set(this.store.storageFull ? 1 : 0);
     this.failing.reset();
     for (const f of stats.failing) this.failing.set({ webhook_id: f.webhookId }, f.consecutiveFailures);
     return this.registry.metrics();

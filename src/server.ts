@@ -50,6 +50,12 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   checkProductionConfig(config);
   const logger = options.logger ?? pino({ level: config.logLevel });
   const store = await openStore(config);
+  // Once when writes start failing for lack of space, once when they find room again: requests
+  // refused and dispatcher backoffs meanwhile are not logged one by one.
+  store.onStorageFull?.((full, cause) => {
+    if (full) logger.error({ err: cause }, 'the disk is full: writes fail (503 storage_full, /readyz 503) until there is room again');
+    else logger.warn('the disk has room again: writes succeed');
+  });
   let secrets: WebhookSecrets;
   try {
     secrets = new WebhookSecrets(store, await openSecretBox(config, store, logger));

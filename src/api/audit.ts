@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomId } from '../ids.js';
 import type { AuditEntry } from '../store/types.js';
 import type { Store } from '../store/ports.js';
+import { StorageFull } from '../store/unavailable.js';
 import type { Clock } from '../time.js';
 import { isApiRoute } from './auth.js';
 
@@ -78,7 +79,9 @@ export function installAudit(app: FastifyInstance, store: Store, clock: Clock): 
         await store.appendAudit(entryFor(request, reply, payload, clock.now()));
       } catch (err) {
         // The change is committed already; failing the answer would make the caller repeat it.
-        request.log.error({ err }, 'writing the audit log failed');
+        // (A full disk is logged once by the store, not with a stack at every request.)
+        if (err instanceof StorageFull) request.log.warn({ reason: err.message }, 'writing the audit log failed');
+        else request.log.error({ err }, 'writing the audit log failed');
       }
     }
     return payload;

@@ -7,7 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { NotFound, Refused } from '../errors.js';
-import { CommitUnknown, StoreUnavailable } from '../store/unavailable.js';
+import { CommitUnknown, StorageFull, StoreUnavailable } from '../store/unavailable.js';
 
 export class ApiError extends Error {
   constructor(readonly statusCode: number, readonly code: string, description: string) {
@@ -20,6 +20,8 @@ export const badRequest = (description: string, code = 'invalid_body') => new Ap
 
 /** Seconds a client is asked to wait (Retry-After) while the database cannot be reached. */
 export const UNAVAILABLE_RETRY_AFTER_S = 5;
+/** … and while the disk is full, which takes an operator to mend. */
+export const STORAGE_FULL_RETRY_AFTER_S = 30;
 
 export function errorBody(code: string, description: string) {
   return { errors: [{ code, description }] };
@@ -86,6 +88,12 @@ export function installErrorHandlers(app: FastifyInstance): void {
     }
     if (err instanceof Refused) {
       return reply.code(err instanceof NotFound ? 404 : 409).send(errorBody(err.code, err.message));
+    }
+    if (err instanceof StorageFull) {
+      // Nothing was committed. The store logs once when the disk fills and once when it has room
+      // again (src/server.ts), not at every request refused meanwhile.
+      return reply.code(503).header('retry-after', String(STORAGE_FULL_RETRY_AFTER_S))
+        .send(errorBody('storage_full', err.message));
     }
     if (err instanceof StoreUnavailable) {
       // database_unavailable: nothing was committed (a store's transaction is all or nothing), so

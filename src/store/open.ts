@@ -7,7 +7,12 @@ import type { Store } from './ports.js';
 
 export async function openStore(config: Config): Promise<Store> {
   if (!config.databaseUrl) return new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous });
-  const store = new PostgresStore({ url: config.databaseUrl, poolSize: config.databasePool });
+  const store = new PostgresStore({
+    url: config.databaseUrl,
+    poolSize: config.databasePool,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+  });
   try {
     await store.migrate();
   } catch (err) {

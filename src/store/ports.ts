@@ -18,8 +18,15 @@ export interface StoreLifecycle {
   readonly exclusive: boolean;
   migrate(): Promise<void>;
   close(): Promise<void>;
-  /** Throws when the database does not answer (a node's /readyz). */
+  /**
+   * /readyz: throws StoreUnavailable, within a few seconds, when the database does not answer
+   * (a shared store) or StorageFull while writes fail for lack of space (the embedded store).
+   */
   ping?(): Promise<void>;
+  /** Writes fail for lack of space now (StorageFull): from the first such failure until a write finds room again. */
+  readonly storageFull?: boolean;
+  /** Calls `listener` when writes start failing for lack of space (`full`, with the error) and when they find room again. */
+  onStorageFull?(listener: (full: boolean, cause?: unknown) => void): void;
   /**
    * Calls `listener` after every committed write that others may need to react to, made by this
    * node or (on a shared store) by any other: deliveries to send, a webhook or a key changed.

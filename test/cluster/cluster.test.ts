@@ -9,6 +9,7 @@ import {
   Api, OPERATOR_KEY, TEST_DATABASE_URL, TEST_SECRET_KEY, createAccount, createWebhook, freshSchema, schemaQuery, spawnCli, startReceiver,
   startTestNode, tcpProxy, until, type CliProcess, type Receiver,
 } from '../helpers.js';
+import { tcpProxy } from '../proxy.js';
 
 const EVENTS = 400;
 const WEBHOOKS = 50;

@@ -25,6 +25,13 @@ describe('settings', () => {
     expect(() => loadConfig(['--colour'], {})).toThrow(/unknown option --colour/);
     expect(() => loadConfig(['--port'], {})).toThrow(/--port needs a value/);
     expect(() => loadConfig([], { HOOKLINE_NODE_TIMEOUT: 'soon' })).toThrow(/HOOKLINE_NODE_TIMEOUT: "soon" is not a duration/);
+    expect(() => loadConfig([], { HOOKLINE_DATABASE_QUERY_TIMEOUT: '0' })).toThrow(/HOOKLINE_DATABASE_QUERY_TIMEOUT: expected a duration from 100ms to 1h/);
+  });
+
+  it('bounds each call to PostgreSQL: 5 s to connect, 5 s per call, unless set', () => {
+    expect(loadConfig([], {})).toMatchObject({ databaseConnectTimeoutMs: 5_000, databaseQueryTimeoutMs: 5_000 });
+    expect(loadConfig(['--database-connect-timeout', '2s'], { HOOKLINE_DATABASE_QUERY_TIMEOUT: '1500ms' }))
+      .toMatchObject({ databaseConnectTimeoutMs: 2_000, databaseQueryTimeoutMs: 1_500 });
   });
 
   it('reads every flag of the settings table and refuses anything else, naming it', () => {

@@ -4,7 +4,7 @@
 //
 // The same tables as the embedded store's (src/store/sqlite/migrations.ts), in PostgreSQL's
 // dialect: times are BIGINT epoch milliseconds, and `seq` columns give the insertion order that
-// SQLite's rowid gives (ties between equal creation times).
+// SQLite's rowid gives (ties between equal creation or due times).
 
 export const MIGRATIONS: string[] = [
   /* 1: everything the embedded store's migrations 1 to 5 made */ `
@@ -191,5 +191,34 @@ CREATE INDEX fact_keys_by_created ON fact_keys(created);
 -- A retry asked for while an attempt is in flight (the delivery leased) waits for that attempt:
 -- its outcome, once written, makes the delivery due again (src/store/types.ts, retryDelivery).
 ALTER TABLE deliveries ADD COLUMN retry_requested BOOLEAN NOT NULL DEFAULT false;
+`,
+  /* 4: the delivery engine keeps its queues in memory; endpoints' rate limits; worker nodes (the embedded store's 8) */ `
+-- No more leases: each webhook's queue is held in memory by the node that owns the webhook, and
+-- these tables are its durable log. claimed_at and lease_owner stay, unused and NULL, and the
+-- index that found leases goes. A lease left by the previous version comes due when it would
+-- have run out (due_at).
+UPDATE deliveries SET claimed_at = NULL, lease_owner = NULL WHERE claimed_at IS NOT NULL;
+DROP INDEX deliveries_leased;
+
+-- A webhook's due deliveries, by due time then insertion order (seq): what loadDue reads, and
+-- what pendingWebhooks skips through, webhook by webhook.
+DROP INDEX deliveries_due;
+CREATE INDEX deliveries_due ON deliveries(webhook_id, due_at, seq) WHERE status = 'pending';
+
+-- retry_requested now holds when a manual retry was asked for (epoch ms; 0: none), so that an
+-- attempt's outcome knows whether the request came while it was in flight (recordOutcomes).
+-- The flag it replaces is dropped, not converted (no rewrite of the table): a delivery it was
+-- set on is still pending, due when its lease ends, and that attempt answers the request.
+ALTER TABLE deliveries DROP COLUMN retry_requested, ADD COLUMN retry_requested BIGINT NOT NULL DEFAULT 0;
+
+-- Requests per second at most to the webhook; NULL: no limit.
+ALTER TABLE webhooks ADD COLUMN rate_limit DOUBLE PRECISION;
+
+-- The worker nodes, each with its last heartbeat: the live ones share the webhooks between them.
+CREATE TABLE nodes (
+  node_id       TEXT PRIMARY KEY,
+  heartbeat_at  BIGINT NOT NULL,
+  started_at    BIGINT NOT NULL
+);
 `,
 ];

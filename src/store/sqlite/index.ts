@@ -15,6 +15,7 @@ import { intake } from './intake.js';
 import { MIGRATIONS } from './migrations.js';
 import { retention } from './retention.js';
 import type { Context } from './statement.js';
+import { StorageWatch } from './storage-full.js';
 import { webhooks } from './webhooks.js';
 
 export interface SqliteOptions {
@@ -44,6 +45,7 @@ export class SqliteStore implements Store {
   readonly membership = null;
   readonly db: Database.Database;
   private readonly listeners: ((change: StoreChange) => void)[] = [];
+  private readonly storage: StorageWatch;
 
   constructor(options: SqliteOptions | { memory: true }) {
     let synchronous: SqliteOptions['synchronous'] | undefined;
@@ -59,8 +61,11 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.migrateNow();
     const context: Context = { db: this.db, synchronous, announce: (change) => this.announce(change) };
-    Object.assign(this, directory(context), webhooks(context), intake(context), engine(context),
-      deliveryLog(context), retention(context), audit(context));
+    // Every operation that finds no room to write throws StorageFull (storage-full.ts).
+    this.storage = new StorageWatch(this.db);
+    for (const port of [directory(context), webhooks(context), intake(context), engine(context), deliveryLog(context), retention(context), audit(context)]) {
+      Object.assign(this, this.storage.guard(port));
+    }
   }
 
   private migrateNow(): void {
@@ -78,7 +83,21 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.storage.stop();
     if (this.db.open) this.db.close();
+  }
+
+  get storageFull(): boolean {
+    return this.storage.isFull;
+  }
+
+  onStorageFull(listener: (full: boolean, cause?: unknown) => void): void {
+    this.storage.listen(listener);
+  }
+
+  /** /readyz: throws StorageFull while there is no room to write (tried again now). */
+  async ping(): Promise<void> {
+    this.storage.check();
   }
 
   /** In this process only: no other process writes to the file. */

@@ -1,0 +1,106 @@
+// Webhooks on PostgreSQL (the Webhooks port, src/store/ports.ts): the webhooks, what they
+// subscribe to, and their sealed secrets. Each operation with its SQL; every change to a webhook
+// is announced, so that the node sending to it reads it again.
+import { webhookFrom } from '../rows.js';
+import type { Page, SealedSecrets, Webhook, WebhookChanges } from '../types.js';
+import type { Db, Queryable } from './db.js';
+
+/** Makes the webhook's subscriptions (what fan-out reads) those of its sites and events. */
+async function subscribe(tx: Queryable, w: Pick<Webhook, 'id' | 'siteIds' | 'events'>): Promise<void> {
+  await tx.query('DELETE FROM subscriptions WHERE webhook_id = $1', [w.id]);
+  await tx.query(`INSERT INTO subscriptions (site_id, event, webhook_id)
+    SELECT site_id, event, $1 FROM unnest($2::text[]) AS site_id CROSS JOIN unnest($3::text[]) AS event
+    ON CONFLICT DO NOTHING`, [w.id, w.siteIds, w.events]);
+}
+
+export async function createWebhook(db: Db, w: Webhook, sealedSecret: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query(`INSERT INTO webhooks (id, account_id, name, description, webhook_url, site_ids, events, secret,
+        status, disabled_reason, disabled_at, max_in_flight, created, last_modified)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, [
+      w.id, w.accountId, w.name, w.description, w.webhookUrl, JSON.stringify(w.siteIds), JSON.stringify(w.events), sealedSecret,
+      w.status, w.disabledReason, w.disabledAt, w.maxInFlight, w.created, w.lastModified,
+    ]);
+    await subscribe(tx, w);
+    tx.announce({ kind: 'webhook', id: w.id });
+  });
+}
+
+export async function getWebhook(db: Db, id: string): Promise<Webhook | undefined> {
+  const r = (await db.query('SELECT * FROM webhooks WHERE id = $1', [id])).rows[0];
+  return r && webhookFrom(r);
+}
+
+export async function getWebhookSecrets(db: Db, id: string): Promise<SealedSecrets | undefined> {
+  const r = (await db.query('SELECT secret, previous_secret, previous_secret_expires FROM webhooks WHERE id = $1', [id])).rows[0];
+  return r && { current: r.secret, previous: r.previous_secret, previousExpiresAt: r.previous_secret_expires };
+}
+
+export function rotateWebhookSecret(db: Db, id: string, sealedSecret: string, previousExpiresAt: number | null, now: number): Promise<Webhook | undefined> {
+  return db.transaction(async (tx) => {
+    // In an UPDATE, `secret` on the right is the value before it: the one being replaced.
+    const r = (await tx.query(`UPDATE webhooks SET secret = $2, last_modified = $4,
+        previous_secret = CASE WHEN $3::bigint IS NULL THEN NULL ELSE secret END,
+        previous_secret_expires = $3 WHERE id = $1 RETURNING *`, [id, sealedSecret, previousExpiresAt, now])).rows[0];
+    if (!r) return undefined;
+    tx.announce({ kind: 'webhook', id });
+    return webhookFrom(r);
+  });
+}
+
+export async function listWebhooks(db: Db, accountId: string | null, page: Page, ascending: boolean): Promise<{ webhooks: Webhook[]; total: number }> {
+  const where = accountId === null ? '' : 'WHERE account_id = $3';
+  const args: unknown[] = [page.pageLength, (page.page - 1) * page.pageLength, ...(accountId === null ? [] : [accountId])];
+  const order = ascending ? 'created ASC, seq ASC' : 'created DESC, seq DESC';
+  const { rows } = await db.query(`SELECT * FROM webhooks ${where} ORDER BY ${order} LIMIT $1 OFFSET $2`, args);
+  const total = (await db.query(`SELECT count(*) AS total FROM webhooks ${where.replace('$3', '$1')}`, args.slice(2))).rows[0]!.total;
+  return { webhooks: rows.map(webhookFrom), total };
+}
+
+export function updateWebhook(db: Db, id: string, changes: WebhookChanges, now: number): Promise<Webhook | undefined> {
+  return db.transaction(async (tx) => {
+    const row = (await tx.query('SELECT * FROM webhooks WHERE id = $1 FOR UPDATE', [id])).rows[0];
+    if (!row) return undefined;
+    const next = { ...webhookFrom(row), ...changes, lastModified: now };
+    await tx.query(`UPDATE webhooks SET name = $2, description = $3, webhook_url = $4, site_ids = $5, events = $6,
+      max_in_flight = $7, last_modified = $8 WHERE id = $1`,
+    [id, next.name, next.description, next.webhookUrl, JSON.stringify(next.siteIds), JSON.stringify(next.events), next.maxInFlight, now]);
+    if (changes.siteIds || changes.events) await subscribe(tx, next);
+    if (changes.status === 'disabled') {
+      await tx.query(`UPDATE webhooks SET status = 'disabled', disabled_reason = $2, disabled_at = $3, last_modified = $3
+        WHERE id = $1 AND status = 'active'`, [id, changes.disabledReason ?? null, now]);
+    }
+    if (changes.status === 'active') {
+      // Re-enabling starts afresh: the failures that led to disabling are not held against it.
+      await tx.query(`UPDATE webhooks SET status = 'active', disabled_reason = NULL, disabled_at = NULL,
+        consecutive_failures = 0, failing_since = NULL, paused_until = NULL, last_modified = $2
+        WHERE id = $1 AND status = 'disabled'`, [id, now]);
+    }
+    tx.announce({ kind: 'webhook', id });
+    return webhookFrom((await tx.query('SELECT * FROM webhooks WHERE id = $1', [id])).rows[0]!);
+  });
+}
+
+export function deleteWebhook(db: Db, id: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const { rowCount } = await tx.query('DELETE FROM webhooks WHERE id = $1', [id]);
+    if (rowCount === 0) return false;
+    tx.announce({ kind: 'webhook', id });
+    return true;
+  });
+}
+
+export async function getSealCheck(db: Db): Promise<string | undefined> {
+  return (await db.query(`SELECT value FROM meta WHERE key = 'seal_check'`)).rows[0]?.value;
+}
+
+export function adoptSealing(db: Db, check: string, seal: (webhookId: string, plaintext: string) => string): Promise<string> {
+  return db.transaction(async (tx) => {
+    // The insert waits for a node adopting at the same time, and then finds its check value.
+    const inserted = await tx.query(`INSERT INTO meta (key, value) VALUES ('seal_check', $1) ON CONFLICT DO NOTHING`, [check]);
+    if (inserted.rowCount === 0) return (await tx.query(`SELECT value FROM meta WHERE key = 'seal_check'`)).rows[0]!.value as string;
+    const { rows } = await tx.query('SELECT id, secret FROM webhooks FOR UPDATE');
+    for (const r of rows) await tx.query('UPDATE webhooks SET secret = $1 WHERE id = $2', [seal(r.id, r.secret), r.id]);
+    return check;
+  }, null); // once, at the start that adopts a key: one statement per webhook, however many
+}

@@ -1,0 +1,78 @@
+// A TCP proxy on loopback between a node and its PostgreSQL, that a test can break in two ways:
+// cut() drops every connection and refuses new ones (a database that is gone, and says so);
+// silence() keeps every socket open but passes no byte either way (a dropped NAT entry, a
+// failover without a reset: a database that is gone, and says nothing).
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+export interface TcpProxy {
+  port: number;
+  /** Drops every connection and stops listening. */
+  cut(): Promise<void>;
+  /** Listens again, on the same port. */
+  restore(): Promise<void>;
+  /**
+   * From now on no byte passes on the connections open now, ever, nor on those opened until
+   * speak(): they stay open, silent both ways. Nothing is closed, refused or reset.
+   */
+  silence(): void;
+  /** New connections pass bytes again; those silenced stay silent (their flow is gone for good). */
+  speak(): void;
+  close(): Promise<void>;
+}
+
+export async function tcpProxy(host: string, port: number): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  /** The connection pairs opened while the proxy spoke, and not silenced since. */
+  const speaking = new Set<{ silent: boolean }>();
+  let silent = false;
+  let server: Server | undefined;
+  let listenPort = 0;
+  const listen = () => new Promise<void>((resolve, reject) => {
+    // Half-open allowed: a silenced connection does not even pass on the end of the other side.
+    server = createServer({ allowHalfOpen: true }, (client) => {
+      const upstream = createConnection({ port, host, allowHalfOpen: true });
+      const pair = { silent };
+      if (!silent) speaking.add(pair);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('close', () => {
+          sockets.delete(s);
+          speaking.delete(pair);
+        });
+        s.on('error', () => s.destroy());
+      }
+      // Not pipe(): a silenced pair drops what arrives rather than buffering it for later.
+      client.on('data', (data: Buffer) => void (pair.silent || upstream.write(data)));
+      upstream.on('data', (data: Buffer) => void (pair.silent || client.write(data)));
+      client.on('end', () => void (pair.silent || upstream.end()));
+      upstream.on('end', () => void (pair.silent || client.end()));
+    });
+    server.once('error', reject);
+    server.listen(listenPort, '127.0.0.1', () => {
+      listenPort = (server!.address() as { port: number }).port;
+      resolve();
+    });
+  });
+  const cut = () => new Promise<void>((resolve) => {
+    for (const s of sockets) s.destroy();
+    server!.close(() => resolve());
+  });
+  await listen();
+  return {
+    port: listenPort,
+    cut,
+    restore: listen,
+    silence: () => {
+      silent = true;
+      for (const pair of speaking) pair.silent = true;
+      speaking.clear();
+    },
+    speak: () => {
+      silent = false;
+    },
+    close: async () => {
+      if (server!.listening) await cut();
+      else for (const s of sockets) s.destroy();
+    },
+  };
+}
