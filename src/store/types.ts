@@ -1,5 +1,6 @@
-// The Store: everything Hookline keeps, behind one interface that SQLite and PostgreSQL both
-// implement. Times are epoch milliseconds; formatting happens at the API's edge.
+// What the store keeps, as the rest of the code sees it: accounts, webhooks, events, deliveries,
+// attempts, and the changes a write announces. The operations are in ports.ts. Times are epoch
+// milliseconds; formatting happens at the API's edge.
 import type { IdField } from '../catalog/events.js';
 
 export interface Account {
@@ -128,18 +129,6 @@ export interface Attempt {
   responseBody: string | null;
 }
 
-/** A delivery taken by a dispatcher, with all it needs to send. */
-export interface ClaimedDelivery {
-  id: string;
-  eventId: string;
-  webhookId: string;
-  webhookUrl: string;
-  attempts: number;
-  /** Set by a manual retry: this attempt is the last one, whatever the schedule says. */
-  lastChance: boolean;
-  facts: { event: string; siteId: string; eventTime: number; ids: Partial<Record<IdField, string>> };
-}
-
 export interface Outcome {
   deliveryId: string;
   webhookId: string;
@@ -151,22 +140,6 @@ export interface Outcome {
   pauseUntil?: number;
 }
 
-export interface ClaimOptions {
-  leaseMs: number;
-  /** The claiming node, so that it can hand back its own leases when it stops. */
-  owner: string;
-  /** In-flight cap of a webhook whose max_in_flight is null. */
-  defaultMaxInFlight: number;
-  /** The most a webhook's own max_in_flight counts for: the operator's limit. */
-  maxInFlightLimit: number;
-  /**
-   * Of `owner`'s unexpired leases, the most one account's webhooks may hold together, so that one
-   * account never takes every place of a node. Counted per node, as the node's places are.
-   */
-  accountMaxInFlight: number;
-  /** Consecutive failures after which a webhook gets one attempt at a time: a probe. */
-  breakerThreshold: number;
-}
 
 /** How outcomes move a webhook's health. */
 export interface HealthPolicy {
