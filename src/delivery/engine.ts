@@ -292,6 +292,7 @@ export class Engine {
     } catch (err) {
       const retryInMs = this.backoff.next();
       if (!(err instanceof StoreUnavailable)) this.log.error({ err, webhookId: ep.id }, 'loading deliveries failed');
+      else this.log.debug({ webhookId: ep.id, reason: (err as Error).message }, 'loading deliveries failed; trying again after a backoff');
       ep.spilled = true;
       this.wakeAt(ep, this.clock.now() + retryInMs);
     } finally {

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { EngineStore } from '../store/ports.js';
 import type { HealthPolicy, Outcome, Webhook } from '../store/types.js';
-import { StoreUnavailable } from '../store/unavailable.js';
+import { StorageFull, StoreUnavailable } from '../store/unavailable.js';
 import type { Clock } from '../time.js';
 import { Backoff } from './backoff.js';
 
@@ -70,7 +70,9 @@ export class OutcomeWriter {
       if (unreachable) {
         this.outcomes = batch.concat(this.outcomes);
         const retryInMs = this.backoff.next();
-        this.log.error({ err, count: batch.length, retryInMs }, 'recording delivery outcomes failed; trying again after a backoff');
+        // A full disk is logged once by the server when it fills, not at every try.
+        if (err instanceof StorageFull) this.log.debug({ count: batch.length, retryInMs, reason: err.message }, 'recording delivery outcomes failed; trying again after a backoff');
+        else this.log.error({ err, count: batch.length, retryInMs }, 'recording delivery outcomes failed; trying again after a backoff');
         this.retry = setTimeout(() => {
           this.retry = undefined;
           this.schedule();

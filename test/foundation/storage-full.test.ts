@@ -1,7 +1,7 @@
 // A full disk on the embedded store. SQLite's PRAGMA max_page_count makes the real engine answer
 // SQLITE_FULL once the database would grow past it, as it does when the disk is full: writes
 // answer 503 storage_full with Retry-After (not 500 with a stack per request), /readyz and
-// /metrics say so, the dispatcher keeps the outcomes it cannot write and backs off, the state is
+// /metrics say so, the engine keeps the outcomes it cannot write and backs off, the state is
 // logged once when it fills and once when it has room again, and once there is room everything
 // acknowledged is delivered.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +14,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** Attempts held by the receiver while the disk fills: what the engine sends a new webhook at once. */
+const HELD = 4;
+
 interface Line {
   level: number;
   msg: string;
@@ -25,10 +28,9 @@ describe.skipIf(TEST_STORE !== 'sqlite')('the embedded store on a full disk', ()
   it('answers 503 storage_full, says so on /readyz and /metrics, keeps the outcomes, logs once, and catches up once there is room', async () => {
     const logs: Line[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-    // Long lease and request timeout: an attempt held by the receiver is neither abandoned nor
-    // claimed again while the test fills the disk.
-    // A high per-endpoint cap: every event sent meanwhile is held at once.
-    const node = await startTestNode({ leaseMs: 120_000, requestTimeoutMs: 60_000, endpointMaxInFlight: 1_000 }, { store: 'sqlite', logger });
+    // A long request timeout: an attempt held by the receiver is not abandoned while the test
+    // fills the disk.
+    const node = await startTestNode({ requestTimeoutMs: 60_000 }, { store: 'sqlite', logger });
     cleanups.push(() => node.close());
     // Held until `open()`, then 200 with a body as large as Hookline keeps (4 KiB): each attempt
     // row then needs pages of its own.
@@ -46,13 +48,14 @@ describe.skipIf(TEST_STORE !== 'sqlite')('the embedded store on a full disk', ()
     const gauge = async () => /^hookline_storage_full (\d)$/m.exec((await node.operator.get('/metrics')).body)?.[1];
     expect(await gauge()).toBe('0');
 
-    // Acknowledged before the disk fills; sent, and held by the receiver.
+    // Acknowledged before the disk fills; sent, and held by the receiver (4: the engine starts a
+    // webhook at 4 in flight).
     const acknowledged: string[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < HELD; i++) {
       expect((await send(`before${i}`)).status).toBe(202);
       acknowledged.push(`before${i}`);
     }
-    await receiver.waitFor(5);
+    await receiver.waitFor(HELD);
 
     // The disk fills: the database may not grow past its size now. Intake goes on until there is
     // no room left in the pages it has.
@@ -74,14 +77,14 @@ describe.skipIf(TEST_STORE !== 'sqlite')('the embedded store on a full disk', ()
     expect((await health.get('/healthz')).status).toBe(200);
     expect(await gauge()).toBe('1');
 
-    // The receiver answers now: the outcomes cannot be written, so the dispatcher keeps them and
+    // The receiver answers now: the outcomes cannot be written, so the engine keeps them and
     // backs off, quietly.
     open();
     const outcomeRetries = () => logs.filter((l) => l.msg.startsWith('recording delivery outcomes failed'));
     await until(() => outcomeRetries().length >= 3, 15_000, 'three tries at writing the outcomes');
     expect(outcomeRetries().every((l) => l.level === 20 && l.err === undefined)).toBe(true);
     const before = db.prepare(`SELECT d.status, d.attempts FROM deliveries d JOIN events e ON e.id = d.event_id WHERE e.media_id LIKE 'before%'`).all();
-    expect(before).toEqual(Array(5).fill({ status: 'pending', attempts: 0 }));
+    expect(before).toEqual(Array(HELD).fill({ status: 'pending', attempts: 0 }));
 
     // Room again.
     db.pragma('max_page_count = 1073741823');
@@ -95,7 +98,7 @@ describe.skipIf(TEST_STORE !== 'sqlite')('the embedded store on a full disk', ()
       15_000, 'every outcome written');
     // The outcomes kept were written as they were: the events held before the disk filled were
     // sent once each, not again.
-    for (let i = 0; i < 5; i++) expect(receiver.received.filter((r) => r.json.media_id === `before${i}`)).toHaveLength(1);
+    for (let i = 0; i < HELD; i++) expect(receiver.received.filter((r) => r.json.media_id === `before${i}`)).toHaveLength(1);
 
     // Logged once when the disk filled (with its cause) and once when it had room again;
     // nothing else at error level, and no stack but that first one.

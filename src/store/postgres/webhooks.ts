@@ -16,10 +16,10 @@ async function subscribe(tx: Queryable, w: Pick<Webhook, 'id' | 'siteIds' | 'eve
 export async function createWebhook(db: Db, w: Webhook, sealedSecret: string): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query(`INSERT INTO webhooks (id, account_id, name, description, webhook_url, site_ids, events, secret,
-        status, disabled_reason, disabled_at, max_in_flight, created, last_modified)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, [
+        status, disabled_reason, disabled_at, max_in_flight, rate_limit, created, last_modified)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, [
       w.id, w.accountId, w.name, w.description, w.webhookUrl, JSON.stringify(w.siteIds), JSON.stringify(w.events), sealedSecret,
-      w.status, w.disabledReason, w.disabledAt, w.maxInFlight, w.created, w.lastModified,
+      w.status, w.disabledReason, w.disabledAt, w.maxInFlight, w.rateLimit, w.created, w.lastModified,
     ]);
     await subscribe(tx, w);
     tx.announce({ kind: 'webhook', id: w.id });
@@ -63,8 +63,8 @@ export function updateWebhook(db: Db, id: string, changes: WebhookChanges, now: 
     if (!row) return undefined;
     const next = { ...webhookFrom(row), ...changes, lastModified: now };
     await tx.query(`UPDATE webhooks SET name = $2, description = $3, webhook_url = $4, site_ids = $5, events = $6,
-      max_in_flight = $7, last_modified = $8 WHERE id = $1`,
-    [id, next.name, next.description, next.webhookUrl, JSON.stringify(next.siteIds), JSON.stringify(next.events), next.maxInFlight, now]);
+      max_in_flight = $7, rate_limit = $8, last_modified = $9 WHERE id = $1`,
+    [id, next.name, next.description, next.webhookUrl, JSON.stringify(next.siteIds), JSON.stringify(next.events), next.maxInFlight, next.rateLimit, now]);
     if (changes.siteIds || changes.events) await subscribe(tx, next);
     if (changes.status === 'disabled') {
       await tx.query(`UPDATE webhooks SET status = 'disabled', disabled_reason = $2, disabled_at = $3, last_modified = $3
