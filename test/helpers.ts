@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import { createConnection, createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -354,80 +354,3 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   return { code, output: cli.output() };
 }
 
-/** Where a TcpProxy cuts a connection: at the client's bytes `marker`, on a connection that sent `following` first (if given). */
-export interface ProxyTrap {
-  marker: Buffer;
-  /** 'before': the marker never reaches the server; 'after': it does, and its answer never comes back. */
-  when: 'before' | 'after';
-  following?: Buffer;
-}
-
-export interface TcpProxy {
-  port: number;
-  /** Drops every connection and refuses new ones. */
-  cut(): Promise<void>;
-  /** Listens again, on the same port. */
-  restore(): Promise<void>;
-  /** Cuts the next connection on which the client sends the trap's marker; resolves once it has. */
-  cutAt(trap: ProxyTrap): Promise<void>;
-  close(): Promise<void> | undefined;
-}
-
-/** A TCP proxy on a fixed loopback port (to PostgreSQL, say), for outages the test decides. */
-export async function tcpProxy(host: string, port: number): Promise<TcpProxy> {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let listenPort = 0;
-  let trap: (ProxyTrap & { sprung(): void }) | undefined;
-  const listen = () => new Promise<void>((resolve, reject) => {
-    server = createTcpServer((client) => {
-      const upstream = createConnection(port, host);
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.on('close', () => sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      upstream.pipe(client);
-      client.on('end', () => upstream.end());
-      // The client's bytes go through one read at a time, watched for the trap: the end of the
-      // last read is kept so that a marker split over two reads is seen too.
-      let tail = Buffer.alloc(0);
-      let followed: ProxyTrap | undefined; // the trap whose `following` this connection sent
-      client.on('data', (chunk: Buffer) => {
-        const t = trap;
-        const seen = Buffer.concat([tail, chunk]);
-        if (t && (!t.following || followed === t) && seen.includes(t.marker)) {
-          trap = undefined;
-          const drop = () => {
-            client.destroy();
-            upstream.destroy();
-            t.sprung();
-          };
-          if (t.when === 'after') upstream.write(chunk, drop);
-          else drop();
-          return;
-        }
-        if (t?.following && seen.includes(t.following)) followed = t;
-        tail = t ? seen.subarray(-(t.marker.length - 1)) : Buffer.alloc(0);
-        upstream.write(chunk);
-      });
-    });
-    server.once('error', reject);
-    server.listen(listenPort, '127.0.0.1', () => {
-      listenPort = (server!.address() as AddressInfo).port;
-      resolve();
-    });
-  });
-  const cut = () => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    server!.close(() => resolve());
-  });
-  await listen();
-  return {
-    port: listenPort,
-    cut,
-    restore: listen,
-    cutAt: (t) => new Promise<void>((resolve) => (trap = { ...t, sprung: resolve })),
-    close: () => (server!.listening ? cut() : undefined),
-  };
-}

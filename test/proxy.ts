@@ -1,8 +1,18 @@
-// A TCP proxy on loopback between a node and its PostgreSQL, that a test can break in two ways:
+// A TCP proxy on loopback between a node and its PostgreSQL, that a test can break in three ways:
 // cut() drops every connection and refuses new ones (a database that is gone, and says so);
 // silence() keeps every socket open but passes no byte either way (a dropped NAT entry, a
-// failover without a reset: a database that is gone, and says nothing).
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+// failover without a reset: a database that is gone, and says nothing); cutAt() drops the one
+// connection on which the client sends given bytes, just before or just after they pass (a
+// connection lost around COMMIT).
+import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+
+/** Where cutAt() cuts a connection: at the client's bytes `marker`, on a connection that sent `following` first (if given). */
+export interface ProxyTrap {
+  marker: Buffer;
+  /** 'before': the marker never reaches the server; 'after': it does, and its answer never comes back. */
+  when: 'before' | 'after';
+  following?: Buffer;
+}
 
 export interface TcpProxy {
   port: number;
@@ -17,6 +27,8 @@ export interface TcpProxy {
   silence(): void;
   /** New connections pass bytes again; those silenced stay silent (their flow is gone for good). */
   speak(): void;
+  /** Cuts the next connection on which the client sends the trap's marker; resolves once it has. */
+  cutAt(trap: ProxyTrap): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -25,6 +37,7 @@ export async function tcpProxy(host: string, port: number): Promise<TcpProxy> {
   /** The connection pairs opened while the proxy spoke, and not silenced since. */
   const speaking = new Set<{ silent: boolean }>();
   let silent = false;
+  let trap: (ProxyTrap & { sprung(): void }) | undefined;
   let server: Server | undefined;
   let listenPort = 0;
   const listen = () => new Promise<void>((resolve, reject) => {
@@ -41,15 +54,37 @@ export async function tcpProxy(host: string, port: number): Promise<TcpProxy> {
         });
         s.on('error', () => s.destroy());
       }
-      // Not pipe(): a silenced pair drops what arrives rather than buffering it for later.
-      client.on('data', (data: Buffer) => void (pair.silent || upstream.write(data)));
+      // The client's bytes go through one read at a time, watched for the trap: the end of the
+      // last read is kept so that a marker split over two reads is seen too. Not pipe(): a
+      // silenced pair drops what arrives rather than buffering it for later.
+      let tail = Buffer.alloc(0);
+      let followed: ProxyTrap | undefined; // the trap whose `following` this connection sent
+      client.on('data', (chunk: Buffer) => {
+        if (pair.silent) return;
+        const t = trap;
+        const seen = Buffer.concat([tail, chunk]);
+        if (t && (!t.following || followed === t) && seen.includes(t.marker)) {
+          trap = undefined;
+          const drop = () => {
+            client.destroy();
+            upstream.destroy();
+            t.sprung();
+          };
+          if (t.when === 'after') upstream.write(chunk, drop);
+          else drop();
+          return;
+        }
+        if (t?.following && seen.includes(t.following)) followed = t;
+        tail = t ? seen.subarray(-(t.marker.length - 1)) : Buffer.alloc(0);
+        upstream.write(chunk);
+      });
       upstream.on('data', (data: Buffer) => void (pair.silent || client.write(data)));
       client.on('end', () => void (pair.silent || upstream.end()));
       upstream.on('end', () => void (pair.silent || client.end()));
     });
     server.once('error', reject);
     server.listen(listenPort, '127.0.0.1', () => {
-      listenPort = (server!.address() as { port: number }).port;
+      listenPort = (server!.address() as AddressInfo).port;
       resolve();
     });
   });
@@ -70,6 +105,7 @@ export async function tcpProxy(host: string, port: number): Promise<TcpProxy> {
     speak: () => {
       silent = false;
     },
+    cutAt: (t) => new Promise<void>((resolve) => (trap = { ...t, sprung: resolve })),
     close: async () => {
       if (server!.listening) await cut();
       else for (const s of sockets) s.destroy();

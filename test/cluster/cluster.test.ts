@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { verify } from '../../src/signing/verify.js';
 import {
   Api, OPERATOR_KEY, TEST_DATABASE_URL, TEST_SECRET_KEY, createAccount, createWebhook, freshSchema, schemaQuery, spawnCli, startReceiver,
-  startTestNode, tcpProxy, until, type CliProcess, type Receiver,
+  startTestNode, until, type CliProcess, type Receiver,
 } from '../helpers.js';
 import { tcpProxy } from '../proxy.js';
 

@@ -74,7 +74,7 @@ describe('a node whose database goes silent', () => {
     // /readyz notices within its 2 s deadline (and a little slack), and keeps saying so.
     const down = await timed(health, 'GET', '/readyz');
     expect(down.status).toBe(503);
-    expect(down.body).toEqual({ errors: [{ code: 'database_unavailable', description: 'the database does not answer' }] });
+    expect(down.body).toEqual({ errors: [{ code: 'database_unavailable', description: 'the database does not answer; nothing was committed, so the request may be sent again' }] });
     expect(down.ms).toBeLessThan(3_500);
     expect((await timed(health, 'GET', '/readyz')).status).toBe(503);
     expect((await timed(health, 'GET', '/healthz')).status).toBe(200);

@@ -5,9 +5,10 @@
 // embedded store has no connection to lose.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  TEST_DATABASE_URL, TEST_SECRET_KEY, createWebhook, freshSchema, schemaQuery, startReceiver, startTestNode, tcpProxy, until,
-  type Receiver, type TcpProxy, type TestNode,
+  TEST_DATABASE_URL, TEST_SECRET_KEY, createWebhook, freshSchema, schemaQuery, startReceiver, startTestNode, until,
+  type Receiver, type TestNode,
 } from '../helpers.js';
+import { tcpProxy, type TcpProxy } from '../proxy.js';
 
 /** A simple-protocol Query message ('Q', its length, the text, a NUL), as pg sends a query without parameters. */
 function simpleQuery(sql: string): Buffer {
