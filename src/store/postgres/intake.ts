@@ -70,7 +70,22 @@ async function ingestOne(tx: Tx, item: IngestItem, now: number, options: IngestO
   return { kind: 'accepted', deliveries: made.length };
 }
 
-export function ingest(db: Db, items: IngestItem[], now: number, options: IngestOptions): Promise<IngestOutcome[]> {
+export async function ingest(db: Db, items: IngestItem[], now: number, options: IngestOptions): Promise<IngestOutcome[]> {
+  if (items.length === 1) {
+    // One item alone (every fact, as src/ingest/commit.ts sends them): a stale one rolls back the
+    // whole transaction, without a savepoint's round trips.
+    try {
+      return await db.transaction(async (tx) => {
+        const created: PendingDelivery[] = [];
+        const outcome = await ingestOne(tx, items[0]!, now, options, created);
+        announceDeliveries(tx, created);
+        return [outcome];
+      });
+    } catch (err) {
+      if (err instanceof StaleFact) return [{ kind: 'stale' }];
+      throw err;
+    }
+  }
   return db.transaction(async (tx) => {
     const outcomes: IngestOutcome[] = [];
     const created: PendingDelivery[] = [];
