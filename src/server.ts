@@ -9,7 +9,8 @@ import { Engine, type EngineOptions } from './delivery/engine.js';
 import { Ownership } from './delivery/ownership.js';
 import { Sender } from './delivery/sender.js';
 import { randomId } from './ids.js';
-import { IDEMPOTENCY_WINDOW_MS, Ingestor } from './ingest/index.js';
+import { IDEMPOTENCY_WINDOW_MS, IntakeCommit } from './ingest/commit.js';
+import { EventIntake } from './ingest/events.js';
 import { Retention } from './maintenance/retention.js';
 import { Metrics } from './metrics.js';
 import { OperatorNotices } from './delivery/operator-notice.js';
@@ -90,8 +91,10 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     random: options.random,
     ...options.engine,
   });
-  const ingestor = new Ingestor(store, clock, config.retrySchedule[0]!);
-  const lifecycle = new Lifecycle(store, clock, config.retrySchedule[0]!);
+  // One intake path: reported events and platform facts commit through the same IntakeCommit.
+  const intake = new IntakeCommit(store, clock, config.retrySchedule[0]!);
+  const ingestor = new EventIntake(intake);
+  const lifecycle = new Lifecycle(store, intake);
   const simulator = new Simulator(lifecycle, config.simulationStepMs, logger);
   const retention = new Retention(store, clock, logger, { dataMs: config.retentionMs, idempotencyMs: IDEMPOTENCY_WINDOW_MS });
   // The store says what each write changed, here or (PostgreSQL) on any node: the one place that

@@ -1,7 +1,7 @@
 // What the route plugins are given: the services behind the API. It sits apart from app.ts,
 // which imports every route, so that routes import it without importing the app.
 import type { Config } from '../config.js';
-import type { Ingestor } from '../ingest/index.js';
+import type { EventIntake } from '../ingest/events.js';
 import type { Metrics } from '../metrics.js';
 import type { Lifecycle } from '../platform/lifecycle.js';
 import type { Simulator } from '../platform/simulate.js';
@@ -12,7 +12,8 @@ import type { Clock } from '../time.js';
 
 export interface ApiContext {
   store: Store;
-  ingestor: Ingestor;
+  /** Reported events (and webhooks' test events); facts go through lifecycle, on the same intake path. */
+  ingestor: EventIntake;
   lifecycle: Lifecycle;
   simulator: Simulator;
   secrets: WebhookSecrets;

@@ -1,12 +1,12 @@
 // JWP's error format, {"errors":[{"code","description"}]}, for every refusal the API gives.
 // The contract: docs/jwp-api.md ("Errors").
-// Who throws what: the domain (src/platform) throws src/errors.ts's refusals (NotFound,
-// Conflict), which know no HTTP; the API's own code (routes, auth, hooks) throws ApiError, with
-// its status. The error handler below is the one place that turns either into a response.
+// Who throws what: the domain (src/platform, src/ingest) throws src/errors.ts's refusals
+// (Invalid, NotFound, Conflict), which know no HTTP; the API's own code (routes, auth, hooks)
+// throws ApiError, with its status. The error handler below is the one place that turns either into a response.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { NotFound, Refused } from '../errors.js';
+import { Invalid, NotFound, Refused } from '../errors.js';
 import { CommitUnknown, StorageFull, StoreUnavailable } from '../store/unavailable.js';
 
 export class ApiError extends Error {
@@ -87,7 +87,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return reply.code(err.statusCode).send(errorBody(err.code, err.message));
     }
     if (err instanceof Refused) {
-      return reply.code(err instanceof NotFound ? 404 : 409).send(errorBody(err.code, err.message));
+      return reply.code(err instanceof Invalid ? 400 : err instanceof NotFound ? 404 : 409).send(errorBody(err.code, err.message));
     }
     if (err instanceof StorageFull) {
       // Nothing was committed. The store logs once when the disk fills and once when it has room

@@ -1,16 +1,16 @@
 // Applies a platform's facts: reads the object's state, lets the pure rules (media.ts,
 // channel.ts) decide, and commits the new state, the events and their deliveries, and the
-// fact's Idempotency-Key in one transaction. A fact is acknowledged only after that commit,
-// so nothing acknowledged is lost, and a repeated key finds the first answer and yields nothing.
+// fact's Idempotency-Key in one transaction, through the intake path events take too
+// (src/ingest/commit.ts). A fact is acknowledged only after that commit, so nothing
+// acknowledged is lost, and a repeated key finds the first answer and yields nothing.
 //
 // Concurrency: optimistic. The commit names the version each object was read at; if another
 // fact got there first, the commit writes nothing and the fact is decided again on fresh state.
 import { createHash } from 'node:crypto';
 import { Conflict, NotFound } from '../errors.js';
-import { IDEMPOTENCY_WINDOW_MS, newEventId } from '../ingest/index.js';
-import type { Directory, Intake } from '../store/ports.js';
+import { newEventId, type IntakeCommit } from '../ingest/commit.js';
+import type { Intake } from '../store/ports.js';
 import type { PlatformObject } from '../store/types.js';
-import type { Clock } from '../time.js';
 import { applyChannelFact, type ChannelFact, type ChannelState } from './channel.js';
 import type { Decision } from './decision.js';
 import { applyMediaFact, type MediaFact, type MediaState } from './media.js';
@@ -45,6 +45,8 @@ interface Step<S> {
   writes(state: S): PlatformObject[];
 }
 
+const reused = () => new Conflict('idempotency_conflict', 'this Idempotency-Key was already used with a different request');
+
 const MAX_TRIES = 20;
 /**
  * After a stale read, wait a random moment of up to this many ms per try so far before reading
@@ -55,9 +57,8 @@ const BACKOFF_STEP_MS = 2;
 
 export class Lifecycle {
   constructor(
-    private readonly store: Intake & Pick<Directory, 'getSite'>,
-    private readonly clock: Clock,
-    private readonly firstAttemptDelayMs: number,
+    private readonly store: Pick<Intake, 'getPlatformObject'>,
+    private readonly intake: IntakeCommit,
   ) {}
 
   media(siteId: string, mediaId: string, fact: MediaFact, request: FactRequest = {}): Promise<FactResult<MediaState>> {
@@ -119,19 +120,14 @@ export class Lifecycle {
     request: FactRequest,
     decide: (now: number) => Promise<Step<S>>,
   ): Promise<FactResult<S>> {
-    if (!(await this.store.getSite(siteId))) throw new NotFound(`property ${siteId} not found`);
+    await this.intake.requireSite(siteId);
     const key = request.key && request.requestHash ? { key: request.key, requestHash: request.requestHash } : undefined;
     for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
-      const now = this.clock.now();
-      if (key) {
-        const seen = await this.store.findFactAnswer(siteId, key.key, now - IDEMPOTENCY_WINDOW_MS);
-        if (seen) {
-          if (seen.requestHash !== key.requestHash) {
-            throw new Conflict('idempotency_conflict', 'this Idempotency-Key was already used with a different request');
-          }
-          return { ...(JSON.parse(seen.answer) as FactResult<S>), repeat: true };
-        }
-      }
+      const now = this.intake.clock.now();
+      // Looked up before deciding: the rules would refuse a repeat (the media exists by now).
+      const seen = await this.intake.recall<FactResult<S>>(siteId, key, now);
+      if (seen === 'conflict') throw reused();
+      if (seen) return { ...seen, repeat: true };
       const step = await decide(now);
       if (!step.decision.ok) {
         const { status, code, description } = step.decision.refusal;
@@ -140,16 +136,14 @@ export class Lifecycle {
       const { state } = step.decision;
       const events = step.decision.events.map((e) => ({ id: newEventId(), siteId, event: e.event, ids: e.ids, eventTime: now, created: now }));
       const result: FactResult<S> = { id: step.id, about: step.about, state, events: events.map((e) => ({ id: e.id, event: e.event })), repeat: false };
-      const outcome = await this.store.commitFact(
-        { siteId, writes: step.writes(state), events, idempotency: key && { ...key, answer: JSON.stringify(result) } },
-        now,
-        { idempotencyWindowMs: IDEMPOTENCY_WINDOW_MS, firstAttemptAt: now + this.firstAttemptDelayMs },
-      );
-      if (outcome === 'stale') {
+      const done = await this.intake.commit({ siteId, writes: step.writes(state), events }, key, () => result);
+      if (done === 'stale') {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * BACKOFF_STEP_MS * (attempt + 1)));
         continue;
       }
-      return result;
+      if (done === 'conflict') throw reused();
+      // A repeat here: the key was taken by the same request meanwhile; its answer stands.
+      return done.repeat ? { ...done.answer, repeat: true } : result;
     }
     throw new Conflict('busy', 'other facts about the same object kept arriving at the same moment; send this one again');
   }

@@ -5,7 +5,7 @@
 // operation with its SQL beside it; `Store` is all of them, what a node opens.
 import type {
   Account, ApiKey, Attempt, AuditEntry, Delivery, DeliveryFilter, EndpointInfo, EngineStats,
-  EventRecord, FactCommit, HealthPolicy, IngestItem, IngestOptions, IngestOutcome, Outcome, Page, PendingDelivery,
+  EventRecord, HealthPolicy, IngestItem, IngestOptions, IngestOutcome, Outcome, Page, PendingDelivery,
   PlatformKind, PlatformObject, SealedSecrets, Session, Site, StoreChange, Webhook, WebhookChanges, WebhookStats,
 } from './types.js';
 
@@ -96,17 +96,16 @@ export interface Webhooks {
 
 /** Events in: reported events and platform facts, with their deliveries, in one transaction each batch. */
 export interface Intake {
-  /** Commits events and their deliveries, all in one transaction. */
+  /**
+   * Commits the items in one transaction, each whole or not at all: its Idempotency-Key with the
+   * answer, its objects' states (each bumped to version + 1), its events and their deliveries.
+   * An item whose key was used within the window writes nothing ('repeat' or 'conflict'), nor
+   * one whose object moved since it was read ('stale': read again); the others still commit.
+   */
   ingest(items: IngestItem[], now: number, options: IngestOptions): Promise<IngestOutcome[]>;
   getPlatformObject(siteId: string, kind: PlatformKind, id: string): Promise<PlatformObject | undefined>;
-  /** The answer kept for a fact's Idempotency-Key, if it was used after `notBefore`. */
-  findFactAnswer(siteId: string, key: string, notBefore: number): Promise<{ requestHash: string; answer: string } | undefined>;
-  /**
-   * Commits a fact in one transaction: the objects' states (each bumped to version + 1), the
-   * events with their deliveries, and the idempotency key. 'stale' when an object's version
-   * moved since it was read, or the key was taken meanwhile: nothing is written, read again.
-   */
-  commitFact(commit: FactCommit, now: number, options: IngestOptions): Promise<{ deliveries: number } | 'stale'>;
+  /** What an Idempotency-Key (an event's or a fact's) answered, if it was used after `notBefore`. */
+  findAnswer(siteId: string, key: string, notBefore: number): Promise<{ requestHash: string; answer: string } | undefined>;
 }
 
 /** What the delivery engine reads and writes: the durable log under its in-memory schedule. */
@@ -155,7 +154,7 @@ export interface Retention {
   purgeDeliveries(before: number, limit: number): Promise<number>;
   /** Only events left without deliveries: a pending delivery keeps its event. */
   purgeEvents(before: number, limit: number): Promise<number>;
-  /** Idempotency keys of intake and of facts. */
+  /** Idempotency-Keys, of events and of facts alike. */
   purgeIdempotencyKeys(before: number, limit: number): Promise<number>;
   /** Forgets sessions expired at `now`. */
   purgeSessions(now: number): Promise<number>;

@@ -86,12 +86,24 @@ export interface EventRecord {
   created: number;
 }
 
-/** One event to commit; with an idempotency key, a repeat of the same request commits nothing. */
+/**
+ * One request's writes, committed all or nothing: a reported event, or a platform fact (the new
+ * states of the objects it is about, and the events it yielded), each event with its deliveries.
+ */
 export interface IngestItem {
-  event: EventRecord;
-  idempotency?: { key: string; requestHash: string };
+  siteId: string;
+  /** A fact's objects, each with its new state and the `version` it was read at (0: it must not exist yet). */
+  writes?: PlatformObject[];
+  events: EventRecord[];
   /** A test event: one delivery to this webhook only, whatever it subscribes to. */
   onlyWebhookId?: string;
+  /**
+   * The request's Idempotency-Key. Within the window, the same request again (same hash) commits
+   * nothing and gets the first answer; another request with the key is a conflict. One key space
+   * per property, events' and facts' alike. `answer` makes the answer kept, once the item's
+   * deliveries are counted.
+   */
+  idempotency?: { key: string; requestHash: string; answer: (deliveries: number) => string };
 }
 
 export interface IngestOptions {
@@ -102,9 +114,13 @@ export interface IngestOptions {
 }
 
 export type IngestOutcome =
-  | { kind: 'accepted'; eventId: string; deliveries: number }
-  | { kind: 'repeat'; eventId: string; deliveries: number }
-  | { kind: 'conflict' };
+  | { kind: 'accepted'; deliveries: number }
+  /** The key's first answer, as `idempotency.answer` made it. */
+  | { kind: 'repeat'; answer: string }
+  /** The key was used for another request: nothing written. */
+  | { kind: 'conflict' }
+  /** An object's version moved since it was read, or it exists already: nothing of the item written. */
+  | { kind: 'stale' };
 
 export type DeliveryStatus = 'pending' | 'succeeded' | 'failed';
 
@@ -194,15 +210,6 @@ export interface PlatformObject {
   state: unknown;
   /** Counts the facts applied; 0 means "does not exist yet". */
   version: number;
-}
-
-/** One fact's outcome, to commit at once: the objects' new states, the events, the answer. */
-export interface FactCommit {
-  siteId: string;
-  /** Each object with its new state and the `version` it was read at (0: it must not exist yet). */
-  writes: PlatformObject[];
-  events: EventRecord[];
-  idempotency?: { key: string; requestHash: string; answer: string };
 }
 
 /**

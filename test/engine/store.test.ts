@@ -39,7 +39,7 @@ async function events(name: string, n: number, at = NOW, siteId = 'site0001'): P
   for (let i = 0; i < n; i++) {
     const id = `evt_${++seq}`;
     const created = at + i;
-    await store.ingest([{ event: { id, siteId, event: name, ids: {}, eventTime: created, created } }], created,
+    await store.ingest([{ siteId, events: [{ id, siteId, event: name, ids: {}, eventTime: created, created }] }], created,
       { idempotencyWindowMs: DAY, firstAttemptAt: created });
     ids.push(id);
   }
@@ -159,10 +159,15 @@ describe('recovery, retention and statistics', () => {
     expect((await row(`SELECT count(*) AS n FROM deliveries WHERE status = 'pending'`)).n).toBe(3);
     expect(await store.getEvent(fresh[0]!)).toBeDefined();
 
-    await store.ingest([{ event: { id: 'evt_keyed', siteId: 'site0001', event: 'media_created', ids: {}, eventTime: NOW, created: NOW }, idempotency: { key: 'k', requestHash: 'h' } }],
-      NOW - 2 * DAY, { idempotencyWindowMs: DAY, firstAttemptAt: NOW });
-    await store.commitFact({ siteId: 'site0001', writes: [], events: [], idempotency: { key: 'f', requestHash: 'h', answer: '{}' } }, NOW - 2 * DAY,
-      { idempotencyWindowMs: DAY, firstAttemptAt: NOW });
+    // An event's key and a fact's, in the one table.
+    await store.ingest([{
+      siteId: 'site0001', events: [{ id: 'evt_keyed', siteId: 'site0001', event: 'media_created', ids: {}, eventTime: NOW, created: NOW }],
+      idempotency: { key: 'k', requestHash: 'h', answer: () => '{}' },
+    }], NOW - 2 * DAY, { idempotencyWindowMs: DAY, firstAttemptAt: NOW });
+    await store.ingest([{
+      siteId: 'site0001', writes: [{ kind: 'media', id: 'm_keyed', state: {}, version: 0 }], events: [],
+      idempotency: { key: 'f', requestHash: 'h', answer: () => '{}' },
+    }], NOW - 2 * DAY, { idempotencyWindowMs: DAY, firstAttemptAt: NOW });
     expect(await store.purgeIdempotencyKeys(NOW - DAY, 1)).toBe(1);
     expect(await store.purgeIdempotencyKeys(NOW - DAY, 1)).toBe(1);
     expect(await store.purgeIdempotencyKeys(NOW - DAY, 1)).toBe(0);

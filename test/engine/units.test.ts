@@ -56,8 +56,9 @@ describe('retention', () => {
     await store.createSite({ id: 'site0001', accountId: 'acct0001', name: 's', created: old });
     const n = RETENTION_BATCH * 2 + 1;
     await store.ingest(Array.from({ length: n }, (_, i) => ({
-      event: { id: `evt_${i}`, siteId: 'site0001', event: 'media_created', ids: {}, eventTime: old, created: old },
-      idempotency: { key: `k${i}`, requestHash: 'h' },
+      siteId: 'site0001',
+      events: [{ id: `evt_${i}`, siteId: 'site0001', event: 'media_created', ids: {}, eventTime: old, created: old }],
+      idempotency: { key: `k${i}`, requestHash: 'h', answer: () => '{}' },
     })), old, { idempotencyWindowMs: 86_400_000, firstAttemptAt: old });
     const count = (table: string) => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
     expect([count('events'), count('idempotency_keys')]).toEqual([n, n]);

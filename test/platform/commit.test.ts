@@ -2,9 +2,10 @@
 // the key. Run on the real SQLite store; two facts read at the same version cannot both commit.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Conflict } from '../../src/errors.js';
+import { IntakeCommit } from '../../src/ingest/commit.js';
 import { Lifecycle } from '../../src/platform/lifecycle.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
-import type { FactCommit } from '../../src/store/types.js';
+import type { IngestItem } from '../../src/store/types.js';
 import type { Store } from '../../src/store/ports.js';
 
 const NOW = Date.parse('2024-08-27T00:13:10Z');
@@ -27,37 +28,39 @@ afterEach(() => store.close());
 
 const count = (table: string) => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
 const event = (id: string, name: string) => ({ id, siteId: 'site0001', event: name, ids: { media_id: 'm1' }, eventTime: NOW, created: NOW });
-const commit = (version: number, events = [event(`evt_${version}`, 'media_updated')], key?: string): FactCommit => ({
+const commit = (version: number, events = [event(`evt_${version}`, 'media_updated')], key?: string, requestHash = 'h'): IngestItem => ({
   siteId: 'site0001',
   writes: [{ kind: 'media', id: 'm1', state: { v: version + 1 }, version }],
   events,
-  idempotency: key ? { key, requestHash: 'h', answer: '{}' } : undefined,
+  idempotency: key ? { key, requestHash, answer: () => '{}' } : undefined,
 });
+const ingest = async (item: IngestItem, now = NOW) => (await store.ingest([item], now, options))[0];
 
-describe('Store.commitFact', () => {
+describe('Store.ingest of a fact', () => {
   it('writes state, events, deliveries and key together, and bumps the version', async () => {
-    expect(await store.commitFact(commit(0, [event('evt_a', 'media_created')], 'k1'), NOW, options)).toEqual({ deliveries: 1 });
+    expect(await ingest(commit(0, [event('evt_a', 'media_created')], 'k1'))).toEqual({ kind: 'accepted', deliveries: 1 });
     expect(await store.getPlatformObject('site0001', 'media', 'm1')).toEqual({ kind: 'media', id: 'm1', state: { v: 1 }, version: 1 });
-    expect(await store.findFactAnswer('site0001', 'k1', NOW - 1)).toEqual({ requestHash: 'h', answer: '{}' });
+    expect(await store.findAnswer('site0001', 'k1', NOW - 1)).toEqual({ requestHash: 'h', answer: '{}' });
     expect([count('events'), count('deliveries')]).toEqual([1, 1]);
   });
 
   it('writes nothing at all when a version moved since it was read, or the object already exists', async () => {
-    await store.commitFact(commit(0), NOW, options);
-    await store.commitFact(commit(1), NOW, options);
-    const before = [count('events'), count('deliveries'), count('fact_keys')];
-    expect(await store.commitFact(commit(1, undefined, 'late'), NOW, options)).toBe('stale');
-    expect(await store.commitFact(commit(0, undefined, 'late'), NOW, options)).toBe('stale');
-    expect([count('events'), count('deliveries'), count('fact_keys')]).toEqual(before);
+    await ingest(commit(0));
+    await ingest(commit(1));
+    const before = [count('events'), count('deliveries'), count('idempotency_keys')];
+    expect(await ingest(commit(1, undefined, 'late'))).toEqual({ kind: 'stale' });
+    expect(await ingest(commit(0, undefined, 'late'))).toEqual({ kind: 'stale' });
+    expect([count('events'), count('deliveries'), count('idempotency_keys')]).toEqual(before);
     expect((await store.getPlatformObject('site0001', 'media', 'm1'))!.version).toBe(2);
   });
 
-  it('treats a key taken meanwhile as stale, and forgets keys older than the window', async () => {
-    await store.commitFact(commit(0, [], 'k'), NOW, options);
-    expect(await store.commitFact(commit(1, [], 'k'), NOW, options)).toBe('stale');
+  it('answers a key taken meanwhile with its first answer (or a conflict), and forgets keys older than the window', async () => {
+    await ingest(commit(0, [], 'k'));
+    expect(await ingest(commit(1, [], 'k'))).toEqual({ kind: 'repeat', answer: '{}' });
+    expect(await ingest(commit(1, [], 'k', 'other'))).toEqual({ kind: 'conflict' });
     const later = NOW + options.idempotencyWindowMs + 1;
-    expect(await store.findFactAnswer('site0001', 'k', later - options.idempotencyWindowMs)).toBeUndefined();
-    expect(await store.commitFact(commit(1, [], 'k'), later, options)).toEqual({ deliveries: 0 });
+    expect(await store.findAnswer('site0001', 'k', later - options.idempotencyWindowMs)).toBeUndefined();
+    expect(await ingest(commit(1, [], 'k'), later)).toEqual({ kind: 'accepted', deliveries: 0 });
   });
 });
 
@@ -78,7 +81,7 @@ describe('Lifecycle under concurrent facts', () => {
   }
 
   it('decides again on fresh state when another fact committed first: each milestone once', async () => {
-    const lifecycle = new Lifecycle(slowReads(store), clock, 0, () => {});
+    const lifecycle = new Lifecycle(slowReads(store), new IntakeCommit(store, clock, 0));
     const renditions = ['a', 'b', 'c', 'd'];
     await lifecycle.media('site0001', 'm1', { kind: 'create', publishStart: null, renditions });
     await lifecycle.createThumbnail('site0001', 'm1', 'th', true);
@@ -94,7 +97,7 @@ describe('Lifecycle under concurrent facts', () => {
   });
 
   it('creates a media once when two creations race: the other is told it exists', async () => {
-    const lifecycle = new Lifecycle(slowReads(store), clock, 0, () => {});
+    const lifecycle = new Lifecycle(slowReads(store), new IntakeCommit(store, clock, 0));
     const create = () => lifecycle.media('site0001', 'm1', { kind: 'create', publishStart: null, renditions: ['a'] });
     const outcomes = await Promise.allSettled([create(), create()]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);

@@ -291,6 +291,24 @@ describe('repeats', () => {
     await p.delivered(5);
   });
 
+  it('shares the property\'s keys with reported events: a key used for one is a conflict for the other', async () => {
+    const p = await newProperty();
+    const base = `/v2/sites/${p.site}`;
+    const reported = await op.post(`${base}/events/`, { event: 'media_available', media_id: 'Shared01' }, { 'idempotency-key': 'shared-1' });
+    expect(reported.status).toBe(202);
+    const fact = await op.post(`${base}/media/`, { id: 'Shared01', renditions: ['180p'] }, { 'idempotency-key': 'shared-1' });
+    expect(fact.status).toBe(409);
+    expect(fact.body.errors).toEqual([{ code: 'idempotency_conflict', description: 'this Idempotency-Key was already used with a different request' }]);
+
+    const created = await op.post(`${base}/media/`, { id: 'Shared02', renditions: ['180p'] }, { 'idempotency-key': 'shared-2' });
+    expect(created.status).toBe(201);
+    const event = await op.post(`${base}/events/`, { event: 'media_available', media_id: 'Shared02' }, { 'idempotency-key': 'shared-2' });
+    expect(event.status).toBe(409);
+    expect(event.body.errors).toEqual([{ code: 'idempotency_conflict', description: 'this Idempotency-Key was already used with a different body' }]);
+    // The first requests stand: one reported event, one fact's event, and nothing of the refused ones.
+    expect(await p.log()).toEqual(['media_available', 'media_created']);
+  });
+
   it('yields nothing new for a repeated fact without a key where the rules make it harmless', async () => {
     const p = await newProperty();
     const base = `/v2/sites/${p.site}`;

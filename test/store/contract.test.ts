@@ -26,7 +26,14 @@ const hook = (id: string, over: Partial<Webhook> = {}): Webhook => ({
 });
 const event = (id: string, name = 'media_available', created = NOW): EventRecord =>
   ({ id, siteId: 'site0001', event: name, ids: { media_id: `m_${id}` }, eventTime: NOW - 5, created });
-const item = (id: string, extra: Partial<IngestItem> = {}): IngestItem => ({ event: event(id), ...extra });
+const item = (id: string, extra: Partial<IngestItem> = {}): IngestItem => ({ siteId: 'site0001', events: [event(id)], ...extra });
+/** An Idempotency-Key whose kept answer names the event and the deliveries it made. */
+const keyed = (key: string, requestHash: string, eventId: string) => ({ key, requestHash, answer: (deliveries: number) => JSON.stringify({ eventId, deliveries }) });
+/** A fact about media m1 read at `version`, with its events, and its key if any. */
+const fact = (version: number, events: EventRecord[], key?: string, requestHash = 'h'): IngestItem => ({
+  siteId: 'site0001', writes: [{ kind: 'media', id: 'm1', state: { v: version + 1 }, version }], events,
+  idempotency: key ? { key, requestHash, answer: () => '{"a":1}' } : undefined,
+});
 const ok = (d: PendingDelivery, at = NOW): Outcome => ({
   deliveryId: d.id, webhookId: d.webhookId, succeeded: true, nextAttemptAt: null,
   attempt: { attemptedAt: at, statusCode: 200, durationMs: 3, error: null, responseBody: 'ok' },
@@ -122,7 +129,7 @@ describe(`the store contract (${TEST_STORE})`, () => {
     await store.createWebhook(hook('hook0002', { events: ['media_updated'] }), 's');
     await store.createWebhook(hook('hook0003', { siteIds: ['other001'] }), 's');
     const [out] = await store.ingest([item('evt_1')], NOW, options);
-    expect(out).toEqual({ kind: 'accepted', eventId: 'evt_1', deliveries: 1 });
+    expect(out).toEqual({ kind: 'accepted', deliveries: 1 });
     expect(await store.getEvent('evt_1')).toEqual(event('evt_1'));
     const { deliveries, total } = await store.listDeliveries('hook0001', {}, { page: 1, pageLength: 10 });
     expect(total).toBe(1);
@@ -132,22 +139,10 @@ describe(`the store contract (${TEST_STORE})`, () => {
 
     // A test event goes to one webhook, whatever it subscribes to.
     const [test] = await store.ingest([item('evt_2', { onlyWebhookId: 'hook0003' })], NOW, options);
-    expect(test).toEqual({ kind: 'accepted', eventId: 'evt_2', deliveries: 1 });
+    expect(test).toEqual({ kind: 'accepted', deliveries: 1 });
     // A webhook that stops listening gets nothing new.
     await store.updateWebhook('hook0001', { events: ['media_updated'] }, NOW);
     expect((await store.ingest([item('evt_3')], NOW, options))[0]).toMatchObject({ deliveries: 0 });
-  });
-
-  it('answers a repeated idempotency key with the first answer, a changed body with a conflict, and forgets old keys', async () => {
-    await store.createWebhook(hook('hook0001'), 's');
-    const key = { key: 'k1', requestHash: 'h1' };
-    const outcomes = await store.ingest([item('evt_1', { idempotency: key }), item('evt_2', { idempotency: key })], NOW, options);
-    expect(outcomes).toEqual([{ kind: 'accepted', eventId: 'evt_1', deliveries: 1 }, { kind: 'repeat', eventId: 'evt_1', deliveries: 1 }]);
-    expect(await store.ingest([item('evt_3', { idempotency: { key: 'k1', requestHash: 'h2' } })], NOW + 1, options)).toEqual([{ kind: 'conflict' }]);
-    expect(await store.getEvent('evt_2')).toBeUndefined();
-    const later = NOW + options.idempotencyWindowMs + 1;
-    expect(await store.ingest([item('evt_4', { idempotency: { key: 'k1', requestHash: 'h2' } })], later, options))
-      .toEqual([{ kind: 'accepted', eventId: 'evt_4', deliveries: 1 }]);
   });
 
   it('loads a webhook\'s due deliveries by due time then commit order, up to a limit, with when the next comes due', async () => {
@@ -287,23 +282,6 @@ describe(`the store contract (${TEST_STORE})`, () => {
     expect(await store.pendingWebhooks()).toEqual([]);
   });
 
-  it('commits a fact all or nothing, with optimistic versions and keys', async () => {
-    await store.createWebhook(hook('hook0001'), 's');
-    const fact = (version: number, key?: string) => ({
-      siteId: 'site0001', writes: [{ kind: 'media' as const, id: 'm1', state: { v: version + 1 }, version }],
-      events: [event(`evt_v${version}${key ?? ''}`, 'media_updated')],
-      idempotency: key ? { key, requestHash: 'h', answer: '{"a":1}' } : undefined,
-    });
-    expect(await store.commitFact(fact(0, 'k'), NOW, options)).toEqual({ deliveries: 1 });
-    expect(await store.getPlatformObject('site0001', 'media', 'm1')).toEqual({ kind: 'media', id: 'm1', state: { v: 1 }, version: 1 });
-    expect(await store.findFactAnswer('site0001', 'k', NOW - 1)).toEqual({ requestHash: 'h', answer: '{"a":1}' });
-    expect(await store.commitFact(fact(0), NOW, options)).toBe('stale');
-    expect(await store.commitFact(fact(1, 'k'), NOW, options)).toBe('stale');
-    expect(await store.getEvent('evt_v1k')).toBeUndefined();
-    expect(await store.commitFact(fact(1), NOW, options)).toEqual({ deliveries: 1 });
-    expect((await store.getPlatformObject('site0001', 'media', 'm1'))!.version).toBe(2);
-  });
-
   it('keeps the audit log, newest first, per account', async () => {
     const entry = (id: string, accountId: string | null, created: number) => ({
       id, accountId, actor: 'account' as const, keyId: 'key00001', action: 'webhook.created', targetType: 'webhook', targetId: 'hook0001', ip: '127.0.0.1', created,
@@ -357,7 +335,7 @@ describe(`what the store announces (${TEST_STORE})`, () => {
   });
 
   it('announces the deliveries an intake or a fact created, with all the engine needs, once committed', async () => {
-    const key = { key: 'k1', requestHash: 'h1' };
+    const key = keyed('k1', 'h1', 'evt_1');
     await store.ingest([item('evt_1', { idempotency: key })], NOW, options);
     const loaded = [...await due('hook0001'), ...await due('hook0002')];
     expect(loaded).toHaveLength(2);
@@ -369,7 +347,7 @@ describe(`what the store announces (${TEST_STORE})`, () => {
 
     // Nothing created, nothing told: a repeat, an event no webhook listens to.
     await store.ingest([item('evt_2', { idempotency: key })], NOW, options);
-    await store.ingest([{ event: event('evt_3', 'channel_created') }], NOW, options);
+    await store.ingest([{ siteId: 'site0001', events: [event('evt_3', 'channel_created')] }], NOW, options);
     expect(told()).toEqual([]);
     // One batch, one announcement; a test event goes to its webhook only.
     await store.ingest([item('evt_4'), item('evt_5', { onlyWebhookId: 'hook0002' })], NOW, options);
@@ -379,8 +357,8 @@ describe(`what the store announces (${TEST_STORE})`, () => {
       .toEqual(['evt_4>hook0001', 'evt_4>hook0002', 'evt_5>hook0002']);
 
     // A fact's events, the same way; a stale fact commits nothing and tells nothing.
-    const fact = { siteId: 'site0001', writes: [{ kind: 'media' as const, id: 'm1', state: {}, version: 0 }], events: [event('evt_f1', 'media_updated')] };
-    expect(await store.commitFact(fact, NOW + 1, { ...options, firstAttemptAt: NOW + 1 })).toEqual({ deliveries: 2 });
+    expect(await store.ingest([fact(0, [event('evt_f1', 'media_updated')])], NOW + 1, { ...options, firstAttemptAt: NOW + 1 }))
+      .toEqual([{ kind: 'accepted', deliveries: 2 }]);
     const [factChange] = told();
     expect(factChange).toEqual({
       kind: 'deliveries', webhookIds: ['hook0001', 'hook0002'],
@@ -389,7 +367,7 @@ describe(`what the store announces (${TEST_STORE})`, () => {
         facts: { event: 'media_updated', siteId: 'site0001', eventTime: NOW - 5, ids: { media_id: 'm_evt_f1' } },
       })),
     });
-    expect(await store.commitFact({ ...fact, events: [event('evt_f2', 'media_updated')] }, NOW + 2, options)).toBe('stale');
+    expect(await store.ingest([fact(0, [event('evt_f2', 'media_updated')])], NOW + 2, options)).toEqual([{ kind: 'stale' }]);
     expect(told()).toEqual([]);
   });
 
@@ -496,7 +474,7 @@ describe.runIf(TEST_STORE === 'postgres')('a shared store (PostgreSQL)', () => {
     await store.createWebhook(hook('hook0001'), 's');
     const other = await secondNode();
     try {
-      const key = { key: 'race', requestHash: 'h' };
+      const key = keyed('race', 'h', 'evt_a');
       const outcomes = (await Promise.all([
         store.ingest([item('evt_a', { idempotency: key })], NOW, options),
         other.ingest([item('evt_b', { idempotency: key })], NOW, options),
@@ -547,7 +525,7 @@ describe.runIf(TEST_STORE === 'postgres')('a shared store (PostgreSQL)', () => {
       }, 10_000, 'the change feed to listen');
       heard.length = 0;
       // A stale fact rolls back its events and their deliveries: no wake-up for them.
-      await store.commitFact({ siteId: 'site0001', writes: [{ kind: 'media', id: 'm', state: {}, version: 3 }], events: [event('evt_x')] }, NOW, options);
+      await store.ingest([{ siteId: 'site0001', writes: [{ kind: 'media', id: 'm', state: {}, version: 3 }], events: [event('evt_x')] }], NOW, options);
       await store.deleteWebhook('hook0001');
       await until(() => heard.length > 0, 5_000, 'the delete');
       expect(heard).toEqual([{ kind: 'webhook', id: 'hook0001' }]);

@@ -94,7 +94,7 @@ describe('the change feed', () => {
     const here: StoreChange[] = [];
     store.onChange((c) => here.push(c));
 
-    const [outcome] = await store.ingest([{ event: event('evt_wide') }], NOW, options);
+    const [outcome] = await store.ingest([{ siteId: 'site0001', events: [event('evt_wide')] }], NOW, options);
     expect(outcome).toMatchObject({ kind: 'accepted', deliveries: 121 });
     const local = here.filter((c) => c.kind === 'deliveries');
     expect(local).toHaveLength(1);
@@ -105,7 +105,7 @@ describe('the change feed', () => {
     expect(there.filter((c) => c.kind === 'deliveries')).toEqual([{ kind: 'deliveries', webhookIds: null }]);
 
     // A narrow one is told with its webhooks, still without the deliveries.
-    await store.ingest([{ event: event('evt_narrow'), onlyWebhookId: 'hook0001' }], NOW, options);
+    await store.ingest([{ siteId: 'site0001', events: [event('evt_narrow')], onlyWebhookId: 'hook0001' }], NOW, options);
     await until(() => there.filter((c) => c.kind === 'deliveries').length === 2, 5_000, 'the narrow fan-out');
     expect(there.filter((c) => c.kind === 'deliveries')[1]).toEqual({ kind: 'deliveries', webhookIds: ['hook0001'] });
   });
@@ -121,7 +121,7 @@ describe('the change feed', () => {
     here.length = 0;
     there.length = 0;
 
-    await store.ingest([{ event: event('evt_1') }], NOW, options);
+    await store.ingest([{ siteId: 'site0001', events: [event('evt_1')] }], NOW, options);
     // Told in process before ingest resolves, with the delivery.
     expect(here).toEqual([{ kind: 'deliveries', webhookIds: ['hook0001'], created: [expect.objectContaining({ webhookId: 'hook0001', eventId: 'evt_1' })] }]);
     await until(() => there.length > 0, 5_000, 'the other node to hear it');
@@ -151,7 +151,7 @@ describe('a database gone silent', () => {
       proxy.silence();
 
       let started = Date.now();
-      await expect(node.ingest([{ event: event('evt_silent') }], NOW, options)).rejects.toBeInstanceOf(StoreUnavailable);
+      await expect(node.ingest([{ siteId: 'site0001', events: [event('evt_silent')] }], NOW, options)).rejects.toBeInstanceOf(StoreUnavailable);
       expect(Date.now() - started).toBeLessThan(3_000);
       started = Date.now();
       await expect(node.ping()).rejects.toBeInstanceOf(StoreUnavailable);
@@ -161,7 +161,7 @@ describe('a database gone silent', () => {
 
       proxy.speak();
       await until(() => node.ping().then(() => true, () => false), 10_000, 'the database to answer again');
-      await node.ingest([{ event: event('evt_back') }], NOW, options);
+      await node.ingest([{ siteId: 'site0001', events: [event('evt_back')] }], NOW, options);
       expect(heard.filter((c) => c.kind === 'deliveries')).toMatchObject([{ webhookIds: ['hook0001'], created: [{ eventId: 'evt_back' }] }]);
     } finally {
       await proxy.close();

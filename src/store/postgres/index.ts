@@ -113,8 +113,7 @@ export class PostgresStore implements Store {
 
   ingest: Intake['ingest'] = (items, now, options) => intake.ingest(this.db, items, now, options);
   getPlatformObject: Intake['getPlatformObject'] = (siteId, kind, id) => intake.getPlatformObject(this.db, siteId, kind, id);
-  findFactAnswer: Intake['findFactAnswer'] = (siteId, key, notBefore) => intake.findFactAnswer(this.db, siteId, key, notBefore);
-  commitFact: Intake['commitFact'] = (commit, now, options) => intake.commitFact(this.db, commit, now, options);
+  findAnswer: Intake['findAnswer'] = (siteId, key, notBefore) => intake.findAnswer(this.db, siteId, key, notBefore);
 
   pendingWebhooks: EngineStore['pendingWebhooks'] = () => engine.pendingWebhooks(this.db);
   getEndpoint: EngineStore['getEndpoint'] = (id) => engine.getEndpoint(this.db, id);

@@ -1,13 +1,14 @@
 // Events in, on PostgreSQL (the Intake port, src/store/ports.ts): reported events and platform
-// facts, each batch with its deliveries in one transaction. What a commit creates is announced
+// facts, each batch with its deliveries and each request's Idempotency-Key (one table for both)
+// in one transaction. What a commit creates is announced
 // with the deliveries themselves (to this process's engine) and the webhooks concerned (to the
 // other nodes).
-import type { EventRecord, FactCommit, IngestItem, IngestOptions, IngestOutcome, PendingDelivery, PlatformKind, PlatformObject } from '../types.js';
+import type { EventRecord, IngestItem, IngestOptions, IngestOutcome, PendingDelivery, PlatformKind, PlatformObject } from '../types.js';
 import type { Db, Queryable, Tx } from './db.js';
 
 const NEW_DELIVERY_ID = `'msg_' || encode(substring(uuid_send(gen_random_uuid()) from 1 for 12), 'hex')`;
 
-/** Thrown inside a transaction to roll it back when a fact was read at an old version. */
+/** Thrown inside an item's savepoint to roll the item back when a fact was read at an old version. */
 class StaleFact extends Error {}
 
 /** Announces the deliveries a transaction created (or made due again), if any. */
@@ -34,35 +35,77 @@ async function insertEvent(tx: Queryable, event: EventRecord, now: number, first
   return rows.map((r) => ({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, facts }));
 }
 
-export function ingest(db: Db, items: IngestItem[], now: number, options: IngestOptions): Promise<IngestOutcome[]> {
+/** One item: its key taken, its objects written, its events inserted. Throws StaleFact if an object moved. */
+async function ingestOne(tx: Tx, item: IngestItem, now: number, options: IngestOptions, created: PendingDelivery[]): Promise<IngestOutcome> {
+  const key = item.idempotency;
+  if (key) {
+    // Take the key first (an expired one is taken over): a node racing with the same key waits
+    // on it here, then finds it taken and answers as a repeat. The answer is written once known.
+    const taken = await tx.query(`INSERT INTO idempotency_keys (site_id, key, request_hash, answer, created)
+      VALUES ($1, $2, $3, '', $4)
+      ON CONFLICT (site_id, key) DO UPDATE SET request_hash = excluded.request_hash, answer = '', created = excluded.created
+      WHERE idempotency_keys.created <= $5`,
+    [item.siteId, key.key, key.requestHash, now, now - options.idempotencyWindowMs]);
+    if (taken.rowCount === 0) {
+      const seen = (await tx.query('SELECT request_hash, answer FROM idempotency_keys WHERE site_id = $1 AND key = $2', [item.siteId, key.key])).rows[0]!;
+      return seen.request_hash === key.requestHash ? { kind: 'repeat', answer: seen.answer } : { kind: 'conflict' };
+    }
+  }
+  for (const w of item.writes ?? []) {
+    const state = JSON.stringify(w.state);
+    // A node writing the same object waits here, then finds the version moved (or the row there).
+    const { rowCount } = w.version === 0
+      ? await tx.query(`INSERT INTO platform_objects (site_id, kind, id, state, version) VALUES ($1, $2, $3, $4, 1)
+          ON CONFLICT DO NOTHING`, [item.siteId, w.kind, w.id, state])
+      : await tx.query(`UPDATE platform_objects SET state = $4, version = version + 1
+          WHERE site_id = $1 AND kind = $2 AND id = $3 AND version = $5`, [item.siteId, w.kind, w.id, state, w.version]);
+    if (rowCount === 0) throw new StaleFact();
+  }
+  const made: PendingDelivery[] = [];
+  for (const event of item.events) made.push(...await insertEvent(tx, event, now, options.firstAttemptAt, item.onlyWebhookId));
+  if (key) {
+    await tx.query('UPDATE idempotency_keys SET answer = $3 WHERE site_id = $1 AND key = $2', [item.siteId, key.key, key.answer(made.length)]);
+  }
+  created.push(...made);
+  return { kind: 'accepted', deliveries: made.length };
+}
+
+export async function ingest(db: Db, items: IngestItem[], now: number, options: IngestOptions): Promise<IngestOutcome[]> {
+  if (items.length === 1) {
+    // One item alone (every fact, as src/ingest/commit.ts sends them): a stale one rolls back the
+    // whole transaction, without a savepoint's round trips.
+    try {
+      return await db.transaction(async (tx) => {
+        const created: PendingDelivery[] = [];
+        const outcome = await ingestOne(tx, items[0]!, now, options, created);
+        announceDeliveries(tx, created);
+        return [outcome];
+      });
+    } catch (err) {
+      if (err instanceof StaleFact) return [{ kind: 'stale' }];
+      throw err;
+    }
+  }
   return db.transaction(async (tx) => {
     const outcomes: IngestOutcome[] = [];
     const created: PendingDelivery[] = [];
     for (const item of items) {
-      const { event, idempotency } = item;
-      if (idempotency) {
-        // Take the key first (an expired one is taken over): a node racing with the same key
-        // waits on it here, then finds it taken and answers as a repeat.
-        const taken = await tx.query(`INSERT INTO idempotency_keys (site_id, key, request_hash, event_id, deliveries, created)
-          VALUES ($1, $2, $3, $4, 0, $5)
-          ON CONFLICT (site_id, key) DO UPDATE SET request_hash = excluded.request_hash, event_id = excluded.event_id,
-            deliveries = 0, created = excluded.created
-          WHERE idempotency_keys.created <= $6`,
-        [event.siteId, idempotency.key, idempotency.requestHash, event.id, now, now - options.idempotencyWindowMs]);
-        if (taken.rowCount === 0) {
-          const seen = (await tx.query('SELECT * FROM idempotency_keys WHERE site_id = $1 AND key = $2', [event.siteId, idempotency.key])).rows[0]!;
-          outcomes.push(seen.request_hash === idempotency.requestHash
-            ? { kind: 'repeat', eventId: seen.event_id, deliveries: seen.deliveries }
-            : { kind: 'conflict' });
-          continue;
-        }
+      if (!item.writes?.length) {
+        outcomes.push(await ingestOne(tx, item, now, options, created));
+        continue;
       }
-      const deliveries = await insertEvent(tx, event, now, options.firstAttemptAt, item.onlyWebhookId);
-      created.push(...deliveries);
-      if (idempotency) {
-        await tx.query('UPDATE idempotency_keys SET deliveries = $3 WHERE site_id = $1 AND key = $2', [event.siteId, idempotency.key, deliveries.length]);
+      // A fact in a savepoint of its own: a stale one takes back its key and its writes, and
+      // nothing of the rest of the batch.
+      await tx.query('SAVEPOINT fact');
+      try {
+        outcomes.push(await ingestOne(tx, item, now, options, created));
+        await tx.query('RELEASE SAVEPOINT fact');
+      } catch (err) {
+        if (!(err instanceof StaleFact)) throw err;
+        await tx.query('ROLLBACK TO SAVEPOINT fact');
+        await tx.query('RELEASE SAVEPOINT fact');
+        outcomes.push({ kind: 'stale' });
       }
-      outcomes.push({ kind: 'accepted', eventId: event.id, deliveries: deliveries.length });
     }
     announceDeliveries(tx, created);
     return outcomes;
@@ -74,38 +117,7 @@ export async function getPlatformObject(db: Db, siteId: string, kind: PlatformKi
   return r && { kind, id, state: JSON.parse(r.state), version: r.version };
 }
 
-export async function findFactAnswer(db: Db, siteId: string, key: string, notBefore: number): Promise<{ requestHash: string; answer: string } | undefined> {
-  const r = (await db.query('SELECT request_hash, answer FROM fact_keys WHERE site_id = $1 AND key = $2 AND created > $3', [siteId, key, notBefore])).rows[0];
+export async function findAnswer(db: Db, siteId: string, key: string, notBefore: number): Promise<{ requestHash: string; answer: string } | undefined> {
+  const r = (await db.query('SELECT request_hash, answer FROM idempotency_keys WHERE site_id = $1 AND key = $2 AND created > $3', [siteId, key, notBefore])).rows[0];
   return r && { requestHash: r.request_hash as string, answer: r.answer as string };
-}
-
-export async function commitFact(db: Db, commit: FactCommit, now: number, options: IngestOptions): Promise<{ deliveries: number } | 'stale'> {
-  try {
-    return await db.transaction(async (tx) => {
-      for (const w of commit.writes) {
-        const state = JSON.stringify(w.state);
-        // A node writing the same object waits here, then finds the version moved (or the row there).
-        const { rowCount } = w.version === 0
-          ? await tx.query(`INSERT INTO platform_objects (site_id, kind, id, state, version) VALUES ($1, $2, $3, $4, 1)
-              ON CONFLICT DO NOTHING`, [commit.siteId, w.kind, w.id, state])
-          : await tx.query(`UPDATE platform_objects SET state = $4, version = version + 1
-              WHERE site_id = $1 AND kind = $2 AND id = $3 AND version = $5`, [commit.siteId, w.kind, w.id, state, w.version]);
-        if (rowCount === 0) throw new StaleFact();
-      }
-      const key = commit.idempotency;
-      if (key) {
-        await tx.query('DELETE FROM fact_keys WHERE site_id = $1 AND key = $2 AND created <= $3', [commit.siteId, key.key, now - options.idempotencyWindowMs]);
-        const { rowCount } = await tx.query(`INSERT INTO fact_keys (site_id, key, request_hash, answer, created) VALUES ($1, $2, $3, $4, $5)
-          ON CONFLICT DO NOTHING`, [commit.siteId, key.key, key.requestHash, key.answer, now]);
-        if (rowCount === 0) throw new StaleFact();
-      }
-      const created: PendingDelivery[] = [];
-      for (const event of commit.events) created.push(...await insertEvent(tx, event, now, options.firstAttemptAt));
-      announceDeliveries(tx, created);
-      return { deliveries: created.length };
-    });
-  } catch (err) {
-    if (err instanceof StaleFact) return 'stale';
-    throw err;
-  }
 }

@@ -221,4 +221,25 @@ CREATE TABLE nodes (
   started_at    BIGINT NOT NULL
 );
 `,
+  /* 5: one Idempotency-Key table for events and facts (the embedded store's 9) */ `
+-- Every request the platform sends with an Idempotency-Key, a reported event or a fact, keeps
+-- here the hash of the request and the JSON its route answered, so that a repeat within 24 h gets
+-- that answer again and commits nothing. One key space per property: a key used for an event and
+-- then for a fact (or the other way) is a conflict, like any reuse of a key with another request.
+-- An event's key gets the answer its route gave, {id, event, site_id, deliveries}; a key whose
+-- event retention has taken (a retention shorter than the 24 h window) has nothing to answer
+-- with and goes.
+ALTER TABLE idempotency_keys ADD COLUMN answer TEXT;
+UPDATE idempotency_keys k
+  SET answer = json_build_object('id', k.event_id, 'event', e.event, 'site_id', k.site_id, 'deliveries', k.deliveries)::text
+  FROM events e WHERE e.id = k.event_id;
+DELETE FROM idempotency_keys WHERE answer IS NULL;
+ALTER TABLE idempotency_keys DROP COLUMN event_id, DROP COLUMN deliveries, ALTER COLUMN answer SET NOT NULL;
+-- Facts' keys join them; a key in both tables (two requests, allowed until now) keeps the later one.
+INSERT INTO idempotency_keys (site_id, key, request_hash, answer, created)
+  SELECT site_id, key, request_hash, answer, created FROM fact_keys
+  ON CONFLICT (site_id, key) DO UPDATE SET request_hash = excluded.request_hash, answer = excluded.answer, created = excluded.created
+  WHERE excluded.created > idempotency_keys.created;
+DROP TABLE fact_keys;
+`,
 ];

@@ -16,13 +16,10 @@ export async function purgeEvents(db: Db, before: number, limit: number): Promis
     ORDER BY e.created LIMIT $2)`, [before, limit])).rowCount ?? 0;
 }
 
-/** Intake's keys first, then facts', `limit` rows in all. */
+/** Idempotency-Keys, events' and facts' alike (one table). */
 export async function purgeIdempotencyKeys(db: Db, before: number, limit: number): Promise<number> {
-  const intake = (await db.query(`DELETE FROM idempotency_keys WHERE (site_id, key) IN (
+  return (await db.query(`DELETE FROM idempotency_keys WHERE (site_id, key) IN (
     SELECT site_id, key FROM idempotency_keys WHERE created < $1 ORDER BY created LIMIT $2)`, [before, limit])).rowCount ?? 0;
-  const facts = (await db.query(`DELETE FROM fact_keys WHERE (site_id, key) IN (
-    SELECT site_id, key FROM fact_keys WHERE created < $1 ORDER BY created LIMIT $2)`, [before, limit - intake])).rowCount ?? 0;
-  return intake + facts;
 }
 
 export async function purgeSessions(db: Db, now: number): Promise<number> {

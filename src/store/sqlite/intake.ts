@@ -1,14 +1,14 @@
 // Events in, on the embedded store: reported events and platform facts, each batch in one
 // transaction at the configured synchronous level (durable when acknowledged), with the
-// deliveries they fan out to. Once committed, the deliveries are announced with all the engine
+// deliveries they fan out to and each request's Idempotency-Key (one table for both). Once committed, the deliveries are announced with all the engine
 // needs to send them ({kind: 'deliveries', created}), so that it need not read them back.
 import type Database from 'better-sqlite3';
 import { idsFrom, type Row } from '../rows.js';
 import type { Intake } from '../ports.js';
-import type { EventRecord, IngestOutcome, PendingDelivery } from '../types.js';
+import type { EventRecord, IngestItem, IngestOutcome, PendingDelivery } from '../types.js';
 import { statement, type Context } from './statement.js';
 
-/** Thrown inside a transaction to roll it back when a fact was read at an old version. */
+/** Thrown inside an item's savepoint to roll the item back when a fact was read at an old version. */
 class StaleFact extends Error {}
 
 /**
@@ -35,6 +35,19 @@ function insertEvent(db: Database.Database, event: EventRecord, now: number, due
   return rows.map((r) => ({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, facts }));
 }
 
+/** Writes a fact's objects, each only at the version it was read at; StaleFact if one moved. */
+function writeObjects(db: Database.Database, item: IngestItem): void {
+  for (const w of item.writes ?? []) {
+    const state = JSON.stringify(w.state);
+    const { changes } = w.version === 0
+      ? statement(db, `INSERT INTO platform_objects (site_id, kind, id, state, version) VALUES (?, ?, ?, ?, 1)
+          ON CONFLICT DO NOTHING`).run(item.siteId, w.kind, w.id, state)
+      : statement(db, `UPDATE platform_objects SET state = ?, version = version + 1
+          WHERE site_id = ? AND kind = ? AND id = ? AND version = ?`).run(state, item.siteId, w.kind, w.id, w.version);
+    if (changes === 0) throw new StaleFact();
+  }
+}
+
 export function intake({ db, announce }: Context): Intake {
   /** After the commit: the new deliveries, if any, to the listeners. */
   const created = (deliveries: PendingDelivery[]) => {
@@ -47,23 +60,32 @@ export function intake({ db, announce }: Context): Intake {
       const deliveries: PendingDelivery[] = [];
       const outcomes = db.transaction(() =>
         items.map((item): IngestOutcome => {
-          const { event, idempotency } = item;
-          if (idempotency) {
-            const seen = statement(db, 'SELECT * FROM idempotency_keys WHERE site_id = ? AND key = ? AND created > ?')
-              .get(event.siteId, idempotency.key, now - options.idempotencyWindowMs) as Row | undefined;
-            if (seen) {
-              return seen.request_hash === idempotency.requestHash
-                ? { kind: 'repeat', eventId: seen.event_id, deliveries: seen.deliveries }
-                : { kind: 'conflict' };
-            }
+          const key = item.idempotency;
+          if (key) {
+            const seen = statement(db, 'SELECT request_hash, answer FROM idempotency_keys WHERE site_id = ? AND key = ? AND created > ?')
+              .get(item.siteId, key.key, now - options.idempotencyWindowMs) as Row | undefined;
+            if (seen) return seen.request_hash === key.requestHash ? { kind: 'repeat', answer: seen.answer } : { kind: 'conflict' };
           }
-          const made = insertEvent(db, event, now, options.firstAttemptAt, item.onlyWebhookId);
+          const write = () => {
+            writeObjects(db, item);
+            return item.events.flatMap((event) => insertEvent(db, event, now, options.firstAttemptAt, item.onlyWebhookId));
+          };
+          let made: PendingDelivery[];
+          try {
+            // A fact's writes go in a savepoint (a nested transaction), so that a stale one takes
+            // back its own writes and nothing of the rest of the batch.
+            made = item.writes?.length ? db.transaction(write)() : write();
+          } catch (err) {
+            if (err instanceof StaleFact) return { kind: 'stale' };
+            throw err;
+          }
           deliveries.push(...made);
-          if (idempotency) {
-            statement(db, `INSERT OR REPLACE INTO idempotency_keys (site_id, key, request_hash, event_id, deliveries, created)
-              VALUES (?, ?, ?, ?, ?, ?)`).run(event.siteId, idempotency.key, idempotency.requestHash, event.id, made.length, now);
+          if (key) {
+            // Replaces an expired key's row, if any.
+            statement(db, `INSERT OR REPLACE INTO idempotency_keys (site_id, key, request_hash, answer, created)
+              VALUES (?, ?, ?, ?, ?)`).run(item.siteId, key.key, key.requestHash, key.answer(made.length), now);
           }
-          return { kind: 'accepted', eventId: event.id, deliveries: made.length };
+          return { kind: 'accepted', deliveries: made.length };
         }),
       )();
       created(deliveries);
@@ -76,41 +98,10 @@ export function intake({ db, announce }: Context): Intake {
       return r && { kind, id, state: JSON.parse(r.state), version: r.version };
     },
 
-    async findFactAnswer(siteId, key, notBefore) {
-      const r = statement(db, 'SELECT request_hash, answer FROM fact_keys WHERE site_id = ? AND key = ? AND created > ?')
+    async findAnswer(siteId, key, notBefore) {
+      const r = statement(db, 'SELECT request_hash, answer FROM idempotency_keys WHERE site_id = ? AND key = ? AND created > ?')
         .get(siteId, key, notBefore) as Row | undefined;
       return r && { requestHash: r.request_hash as string, answer: r.answer as string };
-    },
-
-    async commitFact(commit, now, options) {
-      let deliveries: PendingDelivery[];
-      try {
-        deliveries = db.transaction(() => {
-          for (const w of commit.writes) {
-            const state = JSON.stringify(w.state);
-            const { changes } = w.version === 0
-              ? statement(db, `INSERT INTO platform_objects (site_id, kind, id, state, version) VALUES (?, ?, ?, ?, 1)
-                  ON CONFLICT DO NOTHING`).run(commit.siteId, w.kind, w.id, state)
-              : statement(db, `UPDATE platform_objects SET state = ?, version = version + 1
-                  WHERE site_id = ? AND kind = ? AND id = ? AND version = ?`).run(state, commit.siteId, w.kind, w.id, w.version);
-            if (changes === 0) throw new StaleFact();
-          }
-          const key = commit.idempotency;
-          if (key) {
-            statement(db, 'DELETE FROM fact_keys WHERE site_id = ? AND key = ? AND created <= ?')
-              .run(commit.siteId, key.key, now - options.idempotencyWindowMs);
-            const saved = statement(db, `INSERT INTO fact_keys (site_id, key, request_hash, answer, created) VALUES (?, ?, ?, ?, ?)
-              ON CONFLICT DO NOTHING`).run(commit.siteId, key.key, key.requestHash, key.answer, now);
-            if (saved.changes === 0) throw new StaleFact();
-          }
-          return commit.events.flatMap((event) => insertEvent(db, event, now, options.firstAttemptAt));
-        })();
-      } catch (err) {
-        if (err instanceof StaleFact) return 'stale';
-        throw err;
-      }
-      created(deliveries);
-      return { deliveries: deliveries.length };
     },
   };
 }

@@ -211,4 +211,34 @@ DROP INDEX deliveries_leased;
 -- Requests per second at most to the webhook; NULL: no limit.
 ALTER TABLE webhooks ADD COLUMN rate_limit REAL;
 `,
+  /* 9: one Idempotency-Key table for events and facts (src/ingest/) */ `
+-- Every request the platform sends with an Idempotency-Key, a reported event or a fact, keeps
+-- here the hash of the request and the JSON its route answered, so that a repeat within 24 h gets
+-- that answer again and commits nothing. One key space per property: a key used for an event and
+-- then for a fact (or the other way) is a conflict, like any reuse of a key with another request.
+-- A rowid table, as idempotency_keys was: retention deletes the oldest by rowid.
+CREATE TABLE idempotency_keys_one (
+  site_id       TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  request_hash  TEXT NOT NULL,
+  answer        TEXT NOT NULL,  -- JSON: the route's answer
+  created       INTEGER NOT NULL,
+  PRIMARY KEY (site_id, key)
+);
+INSERT INTO idempotency_keys_one (site_id, key, request_hash, answer, created)
+  SELECT site_id, key, request_hash, answer, created FROM fact_keys;
+-- An event's key gets the answer its route gave, {id, event, site_id, deliveries}; a key whose
+-- event retention has taken (a retention shorter than the 24 h window) has nothing to answer
+-- with and goes. A key in both tables (two requests, allowed until now) keeps the later one.
+INSERT INTO idempotency_keys_one (site_id, key, request_hash, answer, created)
+  SELECT k.site_id, k.key, k.request_hash,
+    json_object('id', k.event_id, 'event', e.event, 'site_id', k.site_id, 'deliveries', k.deliveries), k.created
+  FROM idempotency_keys k JOIN events e ON e.id = k.event_id WHERE true
+  ON CONFLICT (site_id, key) DO UPDATE SET request_hash = excluded.request_hash, answer = excluded.answer, created = excluded.created
+  WHERE excluded.created > idempotency_keys_one.created;
+DROP TABLE idempotency_keys;
+DROP TABLE fact_keys;
+ALTER TABLE idempotency_keys_one RENAME TO idempotency_keys;
+CREATE INDEX idempotency_keys_by_created ON idempotency_keys(created);
+`,
 ];
