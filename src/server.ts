@@ -85,6 +85,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     endpointMaxInFlight: config.endpointMaxInFlight,
     maxInFlightLimit: config.webhookMaxInFlightLimit,
     owns: (webhookId) => ownership.owns(webhookId),
+    readyAt: (webhookId) => ownership.readyAt(webhookId),
     metrics,
     onDisabled: notices && ((webhooks) => void notices.webhooksDisabled(webhooks)),
     health: { breakerThreshold: config.breakerThreshold, probeIntervalMs: config.probeIntervalMs, autoDisableAfterMs: config.autoDisableAfterMs },
@@ -112,6 +113,8 @@ export async function startHookline(config: Config, options: StartOptions = {}):
         return sends ? void engine.reload(change.id) : undefined;
       case 'api_key':
         return; // keys are looked up on every request (src/api/auth.ts): nothing cached to drop
+      case 'members':
+        return sends ? ownership.refresh() : undefined;
       case 'missed':
         secrets.forget();
         return sends ? engine.refreshAll() : undefined;

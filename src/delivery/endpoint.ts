@@ -30,6 +30,11 @@ export class Endpoint {
   inFlight = 0;
   /** Queued, in flight, or with an outcome not yet written: what a load from the store must skip. */
   readonly known = new Set<string>();
+  /**
+   * Deliveries whose outcome was written while a load was reading: the load may have seen them
+   * still pending (its snapshot came first), so it must not queue them again.
+   */
+  readonly settledDuringLoad = new Set<string>();
   /** Deliveries retried by hand while in flight: queued again once their attempt ends. */
   readonly retryAfterAttempt = new Set<string>();
   /** The store may hold due deliveries that the lanes do not: load before trusting the lanes. */

@@ -35,6 +35,8 @@ export interface EngineOptions {
   health: HealthPolicy;
   /** Whether this node owns a webhook (ownership.ts): every one on the embedded store. */
   owns: (webhookId: string) => boolean;
+  /** When this node may start sending to a webhook it owns (a handover from a live node waits). */
+  readyAt?: (webhookId: string) => number;
   /** Told of the webhooks that outcomes disabled (410 Gone, failing too long). */
   onDisabled?: (webhooks: Webhook[]) => void;
   metrics?: Metrics;
@@ -56,6 +58,11 @@ export class Engine {
   /** Endpoints with something they may send now, served one delivery at a time in turn. */
   private readonly ring = new Fifo<Endpoint>();
   private inFlight = 0;
+  /**
+   * Attempts ended whose outcome is not written yet. They hold their place on the node until it
+   * is: a node that dies then repeats at most `maxInFlight` deliveries (sent, still pending).
+   */
+  private unwritten = 0;
   private readonly shares: AccountShares;
   /** Deliveries queued in memory, over every endpoint. */
   private queued = 0;
@@ -137,6 +144,7 @@ export class Engine {
    */
   enqueue(deliveries: readonly PendingDelivery[]): void {
     if (!this.running) return;
+    const now = this.clock.now();
     for (const d of deliveries) {
       const ep = this.endpoints.get(d.webhookId);
       if (!ep) {
@@ -144,6 +152,12 @@ export class Engine {
         continue;
       }
       if (!ep.active || ep.known.has(d.id)) continue;
+      if (d.dueAt > now) {
+        // Not yet: loaded from the store when it comes due.
+        ep.nextDueAt = Math.min(ep.nextDueAt ?? Infinity, d.dueAt);
+        this.wakeAt(ep, d.dueAt);
+        continue;
+      }
       if (ep.spilled || ep.queued >= this.window || this.queued >= this.budget) {
         this.spill(ep);
         continue;
@@ -199,6 +213,12 @@ export class Engine {
   }
 
   private async readEndpoint(webhookId: string): Promise<void> {
+    const wait = (this.options.readyAt?.(webhookId) ?? 0) - this.clock.now();
+    if (wait > 0 && this.options.owns(webhookId)) {
+      // Its previous owner may still have attempts in flight: take it once they have ended.
+      setTimeout(() => void this.reload(webhookId), wait).unref();
+      return;
+    }
     let info;
     try {
       info = await this.store.getEndpoint(webhookId);
@@ -276,7 +296,7 @@ export class Engine {
       let taken = 0;
       let left = 0;
       for (const d of deliveries) {
-        if (ep.known.has(d.id)) continue;
+        if (ep.known.has(d.id) || ep.settledDuringLoad.has(d.id)) continue;
         if (taken >= room) left++;
         else {
           ep.push(d);
@@ -291,12 +311,14 @@ export class Engine {
       this.ready(ep);
     } catch (err) {
       const retryInMs = this.backoff.next();
-      if (!(err instanceof StoreUnavailable)) this.log.error({ err, webhookId: ep.id }, 'loading deliveries failed');
-      else this.log.debug({ webhookId: ep.id, reason: (err as Error).message }, 'loading deliveries failed; trying again after a backoff');
+      // A database that does not answer is /readyz's and the heartbeat's to report: one line a try, quietly.
+      if (err instanceof StoreUnavailable) this.log.debug({ webhookId: ep.id, retryInMs, reason: err.message }, 'loading deliveries failed; trying again after a backoff');
+      else this.log.error({ err, webhookId: ep.id, retryInMs }, 'loading deliveries failed; trying again after a backoff');
       ep.spilled = true;
       this.wakeAt(ep, this.clock.now() + retryInMs);
     } finally {
       ep.loading = false;
+      ep.settledDuringLoad.clear();
     }
     if (ep.loadAgain) this.spill(ep);
     this.schedulePump();
@@ -367,7 +389,7 @@ export class Engine {
   /** Hands out deliveries, one per endpoint in turn, while this node has places. */
   private pump(): void {
     const threshold = this.options.health.breakerThreshold;
-    while (this.running && this.inFlight < this.options.maxInFlight && this.ring.length > 0) {
+    while (this.running && this.inFlight + this.unwritten < this.options.maxInFlight && this.ring.length > 0) {
       const ep = this.ring.shift()!;
       ep.inRing = false;
       if (!ep.active || ep.queued === 0 || ep.inFlight >= ep.cap(threshold)) {
@@ -414,6 +436,7 @@ export class Engine {
         ep.nextDueAt = Math.min(ep.nextDueAt ?? Infinity, this.clock.now());
       } else if (!this.abandoned) {
         ep.observe(made.result, startedWith, this.clock.now(), this.options.health, this.attempts.longestRetryMs);
+        this.unwritten++;
         this.writer.push(made.outcome);
       }
     } finally {
@@ -429,10 +452,13 @@ export class Engine {
 
   /** Outcomes now in the store: memory forgets the deliveries, and waits for their retries. */
   private written(batch: readonly Outcome[], lost: boolean): void {
+    this.unwritten -= batch.length;
+    this.schedulePump();
     for (const o of batch) {
       const ep = this.endpoints.get(o.webhookId);
       if (!ep) continue;
       ep.known.delete(o.deliveryId);
+      if (ep.loading) ep.settledDuringLoad.add(o.deliveryId);
       if (lost || ep.retryAfterAttempt.delete(o.deliveryId)) {
         this.spill(ep); // pending in the store: load it again
         continue;

@@ -5,7 +5,10 @@
 // same list with no coordination, and a node joining or leaving moves only the webhooks it wins
 // or held. A node whose heartbeat is older than HOOKLINE_NODE_TIMEOUT is dead to the others,
 // which take its webhooks at once; a node that cannot beat its own heartbeat for that long stops
-// sending (it may be the one cut off), so two owners overlap only within one heartbeat.
+// sending (it may be the one cut off). A node that joins or leaves says so (the store's
+// 'members' change), so that the others read the table again at once; and a webhook that comes
+// from a live node is taken after a short grace, once that node's attempts in flight have ended,
+// so that a rebalance sends nothing twice.
 import type { Logger } from 'pino';
 import type { Membership } from '../store/ports.js';
 import type { Clock } from '../time.js';
@@ -38,6 +41,9 @@ export function ownerOf(webhookId: string, nodes: readonly string[]): string | u
   return best;
 }
 
+/** How long a webhook handed over by a live node waits: its attempts in flight end, their outcomes are written. */
+export const HANDOVER_GRACE_MS = 2_000;
+
 export interface OwnershipOptions {
   /** A node whose heartbeat is older than this is dead. */
   nodeTimeoutMs: number;
@@ -47,6 +53,12 @@ export interface OwnershipOptions {
 
 export class Ownership {
   private nodes: string[] = [];
+  /** The live nodes before the last change, and when it was seen. */
+  private previous: string[] = [];
+  private changedAt = 0;
+  private seen = false;
+  private beating: Promise<void> | undefined;
+  private beatAgain = false;
   private timer: NodeJS.Timeout | undefined;
   private lastBeat = 0;
   private running = false;
@@ -63,6 +75,27 @@ export class Ownership {
   owns(webhookId: string): boolean {
     if (!this.membership) return true;
     return ownerOf(webhookId, this.nodes) === this.nodeId;
+  }
+
+  /**
+   * When this node may start sending to a webhook it owns: at once, unless the webhook was a live
+   * node's before the last change, in which case after the handover grace.
+   */
+  readyAt(webhookId: string): number {
+    if (!this.membership) return 0;
+    const before = ownerOf(webhookId, this.previous);
+    return before !== undefined && before !== this.nodeId && this.nodes.includes(before) ? this.changedAt + HANDOVER_GRACE_MS : 0;
+  }
+
+  /** Another node joined or left: read the table now rather than at the next heartbeat. */
+  refresh(): void {
+    if (!this.running) return;
+    if (this.beating) {
+      this.beatAgain = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    void this.beat();
   }
 
   /** The live workers, as this node last saw them. */
@@ -89,7 +122,18 @@ export class Ownership {
     }
   }
 
-  private async beat(): Promise<void> {
+  private beat(): Promise<void> {
+    this.beating = this.beatOnce().finally(() => {
+      this.beating = undefined;
+      if (this.beatAgain) {
+        this.beatAgain = false;
+        this.refresh();
+      }
+    });
+    return this.beating;
+  }
+
+  private async beatOnce(): Promise<void> {
     const membership = this.membership!;
     const now = this.clock.now();
     let nodes: string[] | undefined;
@@ -105,11 +149,16 @@ export class Ownership {
       const sorted = [...nodes].sort();
       if (sorted.join() !== this.nodes.join()) {
         this.log.info({ nodes: sorted }, 'the live worker nodes changed');
+        // Before this node first saw the table, the world was the others without it.
+        this.previous = this.seen ? this.nodes : sorted.filter((n) => n !== this.nodeId);
+        this.seen = true;
         this.nodes = sorted;
+        this.changedAt = now;
         this.options.onChange();
       }
     }
     if (this.running) {
+      clearTimeout(this.timer);
       this.timer = setTimeout(() => void this.beat(), Math.max(100, Math.floor(this.options.nodeTimeoutMs / 3)));
       this.timer.unref();
     }

@@ -229,6 +229,8 @@ export type StoreChange =
   /** Created, changed (URL, events, cap, rate limit, status, secret) or deleted. */
   | { kind: 'webhook'; id: string }
   | { kind: 'api_key'; id: string }
+  /** A worker node joined or left (a shared store): which webhooks each node owns may have changed. */
+  | { kind: 'members' }
   | { kind: 'missed' };
 
 /** A delivery as its owner keeps it in memory: all it needs to send, and nothing else. */
@@ -239,6 +241,8 @@ export interface PendingDelivery {
   attempts: number;
   /** Set by a manual retry: this attempt is the last one, whatever the schedule says. */
   lastChance: boolean;
+  /** When it may be sent: intake's first attempt may wait (HOOKLINE_RETRY_SCHEDULE's first delay). */
+  dueAt: number;
   facts: { event: string; siteId: string; eventTime: number; ids: Partial<Record<IdField, string>> };
 }
 

@@ -254,7 +254,7 @@ describe('a cluster on one PostgreSQL database', () => {
 });
 
 describe('a node cut off from its database', () => {
-  it('answers 503 with Retry-After and commits nothing, backs its claims off, and resumes once the database is back', async () => {
+  it('answers 503 with Retry-After and commits nothing, backs its loads off, and resumes once the database is back', async () => {
     const { url: databaseUrl, schema } = await clusterSchema();
     const target = new URL(TEST_DATABASE_URL);
     const proxy = await tcpProxy(target.hostname, Number(target.port || 5432));
@@ -262,42 +262,46 @@ describe('a node cut off from its database', () => {
     const viaProxy = new URL(databaseUrl);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
     const logs: { msg: string; retryInMs?: number }[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
-    // random 1: each backoff is its ceiling, so that the waits can be read exactly.
-    const node = await startTestNode({ databaseUrl: viaProxy.toString(), secretKey: TEST_SECRET_KEY }, { store: 'postgres', logger, random: () => 1 });
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    // random 1: each backoff is its ceiling, so that the waits can be read exactly. Each event's
+    // first attempt comes 1 s after it: due while the database is cut off.
+    const node = await startTestNode({ databaseUrl: viaProxy.toString(), secretKey: TEST_SECRET_KEY, retrySchedule: [1_000, 100] },
+      { store: 'postgres', logger, random: () => 1 });
     cleanups.push(() => node.close());
     const receiver = await startReceiver();
     cleanups.push(() => receiver.close());
     await createWebhook(node.account.api, [node.account.siteId], receiver.url, ['media_updated']);
     const send = (media_id: string) => node.operator.post(`/v2/sites/${node.account.siteId}/events/`, { event: 'media_updated', media_id });
-    const claimBackoffs = () => logs.filter((l) => l.msg.startsWith('claiming deliveries failed')).map((l) => l.retryInMs);
+    const loadBackoffs = () => logs.filter((l) => l.msg.startsWith('loading deliveries failed')).map((l) => l.retryInMs);
     const committed = async () => (await schemaQuery(schema, 'SELECT count(*)::int AS n FROM events'))[0]!.n as number;
 
+    expect((await send('before')).status).toBe(202);
     await proxy.cut();
     const refused = await send('during');
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
     expect(refused.body).toEqual({ errors: [{ code: 'database_unavailable', description: 'the database does not answer; nothing was committed, so the request may be sent again' }] });
     expect((await node.account.api.get('/v2/webhooks/')).status).toBe(503);
-    // The dispatcher tries again after 250 ms, then doubles each wait.
-    await until(() => claimBackoffs().length >= 4, 15_000, 'four failed claims');
-    expect(claimBackoffs().slice(0, 4)).toEqual([250, 500, 1_000, 2_000]);
-    expect(await committed()).toBe(0);
+    // 'before' comes due: its load fails, and the engine tries again after 250 ms, then doubles each wait.
+    await until(() => loadBackoffs().length >= 4, 15_000, 'four failed loads');
+    expect(loadBackoffs().slice(0, 4)).toEqual([250, 500, 1_000, 2_000]);
+    expect(await committed()).toBe(1);
 
     await proxy.restore();
-    const accepted = await send('after');
-    expect(accepted.status).toBe(202);
-    await receiver.waitFor(1, 15_000);
-    expect(receiver.received.map((r) => r.json.media_id)).toEqual(['after']);
-    expect(await committed()).toBe(1);
-    await until(async () => (await schemaQuery(schema, `SELECT count(*)::int AS n FROM deliveries WHERE status = 'succeeded'`))[0]!.n === 1,
-      10_000, 'the outcome recorded');
+    expect((await send('after')).status).toBe(202);
+    await receiver.waitFor(2, 15_000);
+    expect(receiver.received.map((r) => r.json.media_id).sort()).toEqual(['after', 'before']);
+    expect(await committed()).toBe(2);
+    await until(async () => (await schemaQuery(schema, `SELECT count(*)::int AS n FROM deliveries WHERE status = 'succeeded'`))[0]!.n === 2,
+      10_000, 'the outcomes recorded');
 
     // A success starts the backoff afresh.
-    const before = claimBackoffs().length;
+    const before = loadBackoffs().length;
+    expect((await send('late')).status).toBe(202);
     await proxy.cut();
-    await until(() => claimBackoffs().length > before, 15_000, 'a failed claim after the second cut');
-    expect(claimBackoffs()[before]).toBe(250);
+    await until(() => loadBackoffs().length > before, 15_000, 'a failed load after the second cut');
+    expect(loadBackoffs()[before]).toBe(250);
     await proxy.restore();
+    await receiver.waitFor(3, 15_000);
   });
 });

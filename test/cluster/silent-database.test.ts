@@ -1,7 +1,7 @@
 // A database that goes silent: the connections stay open but no byte passes either way (a
 // dropped NAT entry, a failover without a reset), so no error ever comes. The node must find it
 // out by itself: /readyz answers 503 within a few seconds, requests answer 503 rather than hang,
-// the dispatcher backs off rather than wait on a claim forever, and once the network passes
+// the engine backs off rather than wait on a load forever, and once the network passes
 // bytes again (new connections work; the silenced ones never come back) it delivers everything
 // acknowledged, without a restart.
 import pg from 'pg';
@@ -42,7 +42,7 @@ async function timed(api: Api, method: string, path: string, body?: unknown, ms 
 }
 
 describe('a node whose database goes silent', () => {
-  it('answers 503 on /readyz and on intake within seconds, backs its claims off, and delivers everything acknowledged once the network is back', async () => {
+  it('answers 503 on /readyz and on intake within seconds, backs its loads off, and delivers everything acknowledged once the network is back', async () => {
     const schema = await freshSchema();
     cleanups.push(() => schema.drop());
     const target = new URL(TEST_DATABASE_URL);
@@ -51,7 +51,7 @@ describe('a node whose database goes silent', () => {
     const viaProxy = new URL(schema.url);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
     const logs: { level: number; msg: string }[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
     // The default timeouts (HOOKLINE_DATABASE_CONNECT_TIMEOUT and _QUERY_TIMEOUT, 5 s each).
     // The first attempt comes 2 s after the event: while the database is silent.
     const node = await startTestNode({ databaseUrl: viaProxy.toString(), secretKey: TEST_SECRET_KEY, retrySchedule: [2_000, 100, 200] },
@@ -87,8 +87,9 @@ describe('a node whose database goes silent', () => {
     expect(refused.body.errors[0].code).toBe('database_unavailable');
     expect(refused.ms).toBeLessThan(12_500);
 
-    // The dispatcher's calls end too: it backs off and tries again, rather than waiting forever.
-    await until(() => logs.some((l) => l.msg.startsWith('claiming deliveries failed')), 20_000, 'a claim given up');
+    // The engine's calls end too: the deliveries come due, their load is given up at its deadline,
+    // and it backs off and tries again, rather than waiting forever.
+    await until(() => logs.some((l) => l.msg.startsWith('loading deliveries failed')), 20_000, 'a load given up');
     expect(receiver.received).toHaveLength(0);
 
     // The network passes bytes again: the connections silenced stay dead, new ones work.

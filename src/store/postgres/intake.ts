@@ -32,7 +32,7 @@ async function insertEvent(tx: Queryable, event: EventRecord, now: number, first
         SELECT ${NEW_DELIVERY_ID}, $1, webhook_id, $2, $3, $3 FROM subscriptions WHERE site_id = $4 AND event = $5
         RETURNING id, webhook_id`, [event.id, firstAttemptAt, now, event.siteId, event.event]);
   const facts = { event: event.event, siteId: event.siteId, eventTime: event.eventTime, ids: event.ids };
-  return rows.map((r) => ({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, facts }));
+  return rows.map((r) => ({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, dueAt: firstAttemptAt, facts }));
 }
 
 /** One item: its key taken, its objects written, its events inserted. Throws StaleFact if an object moved. */

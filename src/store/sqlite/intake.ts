@@ -32,7 +32,7 @@ function insertEvent(db: Database.Database, event: EventRecord, now: number, due
         FROM subscriptions WHERE site_id = @siteId AND event = @event
         RETURNING id, webhook_id`).all({ eventId: event.id, dueAt, now, siteId: event.siteId, event: event.event })) as Row[];
   const facts = { event: event.event, siteId: event.siteId, eventTime: event.eventTime, ids: idsFrom(ids) };
-  return rows.map((r) => ({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, facts }));
+  return rows.map((r) => ({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, dueAt, facts }));
 }
 
 /** Writes a fact's objects, each only at the version it was read at; StaleFact if one moved. */
