@@ -163,7 +163,7 @@ describe(`the store contract (${TEST_STORE})`, () => {
     expect(all.deliveries.map((d) => d.eventId)).toEqual(order);
     expect(all.nextDueAt).toBe(NOW + 10);
     expect(all.deliveries[1]).toEqual({
-      id: expect.stringMatching(/^msg_[0-9a-f]{24}$/), eventId: 'evt_b', webhookId: 'hook0001', attempts: 0, lastChance: false,
+      id: expect.stringMatching(/^msg_[0-9a-f]{24}$/), eventId: 'evt_b', webhookId: 'hook0001', attempts: 0, lastChance: false, dueAt: NOW,
       facts: { event: 'media_available', siteId: 'site0001', eventTime: NOW - 5, ids: { media_id: 'm_evt_b' } },
     });
     // Writes nothing: the same again, and a limit takes the first ones.
@@ -341,7 +341,7 @@ describe(`what the store announces (${TEST_STORE})`, () => {
     expect(loaded).toHaveLength(2);
     expect(told()).toEqual([{ kind: 'deliveries', webhookIds: ['hook0001', 'hook0002'], created: loaded }]);
     expect(loaded[1]).toEqual({
-      id: expect.stringMatching(/^msg_/), eventId: 'evt_1', webhookId: 'hook0002', attempts: 0, lastChance: false,
+      id: expect.stringMatching(/^msg_/), eventId: 'evt_1', webhookId: 'hook0002', attempts: 0, lastChance: false, dueAt: NOW,
       facts: { event: 'media_available', siteId: 'site0001', eventTime: NOW - 5, ids: { media_id: 'm_evt_1' } },
     });
 
@@ -363,7 +363,7 @@ describe(`what the store announces (${TEST_STORE})`, () => {
     expect(factChange).toEqual({
       kind: 'deliveries', webhookIds: ['hook0001', 'hook0002'],
       created: ['hook0001', 'hook0002'].map((webhookId) => ({
-        id: expect.stringMatching(/^msg_/), eventId: 'evt_f1', webhookId, attempts: 0, lastChance: false,
+        id: expect.stringMatching(/^msg_/), eventId: 'evt_f1', webhookId, attempts: 0, lastChance: false, dueAt: NOW + 1,
         facts: { event: 'media_updated', siteId: 'site0001', eventTime: NOW - 5, ids: { media_id: 'm_evt_f1' } },
       })),
     });
@@ -400,7 +400,7 @@ describe(`what the store announces (${TEST_STORE})`, () => {
     expect(await store.recoverDeliveries('hook0001', NOW, NOW + 4)).toBe(1);
     expect(told()).toEqual([{
       kind: 'deliveries', webhookIds: ['hook0001'],
-      created: [{ ...a2!, attempts: 1, lastChance: true }],
+      created: [{ ...a2!, attempts: 1, lastChance: true, dueAt: NOW + 4 }],
     }]);
     expect(await store.recoverDeliveries('hook0001', NOW, NOW + 5)).toBe(0);
     expect(told()).toEqual([]);

@@ -83,6 +83,20 @@ export function fieldErrors<F extends string>(err: unknown, fields: readonly F[]
   return { byField, other };
 }
 
+/**
+ * After a refusal: focuses the form's first field at fault (its `data-field`), or the general
+ * error when no field is named, once the messages are drawn.
+ */
+export function focusFirstError<F extends string>(form: HTMLFormElement | null, fields: readonly F[], byField: Partial<Record<F, string>>): void {
+  const first = fields.find((f) => byField[f]);
+  requestAnimationFrame(() => {
+    const target = first
+      ? form?.querySelector<HTMLElement>(`[data-field="${first}"]`)
+      : form?.querySelector<HTMLElement>('.callout-error');
+    target?.focus();
+  });
+}
+
 /** "[0] must be one of …" / ": property X does not exist" / " must NOT have fewer than 1 items" → a sentence. */
 function readable(rest: string): string {
   const text = rest.replace(/^(\[\d+\])?[:\s]+/, '').trim();

@@ -3,7 +3,7 @@
 // webhook sees them; the account's key changes them in a small dialog. An empty field is null:
 // no rate limit, and the node's default in-flight cap, below which the engine adapts.
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import { api, fieldErrors } from '../api';
+import { api, fieldErrors, focusFirstError } from '../api';
 import type { Webhook } from '../types';
 import { Dialog } from './Dialog';
 import { useToast } from './Toasts';
@@ -106,15 +106,7 @@ function LimitsDialog({ open, webhook, onClose, onSaved }: { open: boolean; webh
     setGeneral([]);
   }, [open, webhook]);
 
-  const focusFirst = (byField: Partial<Record<Field, string>>) => {
-    const first = FIELDS.find((f) => byField[f]);
-    requestAnimationFrame(() => {
-      const target = first
-        ? formRef.current?.querySelector<HTMLElement>(`[data-field="${first}"]`)
-        : formRef.current?.querySelector<HTMLElement>('.callout-error');
-      target?.focus();
-    });
-  };
+  const focusFirst = (byField: Partial<Record<Field, string>>) => focusFirstError(formRef.current, FIELDS, byField);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();

@@ -2,7 +2,7 @@
 // Select Property, Choose Event, Create. Editing uses the same panel. The API checks the
 // input; its refusals are shown next to the field they name, and the form keeps what was typed.
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { api, fieldErrors } from '../api';
+import { api, fieldErrors, focusFirstError } from '../api';
 import { loadEventTypes, loadSites } from '../hooks';
 import type { EventType, Site, Webhook, WebhookMetadata } from '../types';
 import { Dialog } from './Dialog';
@@ -74,13 +74,7 @@ export function WebhookPanel({ open, webhook, onClose, onSaved }: PanelProps) {
       const { byField, other } = fieldErrors(err, FIELDS, 'metadata.');
       setErrors(byField);
       setGeneral(other);
-      const first = FIELDS.find((f) => byField[f]);
-      requestAnimationFrame(() => {
-        const target = first
-          ? formRef.current?.querySelector<HTMLElement>(`[data-field="${first}"]`)
-          : formRef.current?.querySelector<HTMLElement>('.callout-error');
-        target?.focus();
-      });
+      focusFirstError(formRef.current, FIELDS, byField);
     } finally {
       setBusy(false);
     }
