@@ -57,6 +57,11 @@ export class Engine {
   private readonly endpoints = new Map<string, Endpoint>();
   /** Endpoints with something they may send now, served one delivery at a time in turn. */
   private readonly ring = new Fifo<Endpoint>();
+  /**
+   * Endpoints with nothing in flight go first: a quiet webhook's fresh event takes the next free
+   * place, ahead of the turns of webhooks that already hold many (water-filling, in effect).
+   */
+  private readonly idleFirst = new Fifo<Endpoint>();
   private inFlight = 0;
   /**
    * Attempts ended whose outcome is not written yet. They hold their place on the node until it
@@ -340,7 +345,7 @@ export class Engine {
       return;
     }
     ep.inRing = true;
-    this.ring.push(ep);
+    (ep.inFlight === 0 ? this.idleFirst : this.ring).push(ep);
   }
 
   /** Looks at the endpoint again at `at`: a pause ends, a retry comes due, a rate limit refills. */
@@ -386,11 +391,11 @@ export class Engine {
     });
   }
 
-  /** Hands out deliveries, one per endpoint in turn, while this node has places. */
+  /** Hands out deliveries, one per endpoint in turn (those with nothing in flight first), while this node has places. */
   private pump(): void {
     const threshold = this.options.health.breakerThreshold;
-    while (this.running && this.inFlight + this.unwritten < this.options.maxInFlight && this.ring.length > 0) {
-      const ep = this.ring.shift()!;
+    while (this.running && this.inFlight + this.unwritten < this.options.maxInFlight && this.idleFirst.length + this.ring.length > 0) {
+      const ep = (this.idleFirst.shift() ?? this.ring.shift())!;
       ep.inRing = false;
       if (!ep.active || ep.queued === 0 || ep.inFlight >= ep.cap(threshold)) {
         this.ready(ep);

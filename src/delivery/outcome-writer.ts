@@ -9,6 +9,9 @@ import { StorageFull, StoreUnavailable } from '../store/unavailable.js';
 import type { Clock } from '../time.js';
 import { Backoff } from './backoff.js';
 
+/** Outcomes written in one transaction at most. */
+const BATCH = 256;
+
 export interface OutcomeWriterEvents {
   /** The batch is in the store (or, when `lost`, could not be written and stays pending there). */
   written(batch: readonly Outcome[], lost: boolean): void;
@@ -54,8 +57,8 @@ export class OutcomeWriter {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.outcomes;
-    this.outcomes = [];
+    // At most BATCH in one transaction: a write holds the event loop (SQLite is synchronous).
+    const batch = this.outcomes.splice(0, BATCH);
     let unreachable = false;
     try {
       if (batch.length > 0) {
