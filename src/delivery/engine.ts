@@ -14,13 +14,13 @@ import type { EngineStore } from '../store/ports.js';
 import type { HealthPolicy, Outcome, PendingDelivery, Webhook } from '../store/types.js';
 import { StoreUnavailable } from '../store/unavailable.js';
 import type { Clock } from '../time.js';
-import { AccountShares } from './account-shares.js';
 import { Attempts } from './attempt.js';
 import { Backoff } from './backoff.js';
+import { Coalesced } from './coalesce.js';
 import { Endpoint } from './endpoint.js';
-import { Fifo } from './fifo.js';
 import { OutcomeWriter } from './outcome-writer.js';
 import type { Sender } from './sender.js';
+import { Turns } from './turns.js';
 
 export interface EngineOptions {
   retrySchedule: readonly number[];
@@ -55,28 +55,20 @@ export class Engine {
   private running = false;
   private abandoned = false;
   private readonly endpoints = new Map<string, Endpoint>();
-  /** Endpoints with something they may send now, served one delivery at a time in turn. */
-  private readonly ring = new Fifo<Endpoint>();
-  /**
-   * Endpoints with nothing in flight go first: a quiet webhook's fresh event takes the next free
-   * place, ahead of the turns of webhooks that already hold many (water-filling, in effect).
-   */
-  private readonly idleFirst = new Fifo<Endpoint>();
+  /** Whose turn it is to send (turns.ts). */
+  private readonly turns: Turns;
   private inFlight = 0;
   /**
    * Attempts ended whose outcome is not written yet. They hold their place on the node until it
    * is: a node that dies then repeats at most `maxInFlight` deliveries (sent, still pending).
    */
   private unwritten = 0;
-  private readonly shares: AccountShares;
   /** Deliveries queued in memory, over every endpoint. */
   private queued = 0;
   /** Endpoints that could not load for lack of memory budget, loaded as it frees. */
   private readonly starved = new Set<Endpoint>();
   /** Webhooks being read from the store, so that a burst of handovers reads each once. */
-  private readonly reloading = new Map<string, Promise<void>>();
-  private readonly reloadAgain = new Set<string>();
-  private pumpScheduled = false;
+  private readonly reading = new Coalesced<string>();
   private idle: (() => void) | undefined;
   private readonly backoff: Backoff;
   private readonly attempts: Attempts;
@@ -102,7 +94,12 @@ export class Engine {
         this.options.onDisabled?.(webhooks);
       },
     }, options.random);
-    this.shares = new AccountShares(options.accountMaxInFlight);
+    this.turns = new Turns(clock, options.accountMaxInFlight, options.health.breakerThreshold, {
+      hasRoom: () => this.inFlight + this.unwritten < this.options.maxInFlight,
+      send: (ep) => this.send(ep),
+      timeUp: (ep) => this.timeUp(ep),
+      spilled: (ep) => this.spill(ep),
+    });
     this.bounds = { defaultMaxInFlight: options.endpointMaxInFlight, maxInFlightLimit: options.maxInFlightLimit };
     this.window = options.window ?? WINDOW;
     this.budget = options.memoryBudget ?? MEMORY_BUDGET;
@@ -111,6 +108,7 @@ export class Engine {
   /** Starts sending: rebuilds the queues of the webhooks it owns from their pending deliveries. */
   async start(): Promise<void> {
     this.running = true;
+    this.turns.running = true;
     await this.rebalance();
   }
 
@@ -160,7 +158,7 @@ export class Engine {
       if (d.dueAt > now) {
         // Not yet: loaded from the store when it comes due.
         ep.nextDueAt = Math.min(ep.nextDueAt ?? Infinity, d.dueAt);
-        this.wakeAt(ep, d.dueAt);
+        this.turns.wakeAt(ep, d.dueAt);
         continue;
       }
       if (ep.spilled || ep.queued >= this.window || this.queued >= this.budget) {
@@ -169,9 +167,9 @@ export class Engine {
       }
       ep.push(d);
       this.queued++;
-      this.ready(ep);
+      this.turns.ready(ep);
     }
-    this.schedulePump();
+    this.turns.schedule();
   }
 
   /**
@@ -203,18 +201,7 @@ export class Engine {
 
   /** The webhook's row changed (URL, cap, rate limit, status) or it is gone: read it again. */
   reload(webhookId: string): Promise<void> {
-    const running = this.reloading.get(webhookId);
-    if (running) {
-      // The read under way may have started before the change: read once more after it.
-      this.reloadAgain.add(webhookId);
-      return running;
-    }
-    const read = this.readEndpoint(webhookId).finally(() => {
-      this.reloading.delete(webhookId);
-      if (this.reloadAgain.delete(webhookId)) void this.reload(webhookId);
-    });
-    this.reloading.set(webhookId, read);
-    return read;
+    return this.reading.run(webhookId, () => this.readEndpoint(webhookId));
   }
 
   private async readEndpoint(webhookId: string): Promise<void> {
@@ -255,6 +242,7 @@ export class Engine {
    */
   async stop(graceMs: number): Promise<void> {
     this.running = false;
+    this.turns.running = false;
     for (const ep of this.endpoints.values()) clearTimeout(ep.timer);
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
@@ -312,63 +300,32 @@ export class Engine {
       // Everything due is in memory unless the load was cut at its limit or at the room.
       ep.spilled = deliveries.length >= asked || left > 0;
       ep.nextDueAt = nextDueAt;
-      if (nextDueAt !== null) this.wakeAt(ep, nextDueAt);
-      this.ready(ep);
+      if (nextDueAt !== null) this.turns.wakeAt(ep, nextDueAt);
+      this.turns.ready(ep);
     } catch (err) {
       const retryInMs = this.backoff.next();
       // A database that does not answer is /readyz's and the heartbeat's to report: one line a try, quietly.
       if (err instanceof StoreUnavailable) this.log.debug({ webhookId: ep.id, retryInMs, reason: err.message }, 'loading deliveries failed; trying again after a backoff');
       else this.log.error({ err, webhookId: ep.id, retryInMs }, 'loading deliveries failed; trying again after a backoff');
       ep.spilled = true;
-      this.wakeAt(ep, this.clock.now() + retryInMs);
+      this.turns.wakeAt(ep, this.clock.now() + retryInMs);
     } finally {
       ep.loading = false;
       ep.settledDuringLoad.clear();
     }
     if (ep.loadAgain) this.spill(ep);
-    this.schedulePump();
+    this.turns.schedule();
   }
 
-  // ------------------------------------------------------------ scheduling
-
-  /** Puts the endpoint in the round-robin if it may send now; otherwise arranges to look again. */
-  private ready(ep: Endpoint): void {
-    if (ep.inRing || !ep.active || !this.running) return;
-    if (ep.queued === 0) {
-      if (ep.spilled && !ep.loading) this.spill(ep);
-      return;
-    }
-    if (ep.inFlight >= ep.cap(this.options.health.breakerThreshold)) return; // an attempt ending brings it back
-    const now = this.clock.now();
-    if (ep.pausedUntil > now) {
-      this.wakeAt(ep, ep.pausedUntil);
-      return;
-    }
-    ep.inRing = true;
-    (ep.inFlight === 0 ? this.idleFirst : this.ring).push(ep);
-  }
-
-  /** Looks at the endpoint again at `at`: a pause ends, a retry comes due, a rate limit refills. */
-  private wakeAt(ep: Endpoint, at: number): void {
-    if (ep.timer && ep.timerAt <= at) return;
-    clearTimeout(ep.timer);
-    ep.timerAt = at;
-    ep.timer = setTimeout(() => this.timeUp(ep), Math.max(0, at - this.clock.now()));
-  }
-
+  /** The endpoint's timer fired: a retry in the store may have come due. */
   private timeUp(ep: Endpoint): void {
-    clearTimeout(ep.timer);
-    ep.timer = undefined;
-    ep.timerAt = Infinity;
     const now = this.clock.now();
     if (ep.nextDueAt !== null && ep.nextDueAt <= now) {
       ep.nextDueAt = null;
       this.spill(ep);
     } else if (ep.nextDueAt !== null && ep.active) {
-      this.wakeAt(ep, ep.nextDueAt); // a timer ran ahead of the clock
+      this.turns.wakeAt(ep, ep.nextDueAt); // a timer ran ahead of the clock
     }
-    this.ready(ep);
-    this.schedulePump();
   }
 
   /**
@@ -376,52 +333,18 @@ export class Engine {
    * moved by hand (the tests' fake clock) says so here.
    */
   wake(): void {
-    if (!this.running) return;
-    const now = this.clock.now();
-    for (const ep of this.endpoints.values()) if (ep.timer && ep.timerAt <= now) this.timeUp(ep);
-    this.schedulePump();
+    if (this.running) this.turns.due(this.endpoints.values());
   }
 
-  private schedulePump(): void {
-    if (this.pumpScheduled || !this.running) return;
-    this.pumpScheduled = true;
-    setImmediate(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
-  }
-
-  /** Hands out deliveries, one per endpoint in turn (those with nothing in flight first), while this node has places. */
-  private pump(): void {
-    const threshold = this.options.health.breakerThreshold;
-    while (this.running && this.inFlight + this.unwritten < this.options.maxInFlight && this.idleFirst.length + this.ring.length > 0) {
-      const ep = (this.idleFirst.shift() ?? this.ring.shift())!;
-      ep.inRing = false;
-      if (!ep.active || ep.queued === 0 || ep.inFlight >= ep.cap(threshold)) {
-        this.ready(ep);
-        continue;
-      }
-      const now = this.clock.now();
-      if (ep.pausedUntil > now) {
-        this.wakeAt(ep, ep.pausedUntil);
-        continue;
-      }
-      if (!this.shares.take(ep)) continue; // its account's attempt ending brings it back
-      const wait = ep.rate?.take(now) ?? 0;
-      if (wait > 0) {
-        for (const waiting of this.shares.release(ep.accountId)) this.ready(waiting);
-        this.wakeAt(ep, now + wait);
-        continue;
-      }
-      const d = ep.shift()!;
-      this.queued--;
-      void this.attempt(ep, d);
-      this.ready(ep);
-    }
+  /** Its turn came: the endpoint's next delivery goes out. */
+  private send(ep: Endpoint): void {
+    const d = ep.shift()!;
+    this.queued--;
+    void this.attempt(ep, d);
     if (this.starved.size > 0 && this.queued < this.budget / 2) {
       const starved = [...this.starved];
       this.starved.clear();
-      for (const ep of starved) this.spill(ep);
+      for (const waiting of starved) this.spill(waiting);
     }
   }
 
@@ -437,7 +360,7 @@ export class Engine {
       else if (made === 'later') {
         // Still pending in the store: loaded again once the database answers.
         ep.known.delete(d.id);
-        this.wakeAt(ep, this.clock.now() + this.backoff.next());
+        this.turns.wakeAt(ep, this.clock.now() + this.backoff.next());
         ep.nextDueAt = Math.min(ep.nextDueAt ?? Infinity, this.clock.now());
       } else if (!this.abandoned) {
         ep.observe(made.result, startedWith, this.clock.now(), this.options.health, this.attempts.longestRetryMs);
@@ -447,10 +370,8 @@ export class Engine {
     } finally {
       this.inFlight--;
       ep.inFlight--;
-      for (const waiting of this.shares.release(ep.accountId)) this.ready(waiting);
       if (ep.queued < this.window / 4 && ep.spilled) this.spill(ep);
-      this.ready(ep);
-      this.schedulePump();
+      this.turns.ended(ep);
       if (this.inFlight === 0 && this.idle) this.idle();
     }
   }
@@ -458,7 +379,7 @@ export class Engine {
   /** Outcomes now in the store: memory forgets the deliveries, and waits for their retries. */
   private written(batch: readonly Outcome[], lost: boolean): void {
     this.unwritten -= batch.length;
-    this.schedulePump();
+    this.turns.schedule();
     for (const o of batch) {
       const ep = this.endpoints.get(o.webhookId);
       if (!ep) continue;
@@ -470,7 +391,7 @@ export class Engine {
       }
       if (o.nextAttemptAt !== null && ep.active) {
         ep.nextDueAt = ep.nextDueAt === null ? o.nextAttemptAt : Math.min(ep.nextDueAt, o.nextAttemptAt);
-        this.wakeAt(ep, o.nextAttemptAt);
+        this.turns.wakeAt(ep, o.nextAttemptAt);
       }
       if (!ep.active && ep.inFlight === 0 && ep.known.size === 0) this.endpoints.delete(o.webhookId);
     }

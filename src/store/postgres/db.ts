@@ -5,6 +5,7 @@
 // for a transaction rolled back.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { Listeners, type Listener } from '../listeners.js';
 import type { Row } from '../rows.js';
 import type { StoreChange } from '../types.js';
 import { CommitUnknown, StoreUnavailable } from '../unavailable.js';
@@ -42,7 +43,6 @@ export interface Tx extends Queryable {
   announce(change: StoreChange): void;
 }
 
-type Listener = (change: StoreChange) => void;
 
 // BIGINT (epoch ms, counts) as numbers: every time and count Hookline keeps fits in 2^53.
 const INT8 = 20;
@@ -75,7 +75,7 @@ export class Db implements Queryable {
   readonly guarded: pg.ClientConfig;
   /** The deadline of one call (run()): the query timeout and its grace. */
   readonly callTimeoutMs: number;
-  private readonly listeners: Listener[] = [];
+  private readonly listeners = new Listeners();
 
   constructor(options: PostgresOptions) {
     const { connectionString, schema } = parseDatabaseUrl(options.url);
@@ -109,7 +109,7 @@ export class Db implements Queryable {
 
   /** Calls `listener` with each change this process commits, right after its COMMIT. */
   listen(listener: Listener): void {
-    this.listeners.push(listener);
+    this.listeners.add(listener);
   }
 
   /**
@@ -218,24 +218,10 @@ export class Db implements Queryable {
     await this.pool.end().catch(() => {});
   }
 
-  /**
-   * The write is committed whatever a listener does: one that throws does not fail it (its
-   * caller would send it again), nor keep the change from the listeners after it; its error
-   * is thrown on its own, outside the write.
-   */
   private tell(changes: readonly StoreChange[]): void {
-    for (const change of changes) {
-      for (const listener of this.listeners) {
-        try {
-          listener(change);
-        } catch (err) {
-          queueMicrotask(() => {
-            throw err;
-          });
-        }
-      }
-    }
+    for (const change of changes) this.listeners.tell(change);
   }
+
 }
 
 /** Ends a connection at once, whatever it was waiting for: its queries fail, and the pool drops it. */

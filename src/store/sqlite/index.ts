@@ -12,6 +12,7 @@ import { deliveryLog } from './delivery-log.js';
 import { directory } from './directory.js';
 import { engine } from './engine.js';
 import { intake } from './intake.js';
+import { Listeners } from '../listeners.js';
 import { MIGRATIONS } from './migrations.js';
 import { retention } from './retention.js';
 import type { Context } from './statement.js';
@@ -44,7 +45,7 @@ export class SqliteStore implements Store {
   readonly exclusive = true;
   readonly membership = null;
   readonly db: Database.Database;
-  private readonly listeners: ((change: StoreChange) => void)[] = [];
+  private readonly listeners = new Listeners();
   private readonly storage: StorageWatch;
 
   constructor(options: SqliteOptions | { memory: true }) {
@@ -102,23 +103,12 @@ export class SqliteStore implements Store {
 
   /** In this process only: no other process writes to the file. */
   onChange(listener: (change: StoreChange) => void): void {
-    this.listeners.push(listener);
+    this.listeners.add(listener);
   }
 
-  /**
-   * Called by the operations once their transaction has committed, synchronously. The write is
-   * done whatever a listener does: one that throws does not make it look failed (nor keep the
-   * others from hearing); its error is thrown again on its own, as an uncaught exception.
-   */
+  /** Called by the operations once their transaction has committed, synchronously. */
   private announce(change: StoreChange): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(change);
-      } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
+    this.listeners.tell(change);
   }
+
 }
