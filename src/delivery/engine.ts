@@ -264,14 +264,15 @@ export class Engine {
 
   // ------------------------------------------------------------ loading from the store
 
-  /** The store holds due deliveries that memory does not: load them (now, or when the load running ends). */
+  /** The store holds due deliveries that memory does not: load them once the lanes run low (or when the load running ends). */
   private spill(ep: Endpoint): void {
     ep.spilled = true;
     if (ep.loading) {
       ep.loadAgain = true;
       return;
     }
-    if (!this.running || !ep.active) return;
+    // Loaded once its lanes run low (an attempt ending looks): a load per window, not per delivery.
+    if (!this.running || !ep.active || ep.queued >= this.window / 4) return;
     void this.load(ep);
   }
 
