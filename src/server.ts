@@ -102,22 +102,22 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   // drops cached secrets and tells the engine.
   store.onChange((change: StoreChange) => {
     switch (change.kind) {
+      // (On an api node the engine and the ownership are not running: they ignore what they hear.)
       case 'deliveries':
-        if (!sends) return;
         if (change.created) return engine.enqueue(change.created);
         return change.webhookIds ? engine.refresh(change.webhookIds) : engine.refreshAll();
       case 'retried':
-        return sends ? engine.retried(change.webhookId, change.deliveryId) : undefined;
+        return engine.retried(change.webhookId, change.deliveryId);
       case 'webhook':
         secrets.forget(change.id);
-        return sends ? void engine.reload(change.id) : undefined;
+        return void engine.reload(change.id);
       case 'api_key':
         return; // keys are looked up on every request (src/api/auth.ts): nothing cached to drop
       case 'members':
-        return sends ? ownership.refresh() : undefined;
+        return ownership.refresh();
       case 'missed':
         secrets.forget();
-        return sends ? engine.refreshAll() : undefined;
+        return engine.refreshAll();
     }
   });
   const app = config.role === 'worker'

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterEach } from 'vitest';
 import { pino } from 'pino';
 import { defaultConfig, type Config } from '../src/config.js';
 import { startHookline, type Hookline, type StartOptions } from '../src/server.js';
@@ -354,3 +355,30 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   return { code, output: cli.output() };
 }
 
+/**
+ * One node per test and the receivers it sends to, all closed after each test (the node first,
+ * so that nothing it still sends fails against a closed receiver). Call once per file.
+ */
+export function nodePerTest() {
+  let node: TestNode | undefined;
+  const receivers: Receiver[] = [];
+  afterEach(async () => {
+    await node?.close();
+    node = undefined;
+    for (const r of receivers.splice(0)) await r.close();
+  });
+  return {
+    get node(): TestNode | undefined {
+      return node;
+    },
+    async start(overrides: Partial<Config> = {}, options: TestNodeOptions = {}): Promise<TestNode> {
+      node = await startTestNode(overrides, options);
+      return node;
+    },
+    async receiver(answer?: Answer, options?: ReceiverOptions): Promise<Receiver> {
+      const r = await startReceiver(answer, options);
+      receivers.push(r);
+      return r;
+    },
+  };
+}

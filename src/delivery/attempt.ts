@@ -21,7 +21,7 @@ export interface AttemptOptions {
 
 export class Attempts {
   /** The schedule's longest delay: the most a receiver's Retry-After may hold its webhook back. */
-  readonly longestRetryMs: number;
+  private readonly longestRetryMs: number;
 
   constructor(
     private readonly sender: Sender,

@@ -13,17 +13,18 @@ import type { SendResult } from './sender.js';
 export const isLive = (event: string): boolean => event.startsWith('channel_');
 
 export class Endpoint {
-  url: string;
-  accountId: string;
-  active: boolean;
+  // Set from the webhook's row by update(), which the constructor calls.
+  url!: string;
+  accountId!: string;
+  active!: boolean;
   /** The webhook's own cap, or the operator's default, bounded by the operator's limit. */
-  maxInFlight: number;
+  maxInFlight!: number;
   readonly limit: AdaptiveLimit;
   rate: RateLimit | null = null;
   private rateLimit: number | null = null;
-  failures: number;
+  failures!: number;
   /** No attempt before this (a Retry-After, or the breaker's next probe). */
-  pausedUntil: number;
+  pausedUntil!: number;
 
   private readonly live = new Fifo<PendingDelivery>();
   private readonly media = new Fifo<PendingDelivery>();
@@ -49,14 +50,9 @@ export class Endpoint {
   timerAt = Infinity;
 
   constructor(readonly id: string, info: EndpointInfo, bounds: { defaultMaxInFlight: number; maxInFlightLimit: number }) {
-    this.url = info.url;
-    this.accountId = info.accountId;
-    this.active = info.status === 'active';
-    this.maxInFlight = Math.min(info.maxInFlight ?? bounds.defaultMaxInFlight, bounds.maxInFlightLimit);
-    this.limit = new AdaptiveLimit({ max: this.maxInFlight, initial: Math.min(4, this.maxInFlight) });
-    this.failures = info.consecutiveFailures;
-    this.pausedUntil = info.pausedUntil ?? 0;
-    this.setRateLimit(info.rateLimit);
+    const max = Math.min(info.maxInFlight ?? bounds.defaultMaxInFlight, bounds.maxInFlightLimit);
+    this.limit = new AdaptiveLimit({ max, initial: Math.min(4, max) });
+    this.update(info, bounds);
   }
 
   /** What changed in the webhook's row (its URL, cap, rate limit, status). */
@@ -94,7 +90,7 @@ export class Endpoint {
    * probe at a time, the next after the probe interval); a Retry-After pauses. Overload (a
    * timeout, a refused connection, 5xx, 429) halves the concurrency limit; a quick success grows it.
    */
-  observe(result: SendResult, startedWith: number, now: number, health: HealthPolicy, longestRetryMs: number): void {
+  observe(result: SendResult, startedWith: number, now: number, health: HealthPolicy, pauseUntil: number | undefined): void {
     if (result.error === null) {
       this.failures = 0;
       this.limit.onSuccess(result.durationMs, startedWith);
@@ -104,7 +100,7 @@ export class Endpoint {
       if (status === null || status === 429 || status >= 500) this.limit.onOverload();
       if (this.failures >= health.breakerThreshold) this.pausedUntil = Math.max(this.pausedUntil, now + health.probeIntervalMs);
     }
-    if (result.retryAfterMs !== null) this.pausedUntil = Math.max(this.pausedUntil, now + Math.min(result.retryAfterMs, longestRetryMs));
+    if (pauseUntil !== undefined) this.pausedUntil = Math.max(this.pausedUntil, pauseUntil);
   }
 
   push(d: PendingDelivery): void {

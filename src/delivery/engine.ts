@@ -92,12 +92,11 @@ export class Engine {
     this.attempts = new Attempts(sender, secrets, clock, log, options);
     this.writer = new OutcomeWriter(store, clock, log, options.health, {
       written: (batch, lost) => this.written(batch, lost),
-      disabled: (webhooks) => {
-        for (const w of webhooks) void this.reload(w.id);
-        this.options.onDisabled?.(webhooks);
-      },
+      // The store announces each webhook it disabled ('webhook'), which reloads it: only tell the operator.
+      disabled: (webhooks) => this.options.onDisabled?.(webhooks),
     }, options.random);
     this.turns = new Turns(clock, options.accountMaxInFlight, options.health.breakerThreshold, {
+      running: () => this.running,
       hasRoom: () => this.inFlight + this.unwritten < this.options.maxInFlight,
       send: (ep) => this.send(ep),
       timeUp: (ep) => this.timeUp(ep),
@@ -111,7 +110,6 @@ export class Engine {
   /** Starts sending: rebuilds the queues of the webhooks it owns from their pending deliveries. */
   async start(): Promise<void> {
     this.running = true;
-    this.turns.running = true;
     await this.rebalance();
   }
 
@@ -151,10 +149,11 @@ export class Engine {
   enqueue(deliveries: readonly PendingDelivery[]): void {
     if (!this.running) return;
     const now = this.clock.now();
+    const unknown = new Set<string>();
     for (const d of deliveries) {
       const ep = this.endpoints.get(d.webhookId);
       if (!ep) {
-        if (this.options.owns(d.webhookId)) void this.reload(d.webhookId);
+        unknown.add(d.webhookId);
         continue;
       }
       if (!ep.active || ep.known.has(d.id)) continue;
@@ -172,6 +171,8 @@ export class Engine {
       this.queued++;
       this.turns.ready(ep);
     }
+    // A webhook this node has not seen yet: read once, whatever the batch held for it.
+    for (const id of unknown) if (this.options.owns(id)) void this.reload(id);
     this.turns.schedule();
   }
 
@@ -204,12 +205,19 @@ export class Engine {
 
   /** The webhook's row changed (URL, cap, rate limit, status) or it is gone: read it again. */
   reload(webhookId: string): Promise<void> {
+    if (!this.running) return Promise.resolve();
     return this.reading.run(webhookId, () => this.readEndpoint(webhookId));
   }
 
   private async readEndpoint(webhookId: string): Promise<void> {
+    if (!this.options.owns(webhookId)) {
+      // Another node's (a change every node hears): nothing to read.
+      const ep = this.endpoints.get(webhookId);
+      if (ep) this.retire(ep);
+      return;
+    }
     const wait = (this.options.readyAt?.(webhookId) ?? 0) - this.clock.now();
-    if (wait > 0 && this.options.owns(webhookId)) {
+    if (wait > 0) {
       // Its previous owner may still have attempts in flight: take it once they have ended.
       setTimeout(() => void this.reload(webhookId), wait).unref();
       return;
@@ -245,7 +253,6 @@ export class Engine {
    */
   async stop(graceMs: number): Promise<void> {
     this.running = false;
-    this.turns.running = false;
     for (const ep of this.endpoints.values()) clearTimeout(ep.timer);
     if (this.inFlight > 0) {
       await new Promise<void>((resolve) => {
@@ -367,7 +374,7 @@ export class Engine {
         this.turns.wakeAt(ep, this.clock.now() + this.backoff.next());
         ep.nextDueAt = Math.min(ep.nextDueAt ?? Infinity, this.clock.now());
       } else if (!this.abandoned) {
-        ep.observe(made.result, startedWith, this.clock.now(), this.options.health, this.attempts.longestRetryMs);
+        ep.observe(made.result, startedWith, this.clock.now(), this.options.health, made.outcome.pauseUntil);
         this.unwritten++;
         this.writer.push(made.outcome);
       }

@@ -12,6 +12,7 @@
 import type { Logger } from 'pino';
 import type { Membership } from '../store/ports.js';
 import type { Clock } from '../time.js';
+import { Coalesced } from './coalesce.js';
 
 /** FNV-1a, 32 bits: fast, well spread, the same on every node. */
 function fnv1a(text: string): number {
@@ -57,8 +58,8 @@ export class Ownership {
   private previous: string[] = [];
   private changedAt = 0;
   private seen = false;
-  private beating: Promise<void> | undefined;
-  private beatAgain = false;
+  /** One heartbeat at a time; one asked for during it runs after it. */
+  private readonly beats = new Coalesced<'beat'>();
   private timer: NodeJS.Timeout | undefined;
   private lastBeat = 0;
   private running = false;
@@ -90,17 +91,8 @@ export class Ownership {
   /** Another node joined or left: read the table now rather than at the next heartbeat. */
   refresh(): void {
     if (!this.running) return;
-    if (this.beating) {
-      this.beatAgain = true;
-      return;
-    }
     clearTimeout(this.timer);
     void this.beat();
-  }
-
-  /** The live workers, as this node last saw them. */
-  liveNodes(): readonly string[] {
-    return this.nodes;
   }
 
   /** Registers this node and reads who is live; then beats every third of the timeout. */
@@ -123,14 +115,7 @@ export class Ownership {
   }
 
   private beat(): Promise<void> {
-    this.beating = this.beatOnce().finally(() => {
-      this.beating = undefined;
-      if (this.beatAgain) {
-        this.beatAgain = false;
-        this.refresh();
-      }
-    });
-    return this.beating;
+    return this.beats.run('beat', () => this.beatOnce());
   }
 
   private async beatOnce(): Promise<void> {

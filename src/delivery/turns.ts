@@ -10,6 +10,8 @@ import type { Endpoint } from './endpoint.js';
 import { Fifo } from './fifo.js';
 
 export interface TurnsHooks {
+  /** Whether the engine is sending at all (not before start, nor after stop). */
+  running(): boolean;
   /** Whether the node has a place for one more attempt. */
   hasRoom(): boolean;
   /** Takes `ep`'s next delivery and sends it (its turn came). */
@@ -25,7 +27,6 @@ export class Turns {
   private readonly idleFirst = new Fifo<Endpoint>();
   private readonly shares: AccountShares;
   private scheduled = false;
-  running = false;
 
   constructor(private readonly clock: Clock, accountShare: number, private readonly breakerThreshold: number, private readonly hooks: TurnsHooks) {
     this.shares = new AccountShares(accountShare);
@@ -33,7 +34,7 @@ export class Turns {
 
   /** Puts the endpoint in turn if it may send now; otherwise arranges to look again. */
   ready(ep: Endpoint): void {
-    if (ep.inRing || !ep.active || !this.running) return;
+    if (ep.inRing || !ep.active || !this.hooks.running()) return;
     if (ep.queued === 0) {
       if (ep.spilled && !ep.loading) this.hooks.spilled(ep);
       return;
@@ -79,7 +80,7 @@ export class Turns {
   }
 
   schedule(): void {
-    if (this.scheduled || !this.running) return;
+    if (this.scheduled || !this.hooks.running()) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -89,7 +90,7 @@ export class Turns {
 
   /** Hands out deliveries, one per endpoint in turn, while the node has places. */
   private pump(): void {
-    while (this.running && this.hooks.hasRoom() && this.idleFirst.length + this.ring.length > 0) {
+    while (this.hooks.running() && this.hooks.hasRoom() && this.idleFirst.length + this.ring.length > 0) {
       const ep = (this.idleFirst.shift() ?? this.ring.shift())!;
       ep.inRing = false;
       if (!ep.active || ep.queued === 0 || ep.inFlight >= ep.cap(this.breakerThreshold)) {

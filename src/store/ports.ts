@@ -11,11 +11,6 @@ import type {
 
 /** Opening, closing, health, and what the store tells of its own writes. */
 export interface StoreLifecycle {
-  /**
-   * Held by this process alone (the embedded SQLite, exclusive locking); a shared store
-   * (PostgreSQL) is written by other nodes too.
-   */
-  readonly exclusive: boolean;
   migrate(): Promise<void>;
   close(): Promise<void>;
   /**

@@ -4,11 +4,10 @@
 // the engine backs off rather than wait on a load forever, and once the network passes
 // bytes again (new connections work; the silenced ones never come back) it delivers everything
 // acknowledged, without a restart.
-import pg from 'pg';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  Api, TEST_DATABASE_URL, TEST_SECRET_KEY, createWebhook, freshSchema, startReceiver, startTestNode, until,
+  Api, TEST_DATABASE_URL, TEST_SECRET_KEY, createWebhook, freshSchema, schemaQuery, startReceiver, startTestNode, until,
 } from '../helpers.js';
 import { tcpProxy } from '../proxy.js';
 
@@ -16,16 +15,6 @@ const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function schemaQuery(schema: string, sql: string): Promise<pg.QueryResultRow[]> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${schema}` });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 /** A request that gives up after `ms`, so that a hang fails the test instead of stalling it. */
 async function timed(api: Api, method: string, path: string, body?: unknown, ms = 20_000) {

@@ -3,30 +3,11 @@
 // endpoint keeps up, a rate limit per webhook, a backlog paged through a small window of memory,
 // and queues rebuilt from the store after a restart. Receivers hold requests until the test
 // releases them, so the tests wait on events, never on durations.
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Config } from '../../src/config.js';
-import type { StartOptions } from '../../src/server.js';
-import { createWebhook, startReceiver, startTestNode, until, type Receiver, type TestNode } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { createWebhook, nodePerTest, until } from '../helpers.js';
 
-let node: TestNode | undefined;
-const receivers: Receiver[] = [];
-
-afterEach(async () => {
-  await node?.close();
-  node = undefined;
-  for (const r of receivers.splice(0)) await r.close();
-});
-
-async function start(overrides: Partial<Config> = {}, options: StartOptions = {}): Promise<TestNode> {
-  node = await startTestNode(overrides, options);
-  return node;
-}
-
-async function receiver(answer?: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
-  const r = await startReceiver(answer);
-  receivers.push(r);
-  return r;
-}
+const perTest = nodePerTest();
+const { start, receiver } = perTest;
 
 /** A receiver that holds every request until `release` answers the ones held so far. */
 async function holdingReceiver() {
@@ -49,7 +30,7 @@ async function holdingReceiver() {
 }
 
 async function report(event: string, ids: Record<string, string>): Promise<void> {
-  const res = await node!.operator.post(`/v2/sites/${node!.account.siteId}/events/`, { event, ...ids });
+  const res = await perTest.node!.operator.post(`/v2/sites/${perTest.node!.account.siteId}/events/`, { event, ...ids });
   expect(res.status).toBe(202);
 }
 
@@ -64,8 +45,8 @@ describe('live first', () => {
   it('sends a channel event ahead of the media events queued before it', async () => {
     await start();
     const hold = await holdingReceiver();
-    const hook = await createWebhook(node!.account.api, [node!.account.siteId], hold.rx.url, ['media_updated', 'channel_active']);
-    await node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 1 });
+    const hook = await createWebhook(perTest.node!.account.api, [perTest.node!.account.siteId], hold.rx.url, ['media_updated', 'channel_active']);
+    await perTest.node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 1 });
     await report('media_updated', { media_id: 'first' });
     await until(() => hold.held.length === 1, 10_000, 'the first attempt');
     for (let i = 0; i < 30; i++) await report('media_updated', { media_id: `m${i}` });
@@ -86,8 +67,8 @@ describe('adaptive concurrency', () => {
   it('starts with a few attempts in flight and grows while the endpoint answers quickly, up to max_in_flight', async () => {
     await start();
     const hold = await holdingReceiver();
-    const hook = await createWebhook(node!.account.api, [node!.account.siteId], hold.rx.url);
-    await node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 40 });
+    const hook = await createWebhook(perTest.node!.account.api, [perTest.node!.account.siteId], hold.rx.url);
+    await perTest.node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 40 });
     for (let i = 0; i < 200; i++) await report('media_available', { media_id: `a${i}` });
     await until(() => hold.held.length === 4, 10_000, 'the first attempts');
     // Not 40 at once: the endpoint has not shown yet that it keeps up.
@@ -120,8 +101,8 @@ describe('adaptive concurrency', () => {
       open--;
       return overloaded ? 503 : 200;
     });
-    const hook = await createWebhook(node!.account.api, [node!.account.siteId], rx.url);
-    await node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 40 });
+    const hook = await createWebhook(perTest.node!.account.api, [perTest.node!.account.siteId], rx.url);
+    await perTest.node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 40 });
     await burst('g', 300);
     await rx.waitFor(300);
     const grown = most;
@@ -140,8 +121,8 @@ describe('rate limit', () => {
     const clock = { now: () => now };
     await start({}, { clock });
     const rx = await receiver();
-    const hook = await createWebhook(node!.account.api, [node!.account.siteId], rx.url);
-    const patched = await node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { rate_limit: 2 });
+    const hook = await createWebhook(perTest.node!.account.api, [perTest.node!.account.siteId], rx.url);
+    const patched = await perTest.node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { rate_limit: 2 });
     expect(patched.body.rate_limit).toBe(2);
     for (let i = 0; i < 7; i++) await report('media_available', { media_id: `q${i}` });
     await rx.waitFor(2);
@@ -150,27 +131,27 @@ describe('rate limit', () => {
     expect(rx.received).toHaveLength(2);
     // 2 a second: one more every 500 ms.
     now += 500;
-    node!.hookline.engine.wake();
+    perTest.node!.hookline.engine.wake();
     await rx.waitFor(3);
     now += 1_000;
-    node!.hookline.engine.wake();
+    perTest.node!.hookline.engine.wake();
     await rx.waitFor(5);
     await new Promise((r) => setTimeout(r, 100));
     expect(rx.received).toHaveLength(5);
     // No limit any more: the rest goes at once.
-    expect((await node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { rate_limit: null })).body.rate_limit).toBeNull();
+    expect((await perTest.node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { rate_limit: null })).body.rate_limit).toBeNull();
     await rx.waitFor(7);
   });
 
   it('refuses a rate_limit that is not a positive number, changing nothing', async () => {
     await start();
-    const hook = await createWebhook(node!.account.api, [node!.account.siteId], 'http://127.0.0.1:9/x');
+    const hook = await createWebhook(perTest.node!.account.api, [perTest.node!.account.siteId], 'http://127.0.0.1:9/x');
     for (const rate_limit of [0, -1, 'fast', 1e9]) {
-      const res = await node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { rate_limit });
+      const res = await perTest.node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { rate_limit });
       expect(res.status, String(rate_limit)).toBe(400);
       expect(res.body.errors[0].description).toMatch(/rate_limit/);
     }
-    expect((await node!.account.api.get(`/v2/webhooks/${hook.id}/`)).body.rate_limit).toBeNull();
+    expect((await perTest.node!.account.api.get(`/v2/webhooks/${hook.id}/`)).body.rate_limit).toBeNull();
   });
 });
 
@@ -179,9 +160,9 @@ describe('a backlog larger than memory', () => {
     await start({}, { engine: { window: 10, memoryBudget: 25 } });
     const rx = await receiver();
     const hooks = [];
-    for (let i = 0; i < 3; i++) hooks.push(await createWebhook(node!.account.api, [node!.account.siteId], rx.url));
+    for (let i = 0; i < 3; i++) hooks.push(await createWebhook(perTest.node!.account.api, [perTest.node!.account.siteId], rx.url));
     let mostQueued = 0;
-    const sample = setInterval(() => (mostQueued = Math.max(mostQueued, node!.hookline.engine.stats().queued)), 1);
+    const sample = setInterval(() => (mostQueued = Math.max(mostQueued, perTest.node!.hookline.engine.stats().queued)), 1);
     try {
       for (let i = 0; i < 60; i++) await report('media_available', { media_id: `b${i}` });
       await rx.waitFor(180, 20_000);
@@ -212,7 +193,7 @@ describe('after a restart', () => {
     const dataDir = first.dataDir;
     await first.hookline.close();
     up = true;
-    node = await startTestNode({ dataDir });
+    await start({ dataDir });
     const again = await rx.waitFor(10);
     expect(new Set(again.slice(5).map((r) => r.json.media_id))).toEqual(new Set(['r0', 'r1', 'r2', 'r3', 'r4']));
   });

@@ -6,6 +6,7 @@
 // A connection that goes silent (a dropped NAT entry) would never say so: a heartbeat finds it
 // out, and it is replaced.
 import pg from 'pg';
+import { Listeners } from '../listeners.js';
 import type { StoreChange } from '../types.js';
 
 /** One channel per schema: clusters sharing a database do not wake each other. */
@@ -35,7 +36,7 @@ const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5_000;
 
 export class ChangeFeed {
-  private readonly listeners: ((change: StoreChange) => void)[] = [];
+  private readonly listeners = new Listeners();
   private client: pg.Client | undefined;
   private connecting: Promise<void> | undefined;
   private retryMs = FIRST_RETRY_MS;
@@ -57,7 +58,7 @@ export class ChangeFeed {
   ) {}
 
   listen(listener: (change: StoreChange) => void): void {
-    this.listeners.push(listener);
+    this.listeners.add(listener);
     this.connecting ??= this.connect();
   }
 
@@ -76,7 +77,7 @@ export class ChangeFeed {
   }
 
   private emit(change: StoreChange): void {
-    for (const listener of this.listeners) listener(change);
+    this.listeners.tell(change);
   }
 
   private async connect(): Promise<void> {

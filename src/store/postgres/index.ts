@@ -19,10 +19,7 @@ import { MIGRATIONS } from './migrations.js';
 import * as retention from './retention.js';
 import * as webhooks from './webhooks.js';
 
-export { parseDatabaseUrl, READY_TIMEOUT_MS, type PostgresOptions } from './db.js';
-
 export class PostgresStore implements Store {
-  readonly exclusive = false;
   readonly db: Db;
   /** The pool and the schema, for tests and tools that read the tables themselves. */
   readonly pool: pg.Pool;

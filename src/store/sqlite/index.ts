@@ -42,7 +42,6 @@ function createPrivately(dataDir: string): string {
 export interface SqliteStore extends Directory, Webhooks, Intake, EngineStore, DeliveryLog, Retention, Audit {}
 
 export class SqliteStore implements Store {
-  readonly exclusive = true;
   readonly membership = null;
   readonly db: Database.Database;
   private readonly listeners = new Listeners();
