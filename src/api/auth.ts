@@ -40,7 +40,7 @@ const unauthorized = (why: string) => new ApiError(401, 'unauthorized', why);
  * the router decodes `/%762/` into `/v2/`, so a test of `request.url` would let it through.
  * A request that matched no route reaches no handler, and gets its 404 without a key.
  */
-export function needsKey(request: FastifyRequest): boolean {
+function needsKey(request: FastifyRequest): boolean {
   if (request.is404) return false;
   // FastifySchema does not list the OpenAPI `security` field that routes add to their schema.
   const security = (request.routeOptions.schema as { security?: unknown[] } | undefined)?.security;

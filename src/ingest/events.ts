@@ -18,13 +18,6 @@ export interface EventInput {
   track_id?: string;
 }
 
-/** A reason an event is refused, naming the field at fault. */
-export class EventInputError extends Invalid {
-  constructor(readonly field: string, message: string) {
-    super('invalid_body', message);
-  }
-}
-
 export interface ValidEvent {
   event: string;
   eventTime: number;
@@ -32,30 +25,30 @@ export interface ValidEvent {
 }
 
 /** Each event type takes exactly its own id fields (the JSON schema has checked their shape). */
-export function validateEvent(input: EventInput, now: number): ValidEvent {
+function validateEvent(input: EventInput, now: number): ValidEvent {
   const type = eventType(input.event);
-  if (!type) throw new EventInputError('event', `unknown event "${input.event}"`);
+  if (!type) throw new Invalid('invalid_body', `unknown event "${input.event}"`);
   const wanted = requiredIds(type);
   const ids: Partial<Record<IdField, string>> = {};
   for (const field of ID_FIELDS) {
     const value = input[field];
     if (wanted.includes(field)) {
-      if (value === undefined) throw new EventInputError(field, `${field} is required for ${type.name}`);
+      if (value === undefined) throw new Invalid('invalid_body', `${field} is required for ${type.name}`);
       ids[field] = value;
     } else if (value !== undefined) {
-      throw new EventInputError(field, `${field} is not a field of ${type.name} (it takes ${wanted.join(' and ')})`);
+      throw new Invalid('invalid_body', `${field} is not a field of ${type.name} (it takes ${wanted.join(' and ')})`);
     }
   }
   let eventTime = now;
   if (input.event_time !== undefined) {
     const parsed = parseIsoTime(input.event_time);
-    if (parsed === undefined) throw new EventInputError('event_time', 'event_time must be an ISO 8601 time with an offset, like 2024-08-27T00:20:57+00:00');
+    if (parsed === undefined) throw new Invalid('invalid_body', 'event_time must be an ISO 8601 time with an offset, like 2024-08-27T00:20:57+00:00');
     eventTime = parsed;
   }
   return { event: type.name, eventTime, ids };
 }
 
-export function requestHash(siteId: string, input: EventInput): string {
+function requestHash(siteId: string, input: EventInput): string {
   const canonical = JSON.stringify([siteId, input.event, input.event_time ?? null, ...ID_FIELDS.map((f) => input[f] ?? null)]);
   return createHash('sha256').update(canonical).digest('hex');
 }

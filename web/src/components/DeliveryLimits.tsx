@@ -14,7 +14,7 @@ type Field = (typeof FIELDS)[number];
 const number = new Intl.NumberFormat('en', { maximumFractionDigits: 3 });
 
 /** "2.5 requests/s", "1 request/s"; below one a second, also how often that is. */
-export function rateText(rate: number): { value: string; every?: string } {
+function rateText(rate: number): { value: string; every?: string } {
   const value = `${number.format(rate)} ${rate === 1 ? 'request' : 'requests'}/s`;
   if (rate >= 1) return { value };
   const seconds = 1 / rate;
