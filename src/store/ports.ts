@@ -5,7 +5,7 @@
 // operation with its SQL beside it; `Store` is all of them, what a node opens.
 import type {
   Account, ApiKey, Attempt, AuditEntry, Delivery, DeliveryFilter, EndpointInfo, EngineStats,
-  EventRecord, HealthPolicy, IngestItem, IngestOptions, IngestOutcome, Outcome, Page, PendingDelivery,
+  EventRecord, FeedPosition, HealthPolicy, IngestItem, IngestOptions, IngestOutcome, Outcome, Page, PendingDelivery,
   PlatformKind, PlatformObject, SealedSecrets, Session, Site, StoreChange, Webhook, WebhookChanges, WebhookStats,
 } from './types.js';
 
@@ -143,6 +143,27 @@ export interface DeliveryLog {
   recoverDeliveries(webhookId: string, since: number, now: number): Promise<number>;
 }
 
+/**
+ * Each property's events in commit order: a feed that clients catch up from with a cursor, and
+ * what a replay gives a webhook. A webhook's test events are none of the property's: left out.
+ */
+export interface EventFeed {
+  /**
+   * Up to `limit` of the property's events after `after` (null: from the oldest kept), in commit
+   * order, only `event`'s if given; `next` is where the page ends, after its last event (`after`
+   * itself when the page is empty). An event never appears before a position once handed out.
+   */
+  readFeed(siteId: string, after: FeedPosition | null, event: string | undefined, limit: number): Promise<{ events: EventRecord[]; next: FeedPosition | null }>;
+  /**
+   * Gives the webhook one delivery, marked as a replay and due at `now`, for each event created
+   * since `since` on a property and of an event it subscribes to that has no delivery to it yet
+   * (it came before the webhook or its subscription), in commit order, property by property, in
+   * short transactions that each announce their deliveries. `dryRun`: counts them, writes nothing.
+   * Returns how many.
+   */
+  replayEvents(webhookId: string, since: number, now: number, dryRun: boolean): Promise<number>;
+}
+
 /** Retention: each purge deletes at most `limit` rows created before `before`, in its own short transaction. */
 export interface Retention {
   /** Finished deliveries (their attempts with them), found through their events. */
@@ -162,5 +183,5 @@ export interface Audit {
 }
 
 /** Everything a node opens: every port, from one database. */
-export interface Store extends StoreLifecycle, Directory, Webhooks, Intake, EngineStore, DeliveryLog, Retention, Audit {}
+export interface Store extends StoreLifecycle, Directory, Webhooks, Intake, EngineStore, DeliveryLog, EventFeed, Retention, Audit {}
 

@@ -1,7 +1,7 @@
 // Rows as both stores read them (snake_case columns, times in epoch ms), mapped to the Store's
 // types in one place so that SQLite and PostgreSQL answer alike.
 import type { IdField } from '../catalog/events.js';
-import type { Attempt, AuditEntry, Delivery, Webhook } from './types.js';
+import type { Attempt, AuditEntry, Delivery, EventRecord, Webhook } from './types.js';
 
 export type Row = Record<string, any>;
 
@@ -33,6 +33,8 @@ export const deliveryFrom = (r: Row): Delivery => ({
   lastStatusCode: r.last_status_code,
   created: r.created,
   lastModified: r.last_modified,
+  // 0 or 1 on SQLite, a boolean on PostgreSQL.
+  replay: Boolean(r.replay),
 });
 
 export const idsFrom = (r: Row): Partial<Record<IdField, string>> => {
@@ -43,6 +45,10 @@ export const idsFrom = (r: Row): Partial<Record<IdField, string>> => {
   if (r.track_id !== null) ids.track_id = r.track_id;
   return ids;
 };
+
+export const eventFrom = (r: Row): EventRecord => ({
+  id: r.id, siteId: r.site_id, event: r.event, ids: idsFrom(r), eventTime: r.event_time, created: r.created,
+});
 
 export const attemptFrom = (r: Row): Attempt => ({
   attemptedAt: r.attempted_at,

@@ -87,6 +87,17 @@ export interface EventRecord {
 }
 
 /**
+ * A place in a property's event feed: right after one event. `seq` is the event's number in
+ * insertion order; on PostgreSQL `tx` is the id of the transaction that wrote it (a decimal
+ * xid8), which orders the feed before `seq` does (src/store/postgres/feed.ts). The embedded
+ * store has one writer, whose insertion order is the commit order: its `tx` is always "0".
+ */
+export interface FeedPosition {
+  tx: string;
+  seq: number;
+}
+
+/**
  * One request's writes, committed all or nothing: a reported event, or a platform fact (the new
  * states of the objects it is about, and the events it yielded), each event with its deliveries.
  */
@@ -135,6 +146,8 @@ export interface Delivery {
   lastStatusCode: number | null;
   created: number;
   lastModified: number;
+  /** Made by a replay (POST /v2/webhooks/{id}/replay/), not by intake. */
+  replay: boolean;
 }
 
 export interface Attempt {

@@ -22,6 +22,8 @@ const deliveryJson = (d: Delivery) => ({
   last_status_code: d.lastStatusCode,
   created: jwpMicros(d.created),
   last_modified: jwpMicros(d.lastModified),
+  // Hookline's replay (POST /v2/webhooks/{id}/replay/) made it, not intake.
+  replay: d.replay,
 });
 
 const attemptJson = (a: Attempt) => ({

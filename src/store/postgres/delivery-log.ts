@@ -1,7 +1,7 @@
 // The delivery log on PostgreSQL (the DeliveryLog port, src/store/ports.ts): what the API shows
 // of deliveries, events and attempts, and the retries asked for by hand, announced to the node
 // that sends to the webhook.
-import { attemptFrom, deliveryFrom, idsFrom } from '../rows.js';
+import { attemptFrom, deliveryFrom, eventFrom } from '../rows.js';
 import type { Attempt, Delivery, DeliveryFilter, EventRecord, Page, WebhookStats } from '../types.js';
 import type { Db } from './db.js';
 import { pendingFrom } from './engine.js';
@@ -26,7 +26,7 @@ export async function getDelivery(db: Db, id: string): Promise<Delivery | undefi
 
 export async function getEvent(db: Db, id: string): Promise<EventRecord | undefined> {
   const r = (await db.query('SELECT * FROM events WHERE id = $1', [id])).rows[0];
-  return r && { id: r.id, siteId: r.site_id, event: r.event, ids: idsFrom(r), eventTime: r.event_time, created: r.created };
+  return r && eventFrom(r);
 }
 
 export async function webhookStats(db: Db, webhookId: string, since: number): Promise<WebhookStats> {

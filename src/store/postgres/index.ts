@@ -1,10 +1,10 @@
 // The shared store: PostgreSQL, for many API and worker nodes on one database. This class only
 // opens, migrates and closes it; each port's operations live in a file of their own, each with
-// its SQL (directory.ts, webhooks.ts, intake.ts, engine.ts, delivery-log.ts, retention.ts,
+// its SQL (directory.ts, webhooks.ts, intake.ts, engine.ts, delivery-log.ts, feed.ts, retention.ts,
 // audit.ts, membership.ts), and run through the pool of db.ts. Nodes tell each other of changes
 // with LISTEN/NOTIFY on one channel per schema (changes.ts).
 import pg from 'pg';
-import type { Audit, DeliveryLog, Directory, EngineStore, Intake, Membership, Retention, Store, Webhooks } from '../ports.js';
+import type { Audit, DeliveryLog, Directory, EngineStore, EventFeed, Intake, Membership, Retention, Store, Webhooks } from '../ports.js';
 import type { StoreChange } from '../types.js';
 import * as audit from './audit.js';
 import { ChangeFeed } from './changes.js';
@@ -12,6 +12,7 @@ import { Db, type PostgresOptions } from './db.js';
 import * as log from './delivery-log.js';
 import * as directory from './directory.js';
 import * as engine from './engine.js';
+import * as feed from './feed.js';
 import * as intake from './intake.js';
 import * as membership from './membership.js';
 import { storeError } from './errors.js';
@@ -125,6 +126,9 @@ export class PostgresStore implements Store {
   listAttempts: DeliveryLog['listAttempts'] = (deliveryId) => log.listAttempts(this.db, deliveryId);
   retryDelivery: DeliveryLog['retryDelivery'] = (id, now) => log.retryDelivery(this.db, id, now);
   recoverDeliveries: DeliveryLog['recoverDeliveries'] = (webhookId, since, now) => log.recoverDeliveries(this.db, webhookId, since, now);
+
+  readFeed: EventFeed['readFeed'] = (siteId, after, event, limit) => feed.readFeed(this.db, siteId, after, event, limit);
+  replayEvents: EventFeed['replayEvents'] = (webhookId, since, now, dryRun) => feed.replayEvents(this.db, webhookId, since, now, dryRun);
 
   purgeDeliveries: Retention['purgeDeliveries'] = (before, limit) => retention.purgeDeliveries(this.db, before, limit);
   purgeEvents: Retention['purgeEvents'] = (before, limit) => retention.purgeEvents(this.db, before, limit);

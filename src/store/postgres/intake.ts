@@ -6,7 +6,8 @@
 import type { EventRecord, IngestItem, IngestOptions, IngestOutcome, PendingDelivery, PlatformKind, PlatformObject } from '../types.js';
 import type { Db, Queryable, Tx } from './db.js';
 
-const NEW_DELIVERY_ID = `'msg_' || encode(substring(uuid_send(gen_random_uuid()) from 1 for 12), 'hex')`;
+/** A new delivery's id, made by the database: msg_ and 24 hex digits. */
+export const NEW_DELIVERY_ID = `'msg_' || encode(substring(uuid_send(gen_random_uuid()) from 1 for 12), 'hex')`;
 
 /** Thrown inside an item's savepoint to roll the item back when a fact was read at an old version. */
 class StaleFact extends Error {}
@@ -19,10 +20,11 @@ export function announceDeliveries(tx: Tx, created: PendingDelivery[]): void {
 
 /** Inserts the event and its deliveries: one per subscribed webhook, or one to `onlyWebhookId`. */
 async function insertEvent(tx: Queryable, event: EventRecord, now: number, firstAttemptAt: number, onlyWebhookId?: string): Promise<PendingDelivery[]> {
-  await tx.query(`INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+  // feed_seq and feed_xid (this transaction's id) take their defaults: src/store/postgres/feed.ts.
+  await tx.query(`INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created, test)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
     event.id, event.siteId, event.event, event.ids.media_id ?? null, event.ids.channel_id ?? null,
-    event.ids.thumbnail_id ?? null, event.ids.track_id ?? null, event.eventTime, event.created,
+    event.ids.thumbnail_id ?? null, event.ids.track_id ?? null, event.eventTime, event.created, onlyWebhookId !== undefined,
   ]);
   const { rows } = onlyWebhookId
     ? await tx.query(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)

@@ -242,4 +242,31 @@ INSERT INTO idempotency_keys (site_id, key, request_hash, answer, created)
   WHERE excluded.created > idempotency_keys.created;
 DROP TABLE fact_keys;
 `,
+  /* 6: the catch-up feed and replays (the embedded store's 10; docs/jwp-api.md, "Hookline's extensions") */ `
+-- Each event's place in its property's feed (GET /v2/sites/{site_id}/events/). A sequence value
+-- is handed out at insert, not at commit: two intake transactions (two nodes) may commit out of
+-- their sequence order, and a reader going by feed_seq alone would step past an event committed
+-- after it read a later one. So each event also keeps the id of the transaction that wrote it
+-- (feed_xid), and the feed lists events in (feed_xid, feed_seq) order, only those whose
+-- transaction is older than every transaction still in progress (src/store/postgres/feed.ts).
+-- Events already kept are numbered by creation and count as written by this migration.
+ALTER TABLE events ADD COLUMN feed_seq BIGINT, ADD COLUMN feed_xid xid8;
+UPDATE events e SET feed_seq = o.n, feed_xid = pg_current_xact_id()
+  FROM (SELECT id, row_number() OVER (ORDER BY created, id) AS n FROM events) o WHERE o.id = e.id;
+ALTER TABLE events
+  ALTER COLUMN feed_seq SET NOT NULL,
+  ALTER COLUMN feed_seq ADD GENERATED ALWAYS AS IDENTITY,
+  ALTER COLUMN feed_xid SET NOT NULL,
+  ALTER COLUMN feed_xid SET DEFAULT pg_current_xact_id();
+SELECT setval(pg_get_serial_sequence('events', 'feed_seq'), (SELECT coalesce(max(feed_seq), 0) + 1 FROM events), false);
+
+-- A webhook's test event (made-up ids, sent to that webhook alone) is none of the property's
+-- events: neither the feed nor a replay shows it. Test events sent before this migration cannot
+-- be told apart and count as the property's.
+ALTER TABLE events ADD COLUMN test BOOLEAN NOT NULL DEFAULT false;
+CREATE INDEX events_feed ON events (site_id, feed_xid, feed_seq) INCLUDE (event) WHERE NOT test;
+
+-- A delivery made by a replay (POST /v2/webhooks/{id}/replay/) rather than by intake.
+ALTER TABLE deliveries ADD COLUMN replay BOOLEAN NOT NULL DEFAULT false;
+`,
 ];

@@ -1,7 +1,7 @@
 // The delivery log on the embedded store: what the API shows of deliveries, their events and
 // attempts, and the retries asked for by hand, announced once committed so that the engine
 // sends them ({kind: 'retried'}, {kind: 'deliveries'}).
-import { attemptFrom, deliveryFrom, idsFrom, type Row } from '../rows.js';
+import { attemptFrom, deliveryFrom, eventFrom, type Row } from '../rows.js';
 import type { DeliveryLog } from '../ports.js';
 import type { Delivery, WebhookStats } from '../types.js';
 import { PENDING_COLUMNS, pendingFrom } from './engine.js';
@@ -28,7 +28,7 @@ export function deliveryLog({ db, announce }: Context): DeliveryLog {
 
     async getEvent(id) {
       const r = statement(db, 'SELECT * FROM events WHERE id = ?').get(id) as Row | undefined;
-      return r && { id: r.id, siteId: r.site_id, event: r.event, ids: idsFrom(r), eventTime: r.event_time, created: r.created };
+      return r && eventFrom(r);
     },
 
     async webhookStats(webhookId, since) {

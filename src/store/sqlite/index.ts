@@ -1,16 +1,17 @@
 // The embedded store: better-sqlite3 in WAL mode, held by one process (exclusive locking). This
 // file opens it and tells of its writes; each port's operations live in a file of their own
-// (directory.ts, webhooks.ts, intake.ts, engine.ts, delivery-log.ts, retention.ts, audit.ts),
+// (directory.ts, webhooks.ts, intake.ts, engine.ts, delivery-log.ts, feed.ts, retention.ts, audit.ts),
 // each with its SQL beside it.
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Audit, DeliveryLog, Directory, EngineStore, Intake, Retention, Store, Webhooks } from '../ports.js';
+import type { Audit, DeliveryLog, Directory, EngineStore, EventFeed, Intake, Retention, Store, Webhooks } from '../ports.js';
 import type { StoreChange } from '../types.js';
 import { audit } from './audit.js';
 import { deliveryLog } from './delivery-log.js';
 import { directory } from './directory.js';
 import { engine } from './engine.js';
+import { eventFeed } from './feed.js';
 import { intake } from './intake.js';
 import { Listeners } from '../listeners.js';
 import { MIGRATIONS } from './migrations.js';
@@ -39,7 +40,7 @@ function createPrivately(dataDir: string): string {
 }
 
 /** The ports' operations, put on the class by the constructor (one object per port file). */
-export interface SqliteStore extends Directory, Webhooks, Intake, EngineStore, DeliveryLog, Retention, Audit {}
+export interface SqliteStore extends Directory, Webhooks, Intake, EngineStore, DeliveryLog, EventFeed, Retention, Audit {}
 
 export class SqliteStore implements Store {
   readonly membership = null;
@@ -63,7 +64,7 @@ export class SqliteStore implements Store {
     const context: Context = { db: this.db, synchronous, announce: (change) => this.announce(change) };
     // Every operation that finds no room to write throws StorageFull (storage-full.ts).
     this.storage = new StorageWatch(this.db);
-    for (const port of [directory(context), webhooks(context), intake(context), engine(context), deliveryLog(context), retention(context), audit(context)]) {
+    for (const port of [directory(context), webhooks(context), intake(context), engine(context), deliveryLog(context), eventFeed(context), retention(context), audit(context)]) {
       Object.assign(this, this.storage.guard(port));
     }
   }

@@ -20,9 +20,14 @@ function insertEvent(db: Database.Database, event: EventRecord, now: number, due
     media_id: event.ids.media_id ?? null, channel_id: event.ids.channel_id ?? null,
     thumbnail_id: event.ids.thumbnail_id ?? null, track_id: event.ids.track_id ?? null,
   };
-  statement(db, `INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created)
-    VALUES (@id, @siteId, @event, @media_id, @channel_id, @thumbnail_id, @track_id, @eventTime, @created)`)
-    .run({ id: event.id, siteId: event.siteId, event: event.event, eventTime: event.eventTime, created: event.created, ...ids });
+  // Its place in the property's feed, in this (the one) writer's commit order (src/store/sqlite/feed.ts).
+  const { last: feedSeq } = statement(db, 'UPDATE event_feed_seq SET last = last + 1 RETURNING last').get() as Row;
+  statement(db, `INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created, feed_seq, test)
+    VALUES (@id, @siteId, @event, @media_id, @channel_id, @thumbnail_id, @track_id, @eventTime, @created, @feedSeq, @test)`)
+    .run({
+      id: event.id, siteId: event.siteId, event: event.event, eventTime: event.eventTime, created: event.created, ...ids,
+      feedSeq, test: onlyWebhookId ? 1 : 0,
+    });
   const rows = (onlyWebhookId
     ? statement(db, `INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
         SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, id, @dueAt, @now, @now FROM webhooks WHERE id = @webhookId

@@ -241,4 +241,24 @@ DROP TABLE fact_keys;
 ALTER TABLE idempotency_keys_one RENAME TO idempotency_keys;
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys(created);
 `,
+  /* 10: the catch-up feed and replays (docs/jwp-api.md, "Hookline's extensions") */ `
+-- Each event's place in its property's feed (GET /v2/sites/{site_id}/events/): feed_seq, taken
+-- from event_feed_seq inside the intake transaction, so that with one writer its order is the
+-- commit order. Not the rowid: VACUUM may renumber the rowids of a table without an INTEGER
+-- PRIMARY KEY (adopting sealing runs one), and a table that retention empties would hand the same
+-- rowids out again, behind the cursors clients hold. Events already kept take their rowid's order.
+ALTER TABLE events ADD COLUMN feed_seq INTEGER;
+UPDATE events SET feed_seq = rowid;
+CREATE TABLE event_feed_seq (last INTEGER NOT NULL);
+INSERT INTO event_feed_seq (last) SELECT coalesce(max(feed_seq), 0) FROM events;
+
+-- A webhook's test event (made-up ids, sent to that webhook alone) is none of the property's
+-- events: neither the feed nor a replay shows it. Test events sent before this migration cannot
+-- be told apart and count as the property's.
+ALTER TABLE events ADD COLUMN test INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX events_feed ON events(site_id, feed_seq) WHERE test = 0;
+
+-- A delivery made by a replay (POST /v2/webhooks/{id}/replay/) rather than by intake.
+ALTER TABLE deliveries ADD COLUMN replay INTEGER NOT NULL DEFAULT 0;
+`,
 ];

@@ -1,5 +1,5 @@
 // Actions on one webhook beyond JWP's resource: rotating its secret, sending it a test event,
-// and recovering its failed deliveries.
+// recovering its failed deliveries, and replaying into it the events it never got.
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { EVENT_NAMES, eventType } from '../../../catalog/events.js';
@@ -17,7 +17,24 @@ import { visibleWebhook, webhookJson, webhookSchema } from './shared.js';
 const DEFAULT_GRACE_SECONDS = 86_400;
 const MAX_GRACE_SECONDS = 30 * 86_400;
 
-export default async function webhookActions(fastify: FastifyInstance, { store, secrets, ingestor, clock }: ApiContext) {
+/**
+ * A replay's `since`: an ISO time with its offset, not in the future, and within the retention
+ * window (older events are no longer kept). `code`: invalid_body or invalid_query, where it came.
+ */
+function replaySince(raw: string, now: number, retentionMs: number, code: string): number {
+  const since = parseIsoTime(raw);
+  if (since === undefined) throw badRequest(`since: "${raw}" is not an ISO 8601 time with its offset`, code);
+  if (since > now) throw badRequest(`since: ${raw} is in the future`, code);
+  const oldest = now - retentionMs;
+  if (since < oldest) {
+    throw badRequest(`since: ${raw} is before the retention window (HOOKLINE_RETENTION): events are kept from ${jwpMicros(oldest)} on`, code);
+  }
+  return since;
+}
+
+const replayAnswer = { type: 'object', properties: { webhook_id: { type: 'string' }, since: timestamp, deliveries: { type: 'integer' } } } as const;
+
+export default async function webhookActions(fastify: FastifyInstance, { store, secrets, ingestor, clock, config }: ApiContext) {
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
   app.post('/v2/webhooks/:webhook_id/rotate_secret/', {
     preValidation: noBodyIsEmpty,
@@ -107,5 +124,50 @@ export default async function webhookActions(fastify: FastifyInstance, { store, 
     if (since === undefined) throw badRequest(`since: "${raw}" is not an ISO 8601 time with its offset`);
     const recovered = await store.recoverDeliveries(webhook_id, since, clock.now());
     return reply.code(202).send({ webhook_id, since: jwpMicros(since), recovered });
+  });
+
+  app.get('/v2/webhooks/:webhook_id/replay/', {
+    schema: {
+      tags: ['webhooks'],
+      description: 'How many deliveries POST replay/ with this `since` would make now; makes none.',
+      params: idParam('webhook_id'),
+      querystring: {
+        type: 'object',
+        required: ['since'],
+        properties: { since: { ...timestamp, description: 'ISO 8601 with its offset; write + as %2B in a query string, or use Z' } },
+      },
+      response: { 200: replayAnswer },
+    },
+  }, async (request) => {
+    const { webhook_id } = request.params;
+    await visibleWebhook(store, request, webhook_id);
+    const now = clock.now();
+    const since = replaySince(request.query.since, now, config.retentionMs, 'invalid_query');
+    return { webhook_id, since: jwpMicros(since), deliveries: await store.replayEvents(webhook_id, since, now, true) };
+  });
+
+  app.post('/v2/webhooks/:webhook_id/replay/', {
+    schema: {
+      tags: ['webhooks'],
+      description: 'Sends the webhook, as new deliveries marked `replay`, the events of its properties and subscribed events created '
+        + 'since `since` that it has no delivery of (they came before it existed or subscribed), oldest first.',
+      params: idParam('webhook_id'),
+      body: {
+        type: 'object',
+        required: ['since'],
+        additionalProperties: false,
+        properties: { since: { ...timestamp, description: 'ISO 8601 with its offset, within the retention window' } },
+      },
+      response: { 202: replayAnswer },
+    },
+    config: { audit: 'webhook.replayed' },
+  }, async (request, reply) => {
+    requireAccount(request);
+    const { webhook_id } = request.params;
+    await visibleWebhook(store, request, webhook_id);
+    const now = clock.now();
+    const since = replaySince(request.body.since, now, config.retentionMs, 'invalid_body');
+    const deliveries = await store.replayEvents(webhook_id, since, now, false);
+    return reply.code(202).send({ webhook_id, since: jwpMicros(since), deliveries });
   });
 }
