@@ -20,6 +20,7 @@ const POSTGRES_SUITES = [
   'test/foundation/webhooks-api.test.ts',
   'test/platform/facts-api.test.ts',
   'test/secrets/rotation.test.ts',
+  'test/feed/**/*.test.ts',
 ];
 /** These need PostgreSQL and mean nothing on the embedded store. */
 const POSTGRES_ONLY = ['test/cluster/**/*.test.ts', 'test/foundation/intake-commit.test.ts', 'test/store/postgres.test.ts'];

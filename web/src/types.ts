@@ -78,6 +78,15 @@ export interface Delivery {
   last_status_code: number | null;
   created: string;
   last_modified: string;
+  /** Sent by a replay (POST /v2/webhooks/{id}/replay/); left out by servers without replays. */
+  replay?: boolean;
+}
+
+/** What a replay made, or (GET) would make now. */
+export interface ReplayCount {
+  webhook_id: string;
+  since: string;
+  deliveries: number;
 }
 
 export interface Attempt {

@@ -1,11 +1,13 @@
 // A webhook's delivery log: filter by status and event, open a delivery to see what was sent
-// and each attempt's answer, resend it, and recover the failed ones since a time. It refreshes
-// itself every few seconds while the tab is visible.
+// and each attempt's answer, resend it, recover the failed ones since a time, and replay into it
+// the events it never got (after a count of them). It refreshes itself every few seconds while
+// the tab is visible.
 import { Fragment, useEffect, useId, useState, type FormEvent } from 'react';
 import { api, messageOf, query } from '../api';
+import { Confirm } from './Dialog';
 import { ago, fullTime, isoToLocalInput, localInputToIso, plural, prettyJson } from '../format';
 import { loadEventTypes, useInterval, useLoad } from '../hooks';
-import type { DeliveryDetail, DeliveryList, DeliveryStatus, Webhook } from '../types';
+import type { DeliveryDetail, DeliveryList, DeliveryStatus, ReplayCount, Webhook } from '../types';
 import { DeliveryBadge, HttpStatus } from './Badges';
 import { LoadError, Loading } from './Feedback';
 import { Pager } from './Pager';
@@ -101,7 +103,12 @@ export function DeliveryLog({ webhook, canAct, refreshKey, onRefresh }: LogProps
             </select>
           </div>
         </div>
-        {canAct && <RecoverForm webhook={webhook} onRecovered={refresh} />}
+        {canAct && (
+          <div className="toolbar-actions">
+            <RecoverForm webhook={webhook} onRecovered={refresh} />
+            <ReplayForm webhook={webhook} onReplayed={refresh} />
+          </div>
+        )}
       </div>
 
       {list.error !== undefined && <LoadError error={list.error} retry={list.reload} />}
@@ -132,7 +139,11 @@ export function DeliveryLog({ webhook, canAct, refreshKey, onRefresh }: LogProps
                 <Fragment key={d.id}>
                   <tr className={expanded ? 'is-open' : undefined} data-delivery={d.id}>
                     <td data-label="Status"><DeliveryBadge status={d.status} /></td>
-                    <td data-label="Event">{title(d.event)}<div className="row-sub mono">{d.event}</div></td>
+                    <td data-label="Event">
+                      {title(d.event)}
+                      {d.replay && <> <span className="chip chip-replay" title="Sent by a replay of past events">Replay</span></>}
+                      <div className="row-sub mono">{d.event}</div>
+                    </td>
                     <td data-label="Delivery ID"><span className="mono small">{d.id}</span></td>
                     <td data-label="Attempts">
                       {d.attempts}
@@ -284,6 +295,86 @@ function RecoverForm({ webhook, onRecovered }: { webhook: Webhook; onRecovered: 
       </div>
       <button type="submit" className="button" disabled={busy}>{busy ? 'Recovering…' : 'Recover'}</button>
       {error && <p className="field-error" id={`${id}-error`} role="alert">{error}</p>}
+    </form>
+  );
+}
+
+/**
+ * Replay: the events of the webhook's properties and events since a time that it never got (they
+ * came before it existed, or before it subscribed), counted first, sent once confirmed.
+ */
+function ReplayForm({ webhook, onReplayed }: { webhook: Webhook; onReplayed: () => void }) {
+  const notify = useToast();
+  const id = useId();
+  const [since, setSince] = useState(() => isoToLocalInput(Date.now() - 24 * 3_600_000));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const [preview, setPreview] = useState<{ since: string; count: number }>();
+  const [confirmError, setConfirmError] = useState<string>();
+  const count = async (e: FormEvent) => {
+    e.preventDefault();
+    const iso = localInputToIso(since);
+    if (!iso) {
+      setError('Enter a date and time.');
+      return;
+    }
+    setBusy(true);
+    setError(undefined);
+    try {
+      const { deliveries } = await api.get<ReplayCount>(`/v2/webhooks/${webhook.id}/replay/${query({ since: iso })}`);
+      if (deliveries === 0) notify('Nothing to replay: this webhook has every event since then already.');
+      else setPreview({ since: iso, count: deliveries });
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const close = () => {
+    setPreview(undefined);
+    setConfirmError(undefined);
+  };
+  const replay = async () => {
+    if (!preview) return;
+    setBusy(true);
+    setConfirmError(undefined);
+    try {
+      const { deliveries } = await api.post<ReplayCount>(`/v2/webhooks/${webhook.id}/replay/`, { since: preview.since });
+      notify(deliveries === 0
+        ? 'Nothing to replay: this webhook has every event since then already.'
+        : `${plural(deliveries, 'event')} replayed: each is on its way as a delivery marked Replay.`);
+      close();
+      onReplayed();
+    } catch (err) {
+      setConfirmError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="recover" onSubmit={count} noValidate>
+      <div className="field field-inline">
+        <label className="field-label" htmlFor={id}>Replay events since</label>
+        <input id={id} className="input" type="datetime-local" value={since} onChange={(e) => setSince(e.target.value)}
+          aria-invalid={!!error} aria-describedby={error ? `${id}-error` : undefined} />
+      </div>
+      <button type="submit" className="button" disabled={busy}>{busy && !preview ? 'Counting…' : 'Replay…'}</button>
+      {error && <p className="field-error" id={`${id}-error`} role="alert">{error}</p>}
+      <Confirm
+        open={preview !== undefined}
+        title="Replay past events?"
+        confirmLabel={`Replay ${plural(preview?.count ?? 0, 'event')}`}
+        busy={busy}
+        error={confirmError}
+        onConfirm={() => void replay()}
+        onClose={close}
+      >
+        <p>
+          {plural(preview?.count ?? 0, 'event')} of its properties and events since {preview && fullTime(preview.since)} never
+          reached “{webhook.metadata.name}”: they came before it existed or before it subscribed to them.
+        </p>
+        <p className="muted">Each is sent as a new delivery, oldest first, marked <span className="chip chip-replay">Replay</span> in the log. Events it has already received are not sent again.</p>
+      </Confirm>
     </form>
   );
 }
