@@ -1,6 +1,7 @@
 // The dashboard in a real browser against a real Hookline and a real receiver: sign in, JWP's
 // seven steps to create a webhook, a test event delivered and seen in the delivery log, a
-// resend, a secret rotation, deletion, the other pages, and sign out. Screenshots of each page
+// resend, a recovery, a replay after its count, a secret rotation, deletion, the other pages,
+// and sign out. Screenshots of each page
 // go to test-results/.
 import { jwtVerify } from 'jose';
 import type { Page } from 'playwright-core';
@@ -422,6 +423,45 @@ function dashboardTests() {
     expect(await page.getByLabel('Example payload of track_deleted').textContent()).toContain('"track_id": "VHsQNYq9"');
     expect(await page.locator('article#media_reuploaded').textContent()).toContain('Sent when a reupload is initiated');
     await screenshot(page, '16-events');
+  });
+
+  it('replays into a new webhook the events from before it, after showing how many', async () => {
+    const rx = await startReceiver();
+    const hook = await createWebhook(node.account.api, [node.account.siteId], rx.url, ['media_created'], { name: 'Backfill' });
+    try {
+      // Two events the webhook never got: one before it existed, and one it does not subscribe to
+      // until after it came (its subscription is widened afterwards).
+      await node.operator.post(`/v2/sites/${node.account.siteId}/events/`, { event: 'media_created', media_id: 'RePlay01' });
+      await node.operator.post(`/v2/sites/${node.account.siteId}/events/`, { event: 'media_deleted', media_id: 'RePlay02' });
+      await rx.waitFor(1);
+      expect((await node.account.api.patch(`/v2/webhooks/${hook.id}/`, { metadata: { events: ['media_created', 'media_deleted'] } })).status).toBe(200);
+      await node.account.api.post(`/v2/webhooks/${hook.id}/test/`, { event: 'media_created' });
+      await rx.waitFor(2);
+      await page.goto(`${node.url}/webhooks/${hook.id}`);
+      await page.getByRole('heading', { name: /Backfill/, level: 1 }).waitFor();
+      await page.getByRole('button', { name: 'Replay…' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Replay past events?' });
+      await dialog.getByText(/^1 event of its properties and events since/).waitFor();
+      // The count made nothing.
+      expect((await node.account.api.get(`/v2/webhooks/${hook.id}/deliveries/`)).body.total).toBe(2);
+      await screenshot(page, '16b-replay-count', false);
+      await dialog.getByRole('button', { name: 'Replay 1 event' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await page.getByText('1 event replayed: each is on its way as a delivery marked Replay.').waitFor();
+      const got = await rx.waitFor(3);
+      expect(got[2]!.json).toMatchObject({ event: 'media_deleted', media_id: 'RePlay02', webhook_id: hook.id });
+      const replayed = page.locator(`tr[data-delivery="${got[2]!.headers['webhook-id']}"]`);
+      await replayed.getByText('Replay', { exact: true }).waitFor();
+      expect(await page.locator('tr[data-delivery] .chip-replay').count()).toBe(1);
+      await screenshot(page, '16c-replayed');
+      // Now it has every event since then: nothing to replay, and nothing to confirm.
+      await page.getByRole('button', { name: 'Replay…' }).click();
+      await page.getByText('Nothing to replay: this webhook has every event since then already.').waitFor();
+      expect(await dialog.isVisible()).toBe(false);
+    } finally {
+      await node.account.api.delete(`/v2/webhooks/${hook.id}/`);
+      await rx.close();
+    }
   });
 
   it('signs out, and the old session opens nothing', async () => {

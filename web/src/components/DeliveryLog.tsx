@@ -371,7 +371,7 @@ function ReplayForm({ webhook, onReplayed }: { webhook: Webhook; onReplayed: () 
       >
         <p>
           {plural(preview?.count ?? 0, 'event')} of its properties and events since {preview && fullTime(preview.since)} never
-          reached “{webhook.metadata.name}”: they came before it existed or before it subscribed to them.
+          reached “{webhook.metadata.name}”: {preview?.count === 1 ? 'it' : 'they'} came before the webhook existed or subscribed to {preview?.count === 1 ? 'it' : 'them'}.
         </p>
         <p className="muted">Each is sent as a new delivery, oldest first, marked <span className="chip chip-replay">Replay</span> in the log. Events it has already received are not sent again.</p>
       </Confirm>
