@@ -112,6 +112,18 @@ const CASES: Record<string, () => Promise<void>> = {
   'POST /v2/webhooks/{webhook_id}/test/': () => expectHidden((id) => b.api.post(`/v2/webhooks/${id}/test/`), hookA.id, missingHook),
   'POST /v2/webhooks/{webhook_id}/recover/': () =>
     expectHidden((id) => b.api.post(`/v2/webhooks/${id}/recover/`, { since: '2020-01-01T00:00:00Z' }), hookA.id, missingHook),
+  'GET /v2/webhooks/{webhook_id}/replay/': () =>
+    expectHidden((id) => b.api.get(`/v2/webhooks/${id}/replay/?since=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}`), hookA.id, missingHook),
+  'POST /v2/webhooks/{webhook_id}/replay/': async () => {
+    const total = (await a.api.get(`/v2/webhooks/${hookA.id}/deliveries/`)).body.total;
+    await expectHidden((id) => b.api.post(`/v2/webhooks/${id}/replay/`, { since: new Date(Date.now() - 3_600_000).toISOString() }), hookA.id, missingHook);
+    expect((await a.api.get(`/v2/webhooks/${hookA.id}/deliveries/`)).body.total).toBe(total);
+  },
+  // Another account's property reads exactly as one that does not exist; its own is there.
+  'GET /v2/sites/{site_id}/events/': async () => {
+    await expectHidden((id) => b.api.get(`/v2/sites/${id}/events/`), a.siteId, 'Nope1234');
+    expect((await b.api.get(`/v2/sites/${b.siteId}/events/`)).status).toBe(200);
+  },
   'GET /metrics': () => expectForbidden(b.api.get('/metrics')),
   'GET /v2/webhooks/{webhook_id}/stats/': () => expectHidden((id) => b.api.get(`/v2/webhooks/${id}/stats/`), hookA.id, missingHook),
   'GET /v2/event_types/': async () => {
