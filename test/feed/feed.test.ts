@@ -10,6 +10,13 @@ import {
 const nodes = nodePerTest();
 const feed = (site: string, query = '') => `/v2/sites/${site}/events/${query}`;
 
+/**
+ * Waits until the property's feed lists `count` events. On PostgreSQL the feed's end waits for
+ * every older writing transaction on the server, other test files' included, to end.
+ */
+const listing = (api: Api, site: string, count: number) =>
+  until(async () => (await api.get(feed(site, '?page_length=10000'))).body.events.length === count, 10_000, `the feed to list ${count} events`);
+
 describe(`the catch-up feed (${TEST_STORE})`, () => {
   it("lists the property's events oldest first with a cursor, by type if asked, its test events left out", async () => {
     const node = await nodes.start();
@@ -24,6 +31,7 @@ describe(`the catch-up feed (${TEST_STORE})`, () => {
     const hook = await createWebhook(api, [siteId], 'http://127.0.0.1:9/hooks', ['media_available']);
     expect((await api.post(`/v2/webhooks/${hook.id}/test/`, { event: 'media_available' })).status).toBe(202);
     ids.push(await report({ event: 'media_available', media_id: 'MNYaMSQl', event_time: '2024-08-27T00:15:45+00:00' }));
+    await listing(api, siteId, 4);
 
     const first = await api.get(feed(siteId, '?page_length=2'));
     expect(first.status).toBe(200);
@@ -39,6 +47,7 @@ describe(`the catch-up feed (${TEST_STORE})`, () => {
     const end = await api.get(feed(siteId, `?after=${second.body.next_cursor}`));
     expect(end.body).toEqual({ events: [], next_cursor: second.body.next_cursor });
     await report({ event: 'media_deleted', media_id: 'MNYaMSQl' });
+    await listing(api, siteId, 5);
     expect((await api.get(feed(siteId, `?after=${end.body.next_cursor}`))).body.events.map((e: any) => e.event)).toEqual(['media_deleted']);
 
     const byType = await api.get(feed(siteId, '?event=media_created&page_length=10000'));
@@ -51,6 +60,7 @@ describe(`the catch-up feed (${TEST_STORE})`, () => {
     const node = await nodes.start();
     const { api, siteId } = node.account;
     await node.operator.post(feed(siteId), { event: 'media_created', media_id: 'm1' });
+    await listing(api, siteId, 1);
     const refused = async (caller: Api, path: string, status: number, code: string, description: RegExp) => {
       const res = await caller.get(path);
       expect(res.status, path).toBe(status);

@@ -11,7 +11,7 @@ import { PostgresStore } from '../../src/store/postgres/index.js';
 import { MIGRATIONS as PG_MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { MIGRATIONS as SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
-import { TEST_STORE, freshSchema, schemaQuery, tempDir } from '../helpers.js';
+import { TEST_STORE, freshSchema, schemaQuery, tempDir, until } from '../helpers.js';
 
 const T = Date.parse('2026-01-01T00:00:00Z');
 /** How many migrations the version before had (later ones follow this one). */
@@ -66,9 +66,17 @@ async function upgraded(): Promise<Store> {
   return store;
 }
 
+/** On PostgreSQL the feed's end waits for every older writing transaction on the server (other test files' too) to end. */
+async function settled(store: Store): Promise<void> {
+  if (!(store instanceof PostgresStore)) return;
+  await until(async () => (await store.pool.query(`SELECT pg_snapshot_xmin(pg_current_snapshot()) > max(feed_xid) AS past FROM events`)).rows[0].past,
+    10_000, 'the older transactions on the server to end');
+}
+
 describe(`the event feed, migrated (${TEST_STORE})`, () => {
   it('lists the events kept before it in their order, new ones after, and does not replay what was delivered', async () => {
     const store = await upgraded();
+    await settled(store);
     const page = await store.readFeed('site0001', null, undefined, 10);
     expect(page.events.map((e) => e.id)).toEqual(['evt_1', 'evt_2']);
     expect((await store.readFeed('site0002', null, undefined, 10)).events.map((e) => e.id)).toEqual(['evt_other']);
@@ -76,6 +84,7 @@ describe(`the event feed, migrated (${TEST_STORE})`, () => {
 
     await store.ingest([{ siteId: 'site0001', events: [{ id: 'evt_3', siteId: 'site0001', event: 'media_updated', ids: { media_id: 'm1' }, eventTime: T + 3, created: T + 3 }] }],
       T + 3, { idempotencyWindowMs: 86_400_000, firstAttemptAt: T + 3 });
+    await settled(store);
     expect((await store.readFeed('site0001', page.next, undefined, 10)).events.map((e) => e.id)).toEqual(['evt_3']);
     // evt_1 was delivered before: only evt_2 is owed.
     expect(await store.replayEvents('hook0001', T, T + 10, true)).toBe(1);
