@@ -523,6 +523,10 @@ describe.runIf(TEST_STORE === 'postgres')('a shared store (PostgreSQL)', () => {
         await store.updateWebhook('hook0001', { name: `n${Date.now()}` }, NOW);
         return heard.length > 0;
       }, 10_000, 'the change feed to listen');
+      // The loop may have written once more after the change it heard; notices arrive in commit
+      // order, so once a later write's notice is in, no earlier one is still on its way.
+      await store.createWebhook(hook('hook0002'), 's');
+      await until(() => heard.some((c) => c.kind === 'webhook' && c.id === 'hook0002'), 5_000, 'the sentinel');
       heard.length = 0;
       // A stale fact rolls back its events and their deliveries: no wake-up for them.
       await store.ingest([{ siteId: 'site0001', writes: [{ kind: 'media', id: 'm', state: {}, version: 3 }], events: [event('evt_x')] }], NOW, options);
