@@ -122,7 +122,9 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     const allowed = allowedMethods(app, request.url);
     // A route that found nothing to serve (a static file that is not there) says so as a 404.
-    if (allowed.length === 0 || allowed.includes(request.method)) return reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+    if (allowed.length === 0 || allowed.includes(request.method)) {
+      return reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+    }
     return reply.code(405).header('allow', allowed.join(', '))
       .send(errorBody('method_not_allowed', `${request.method} is not allowed here; this route takes ${allowed.join(', ')}`));
   });
