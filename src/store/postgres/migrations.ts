@@ -242,4 +242,18 @@ INSERT INTO idempotency_keys (site_id, key, request_hash, answer, created)
   WHERE excluded.created > idempotency_keys.created;
 DROP TABLE fact_keys;
 `,
+  /* 6: lists of up to 10 000 a page, each one index range (the embedded store's 10) */ `
+-- Each list is ordered by created, then seq (insertion order) for ties: its index ends with both,
+-- so a page is a walk along it, with no sort of all the matching rows first. The operator's
+-- webhook list (every account) gets an index of its own.
+DROP INDEX webhooks_by_account;
+CREATE INDEX webhooks_by_account ON webhooks(account_id, created, seq);
+CREATE INDEX webhooks_by_created ON webhooks(created, seq);
+DROP INDEX audit_by_account;
+CREATE INDEX audit_by_account ON audit_log(account_id, created, seq);
+DROP INDEX audit_by_time;
+CREATE INDEX audit_by_time ON audit_log(created, seq);
+DROP INDEX deliveries_by_webhook;
+CREATE INDEX deliveries_by_webhook ON deliveries(webhook_id, created, seq);
+`,
 ];

@@ -241,4 +241,11 @@ DROP TABLE fact_keys;
 ALTER TABLE idempotency_keys_one RENAME TO idempotency_keys;
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys(created);
 `,
+  /* 10: lists of up to 10 000 a page, each one index range (docs/jwp-api.md, "Listing and pagination") */ `
+-- The operator's webhook list (every account, newest first) walks this index instead of sorting
+-- the table. An index here ends with the rowid, the lists' tie-break, so the other lists'
+-- indexes (webhooks_by_account, audit_by_account, audit_by_time, deliveries_by_webhook) already
+-- give each page in order.
+CREATE INDEX webhooks_by_created ON webhooks(created);
+`,
 ];
