@@ -242,4 +242,14 @@ INSERT INTO idempotency_keys (site_id, key, request_hash, answer, created)
   WHERE excluded.created > idempotency_keys.created;
 DROP TABLE fact_keys;
 `,
+  /* 6: the API's rate-limit counters, shared by the nodes */ `
+-- One row per API key and limit (management, intake): when its window started (the database's
+-- clock, epoch ms) and how many requests the nodes have counted in it (src/store/postgres/rate-limits.ts).
+-- UNLOGGED: a counter needs no WAL and no replica; a crash or a failover only starts the windows afresh.
+CREATE UNLOGGED TABLE rate_limits (
+  key           TEXT PRIMARY KEY,
+  window_start  BIGINT NOT NULL,
+  count         BIGINT NOT NULL
+);
+`,
 ];
