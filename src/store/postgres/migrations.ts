@@ -256,4 +256,14 @@ CREATE INDEX audit_by_time ON audit_log(created, seq);
 DROP INDEX deliveries_by_webhook;
 CREATE INDEX deliveries_by_webhook ON deliveries(webhook_id, created, seq);
 `,
+  /* 7: the API's rate-limit counters, shared by the nodes */ `
+-- One row per API key and limit (management, intake): when its window started (the database's
+-- clock, epoch ms) and how many requests the nodes have counted in it (src/store/postgres/rate-limits.ts).
+-- UNLOGGED: a counter needs no WAL and no replica; a crash or a failover only starts the windows afresh.
+CREATE UNLOGGED TABLE rate_limits (
+  key           TEXT PRIMARY KEY,
+  window_start  BIGINT NOT NULL,
+  count         BIGINT NOT NULL
+);
+`,
 ];
