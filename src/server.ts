@@ -19,6 +19,7 @@ import { Lifecycle } from './platform/lifecycle.js';
 import { Simulator } from './platform/simulate.js';
 import { openSecretBox } from './security/secret-key.js';
 import { WebhookSecrets } from './security/webhook-secrets.js';
+import { localUrl, removeServerNote, writeServerNote } from './server-file.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/ports.js';
 import type { StoreChange } from './store/types.js';
@@ -132,6 +133,9 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     await engine.start();
     retention.start();
   }
+  // The embedded store's data dir tells the commands run beside it where this server is (server-file.ts).
+  const embedded = !config.databaseUrl;
+  if (embedded) writeServerNote(config.dataDir, { url: localUrl(config.host, port), pid: process.pid });
 
   let closing: Promise<void> | undefined;
   return {
@@ -144,6 +148,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     firstStart,
     close: () =>
       (closing ??= (async () => {
+        if (embedded) removeServerNote(config.dataDir);
         await app.close();
         await simulator.stop();
         await retention.stop();

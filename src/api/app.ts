@@ -11,6 +11,7 @@ import { refuseControlCharacters } from './control-characters.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './errors.js';
 import { finiteNumbers } from './schemas.js';
 import accounts from './routes/accounts.js';
+import admin from './routes/admin.js';
 import audit from './routes/audit.js';
 import catalog from './routes/catalog.js';
 import channels from './routes/channels.js';
@@ -73,14 +74,14 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
   // Parses cookies before the auth hook reads the dashboard's session cookie.
   await app.register(cookie);
   installAuth(app, context.store, context.clock);
-  await installRateLimit(app, { management: context.config.rateLimit, intake: context.config.intakeRateLimit });
+  await installRateLimit(app, { management: context.config.rateLimit, intake: context.config.intakeRateLimit }, context.store.rateLimits, context.clock);
   installAudit(app, context.store, context.clock);
   refuseControlCharacters(app);
 
   await app.register(health, context);
   app.get('/openapi.json', { schema: { hide: true, security: [] } }, async () => app.swagger());
 
-  for (const plugin of [accounts, sites, webhooks, events, media, thumbnails, channels, deliveries, audit, catalog, metrics, session, dashboard]) {
+  for (const plugin of [accounts, admin, sites, webhooks, events, media, thumbnails, channels, deliveries, audit, catalog, metrics, session, dashboard]) {
     await app.register(plugin, context);
   }
   return app;

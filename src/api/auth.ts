@@ -11,10 +11,11 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { hashApiKey } from '../security/keys.js';
 import type { ApiKey } from '../store/types.js';
-import type { Store } from '../store/ports.js';
+import type { RateLimits, Store } from '../store/ports.js';
 import type { Clock } from '../time.js';
 import { ApiError } from './errors.js';
 import { assertCsrf, sessionOf } from './session.js';
+import { SharedRateLimit } from './shared-rate-limit.js';
 
 export type Principal = { kind: 'operator' } | { kind: 'account'; accountId: string };
 
@@ -90,13 +91,15 @@ export function installAuth(app: FastifyInstance, store: Store, clock: Clock): v
 export type RateLimitClass = 'management' | 'intake';
 
 /**
- * Requests per minute per API key, counted after authentication (so per key, not per address),
- * in this process's memory: with several nodes each counts on its own. 429 with Retry-After.
+ * Requests per minute per API key, counted after authentication (so per key, not per address):
+ * in the counters the nodes share when the store has them (PostgreSQL: shared-rate-limit.ts),
+ * else in this process's memory. 429 with Retry-After.
  */
-export async function installRateLimit(app: FastifyInstance, perMinute: Record<RateLimitClass, number>): Promise<void> {
+export async function installRateLimit(app: FastifyInstance, perMinute: Record<RateLimitClass, number>, shared: RateLimits | null, clock: Clock): Promise<void> {
   const classOf = (request: FastifyRequest): RateLimitClass => request.routeOptions.config.rateLimitClass ?? 'management';
   await app.register(rateLimit, {
     global: true,
+    ...(shared ? { store: new SharedRateLimit(shared, clock, app.log).store() } : {}),
     timeWindow: 60_000,
     max: (request) => perMinute[classOf(request)],
     // Unauthenticated requests never get here for /v2/ (auth answers 401 first).

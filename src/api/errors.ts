@@ -116,9 +116,29 @@ export function installErrorHandlers(app: FastifyInstance): void {
     request.log.error({ err }, 'request failed');
     return reply.code(500).send(errorBody('internal_error', 'something went wrong on our side; it has been logged'));
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
-  );
+  // No route for this method and path. If the path has routes for other methods: 405 with Allow.
+  // No handler runs either way, and nothing is said beyond the methods (a 404 or 405 is answered
+  // before any key is asked for, like a 404 always was: src/api/auth.ts).
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = allowedMethods(app, request.url);
+    // A route that found nothing to serve (a static file that is not there) says so as a 404.
+    if (allowed.length === 0 || allowed.includes(request.method)) {
+      return reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+    }
+    return reply.code(405).header('allow', allowed.join(', '))
+      .send(errorBody('method_not_allowed', `${request.method} is not allowed here; this route takes ${allowed.join(', ')}`));
+  });
+}
+
+/**
+ * The methods that have a route at this URL, asked of the router itself, so that it is matched
+ * exactly as a request would be (decoding, trailing slash, parameters). For a URL it cannot
+ * decode, or with a parameter too long, the router hands back a framework error's handler of its
+ * own (frameworkErrors above) instead of a route: that one has no parsed query (searchParams),
+ * and is no route.
+ */
+function allowedMethods(app: FastifyInstance, url: string): string[] {
+  return app.supportedMethods.filter((method) => app.findRoute({ method, url })?.searchParams !== undefined);
 }
 
 /**

@@ -41,9 +41,16 @@ export const idempotencyHeaders = {
   properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } },
 } as const;
 
+/** JWP's v2 lists take up to this many items a page (its own clients ask for 10 000 media at once). */
+export const MAX_PAGE_LENGTH = 10_000;
+
+/**
+ * `page` and `page_length` of every list. A page is one index range scan (docs/jwp-api.md,
+ * "Listing and pagination"), so a page of 10 000 costs what its rows cost, and no more.
+ */
 export const pageQuery = {
   page: { type: 'integer', minimum: 1, maximum: 1_000_000, 'x-finite': true, default: 1 },
-  page_length: { type: 'integer', minimum: 1, maximum: 100, 'x-finite': true, default: 10 },
+  page_length: { type: 'integer', minimum: 1, maximum: MAX_PAGE_LENGTH, 'x-finite': true, default: 10 },
 } as const;
 
 export const timestamp = { type: 'string', description: 'ISO 8601 in UTC, like 2019-09-25T15:29:11.042095+00:00' } as const;

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // The hookline command: picks the command and runs it. Each command lives in its own file.
 import { ConfigError } from '../config.js';
+import * as backup from './backup.js';
 import * as listen from './listen.js';
+import * as migrate from './migrate.js';
+import * as restore from './restore.js';
 import * as start from './start.js';
 import * as trigger from './trigger.js';
 
@@ -11,7 +14,7 @@ interface Command {
   run(argv: string[]): Promise<void>;
 }
 
-const COMMANDS: Record<string, Command> = { start, listen, trigger };
+const COMMANDS: Record<string, Command> = { start, listen, trigger, migrate, backup, restore };
 
 const USAGE = `Usage: hookline <command> [options]
 

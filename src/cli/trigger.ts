@@ -22,7 +22,8 @@ Events: ${EVENT_NAMES.join(', ')}
 With --simulate, reports the first fact of a story instead, and the server plays the rest by
 JWP's rules, one step every HOOKLINE_SIMULATION_STEP: an upload (media_created,
 thumbnail_created, media_available, conversions_complete), a reupload of --media-id
-(media_reuploaded), or a live channel (channel_created, channel_active, channel_idle).
+(media_reuploaded, then media_available once it is publishable again), or a live channel
+(channel_created, channel_active, channel_idle).
 
 Options:
   --site <site_id>        the property (default: the only one, if there is one)
@@ -53,7 +54,7 @@ const STORIES: Record<string, Story> = {
   reupload: {
     needs: 'media-id',
     request: (site, f) => ({ method: 'PUT', path: `/v2/sites/${site}/media/${encodeURIComponent(f['media-id']!)}/reupload/`, body: {} }),
-    next: 'its renditions, which by the rules send nothing more,',
+    next: 'its renditions (and media_available with the first, if the media has a ready thumbnail)',
   },
   channel: {
     request: (site, f) => ({ method: 'POST', path: `/v2/sites/${site}/channels/`, body: f['channel-id'] ? { id: f['channel-id'] } : {} }),

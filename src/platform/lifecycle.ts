@@ -13,7 +13,7 @@ import type { Intake } from '../store/ports.js';
 import type { PlatformObject } from '../store/types.js';
 import { applyChannelFact, type ChannelFact, type ChannelState } from './channel.js';
 import type { Decision } from './decision.js';
-import { applyMediaFact, type MediaFact, type MediaState } from './media.js';
+import { applyMediaFact, storedMediaState, type MediaFact, type MediaState } from './media.js';
 
 /** How a fact arrived: its Idempotency-Key, if any, and a hash of the request it came in. */
 export interface FactRequest {
@@ -110,7 +110,7 @@ export class Lifecycle {
     return {
       id: mediaId,
       about: 'renditionId' in fact ? fact.renditionId : 'thumbnailId' in fact ? fact.thumbnailId : 'trackId' in fact ? fact.trackId : mediaId,
-      decision: applyMediaFact(mediaId, found?.state as MediaState | undefined, fact, now),
+      decision: applyMediaFact(mediaId, found && storedMediaState(found.state), fact, now),
       writes: (state) => [{ kind: 'media', id: mediaId, state, version: found?.version ?? 0 }],
     };
   }

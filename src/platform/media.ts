@@ -2,14 +2,16 @@
 // events follow. Pure: no I/O, time comes in as `now`.
 //
 // JWP's rules (docs/jwp-events.md, with Hookline's readings of them), as decided here:
-// - media_created on creation; media_updated on every update; media_reuploaded when a reupload
-//   is initiated; media_deleted on delete, after which the media takes no more facts.
-// - media_available is decided once, at the moment the media first becomes publishable (a ready
-//   thumbnail and at least one finished rendition): sent, unless its publish start date is then
-//   in the future, in which case it is never sent ("no Media Available notification will be sent").
-// - conversions_complete once, when a thumbnail is ready and every initial rendition is done.
-// - A reupload ends the first upload: after it, neither media_available nor conversions_complete
-//   is ever sent (docs/jwp-events.md: they fire at most once in a media's life, for its first upload).
+// - media_created on creation; media_updated when an update really changes the media's metadata;
+//   media_reuploaded when a reupload is initiated; media_deleted on delete, after which the media
+//   takes no more facts.
+// - media_available is decided once per upload (the first, and each reupload), at the moment that
+//   upload makes the media publishable (a ready thumbnail and at least one of its renditions
+//   finished): sent, unless the publish start date is then in the future, in which case it is not
+//   sent for that upload ("no Media Available notification will be sent").
+// - conversions_complete once in the media's life, when a thumbnail is ready and every rendition
+//   of the first upload is done; a reupload that comes before that means it is never sent.
+import { createHash } from 'node:crypto';
 import { accept, refuse, type Decision, type Emitted } from './decision.js';
 
 /** Whether a once-only event is still to come, was sent, or will never be sent. */
@@ -19,19 +21,29 @@ export interface MediaState {
   deleted: boolean;
   /** Epoch ms, or null when the media has none. */
   publishStart: number | null;
+  /**
+   * A fingerprint of each other metadata field that is set (title, tags, custom_params…): what
+   * tells a real update from a repeat, without keeping the platform's text.
+   */
+  fields: Record<string, string>;
   reuploads: number;
   /** The renditions of the current upload, in the order they were announced. */
   renditions: { id: string; ready: boolean }[];
   thumbnails: { id: string; status: 'processing' | 'ready' | 'deleted' }[];
   tracks: { id: string; deleted: boolean }[];
+  /** For the current upload: the first, or the latest reupload. */
   mediaAvailable: Once;
+  /** For the first upload only. */
   conversionsComplete: Once;
 }
 
+/** A metadata field's new value, as JSON; null clears the field. */
+export type FieldValues = Record<string, unknown>;
+
 export type MediaFact =
-  | { kind: 'create'; publishStart: number | null; renditions: string[] }
-  /** `publishStart` undefined leaves the date as it is; null clears it. */
-  | { kind: 'update'; publishStart?: number | null }
+  | { kind: 'create'; publishStart: number | null; fields: FieldValues; renditions: string[] }
+  /** `publishStart` undefined leaves the date as it is; null clears it. A field left out stays as it is. */
+  | { kind: 'update'; publishStart?: number | null; fields: FieldValues }
   /** `renditions` undefined: the reupload produces the same renditions as before. */
   | { kind: 'reupload'; renditions?: string[] }
   | { kind: 'delete' }
@@ -41,6 +53,35 @@ export type MediaFact =
   | { kind: 'thumbnail_delete'; thumbnailId: string }
   | { kind: 'track_create'; trackId: string }
   | { kind: 'track_delete'; trackId: string };
+
+/**
+ * A media stored before a field was added gets its neutral value: `fields` came with JWP's
+ * metadata (a media stored before had none set).
+ */
+export function storedMediaState(stored: unknown): MediaState {
+  return { fields: {}, ...(stored as Omit<MediaState, 'fields'>) };
+}
+
+/** JSON with every object's keys in order: custom_params {a, b} and {b, a} are the same value. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v);
+}
+
+/** The fields after an update (or at creation, over none): a null value clears its field. */
+function withFields(fields: Record<string, string>, values: FieldValues): Record<string, string> {
+  const next = { ...fields };
+  for (const [name, value] of Object.entries(values)) {
+    if (value === null) delete next[name];
+    else next[name] = createHash('sha256').update(canonical(value)).digest('base64url').slice(0, 22);
+  }
+  return next;
+}
+
+const sameFields = (a: Record<string, string>, b: Record<string, string>) =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([name, print]) => b[name] === print);
 
 const hasReadyThumbnail = (s: MediaState) => s.thumbnails.some((t) => t.status === 'ready');
 
@@ -71,6 +112,7 @@ export function applyMediaFact(mediaId: string, state: MediaState | undefined, f
     const created: MediaState = {
       deleted: false,
       publishStart: fact.publishStart,
+      fields: withFields({}, fact.fields),
       reuploads: 0,
       renditions: fact.renditions.map((id) => ({ id, ready: false })),
       thumbnails: [],
@@ -85,8 +127,11 @@ export function applyMediaFact(mediaId: string, state: MediaState | undefined, f
 
   switch (fact.kind) {
     case 'update': {
-      const next = fact.publishStart === undefined ? state : { ...state, publishStart: fact.publishStart };
-      return accept(next, [media('media_updated')]);
+      const publishStart = fact.publishStart === undefined ? state.publishStart : fact.publishStart;
+      const fields = withFields(state.fields, fact.fields);
+      // An update that leaves every field as it was changes nothing, and says nothing.
+      if (publishStart === state.publishStart && sameFields(fields, state.fields)) return accept(state);
+      return accept({ ...state, publishStart, fields }, [media('media_updated')]);
     }
     case 'reupload': {
       const ids = fact.renditions ?? state.renditions.map((r) => r.id);
@@ -94,7 +139,8 @@ export function applyMediaFact(mediaId: string, state: MediaState | undefined, f
         ...state,
         reuploads: state.reuploads + 1,
         renditions: ids.map((id) => ({ id, ready: false })),
-        mediaAvailable: state.mediaAvailable === 'pending' ? 'never' : state.mediaAvailable,
+        // The reupload is judged on its own: media_available once more, when it makes the media publishable.
+        mediaAvailable: 'pending',
         conversionsComplete: state.conversionsComplete === 'pending' ? 'never' : state.conversionsComplete,
       };
       return accept(next, [media('media_reuploaded')]);

@@ -3,13 +3,13 @@
 // the README's facts section and docs/jwp-events.md say the same at length.
 export const EVENT_RULES: Readonly<Record<string, string>> = {
   media_created: 'Sent when the platform reports a new media (POST /v2/sites/{site_id}/media/).',
-  media_updated: 'Sent on every reported update of the media (PATCH …/media/{media_id}/).',
+  media_updated: 'Sent when a reported update really changes the media\'s metadata (PATCH …/media/{media_id}/); an update that changes nothing sends nothing.',
   media_reuploaded: 'Sent when a reupload is initiated (PUT …/media/{media_id}/reupload/), not when it is processed.',
   media_deleted: 'Sent when the media is deleted; the media takes no more facts afterwards.',
   media_available:
-    'Sent once, when the media first has a ready thumbnail and at least one finished rendition; never if its publish start date is then in the future, and never after a reupload.',
+    'Sent once per upload (the first, and each reupload), when it gives the media a ready thumbnail and at least one finished rendition; not if the publish start date is then in the future.',
   conversions_complete:
-    'Sent once, when a thumbnail is ready and every initial rendition has finished, in whatever order; never after a reupload.',
+    'Sent once, when a thumbnail is ready and every rendition of the first upload has finished, in whatever order; never after a reupload.',
   thumbnail_created: 'Sent when a thumbnail is created for the media (POST …/thumbnails/).',
   thumbnail_deleted: 'Sent when a thumbnail is deleted (DELETE …/thumbnails/{thumbnail_id}/).',
   track_created: 'Sent when a text track is created (POST …/media/{media_id}/text_tracks/).',

@@ -38,7 +38,7 @@ export class Simulator {
     ]);
   }
 
-  /** After media_reuploaded: the new renditions finish (which, by the rules, sends nothing more). */
+  /** After media_reuploaded: the new renditions finish (media_available with the first, if a thumbnail is ready). */
   reupload(siteId: string, mediaId: string, renditions: string[]): void {
     this.play(`reupload of media ${mediaId}`, renditions.map((renditionId) => ({
       after: 1,

@@ -3,6 +3,7 @@
 // queue traits or graphile-worker's one-operation-per-file keep each piece small. Each dialect
 // implements every port in files of its own (src/store/sqlite/, src/store/postgres/), each
 // operation with its SQL beside it; `Store` is all of them, what a node opens.
+import type { FileHandle } from 'node:fs/promises';
 import type {
   Account, ApiKey, Attempt, AuditEntry, Delivery, DeliveryFilter, EndpointInfo, EngineStats,
   EventRecord, FeedPosition, HealthPolicy, IngestItem, IngestOptions, IngestOutcome, Outcome, Page, PendingDelivery,
@@ -11,7 +12,8 @@ import type {
 
 /** Opening, closing, health, and what the store tells of its own writes. */
 export interface StoreLifecycle {
-  migrate(): Promise<void>;
+  /** Applies the migrations this build has that the database lacks; says from which version to which. */
+  migrate(): Promise<Migrated>;
   close(): Promise<void>;
   /**
    * /readyz: throws StoreUnavailable, within a few seconds, when the database does not answer
@@ -29,6 +31,39 @@ export interface StoreLifecycle {
   onChange(listener: (change: StoreChange) => void): void;
   /** Where worker nodes register, on a shared store; null on the embedded one (one process owns all). */
   readonly membership: Membership | null;
+  /** The API's per-key counters that every node shares, on a shared store; null on the embedded one (one process counts). */
+  readonly rateLimits: RateLimits | null;
+  /**
+   * A consistent copy of the whole database, made while the store keeps serving, to be read from
+   * `handle` (its file is already removed: closing the handle frees it). The embedded store only:
+   * a shared one is backed up with its own tools (pg_dump).
+   */
+  backup?(): Promise<DatabaseCopy>;
+}
+
+export interface DatabaseCopy {
+  handle: FileHandle;
+  size: number;
+  /** The database copied: its file's real path. */
+  source: string;
+}
+
+/**
+ * How far `migrate()` took the database: from version `from` to `to`, this build's last (equal: it
+ * was current; `from` past `to`: a newer build has migrated it, and nothing was done).
+ */
+export interface Migrated {
+  from: number;
+  to: number;
+}
+
+/**
+ * The API's rate-limit counters, shared by the nodes of a cluster: one fixed window per key, which
+ * starts at the key's first request and lasts `windowMs`, timed by the database's clock.
+ */
+export interface RateLimits {
+  /** Adds `n` to the key's count in its window (a new window if the last has ended); returns the count and the ms the window has left. */
+  take(key: string, n: number, windowMs: number): Promise<{ count: number; ttlMs: number }>;
 }
 
 /** Worker nodes and their heartbeats (a shared store): who is live, and so who owns which webhook. */

@@ -1,7 +1,7 @@
 // The management API as JWP's clients use it: the webhook resource, paging, auth, errors, and
 // accounts that cannot see each other.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccount, createWebhook, startTestNode, type Api, type TestNode } from '../helpers.js';
+import { Api, createAccount, createWebhook, startTestNode, type TestNode } from '../helpers.js';
 
 let node: TestNode;
 let api: Api;
@@ -70,6 +70,65 @@ describe('webhook resource', () => {
     expect(desc.body.webhooks.map((w: any) => w.id)).toEqual([ids[0]]);
     expect((await other.api.get('/v2/webhooks/')).body.page_length).toBe(10);
   });
+
+  it('lists 250 on a page, as JWP\'s clients ask, and up to 10 000', async () => {
+    const other = await createAccount(node.operator, 'Big account');
+    const ids: string[] = [];
+    for (let i = 0; i < 260; i++) ids.push((await createWebhook(other.api, [other.siteId], `https://example.test/${i}`)).id);
+    const page = await other.api.get('/v2/webhooks/?page_length=250');
+    expect(page.status).toBe(200);
+    expect(page.body).toMatchObject({ page: 1, page_length: 250, total: 260 });
+    expect(page.body.webhooks.map((w: any) => w.id)).toEqual(ids.slice(10).reverse());
+    const rest = await other.api.get('/v2/webhooks/?page=2&page_length=250');
+    expect(rest.body.webhooks.map((w: any) => w.id)).toEqual(ids.slice(0, 10).reverse());
+    const all = await other.api.get('/v2/webhooks/?page_length=10000&sort=created:asc');
+    expect(all.body).toMatchObject({ page_length: 10_000, total: 260 });
+    expect(all.body.webhooks.map((w: any) => w.id)).toEqual(ids);
+    // the other lists that page take as many
+    expect((await other.api.get(`/v2/webhooks/${ids[0]}/deliveries/?page_length=10000`)).status).toBe(200);
+    const audit = await other.api.get('/v2/audit_log/?page_length=250');
+    // the 260 creations, and the account's own three (account, property, key)
+    expect(audit.body).toMatchObject({ page_length: 250, total: 263 });
+    expect(audit.body.audit_log).toHaveLength(250);
+  });
+});
+
+describe('a method the route does not take', () => {
+  it('answers 405 with Allow listing the route\'s methods, in JWP\'s error format', async () => {
+    const hook = await createWebhook(api, [site], 'https://example.test/405');
+    const put = await api.request('PUT', `/v2/webhooks/${hook.id}/`, metadata());
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, HEAD, DELETE, PATCH');
+    expect(put.body).toEqual({ errors: [{ code: 'method_not_allowed', description: 'PUT is not allowed here; this route takes GET, HEAD, DELETE, PATCH' }] });
+    const list = await api.request('DELETE', '/v2/webhooks/');
+    expect([list.status, list.headers.get('allow')]).toEqual([405, 'GET, HEAD, POST']);
+    // as the router matches it: without the trailing slash, or spelled with an escape
+    expect((await api.request('PUT', `/v2/webhooks/${hook.id}`, {})).headers.get('allow')).toBe('GET, HEAD, DELETE, PATCH');
+    expect((await api.request('PATCH', '/%762/webhooks/', {})).headers.get('allow')).toBe('GET, HEAD, POST');
+    // nothing changed, and the webhook is as it was
+    expect((await api.get(`/v2/webhooks/${hook.id}/`)).body.metadata).toEqual(hook.metadata);
+  });
+
+  it('says the same with no key, a wrong key, or another account\'s key: the methods and nothing else', async () => {
+    const hook = await createWebhook(api, [site], 'https://example.test/405-private');
+    const other = await createAccount(node.operator, '405 account');
+    const answers = await Promise.all([api, api.as('hlk_nope'), other.api, new Api(node.url)].map(async (caller) => {
+      const res = await caller.request('PUT', `/v2/webhooks/${hook.id}/`, {});
+      return { status: res.status, allow: res.headers.get('allow'), body: res.body };
+    }));
+    for (const a of answers) expect(a).toEqual(answers[0]);
+    expect(JSON.stringify(answers[0])).not.toContain('405-private');
+    // An id that does not exist gets the same: the answer is about the route, not the webhook.
+    const missing = await api.request('PUT', '/v2/webhooks/ZZZZZZZZ/', {});
+    expect({ status: missing.status, allow: missing.headers.get('allow'), body: missing.body }).toEqual(answers[0]);
+  });
+
+  it('keeps 404 for a path that is no route, whatever the method', async () => {
+    for (const method of ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS']) {
+      const res = await api.request(method, '/v2/nothing/here/', method === 'GET' || method === 'DELETE' || method === 'OPTIONS' ? undefined : {});
+      expect([res.status, res.headers.get('allow'), res.body.errors[0].code], method).toEqual([404, null, 'not_found']);
+    }
+  });
 });
 
 describe('bad input changes nothing', () => {
@@ -86,7 +145,8 @@ describe('bad input changes nothing', () => {
     ['a URL that is not a URL', () => api.post('/v2/webhooks/', metadata({ webhook_url: 'not a url' })), 400, /webhook_url .* is not a URL/],
     ['a property that does not exist', () => api.post('/v2/webhooks/', metadata({ site_ids: ['ZZZZZZZZ'] })), 400, /site_ids: property ZZZZZZZZ/],
     ['a malformed property id', () => api.post('/v2/webhooks/', metadata({ site_ids: ['short'] })), 400, /site_ids\[0\] must match/],
-    ['page_length over 100', () => api.get('/v2/webhooks/?page_length=101'), 400, /page_length must be <= 100/],
+    ['page_length over 10 000', () => api.get('/v2/webhooks/?page_length=10001'), 400, /page_length must be <= 10000/],
+    ['page_length 0', () => api.get('/v2/webhooks/?page_length=0'), 400, /page_length must be >= 1/],
     ['an unknown sort', () => api.get('/v2/webhooks/?sort=name:asc'), 400, /sort must be one of/],
     ['an unknown webhook', () => api.get('/v2/webhooks/AAAAAAAA/'), 404, /webhook AAAAAAAA not found/],
     ['an unknown route', () => api.get('/v2/nothing/'), 404, /no route/],

@@ -83,7 +83,7 @@ describe('Lifecycle under concurrent facts', () => {
   it('decides again on fresh state when another fact committed first: each milestone once', async () => {
     const lifecycle = new Lifecycle(slowReads(store), new IntakeCommit(store, clock, 0));
     const renditions = ['a', 'b', 'c', 'd'];
-    await lifecycle.media('site0001', 'm1', { kind: 'create', publishStart: null, renditions });
+    await lifecycle.media('site0001', 'm1', { kind: 'create', publishStart: null, fields: {}, renditions });
     await lifecycle.createThumbnail('site0001', 'm1', 'th', true);
     const results = await Promise.all(
       [...renditions, ...renditions].map((renditionId) => lifecycle.media('site0001', 'm1', { kind: 'rendition_ready', renditionId })),
@@ -98,7 +98,7 @@ describe('Lifecycle under concurrent facts', () => {
 
   it('creates a media once when two creations race: the other is told it exists', async () => {
     const lifecycle = new Lifecycle(slowReads(store), new IntakeCommit(store, clock, 0));
-    const create = () => lifecycle.media('site0001', 'm1', { kind: 'create', publishStart: null, renditions: ['a'] });
+    const create = () => lifecycle.media('site0001', 'm1', { kind: 'create', publishStart: null, fields: {}, renditions: ['a'] });
     const outcomes = await Promise.allSettled([create(), create()]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
     const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;

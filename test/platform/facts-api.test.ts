@@ -88,18 +88,86 @@ describe('a first upload', () => {
   });
 });
 
+const FULL_METADATA = {
+  title: 'Match of the day', description: 'All the goals.\nAnd the rest.', author: 'Sports desk',
+  tags: ['sport', 'football'], custom_params: { league: 'A', round: '3' }, permalink: 'https://tv.example/match',
+  category: 'IAB17', language: 'pt-BR', publish_start_date: '2024-08-27T00:20:57+00:00',
+  publish_end_date: '2030-01-01T00:00:00+02:00', external_id: 'cms-4711',
+};
+
+describe('JWP media metadata', () => {
+  it('takes every field of JWP\'s media metadata, at creation and in an update', async () => {
+    const p = await newProperty();
+    const created = await op.post(`${p.base}/media/`, { id: 'meta', renditions: ['180p'], metadata: FULL_METADATA });
+    expect(created.status).toBe(201);
+    expect(names(created)).toEqual(['media_created']);
+    expect(created.body.metadata).toEqual({ publish_start_date: '2024-08-27T00:20:57+00:00' });
+    const renamed = await op.patch(`${p.base}/media/meta/`, { metadata: { title: 'Match of the week' } });
+    expect(renamed.status).toBe(200);
+    expect(names(renamed)).toEqual(['media_updated']);
+    // null clears a field; each field alone is a change
+    for (const metadata of [{ tags: null }, { custom_params: { league: 'B' } }, { language: 'en' }, { publish_end_date: null }, { external_id: 'cms-4712' }]) {
+      expect(names(await op.patch(`${p.base}/media/meta/`, { metadata })), JSON.stringify(metadata)).toEqual(['media_updated']);
+    }
+    expect(await p.log()).toEqual(['media_created', ...Array(6).fill('media_updated')]);
+    await p.delivered(7);
+  });
+
+  it('sends no media_updated for an update that changes nothing', async () => {
+    const p = await newProperty();
+    await op.post(`${p.base}/media/`, { id: 'same', renditions: ['180p'], metadata: FULL_METADATA });
+    const unchanged = [
+      op.request('PATCH', `${p.base}/media/same/`), // no body at all
+      op.patch(`${p.base}/media/same/`, {}),
+      op.patch(`${p.base}/media/same/`, { metadata: {} }),
+      op.patch(`${p.base}/media/same/`, { metadata: FULL_METADATA }),
+      // the same instants written with other offsets, the same custom_params in another order
+      op.patch(`${p.base}/media/same/`, { metadata: { publish_start_date: '2024-08-27T02:20:57+02:00', publish_end_date: '2029-12-31T22:00:00Z' } }),
+      op.patch(`${p.base}/media/same/`, { metadata: { custom_params: { round: '3', league: 'A' } } }),
+    ];
+    for (const res of await Promise.all(unchanged)) {
+      expect(res.status).toBe(200);
+      expect(names(res)).toEqual([]);
+    }
+    expect(await p.log()).toEqual(['media_created']);
+  });
+
+  it('refuses metadata that is not JWP\'s, naming the field, and changes nothing', async () => {
+    const p = await newProperty();
+    await op.post(`${p.base}/media/`, { id: 'strict', renditions: ['180p'] });
+    const cases: [Record<string, unknown>, string][] = [
+      [{ copyright: 'x' }, 'metadata.copyright is not a known field'],
+      [{ title: { text: 'x' } }, 'metadata.title must be string,null'],
+      [{ title: 'x'.repeat(1_001) }, 'metadata.title must NOT have more than 1000 characters'],
+      [{ tags: { sport: true } }, 'metadata.tags must be array,null'],
+      [{ tags: [{ name: 'sport' }] }, 'metadata.tags[0] must be string'],
+      [{ tags: Array(501).fill('t') }, 'metadata.tags must NOT have more than 500 items'],
+      [{ custom_params: { league: { name: 'A' } } }, 'metadata.custom_params.league must be string'],
+      [{ custom_params: ['a'] }, 'metadata.custom_params must be object,null'],
+      [{ language: 'english please' }, 'metadata.language must match pattern "^([A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*)?$"'],
+      [{ publish_end_date: 'next year' }, 'metadata.publish_end_date must be an ISO 8601 time with an offset, like 2024-08-27T00:20:57+00:00'],
+    ];
+    for (const [metadata, description] of cases) {
+      for (const res of [await op.patch(`${p.base}/media/strict/`, { metadata }), await op.post(`${p.base}/media/`, { renditions: ['180p'], metadata })]) {
+        expect({ status: res.status, body: res.body }, JSON.stringify(metadata)).toEqual({ status: 400, body: { errors: [{ code: expect.any(String), description }] } });
+      }
+    }
+    expect(await p.log()).toEqual(['media_created']);
+  });
+});
+
 describe('updates and deletion', () => {
-  it('sends media_updated on each update and media_deleted on delete; after it, every fact is a 409 that changes nothing', async () => {
+  it('sends media_updated on a real update and media_deleted on delete; after it, every fact is a 409 that changes nothing', async () => {
     const p = await newProperty();
     const base = `/v2/sites/${p.site}`;
     await op.post(`${base}/media/`, { id: 'gone', renditions: ['180p'] });
     await op.post(`${base}/thumbnails/`, { id: 'gone-th', media_id: 'gone' });
-    expect(names(await op.request('PATCH', `${base}/media/gone/`))).toEqual(['media_updated']); // no body at all: a plain "updated"
-    expect(names(await op.patch(`${base}/media/gone/`, { metadata: { publish_start_date: null } }))).toEqual(['media_updated']);
+    expect(names(await op.patch(`${base}/media/gone/`, { metadata: { publish_start_date: null } }))).toEqual([]); // it had none
+    expect(names(await op.patch(`${base}/media/gone/`, { metadata: { title: 'Gone soon' } }))).toEqual(['media_updated']);
     const deleted = await op.delete(`${base}/media/gone/`);
     expect(deleted.status).toBe(200);
     expect(deleted.body).toMatchObject({ status: 'deleted', events: [{ event: 'media_deleted' }] });
-    const logged = ['media_created', 'thumbnail_created', 'media_updated', 'media_updated', 'media_deleted'];
+    const logged = ['media_created', 'thumbnail_created', 'media_updated', 'media_deleted'];
     expect(await p.log()).toEqual(logged);
 
     const later = [
@@ -125,7 +193,7 @@ describe('updates and deletion', () => {
 });
 
 describe('reupload', () => {
-  it('sends media_reuploaded when initiated, and neither milestone after it, though all gets processed', async () => {
+  it('sends media_reuploaded when initiated, then media_available once it is publishable again; the old renditions are gone', async () => {
     const p = await newProperty();
     const base = `/v2/sites/${p.site}`;
     await op.post(`${base}/media/`, { id: 'redo', renditions: ['180p', '720p'] });
@@ -133,25 +201,63 @@ describe('reupload', () => {
     const reupload = await op.request('PUT', `${base}/media/redo/reupload/`, { renditions: ['1080p', '720p'] });
     expect(reupload.status).toBe(200);
     expect(names(reupload)).toEqual(['media_reuploaded']);
-    expect(reupload.body).toMatchObject({ reuploads: 1, media_available: 'never', conversions_complete: 'never' });
-    for (const r of ['1080p', '720p']) expect(names(await op.patch(`${base}/media/redo/media_renditions/${r}/`, { status: 'ready' }))).toEqual([]);
+    expect(reupload.body).toMatchObject({ reuploads: 1, status: 'processing', media_available: 'pending', conversions_complete: 'never' });
+    expect(names(await op.patch(`${base}/media/redo/media_renditions/1080p/`, { status: 'ready' }))).toEqual(['media_available']);
+    expect(names(await op.patch(`${base}/media/redo/media_renditions/720p/`, { status: 'ready' }))).toEqual([]);
     const old = await op.patch(`${base}/media/redo/media_renditions/180p/`, { status: 'ready' });
     expect(old.status).toBe(404);
     expect(old.body.errors[0].description).toBe('media redo has no rendition 180p; its renditions are 1080p, 720p');
-    expect(await p.log()).toEqual(['media_created', 'thumbnail_created', 'media_reuploaded']);
-    await p.delivered(3);
+    expect(await p.log()).toEqual(['media_created', 'thumbnail_created', 'media_reuploaded', 'media_available']);
+    await p.delivered(4);
   });
 
-  it('after media_available: no conversions_complete once a reupload was initiated', async () => {
+  it('before the media was ever publishable, then ready renditions and a thumbnail: media_available delivered exactly once', async () => {
     const p = await newProperty();
     const base = `/v2/sites/${p.site}`;
-    await op.post(`${base}/media/`, { id: 'half', renditions: ['180p', '720p'] });
-    await op.post(`${base}/thumbnails/`, { media_id: 'half', status: 'ready' });
-    await op.patch(`${base}/media/half/media_renditions/180p/`, { status: 'ready' });
-    await op.request('PUT', `${base}/media/half/reupload/`, {});
-    await op.patch(`${base}/media/half/media_renditions/180p/`, { status: 'ready' });
-    await op.patch(`${base}/media/half/media_renditions/720p/`, { status: 'ready' });
-    expect(await p.log()).toEqual(['media_created', 'thumbnail_created', 'media_available', 'media_reuploaded']);
+    await op.post(`${base}/media/`, { id: 'early', renditions: ['180p', '720p'] });
+    expect(names(await op.request('PUT', `${base}/media/early/reupload/`, {}))).toEqual(['media_reuploaded']);
+    await op.patch(`${base}/media/early/media_renditions/180p/`, { status: 'ready' });
+    await op.patch(`${base}/media/early/media_renditions/720p/`, { status: 'ready' });
+    const thumb = await op.post(`${base}/thumbnails/`, { media_id: 'early', status: 'ready' });
+    expect(names(thumb)).toEqual(['thumbnail_created', 'media_available']);
+    // more facts that leave it publishable: nothing more
+    await op.post(`${base}/thumbnails/`, { media_id: 'early', status: 'ready' });
+    await op.patch(`${base}/media/early/media_renditions/720p/`, { status: 'ready' });
+    const logged = ['media_created', 'media_reuploaded', 'thumbnail_created', 'media_available', 'thumbnail_created'];
+    expect(await p.log()).toEqual(logged);
+    const bodies = await p.delivered(logged.length);
+    expect(bodies.filter((b) => b.event === 'media_available')).toEqual([expect.objectContaining({ media_id: 'early', site_id: p.site })]);
+    expect((await op.get(`${base}/media/early/`)).body).toMatchObject({ status: 'publishable', media_available: 'sent', conversions_complete: 'never' });
+  });
+
+  it('never sends conversions_complete again after a reupload of a media that had it', async () => {
+    const p = await newProperty();
+    const base = `/v2/sites/${p.site}`;
+    await op.post(`${base}/media/`, { id: 'done', renditions: ['180p', '720p'] });
+    await op.post(`${base}/thumbnails/`, { media_id: 'done', status: 'ready' });
+    await op.patch(`${base}/media/done/media_renditions/180p/`, { status: 'ready' });
+    await op.patch(`${base}/media/done/media_renditions/720p/`, { status: 'ready' });
+    for (let i = 0; i < 2; i++) {
+      await op.request('PUT', `${base}/media/done/reupload/`, {});
+      await op.patch(`${base}/media/done/media_renditions/180p/`, { status: 'ready' });
+      await op.patch(`${base}/media/done/media_renditions/720p/`, { status: 'ready' });
+    }
+    expect(await p.log()).toEqual(['media_created', 'thumbnail_created', 'media_available', 'conversions_complete',
+      'media_reuploaded', 'media_available', 'media_reuploaded', 'media_available']);
+    expect((await op.get(`${base}/media/done/`)).body).toMatchObject({ reuploads: 2, media_available: 'sent', conversions_complete: 'sent' });
+  });
+
+  it('sends no media_available for a reupload that becomes publishable while its publish start date is in the future', async () => {
+    const p = await newProperty();
+    const base = `/v2/sites/${p.site}`;
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+    await op.post(`${base}/media/`, { id: 'held', renditions: ['180p'] });
+    await op.request('PUT', `${base}/media/held/reupload/`, {});
+    await op.patch(`${base}/media/held/`, { metadata: { publish_start_date: tomorrow } });
+    await op.post(`${base}/thumbnails/`, { media_id: 'held', status: 'ready' });
+    await op.patch(`${base}/media/held/media_renditions/180p/`, { status: 'ready' });
+    expect(await p.log()).toEqual(['media_created', 'media_reuploaded', 'media_updated', 'thumbnail_created']);
+    expect((await op.get(`${base}/media/held/`)).body.media_available).toBe('never');
   });
 });
 
@@ -179,7 +285,7 @@ describe('publish start date', () => {
       await timed.operator.post(`${base}/thumbnails/`, { media_id: 'embargo', status: 'ready' });
       await timed.operator.patch(`${base}/media/embargo/media_renditions/180p/`, { status: 'ready' });
       offset = 2 * 3_600_000;
-      await timed.operator.patch(`${base}/media/embargo/`, {});
+      await timed.operator.patch(`${base}/media/embargo/`, { metadata: { title: 'Out now' } });
       await timed.operator.patch(`${base}/media/embargo/media_renditions/720p/`, { status: 'ready' });
       const log = await timed.account.api.get(`/v2/webhooks/${hook.id}/deliveries/?page_length=100`);
       expect(log.body.deliveries.map((d: any) => d.event).reverse())

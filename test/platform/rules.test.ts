@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyChannelFact, type ChannelFact, type ChannelState } from '../../src/platform/channel.js';
 import type { Emitted } from '../../src/platform/decision.js';
-import { applyMediaFact, type MediaFact, type MediaState } from '../../src/platform/media.js';
+import { applyMediaFact, storedMediaState, type FieldValues, type MediaFact, type MediaState } from '../../src/platform/media.js';
 import { EVENT_RULES } from '../../src/platform/rules.js';
 import { EVENT_NAMES } from '../../src/catalog/events.js';
 
@@ -43,14 +43,43 @@ function permutations<T>(items: T[]): T[][] {
   return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
 }
 
-const create = (renditions = ['180p', '720p', '1080p'], publishStart: number | null = null): MediaFact => ({ kind: 'create', publishStart, renditions });
+const create = (renditions = ['180p', '720p', '1080p'], publishStart: number | null = null, fields: FieldValues = {}): MediaFact =>
+  ({ kind: 'create', publishStart, fields, renditions });
+const update = (fields: FieldValues = {}, publishStart?: number | null): MediaFact => ({ kind: 'update', fields, publishStart });
 const rendition = (renditionId: string): MediaFact => ({ kind: 'rendition_ready', renditionId });
 const thumbReady = (thumbnailId = 'k9x00iro'): MediaFact => ({ kind: 'thumbnail_create', thumbnailId, ready: true });
 
 describe('media: created, updated, deleted', () => {
-  it('sends media_created once, media_updated on every update, media_deleted on delete', () => {
-    const { events } = play([create(), { kind: 'update' }, { kind: 'update', publishStart: null }, { kind: 'update' }, { kind: 'delete' }]);
+  it('sends media_created once, media_updated on every update that changes something, media_deleted on delete', () => {
+    const { events, steps } = play([create(), update({ title: 'x' }), update({}, NOW + HOUR), update({ title: 'y' }), { kind: 'delete' }]);
     expect(events).toEqual(['media_created', 'media_updated', 'media_updated', 'media_updated', 'media_deleted']);
+    expect(steps).toEqual([['media_created'], ['media_updated'], ['media_updated'], ['media_updated'], ['media_deleted']]);
+  });
+
+  it('says nothing for an update that changes nothing: empty, the same values again, or a field cleared that was never set', () => {
+    const fields = { title: 'Match of the day', tags: ['sport', 'live'], custom_params: { league: 'A', round: '3' }, publish_end_date: NOW + HOUR };
+    const { steps, state } = play([
+      create(['180p'], NOW - HOUR, fields),
+      update(),
+      update(fields),
+      update({ custom_params: { round: '3', league: 'A' } }), // the same object, its keys in another order
+      update({ author: null }),
+      update({}, NOW - HOUR),
+    ]);
+    expect(steps).toEqual([['media_created'], [], [], [], [], []]);
+    // each real change is one media_updated: a value, an order of tags, a cleared field, the date
+    const next = play([
+      update({ title: 'Match of the week' }), update({ tags: ['live', 'sport'] }), update({ custom_params: null }),
+      update({ custom_params: null }), update({}, null), update({ publish_end_date: NOW + 2 * HOUR }), update({ title: '' }),
+    ], state);
+    expect(next.steps).toEqual([['media_updated'], ['media_updated'], ['media_updated'], [], ['media_updated'], ['media_updated'], ['media_updated']]);
+  });
+
+  it('keeps a fingerprint of each field, not the platform\'s text', () => {
+    const { state } = play([create(['180p'], null, { title: 'A secret title', description: 'x'.repeat(5_000) })]);
+    expect(Object.keys(state!.fields).sort()).toEqual(['description', 'title']);
+    expect(JSON.stringify(state)).not.toContain('secret');
+    expect(JSON.stringify(state).length).toBeLessThan(1_000);
   });
 
   it('refuses a second creation of the same media with 409, deleted or not', () => {
@@ -59,7 +88,7 @@ describe('media: created, updated, deleted', () => {
   });
 
   it('refuses any fact about a media it never heard of with 404, and changes nothing', () => {
-    const facts: MediaFact[] = [{ kind: 'update' }, { kind: 'delete' }, { kind: 'reupload' }, rendition('180p'), thumbReady(),
+    const facts: MediaFact[] = [update({ title: 'x' }), { kind: 'delete' }, { kind: 'reupload' }, rendition('180p'), thumbReady(),
       { kind: 'thumbnail_ready', thumbnailId: 'x' }, { kind: 'track_create', trackId: 't' }, { kind: 'track_delete', trackId: 't' }];
     for (const fact of facts) {
       const d = applyMediaFact(M, undefined, fact, NOW);
@@ -70,7 +99,7 @@ describe('media: created, updated, deleted', () => {
 
   it('takes no fact at all after the delete: each is a 409 and the state stays as deleted', () => {
     const deleted = play([create(), thumbReady(), { kind: 'delete' }]).state!;
-    const later: MediaFact[] = [{ kind: 'update' }, { kind: 'delete' }, { kind: 'reupload' }, rendition('180p'), thumbReady('other'),
+    const later: MediaFact[] = [update({ title: 'x' }), { kind: 'delete' }, { kind: 'reupload' }, rendition('180p'), thumbReady('other'),
       { kind: 'thumbnail_ready', thumbnailId: 'k9x00iro' }, { kind: 'thumbnail_delete', thumbnailId: 'k9x00iro' },
       { kind: 'track_create', trackId: 't' }];
     for (const fact of later) {
@@ -157,7 +186,7 @@ describe('publish start date', () => {
     expect(embargoed.events).toEqual(['media_created', 'thumbnail_created']);
     expect(embargoed.state!.mediaAvailable).toBe('never');
     // the date passes; more facts arrive; still no media_available, but conversions_complete comes
-    const later = play([rendition('720p'), { kind: 'update' }], embargoed.state, NOW + 2 * HOUR);
+    const later = play([rendition('720p'), update({ title: 'x' })], embargoed.state, NOW + 2 * HOUR);
     expect(later.events).toEqual(['conversions_complete', 'media_updated']);
   });
 
@@ -167,31 +196,68 @@ describe('publish start date', () => {
   });
 
   it('uses the date in force when the media becomes publishable: an update before counts, one after does not', () => {
-    const movedLater = play([create(['180p', '720p']), { kind: 'update', publishStart: NOW + HOUR }, thumbReady(), rendition('180p')]);
+    const movedLater = play([create(['180p', '720p']), update({}, NOW + HOUR), thumbReady(), rendition('180p')]);
     expect(movedLater.events).not.toContain('media_available');
-    const cleared = play([create(['180p', '720p'], NOW + HOUR), { kind: 'update', publishStart: null }, thumbReady(), rendition('180p')]);
+    const cleared = play([create(['180p', '720p'], NOW + HOUR), update({}, null), thumbReady(), rendition('180p')]);
     expect(cleared.events).toContain('media_available');
-    const afterwards = play([create(['180p', '720p']), thumbReady(), rendition('180p'), { kind: 'update', publishStart: NOW + HOUR }]);
+    const afterwards = play([create(['180p', '720p']), thumbReady(), rendition('180p'), update({}, NOW + HOUR)]);
     expect(afterwards.events).toEqual(['media_created', 'thumbnail_created', 'media_available', 'media_updated']);
   });
 });
 
 describe('reupload', () => {
   const whole = [thumbReady(), rendition('180p'), rendition('720p')];
+  const count = (events: string[], name: string) => events.filter((e) => e === name).length;
 
   it.each([
-    ['before anything was processed', 0],
-    ['after the thumbnail only', 1],
-    ['after media_available, before conversions_complete', 2],
-    ['after both', 3],
-  ])('%s: media_reuploaded at once, and no media_available or conversions_complete after it', (_name, done) => {
+    ['before anything was processed', 0, 0],
+    ['after the thumbnail only', 1, 0],
+    ['after media_available, before conversions_complete', 2, 1],
+    ['after both', 3, 1],
+  ])('%s: media_reuploaded at once, media_available once more when it is publishable, no conversions_complete after it', (_name, done, availableBefore) => {
     const before = play([create(['180p', '720p']), ...whole.slice(0, done as number)]);
-    const after = play([{ kind: 'reupload' }, rendition('180p'), rendition('720p'), thumbReady('new')], before.state);
+    expect(count(before.events, 'media_available')).toBe(availableBefore);
+    const after = play([{ kind: 'reupload' }, rendition('720p'), rendition('180p'), thumbReady('new')], before.state);
     expect(after.steps[0]).toEqual(['media_reuploaded']);
-    expect(after.events).toEqual(['media_reuploaded', 'thumbnail_created']);
-    const all = [...before.events, ...after.events];
-    expect(all.filter((e) => e === 'media_available').length).toBeLessThanOrEqual(1);
-    expect(all.filter((e) => e === 'conversions_complete').length).toBeLessThanOrEqual(1);
+    // Publishable again at the first rendition if the thumbnail was there before, else when one is ready.
+    const thumbnailBefore = (done as number) >= 1;
+    expect(after.steps.slice(1)).toEqual(thumbnailBefore
+      ? [['media_available'], [], ['thumbnail_created']]
+      : [[], [], ['thumbnail_created', 'media_available']]);
+    expect(after.state!.mediaAvailable).toBe('sent');
+    expect(after.state!.conversionsComplete).toBe((done as number) === 3 ? 'sent' : 'never');
+    expect(count(after.events, 'conversions_complete')).toBe(0);
+  });
+
+  it('before the media was ever publishable, then ready renditions and a thumbnail: media_available exactly once', () => {
+    const { events, state } = play([
+      create(['180p', '720p']), { kind: 'reupload' }, { kind: 'reupload', renditions: ['360p', '1080p'] },
+      rendition('1080p'), rendition('360p'), rendition('1080p'), thumbReady(), thumbReady('second'),
+    ]);
+    expect(events).toEqual(['media_created', 'media_reuploaded', 'media_reuploaded', 'thumbnail_created', 'media_available', 'thumbnail_created']);
+    expect(state).toMatchObject({ mediaAvailable: 'sent', conversionsComplete: 'never', reuploads: 2 });
+  });
+
+  it('in every order of the reupload\'s renditions and the thumbnail, media_available once, at the first moment it is publishable', () => {
+    const facts = [thumbReady(), rendition('a'), rendition('b')];
+    for (const order of permutations(facts)) {
+      const { steps, events } = play([create(['180p']), { kind: 'reupload', renditions: ['a', 'b'] }, ...order]);
+      expect(count(events, 'media_available')).toBe(1);
+      const at = steps.findIndex((s) => Array.isArray(s) && s.includes('media_available'));
+      expect(at).toBe(2 + Math.max(order.indexOf(facts[0]!), Math.min(order.indexOf(facts[1]!), order.indexOf(facts[2]!))));
+      expect(events).not.toContain('conversions_complete');
+    }
+  });
+
+  it('judges each upload\'s publish start date on its own: not sent for an embargoed reupload, sent for a later one', () => {
+    const available = play([create(['180p']), thumbReady(), rendition('180p')]);
+    expect(available.events).toContain('media_available');
+    const embargoed = play([update({}, NOW + HOUR), { kind: 'reupload' }, rendition('180p')], available.state);
+    expect(embargoed.events).toEqual(['media_updated', 'media_reuploaded']);
+    expect(embargoed.state!.mediaAvailable).toBe('never');
+    // the date passes: the next reupload is sent its media_available
+    const later = play([{ kind: 'reupload' }, rendition('180p')], embargoed.state, NOW + 2 * HOUR);
+    expect(later.events).toEqual(['media_reuploaded', 'media_available']);
   });
 
   it('takes the renditions of the reupload: the old ones are gone, the new ones are known', () => {
@@ -203,6 +269,13 @@ describe('reupload', () => {
 
   it('sends media_reuploaded on every reupload', () => {
     expect(play([create(), { kind: 'reupload' }, { kind: 'reupload' }]).events).toEqual(['media_created', 'media_reuploaded', 'media_reuploaded']);
+  });
+
+  it('reads a media stored before the metadata fields: it has none set', () => {
+    const { fields: _, ...stored } = play([create(['180p'])]).state!;
+    const d = applyMediaFact(M, storedMediaState(stored), update({ title: 't' }), NOW);
+    expect(d.ok && d.events.map((e) => e.event)).toEqual(['media_updated']);
+    expect(applyMediaFact(M, storedMediaState(stored), update(), NOW)).toMatchObject({ ok: true, events: [] });
   });
 });
 

@@ -33,17 +33,18 @@ describe('simulation', () => {
     expect(state.body.thumbnails).toEqual([{ id: expect.stringMatching(/^[A-Za-z0-9]{8}$/), status: 'ready' }]);
   });
 
-  it('plays a reupload: media_reuploaded, then its renditions finish and, by the rules, nothing more is sent', async () => {
+  it('plays a reupload: media_reuploaded, then its renditions finish, the first making the media publishable again', async () => {
     const p = await newProperty(node, rx);
     const id = (await node.operator.post(`${p.base}/media/`, { renditions: ['180p', '720p'] })).body.id;
+    await node.operator.post(`${p.base}/thumbnails/`, { media_id: id, status: 'ready' });
     const res = await node.operator.request('PUT', `${p.base}/media/${id}/reupload/`, { simulate: true, renditions: ['360p', '1080p'] });
     expect(res.status).toBe(200);
     await until(async () => {
       const state = await node.operator.get(`${p.base}/media/${id}/`);
       return state.body.renditions.every((r: any) => r.status === 'ready');
     }, 10_000, 'the reupload to finish');
-    expect(await p.log()).toEqual(['media_created', 'media_reuploaded']);
-    await p.delivered(2);
+    expect(await p.log()).toEqual(['media_created', 'thumbnail_created', 'media_reuploaded', 'media_available']);
+    await p.delivered(4);
   });
 
   it('plays a live channel: channel_created, channel_active, channel_idle', async () => {

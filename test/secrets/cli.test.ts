@@ -123,8 +123,9 @@ describe('hookline trigger --simulate', () => {
     expect(reupload.output).toContain(': media_reuploaded now;');
     const channel = await runCli(['trigger', '--simulate', 'channel'], serverEnv());
     const channelId = /channel (\w{8}) on property/.exec(channel.output)![1]!;
-    await rx.waitFor(8);
-    expect(rx.received.slice(4).map((r) => r.json.event).sort()).toEqual(['channel_active', 'channel_created', 'channel_idle', 'media_reuploaded']);
+    // The reuploaded media keeps its ready thumbnail: its first new rendition makes it publishable again.
+    await rx.waitFor(9);
+    expect(rx.received.slice(4).map((r) => r.json.event).sort()).toEqual(['channel_active', 'channel_created', 'channel_idle', 'media_available', 'media_reuploaded']);
     expect(rx.received.filter((r) => r.json.channel_id === channelId)).toHaveLength(3);
   });
 

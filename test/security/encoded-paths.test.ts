@@ -15,12 +15,12 @@ beforeAll(async () => {
 afterAll(() => node.close());
 
 /** A request with its path sent exactly as written (fetch and URL would normalise it). */
-function raw(method: string, path: string): Promise<{ status: number; body: string }> {
+function raw(method: string, path: string): Promise<{ status: number; body: string; allow?: string }> {
   const { hostname, port } = new URL(node.url);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: hostname, port, method, path, headers: method === 'GET' || method === 'DELETE' ? {} : { 'content-type': 'application/json' } }, (res) => {
       let body = '';
-      res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
+      res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body, allow: res.headers.allow }));
     });
     req.on('error', reject);
     req.end(method === 'GET' || method === 'DELETE' ? undefined : '{}');
@@ -89,6 +89,41 @@ describe('every route, spelled every way, with no key', () => {
     // Nothing was written on the way: the audit log has the entries it had.
     const auditAfter = await node.operator.get('/v2/audit_log/');
     expect(auditAfter.body.total ?? auditAfter.body.entries?.length).toBe(auditBefore.body.total ?? auditBefore.body.entries?.length);
+  }, 120_000);
+
+  it('answers a method the route does not take with 405 and its Allow, and nothing else; spelled another way, never a handler', async () => {
+    const ops = await operations();
+    const methodsOf = new Map<string, Set<string>>();
+    for (const op of ops) methodsOf.set(op.path, (methodsOf.get(op.path) ?? new Set()).add(op.method));
+    const auditBefore = await node.operator.get('/v2/audit_log/');
+    const wrong: string[] = [];
+    for (const [path, methods] of methodsOf) {
+      // HEAD comes with every GET; the document lists GET only.
+      const allowed = [...methods, ...(methods.has('GET') ? ['HEAD'] : [])].sort();
+      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => !methods.has(m))) {
+        for (const spelled of variants(path)) {
+          const res = await raw(method, spelled);
+          const what = `${method} ${spelled} -> ${res.status} ${res.allow ?? ''} ${res.body.slice(0, 120)}`;
+          if (spelled === path) {
+            // The plain spelling: the route's own methods, whatever the key (none here).
+            if (res.status !== 405 || res.allow?.split(', ').sort().join() !== allowed.join()) wrong.push(what);
+          } else if (![400, 401, 404, 405].includes(res.status)) {
+            // Another spelling may be another route (a trailing "/." is a parameter): it asks for a key (401) or has no such method.
+            wrong.push(what);
+          }
+          if (res.status === 405) {
+            // The methods, and nothing else: the same body for any id, with or without a key.
+            if (res.allow!.split(', ').includes(method)) wrong.push(what);
+            expect(JSON.parse(res.body)).toEqual({ errors: [{ code: 'method_not_allowed', description: `${method} is not allowed here; this route takes ${res.allow}` }] });
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(methodsOf.size).toBeGreaterThan(20);
+    // Nothing was written on the way.
+    const auditAfter = await node.operator.get('/v2/audit_log/');
+    expect(auditAfter.body.total).toBe(auditBefore.body.total);
   }, 120_000);
 
   it('asks the encoded spelling of a route for a key, as it asks the plain one', async () => {

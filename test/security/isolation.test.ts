@@ -63,6 +63,7 @@ const CASES: Record<string, () => Promise<void>> = {
   },
   'POST /v2/accounts/': () => expectForbidden(b.api.post('/v2/accounts/', { name: 'mine now' })),
   'GET /v2/accounts/': () => expectForbidden(b.api.get('/v2/accounts/')),
+  'POST /v2/admin/backup/': () => expectForbidden(b.api.post('/v2/admin/backup/')),
   'POST /v2/accounts/{account_id}/api_keys/': async () => {
     await expectForbidden(b.api.post(`/v2/accounts/${a.id}/api_keys/`, { name: 'steal' }));
     await expectForbidden(b.api.post(`/v2/accounts/${b.id}/api_keys/`, { name: 'more' }));

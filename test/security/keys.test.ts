@@ -193,7 +193,7 @@ describe('the audit log', () => {
     expect(all.body.audit_log.some((e: any) => e.action === 'account.created' && e.target_id === acct.id)).toBe(true);
     const one = await node.operator.get(`/v2/audit_log/?account_id=${acct.id}`);
     expect(one.body.audit_log.map((e: any) => e.action).reverse()).toEqual(['account.created', 'site.created', 'api_key.created']);
-    expect((await node.operator.get('/v2/audit_log/?page_length=101')).status).toBe(400);
+    expect((await node.operator.get('/v2/audit_log/?page_length=10001')).status).toBe(400);
   });
 
   it('audits a route that names no action under its method and path, and names the caller\'s key', async () => {

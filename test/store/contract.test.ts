@@ -293,7 +293,90 @@ describe(`the store contract (${TEST_STORE})`, () => {
     const mine = await store.listAudit('acct0001', { page: 1, pageLength: 1 });
     expect(mine).toEqual({ entries: [entry('a3', 'acct0001', NOW + 1)], total: 2 });
   });
+
+  it('reads each page of a list as one walk along an index, in order, and its total: two statements, whatever the page length', async () => {
+    const seen = recordStatements(store);
+    await store.createAccount({ id: 'acct0002', name: 'Other', created: NOW });
+    for (const [i, id] of ['hook0001', 'hook0002', 'hook0003'].entries()) await store.createWebhook(hook(id, { created: NOW + i }), 's');
+    await store.createWebhook(hook('hook0004', { accountId: 'acct0002' }), 's');
+    await store.ingest(['evt_1', 'evt_2', 'evt_3'].map((id) => item(id)), NOW, options);
+    for (const id of ['a1', 'a2', 'a3']) {
+      await store.appendAudit({ id, accountId: id === 'a2' ? null : 'acct0001', actor: 'account', keyId: null, action: 'x', targetType: null, targetId: null, ip: null, created: NOW });
+    }
+    const page = { page: 1, pageLength: 10_000 };
+    const lists: [string, () => Promise<{ total: number }>][] = [
+      ['an account\'s webhooks, newest first', () => store.listWebhooks('acct0001', page, false)],
+      ['an account\'s webhooks, oldest first', () => store.listWebhooks('acct0001', page, true)],
+      ['every webhook (the operator)', () => store.listWebhooks(null, page, false)],
+      ['every webhook, oldest first', () => store.listWebhooks(null, page, true)],
+      ['an account\'s audit log', () => store.listAudit('acct0001', page)],
+      ['the whole audit log', () => store.listAudit(null, page)],
+      ['a webhook\'s deliveries', () => store.listDeliveries('hook0001', {}, page)],
+      ['its failed deliveries', () => store.listDeliveries('hook0001', { status: 'failed' }, page)],
+      ['its deliveries of one event', () => store.listDeliveries('hook0001', { event: 'media_available' }, page)],
+    ];
+    for (const [what, list] of lists) {
+      const statements = await seen.during(list);
+      expect(statements.map((st) => (st.sql.includes('LIMIT') ? 'page' : st.sql.includes('count(*)') ? 'total' : st.sql)), what).toEqual(['page', 'total']);
+      const plan = await seen.plan(statements[0]!);
+      // no sort of the matching rows (they come in the index's order) and no scan of a whole table
+      expect(plan.filter((step) => /Sort|TEMP B-TREE|Seq Scan|^SCAN \w+( AS \w+)?$/.test(step)), `${what}:\n${plan.join('\n')}`).toEqual([]);
+    }
+    expect((await store.listWebhooks(null, page, false)).total).toBe(4);
+    expect((await store.listDeliveries('hook0001', {}, page)).total).toBe(3);
+  });
 });
+
+interface Ran {
+  sql: string;
+  values: unknown[];
+}
+
+/**
+ * Watches the statements the store runs (its SQLite statements, prepared from now on; its
+ * PostgreSQL queries), to see how many a call takes, and how the database plans each: on
+ * PostgreSQL with sorts and sequential scans priced out, so that the plan shows one only where
+ * no index can do without it.
+ */
+function recordStatements(watched: Store) {
+  let ran: Ran[] | undefined;
+  let plan: (st: Ran) => Promise<string[]>;
+  if (watched instanceof SqliteStore) {
+    const db = watched.db;
+    const prepare = db.prepare.bind(db);
+    db.prepare = ((sql: string) => {
+      const statement = prepare(sql);
+      for (const method of ['all', 'get', 'run'] as const) {
+        const original = (statement[method] as (...args: unknown[]) => unknown).bind(statement);
+        Object.assign(statement, { [method]: (...values: unknown[]) => (ran?.push({ sql, values }), original(...values)) });
+      }
+      return statement;
+    }) as typeof db.prepare;
+    plan = async (st) => (prepare(`EXPLAIN QUERY PLAN ${st.sql}`).all(...st.values) as { detail: string }[]).map((r) => r.detail);
+  } else {
+    const db = (watched as PostgresStore).db;
+    const query = db.query.bind(db);
+    db.query = (text, values = []) => (ran?.push({ sql: text, values }), query(text, values));
+    plan = (st) => db.transaction(async (tx) => {
+      await tx.query('SET LOCAL enable_seqscan = off');
+      await tx.query('SET LOCAL enable_sort = off');
+      await tx.query('SET LOCAL enable_incremental_sort = off');
+      return (await tx.query(`EXPLAIN ${st.sql}`, st.values)).rows.map((r) => String(r['QUERY PLAN']).trim());
+    });
+  }
+  return {
+    async during(work: () => Promise<unknown>): Promise<Ran[]> {
+      ran = [];
+      try {
+        await work();
+        return ran;
+      } finally {
+        ran = undefined;
+      }
+    },
+    plan: (st: Ran) => plan(st),
+  };
+}
 
 describe(`what the store announces (${TEST_STORE})`, () => {
   let heard: StoreChange[];
@@ -523,6 +606,10 @@ describe.runIf(TEST_STORE === 'postgres')('a shared store (PostgreSQL)', () => {
         await store.updateWebhook('hook0001', { name: `n${Date.now()}` }, NOW);
         return heard.length > 0;
       }, 10_000, 'the change feed to listen');
+      // The loop may have written once more after the change it heard; notices arrive in commit
+      // order, so once a later write's notice is in, no earlier one is still on its way.
+      await store.createWebhook(hook('hook0002'), 's');
+      await until(() => heard.some((c) => c.kind === 'webhook' && c.id === 'hook0002'), 5_000, 'the sentinel');
       heard.length = 0;
       // A stale fact rolls back its events and their deliveries: no wake-up for them.
       await store.ingest([{ siteId: 'site0001', writes: [{ kind: 'media', id: 'm', state: {}, version: 3 }], events: [event('evt_x')] }], NOW, options);

@@ -32,7 +32,7 @@ const OLD_ROWS = [
   `INSERT INTO idempotency_keys VALUES ('site0001', 'gone', 'hash-g', 'evt_gone', 1, ${T})`,
 ];
 
-/** How many migrations the version before had: the one table is SQLite's 9th and PostgreSQL's 5th (later ones follow it). */
+/** The versions just before the one table: later migrations do not move them. */
 const SQLITE_BEFORE = 8;
 const PG_BEFORE = 4;
 

@@ -3,7 +3,7 @@
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { randomId } from '../../ids.js';
-import type { MediaState } from '../../platform/media.js';
+import { isPublishable, storedMediaState, type FieldValues, type MediaState } from '../../platform/media.js';
 import { SIMULATED_RENDITIONS } from '../../platform/simulate.js';
 import type { FactResult } from '../../platform/lifecycle.js';
 import { jwpSeconds, parseIsoTime } from '../../time.js';
@@ -18,14 +18,40 @@ const renditionList = {
   description: 'The renditions this upload will produce; conversions_complete waits for all of them.',
 } as const;
 
+const text = (maxLength: number, description: string) => ({ type: ['string', 'null'], maxLength, description }) as const;
+const date = (description: string) => ({
+  type: ['string', 'null'], maxLength: 64, description: `ISO 8601 with an offset, like 2024-08-27T00:20:57+00:00. ${description}`,
+}) as const;
+
+/**
+ * JWP's media metadata (its v2 media resource). Hookline keeps what its rules need: the publish
+ * start date, and a fingerprint of every other field, to tell a real update (media_updated)
+ * from one that changes nothing. null clears a field; a field left out of an update stays as it is.
+ */
 const metadataSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    publish_start_date: {
-      type: ['string', 'null'], maxLength: 64,
-      description: 'ISO 8601 with an offset. If it is in the future when the media first becomes publishable, media_available is never sent.',
+    title: text(1_000, 'The media\'s title.'),
+    description: text(20_000, 'What the media is about.'),
+    author: text(1_000, 'Who made it.'),
+    permalink: text(2_048, 'The page where the media is shown.'),
+    category: text(255, 'Its category (JWP uses IAB categories).'),
+    language: {
+      type: ['string', 'null'], maxLength: 35, pattern: '^([A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*)?$',
+      description: 'A language tag, like en or pt-BR.',
     },
+    tags: { type: ['array', 'null'], maxItems: 500, items: { type: 'string', maxLength: 255 }, description: 'Its tags, in order.' },
+    custom_params: {
+      type: ['object', 'null'], maxProperties: 500,
+      propertyNames: { minLength: 1, maxLength: 255 },
+      additionalProperties: { type: 'string', maxLength: 10_000 },
+      description: 'Names and string values of the platform\'s own; an update replaces the whole object.',
+    },
+    external_id: text(255, 'The media\'s id in the platform\'s own system.'),
+    publish_start_date: date(
+      'If it is in the future when an upload makes the media publishable, media_available is not sent for that upload.'),
+    publish_end_date: date('When the media stops being published.'),
   },
 } as const;
 
@@ -59,7 +85,7 @@ const childSchema = (type: string) => ({
 
 function mediaStatus(s: MediaState): 'processing' | 'publishable' | 'deleted' {
   if (s.deleted) return 'deleted';
-  return s.thumbnails.some((t) => t.status === 'ready') && s.renditions.some((r) => r.ready) ? 'publishable' : 'processing';
+  return isPublishable(s) ? 'publishable' : 'processing';
 }
 
 export function mediaJson(id: string, s: MediaState, events: FactResult<MediaState>['events'] = []) {
@@ -78,13 +104,25 @@ export function mediaJson(id: string, s: MediaState, events: FactResult<MediaSta
   };
 }
 
-/** undefined: not given; null: cleared. */
-function publishStart(metadata: { publish_start_date?: string | null } | undefined): number | null | undefined {
-  const raw = metadata?.publish_start_date;
+/** The request's metadata, as the schema let it through. */
+type Metadata = Record<string, unknown> & { publish_start_date?: string | null; publish_end_date?: string | null };
+
+/** A date field as epoch ms: undefined when not given, null when cleared. */
+function dateOf(metadata: Metadata, field: 'publish_start_date' | 'publish_end_date'): number | null | undefined {
+  const raw = metadata[field];
   if (raw === undefined || raw === null) return raw;
   const ms = parseIsoTime(raw);
-  if (ms === undefined) throw badRequest('metadata.publish_start_date must be an ISO 8601 time with an offset, like 2024-08-27T00:20:57+00:00');
+  if (ms === undefined) throw badRequest(`metadata.${field} must be an ISO 8601 time with an offset, like 2024-08-27T00:20:57+00:00`);
   return ms;
+}
+
+/** What the rules get of the metadata: the publish start date, and the other fields (dates as instants, so that an offset alone is no change). */
+function metadataFact(metadata: Metadata = {}): { publishStart: number | null | undefined; fields: FieldValues } {
+  const { publish_start_date: _start, publish_end_date: _end, ...rest } = metadata;
+  const fields: FieldValues = { ...rest };
+  const end = dateOf(metadata, 'publish_end_date');
+  if (end !== undefined) fields.publish_end_date = end;
+  return { publishStart: dateOf(metadata, 'publish_start_date'), fields };
 }
 
 export default async function media(fastify: FastifyInstance, { lifecycle, simulator, store }: ApiContext) {
@@ -116,7 +154,8 @@ export default async function media(fastify: FastifyInstance, { lifecycle, simul
     const renditions = body.renditions ?? (body.simulate ? SIMULATED_RENDITIONS : undefined);
     if (!renditions) throw badRequest('renditions is required: the renditions this upload will produce (or send "simulate": true)');
     const id = body.id ?? randomId();
-    const result = await lifecycle.media(site_id, id, { kind: 'create', publishStart: publishStart(body.metadata) ?? null, renditions }, fact);
+    const { publishStart, fields } = metadataFact(body.metadata);
+    const result = await lifecycle.media(site_id, id, { kind: 'create', publishStart: publishStart ?? null, fields, renditions }, fact);
     if (body.simulate && !result.repeat) simulator.upload(site_id, result.id, renditions);
     return reply.code(201).send(mediaJson(result.id, result.state, result.events));
   });
@@ -128,13 +167,13 @@ export default async function media(fastify: FastifyInstance, { lifecycle, simul
     const { site_id, media_id } = request.params;
     const found = await store.getPlatformObject(site_id, 'media', media_id);
     if (!found) throw notFound(`media ${media_id}`);
-    return mediaJson(media_id, found.state as MediaState);
+    return mediaJson(media_id, storedMediaState(found.state));
   });
 
   app.patch('/v2/sites/:site_id/media/:media_id/', {
     preValidation: noBodyIsEmpty,
     schema: factSchema(
-      'A media was updated: yields media_updated. A new publish_start_date counts only if the media has not yet become publishable.',
+      'A media was updated: yields media_updated if a metadata field really changed (nothing for an update that changes nothing). A new publish_start_date counts for the uploads not yet publishable.',
       factParams('media_id'),
       { 200: mediaSchema },
       { type: 'object', additionalProperties: false, properties: { metadata: metadataSchema } },
@@ -144,7 +183,7 @@ export default async function media(fastify: FastifyInstance, { lifecycle, simul
     const fact = factRequest(request);
     const { site_id, media_id } = request.params;
     const body = request.body;
-    const result = await lifecycle.media(site_id, media_id, { kind: 'update', publishStart: publishStart(body.metadata) }, fact);
+    const result = await lifecycle.media(site_id, media_id, { kind: 'update', ...metadataFact(body.metadata) }, fact);
     return mediaJson(result.id, result.state, result.events);
   });
 
@@ -165,7 +204,7 @@ export default async function media(fastify: FastifyInstance, { lifecycle, simul
   app.put('/v2/sites/:site_id/media/:media_id/reupload/', {
     preValidation: noBodyIsEmpty,
     schema: factSchema(
-      'A reupload was initiated: yields media_reuploaded. No media_available or conversions_complete follows a reupload.',
+      'A reupload was initiated: yields media_reuploaded. media_available follows once more when the reupload makes the media publishable; conversions_complete never does (first upload only).',
       factParams('media_id'),
       { 200: mediaSchema },
       {

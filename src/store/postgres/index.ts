@@ -4,7 +4,7 @@
 // audit.ts, membership.ts), and run through the pool of db.ts. Nodes tell each other of changes
 // with LISTEN/NOTIFY on one channel per schema (changes.ts).
 import pg from 'pg';
-import type { Audit, DeliveryLog, Directory, EngineStore, EventFeed, Intake, Membership, Retention, Store, Webhooks } from '../ports.js';
+import type { Audit, DeliveryLog, Directory, EngineStore, EventFeed, Intake, Membership, Migrated, RateLimits, Retention, Store, Webhooks } from '../ports.js';
 import type { StoreChange } from '../types.js';
 import * as audit from './audit.js';
 import { ChangeFeed } from './changes.js';
@@ -17,6 +17,7 @@ import * as intake from './intake.js';
 import * as membership from './membership.js';
 import { storeError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
+import * as rateLimits from './rate-limits.js';
 import * as retention from './retention.js';
 import * as webhooks from './webhooks.js';
 
@@ -26,6 +27,7 @@ export class PostgresStore implements Store {
   readonly pool: pg.Pool;
   readonly schema: string;
   readonly membership: Membership;
+  readonly rateLimits: RateLimits;
   private readonly feed: ChangeFeed;
 
   constructor(options: PostgresOptions) {
@@ -37,13 +39,14 @@ export class PostgresStore implements Store {
       heartbeat: (nodeId, now, aliveAfter) => membership.heartbeat(this.db, nodeId, now, aliveAfter),
       leave: (nodeId) => membership.leave(this.db, nodeId),
     };
+    this.rateLimits = { take: (key, n, windowMs) => rateLimits.take(this.db, key, n, windowMs) };
   }
 
   /**
    * Migrations run on a connection of their own, without the query timeout: an index built over
    * a large table may take minutes, and every node starting at once waits on the advisory lock.
    */
-  async migrate(): Promise<void> {
+  async migrate(): Promise<Migrated> {
     const db = new pg.Client(this.db.connection);
     db.on('error', () => {}); // the failing query rejects too
     try {
@@ -54,11 +57,13 @@ export class PostgresStore implements Store {
       await db.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
       await db.query('CREATE TABLE IF NOT EXISTS hookline_migrations (version INTEGER PRIMARY KEY, applied BIGINT NOT NULL)');
       const { rows } = await db.query('SELECT coalesce(max(version), 0) AS version FROM hookline_migrations');
-      for (let i = rows[0].version as number; i < MIGRATIONS.length; i++) {
+      const from = rows[0].version as number;
+      for (let i = from; i < MIGRATIONS.length; i++) {
         await db.query(MIGRATIONS[i]!);
         await db.query('INSERT INTO hookline_migrations (version, applied) VALUES ($1, $2)', [i + 1, Date.now()]);
       }
       await db.query('COMMIT');
+      return { from, to: MIGRATIONS.length };
     } catch (err) {
       throw storeError(err); // ending the connection rolls back
     } finally {

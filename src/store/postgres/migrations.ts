@@ -242,7 +242,31 @@ INSERT INTO idempotency_keys (site_id, key, request_hash, answer, created)
   WHERE excluded.created > idempotency_keys.created;
 DROP TABLE fact_keys;
 `,
-  /* 6: the catch-up feed and replays (the embedded store's 10; docs/jwp-api.md, "Hookline's extensions") */ `
+  /* 6: lists of up to 10 000 a page, each one index range (the embedded store's 10) */ `
+-- Each list is ordered by created, then seq (insertion order) for ties: its index ends with both,
+-- so a page is a walk along it, with no sort of all the matching rows first. The operator's
+-- webhook list (every account) gets an index of its own.
+DROP INDEX webhooks_by_account;
+CREATE INDEX webhooks_by_account ON webhooks(account_id, created, seq);
+CREATE INDEX webhooks_by_created ON webhooks(created, seq);
+DROP INDEX audit_by_account;
+CREATE INDEX audit_by_account ON audit_log(account_id, created, seq);
+DROP INDEX audit_by_time;
+CREATE INDEX audit_by_time ON audit_log(created, seq);
+DROP INDEX deliveries_by_webhook;
+CREATE INDEX deliveries_by_webhook ON deliveries(webhook_id, created, seq);
+`,
+  /* 7: the API's rate-limit counters, shared by the nodes */ `
+-- One row per API key and limit (management, intake): when its window started (the database's
+-- clock, epoch ms) and how many requests the nodes have counted in it (src/store/postgres/rate-limits.ts).
+-- UNLOGGED: a counter needs no WAL and no replica; a crash or a failover only starts the windows afresh.
+CREATE UNLOGGED TABLE rate_limits (
+  key           TEXT PRIMARY KEY,
+  window_start  BIGINT NOT NULL,
+  count         BIGINT NOT NULL
+);
+`,
+  /* 8: the catch-up feed and replays (the embedded store's 11; docs/jwp-api.md, "Hookline's extensions") */ `
 -- Each event's place in its property's feed (GET /v2/sites/{site_id}/events/). A sequence value
 -- is handed out at insert, not at commit: two intake transactions (two nodes) may commit out of
 -- their sequence order, and a reader going by feed_seq alone would step past an event committed

@@ -241,7 +241,14 @@ DROP TABLE fact_keys;
 ALTER TABLE idempotency_keys_one RENAME TO idempotency_keys;
 CREATE INDEX idempotency_keys_by_created ON idempotency_keys(created);
 `,
-  /* 10: the catch-up feed and replays (docs/jwp-api.md, "Hookline's extensions") */ `
+  /* 10: lists of up to 10 000 a page, each one index range (docs/jwp-api.md, "Listing and pagination") */ `
+-- The operator's webhook list (every account, newest first) walks this index instead of sorting
+-- the table. An index here ends with the rowid, the lists' tie-break, so the other lists'
+-- indexes (webhooks_by_account, audit_by_account, audit_by_time, deliveries_by_webhook) already
+-- give each page in order.
+CREATE INDEX webhooks_by_created ON webhooks(created);
+`,
+  /* 11: the catch-up feed and replays (docs/jwp-api.md, "Hookline's extensions") */ `
 -- Each event's place in its property's feed (GET /v2/sites/{site_id}/events/): feed_seq, taken
 -- from event_feed_seq inside the intake transaction, so that with one writer its order is the
 -- commit order. Not the rowid: VACUUM may renumber the rowids of a table without an INTEGER
