@@ -14,4 +14,7 @@ export function randomId(length = 8): string {
   return out;
 }
 
+/** An event's id: a reported event's, a fact's, a test event's or an operational event's. */
+export const newEventId = () => 'evt_' + randomId(20);
+
 export const ID_PATTERN = '^[A-Za-z0-9]{8}$';

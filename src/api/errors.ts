@@ -15,6 +15,16 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A refusal that names several fields at once (400), one entry each, in the order given: a
+ * webhook's create or update (src/api/field-errors.ts). Each description starts with its field.
+ */
+export class FieldErrors extends Error {
+  constructor(readonly descriptions: string[], readonly code = 'invalid_body') {
+    super(descriptions.join('; '));
+  }
+}
+
 export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
 export const badRequest = (description: string, code = 'invalid_body') => new ApiError(400, code, description);
 
@@ -37,7 +47,7 @@ export const errorResponseSchema = {
   },
 } as const;
 
-interface AjvError {
+export interface AjvError {
   keyword: string;
   instancePath: string;
   message?: string;
@@ -45,7 +55,7 @@ interface AjvError {
 }
 
 /** Turns an ajv error into a sentence naming the field: "metadata.events[0] must be one of …". */
-function describeValidation(context: string, e: AjvError): string {
+export function describeValidation(context: string, e: AjvError): string {
   const path = e.instancePath.replace(/^\//, '').replace(/\/(\d+)/g, '[$1]').replace(/\//g, '.');
   const field = path || (context === 'body' ? 'the body' : context);
   switch (e.keyword) {
@@ -85,6 +95,9 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof ApiError) {
       return reply.code(err.statusCode).send(errorBody(err.code, err.message));
+    }
+    if (err instanceof FieldErrors) {
+      return reply.code(400).send({ errors: err.descriptions.map((description) => ({ code: err.code, description })) });
     }
     if (err instanceof Refused) {
       return reply.code(err instanceof Invalid ? 400 : err instanceof NotFound ? 404 : 409).send(errorBody(err.code, err.message));

@@ -75,6 +75,7 @@ export class Attempts {
       succeeded,
       nextAttemptAt: next,
       ...(pauseUntil === undefined ? {} : { pauseUntil }),
+      ...(d.facts.alert ? { operational: true } : {}),
       attempt: { attemptedAt, statusCode: result.statusCode, durationMs: result.durationMs, error: result.error, responseBody: result.responseBody },
     };
     return { outcome, result };

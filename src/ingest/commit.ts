@@ -5,15 +5,12 @@
 // what arrives in the same tick is committed together, and each caller is answered only after
 // that commit, so that nothing acknowledged is lost.
 import { NotFound } from '../errors.js';
-import { randomId } from '../ids.js';
 import type { Directory, Intake } from '../store/ports.js';
 import type { IngestItem, IngestOutcome } from '../store/types.js';
 import type { Clock } from '../time.js';
 
 /** How long an Idempotency-Key is remembered (and retention keeps it). */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
-
-export const newEventId = () => 'evt_' + randomId(20);
 
 /** A request's Idempotency-Key, with the hash of what identifies the request. */
 export interface RequestKey {

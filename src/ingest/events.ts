@@ -4,10 +4,12 @@
 // shared with platform facts (commit.ts).
 import { createHash } from 'node:crypto';
 import { eventType, ID_FIELDS, requiredIds, type IdField } from '../catalog/events.js';
+import type { AlertFacts } from '../catalog/operational.js';
 import { Conflict, Invalid } from '../errors.js';
 import { CommitUnknown } from '../store/unavailable.js';
 import { parseIsoTime } from '../time.js';
-import { newEventId, type IntakeCommit } from './commit.js';
+import { newEventId } from '../ids.js';
+import type { IntakeCommit } from './commit.js';
 
 export interface EventInput {
   event: string;
@@ -22,6 +24,8 @@ export interface ValidEvent {
   event: string;
   eventTime: number;
   ids: Partial<Record<IdField, string>>;
+  /** A test of an operational event: what it says of its subject (the webhook itself). */
+  alert?: AlertFacts;
 }
 
 /** Each event type takes exactly its own id fields (the JSON schema has checked their shape). */
@@ -97,7 +101,7 @@ export class EventIntake {
     return done.answer;
   }
 
-  /** A test event: one delivery, to this webhook only. */
+  /** A test event: one delivery, to this webhook only (`siteId` '' for an operational event). */
   async test(webhookId: string, siteId: string, event: ValidEvent): Promise<{ id: string; deliveries: number }> {
     const id = newEventId();
     const done = await this.intake.commit(

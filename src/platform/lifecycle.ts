@@ -8,7 +8,8 @@
 // fact got there first, the commit writes nothing and the fact is decided again on fresh state.
 import { createHash } from 'node:crypto';
 import { Conflict, NotFound } from '../errors.js';
-import { newEventId, type IntakeCommit } from '../ingest/commit.js';
+import { newEventId } from '../ids.js';
+import type { IntakeCommit } from '../ingest/commit.js';
 import type { Intake } from '../store/ports.js';
 import type { PlatformObject } from '../store/types.js';
 import { applyChannelFact, type ChannelFact, type ChannelState } from './channel.js';

@@ -1,6 +1,7 @@
 // Rows as both stores read them (snake_case columns, times in epoch ms), mapped to the Store's
 // types in one place so that SQLite and PostgreSQL answer alike.
 import type { IdField } from '../catalog/events.js';
+import type { AlertFacts } from '../catalog/operational.js';
 import type { Attempt, AuditEntry, Delivery, EventRecord, Webhook } from './types.js';
 
 export type Row = Record<string, any>;
@@ -46,9 +47,23 @@ export const idsFrom = (r: Row): Partial<Record<IdField, string>> => {
   return ids;
 };
 
-export const eventFrom = (r: Row): EventRecord => ({
-  id: r.id, siteId: r.site_id, event: r.event, ids: idsFrom(r), eventTime: r.event_time, created: r.created,
-});
+/** events.alert: what an operational event says of its subject, as JSON; NULL for JWP's events. */
+export const alertJson = (a: AlertFacts | undefined): string | null =>
+  a ? JSON.stringify({ subject_webhook_id: a.subjectWebhookId, subject_webhook_url: a.subjectWebhookUrl, reason: a.reason, failures: a.failures }) : null;
+
+export const alertFrom = (json: string | null): AlertFacts | undefined => {
+  if (json === null || json === undefined) return undefined;
+  const a = JSON.parse(json);
+  return { subjectWebhookId: a.subject_webhook_id, subjectWebhookUrl: a.subject_webhook_url, reason: a.reason, failures: a.failures };
+};
+
+/** The facts a delivery's body is made of, from a row with the event's columns. */
+export const factsFrom = (r: Row) => {
+  const alert = alertFrom(r.alert);
+  return { event: r.event as string, siteId: r.site_id as string, eventTime: r.event_time as number, ids: idsFrom(r), ...(alert ? { alert } : {}) };
+};
+
+export const eventFrom = (r: Row): EventRecord => ({ id: r.id, created: r.created, ...factsFrom(r) });
 
 export const attemptFrom = (r: Row): Attempt => ({
   attemptedAt: r.attempted_at,

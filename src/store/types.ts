@@ -2,6 +2,8 @@
 // attempts, and the changes a write announces. The operations are in ports.ts. Times are epoch
 // milliseconds; formatting happens at the API's edge.
 import type { IdField } from '../catalog/events.js';
+import type { AlertFacts } from '../catalog/operational.js';
+import type { EventFacts } from '../catalog/payload.js';
 
 export interface Account {
   id: string;
@@ -79,11 +81,14 @@ export interface Page {
 
 export interface EventRecord {
   id: string;
+  /** '' for an operational event (Hookline's own, src/catalog/operational.ts): it belongs to no property. */
   siteId: string;
   event: string;
   ids: Partial<Record<IdField, string>>;
   eventTime: number;
   created: number;
+  /** What an operational event says about its subject webhook; unset for JWP's events. */
+  alert?: AlertFacts;
 }
 
 /**
@@ -167,6 +172,11 @@ export interface Outcome {
   nextAttemptAt: number | null;
   /** The receiver asked for a pause (Retry-After on 429 or 503): no attempt to it before then. */
   pauseUntil?: number;
+  /**
+   * The delivery carried an operational event. Its outcome moves the webhook's health like any,
+   * but raises no webhook_failing or webhook_recovered itself: an alert never causes an alert.
+   */
+  operational?: boolean;
 }
 
 
@@ -256,7 +266,7 @@ export interface PendingDelivery {
   lastChance: boolean;
   /** When it may be sent: intake's first attempt may wait (HOOKLINE_RETRY_SCHEDULE's first delay). */
   dueAt: number;
-  facts: { event: string; siteId: string; eventTime: number; ids: Partial<Record<IdField, string>> };
+  facts: EventFacts;
 }
 
 /** What the delivery engine keeps of a webhook. */

@@ -26,11 +26,15 @@ const report = (mediaId: string) =>
   node.operator.post(`/v2/sites/${node.account.siteId}/events/`, { event: 'media_available', media_id: mediaId });
 
 describe('GET /v2/event_types/', () => {
-  it('serves the 13 events of the catalogue, with JWP examples in their key order', async () => {
+  it("serves JWP's 13 events with their examples in key order, then Hookline's operational events as a group of their own", async () => {
     const res = await node.account.api.get('/v2/event_types/');
     expect(res.status).toBe(200);
-    expect(res.body.total).toBe(13);
-    expect(res.body.event_types.map((t: any) => t.name)).toEqual(EVENT_TYPES.map((t) => t.name));
+    expect(res.body.total).toBe(16);
+    expect(res.body.event_types.map((t: any) => t.name)).toEqual([...EVENT_TYPES.map((t) => t.name), 'webhook_failing', 'webhook_disabled', 'webhook_recovered']);
+    const operational = res.body.event_types.slice(13);
+    for (const t of operational) expect(t).toMatchObject({ group: 'operational', id_fields: [] });
+    expect(res.body.event_types.slice(0, 13).every((t: any) => t.group !== 'operational')).toBe(true);
+    expect(Object.keys(operational[1].example)).toEqual(['event', 'webhook_id', 'subject_webhook_id', 'subject_webhook_url', 'reason', 'failures', 'event_time']);
     const thumbnail = res.body.event_types.find((t: any) => t.name === 'thumbnail_created');
     expect(thumbnail).toMatchObject({ title: 'Thumbnail Created', group: 'media', id_fields: ['thumbnail_id', 'media_id'] });
     expect(Object.keys(thumbnail.example)).toEqual(['event', 'thumbnail_id', 'webhook_id', 'site_id', 'event_time', 'media_id']);

@@ -489,6 +489,65 @@ describe(`what the store announces (${TEST_STORE})`, () => {
     expect(told()).toEqual([]);
   });
 
+  it("raises operational events with the outcomes that cause them, for the account's other webhooks subscribed to them", async () => {
+    const breaker: HealthPolicy = { ...policy, breakerThreshold: 2 };
+    await store.createWebhook(hook('alert001', { siteIds: [], events: ['webhook_failing', 'webhook_disabled', 'webhook_recovered'] }), 's');
+    // hook0002 hears of hook0001 failing, never of itself; no JWP event fans out to alert001.
+    await store.updateWebhook('hook0002', { events: ['media_available', 'webhook_failing'] }, NOW);
+    await store.createAccount({ id: 'acct0002', name: 'Other', created: NOW });
+    await store.createWebhook(hook('other001', { accountId: 'acct0002', siteIds: [], events: ['webhook_failing', 'webhook_disabled'] }), 's');
+    await store.ingest([item('evt_1'), item('evt_2'), item('evt_3'), item('evt_4')], NOW, options);
+    expect(await due('alert001')).toEqual([]);
+    told();
+    const [a1, a2, a3, a4] = await due('hook0001');
+    const subject = { subjectWebhookId: 'hook0001', subjectWebhookUrl: 'http://127.0.0.1:9/hook0001' };
+    /** The operational events the last writes raised, as announced: each must be what the store keeps. */
+    const raised = async () => {
+      const changes = told();
+      const made = changes.flatMap((c) => (c.kind === 'deliveries' ? c.created ?? [] : []));
+      for (const d of made) expect((await due(d.webhookId, NOW + 10_000)).find((x) => x.id === d.id)).toEqual(d);
+      return { changes, made: made.map((d) => ({ to: d.webhookId, ...d.facts })) };
+    };
+
+    await store.recordOutcomes([failed(a1!, NOW + 60_000, NOW + 1)], NOW + 1, breaker);
+    expect(told()).toEqual([]);
+    // The second failure in a row reaches the threshold: one event, with a delivery due now to each subscriber.
+    await store.recordOutcomes([failed(a2!, NOW + 60_000, NOW + 2, 503)], NOW + 2, breaker);
+    const failing = { event: 'webhook_failing', siteId: '', eventTime: NOW + 2, ids: {}, alert: { ...subject, reason: 'HTTP 503', failures: 2 } };
+    expect((await raised()).made).toEqual([{ to: 'alert001', ...failing }, { to: 'hook0002', ...failing }]);
+    expect((await due('alert001', NOW + 2))[0]).toMatchObject({ dueAt: NOW + 2, attempts: 0 });
+    // Once per streak.
+    await store.recordOutcomes([failed(a3!, NOW + 60_000, NOW + 3)], NOW + 3, breaker);
+    expect(told()).toEqual([]);
+    // The first success after it: webhook_recovered, with the streak it ended.
+    await store.recordOutcomes([ok(a4!, NOW + 4)], NOW + 4, breaker);
+    expect((await raised()).made).toEqual([{ to: 'alert001', event: 'webhook_recovered', siteId: '', eventTime: NOW + 4, ids: {}, alert: { ...subject, reason: 'delivered again (HTTP 200)', failures: 3 } }]);
+
+    // The failures of operational events' deliveries (the engine marks their outcomes) raise no
+    // failing: an alert never causes an alert. They count in the streak all the same.
+    const [f1, f2] = await due('alert001', NOW + 10);
+    const operational = (o: Outcome): Outcome => ({ ...o, operational: true });
+    await store.recordOutcomes([operational(failed(f1!, NOW + 60_000, NOW + 5)), operational(failed(f2!, NOW + 60_000, NOW + 5))], NOW + 5, breaker);
+    expect(told()).toEqual([]);
+    expect(await store.getEndpoint('alert001')).toMatchObject({ consecutiveFailures: 2 });
+
+    // 410 Gone disables hook0002: webhook_disabled, with the webhook change, in the same commit.
+    await store.ingest([item('evt_5')], NOW + 6, options);
+    told();
+    const [b] = (await due('hook0002', NOW + 6)).filter((d) => d.eventId === 'evt_5');
+    await store.recordOutcomes([failed(b!, NOW + 60_000, NOW + 7, 410)], NOW + 7, breaker);
+    const { changes, made } = await raised();
+    expect(changes[0]).toEqual({ kind: 'webhook', id: 'hook0002' });
+    expect(made).toEqual([{
+      to: 'alert001', event: 'webhook_disabled', siteId: '', eventTime: NOW + 7, ids: {},
+      alert: { subjectWebhookId: 'hook0002', subjectWebhookUrl: 'http://127.0.0.1:9/hook0002', reason: 'the endpoint answered 410 Gone', failures: 1 },
+    }]);
+    const kept = await store.getEvent((await due('alert001', NOW + 10)).at(-1)!.eventId);
+    expect(kept).toMatchObject({ event: 'webhook_disabled', siteId: '', alert: made[0]!.alert });
+    // Nothing reached the other account's webhook.
+    expect(await due('other001', NOW + 10)).toEqual([]);
+  });
+
   it('announces each change of a webhook or an API key once, and nothing when there was nothing to change', async () => {
     const webhook = { kind: 'webhook', id: 'hook0001' };
     await store.updateWebhook('hook0001', { name: 'renamed' }, NOW + 1);

@@ -1,8 +1,10 @@
 // The event catalogue, served from src/catalog so that the dashboard and API clients read the
-// same 13 events, descriptions and examples the server delivers, with the platform fact that
-// makes Hookline send each (src/platform/rules.ts).
+// same events, descriptions and examples the server delivers: JWP's 13, with the platform fact
+// that makes Hookline send each (src/platform/rules.ts), then Hookline's operational events
+// (src/catalog/operational.ts), a group of their own.
 import type { FastifyInstance } from 'fastify';
 import { EVENT_TYPES, requiredIds } from '../../catalog/events.js';
+import { OPERATIONAL_EVENT_TYPES } from '../../catalog/operational.js';
 import { EVENT_RULES } from '../../platform/rules.js';
 
 const eventTypeSchema = {
@@ -11,25 +13,31 @@ const eventTypeSchema = {
     name: { type: 'string' },
     title: { type: 'string' },
     description: { type: 'string' },
-    group: { type: 'string', enum: ['media', 'live_channel'] },
+    group: {
+      type: 'string', enum: ['media', 'live_channel', 'operational'],
+      description: "media and live_channel: JWP's events; operational: Hookline's own, about the account's webhooks.",
+    },
     id_fields: { type: 'array', items: { type: 'string' }, description: 'The ids an event of this type carries, in body order.' },
-    example: { type: 'object', additionalProperties: { type: 'string' }, description: "JWP's example payload." },
-    rule: { type: 'string', description: "Hookline's: which reported platform fact makes Hookline send this event (POST /v2/sites/{site_id}/media/ and the other fact routes)." },
+    example: { type: 'object', additionalProperties: { type: ['string', 'number'] }, description: "An example payload (JWP's own for JWP's events)." },
+    rule: { type: 'string', description: "Hookline's: what makes Hookline send this event (for JWP's, the reported platform fact: POST /v2/sites/{site_id}/media/ and the other fact routes)." },
   },
 } as const;
 
 export default async function catalog(app: FastifyInstance) {
-  const body = {
-    event_types: EVENT_TYPES.map((t) => ({
+  const eventTypes = [
+    ...EVENT_TYPES.map((t) => ({
       name: t.name, title: t.title, description: t.description, group: t.group, id_fields: requiredIds(t), example: t.example,
       rule: EVENT_RULES[t.name],
     })),
-    total: EVENT_TYPES.length,
-  };
+    ...OPERATIONAL_EVENT_TYPES.map((t) => ({
+      name: t.name, title: t.title, description: t.description, group: 'operational' as const, id_fields: [], example: t.example, rule: t.rule,
+    })),
+  ];
+  const body = { event_types: eventTypes, total: eventTypes.length };
   app.get('/v2/event_types/', {
     schema: {
       tags: ['events'],
-      description: 'The events a webhook can subscribe to, with their descriptions, example payloads and the fact that makes Hookline send each.',
+      description: 'The events a webhook can subscribe to, with their descriptions, example payloads and what makes Hookline send each.',
       response: { 200: { type: 'object', properties: { event_types: { type: 'array', items: eventTypeSchema }, total: { type: 'integer' } } } },
     },
   }, async () => body);

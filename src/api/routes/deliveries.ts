@@ -1,7 +1,7 @@
 // The delivery log: each (event, webhook) pair, its attempts, and a manual retry.
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { EVENT_NAMES } from '../../catalog/events.js';
+import { SUBSCRIBABLE_EVENT_NAMES } from '../../catalog/operational.js';
 import { payloadBody } from '../../catalog/payload.js';
 import type { Attempt, Delivery } from '../../store/types.js';
 import { jwpMicros } from '../../time.js';
@@ -65,7 +65,7 @@ export default async function deliveries(fastify: FastifyInstance, { store, cloc
         properties: {
           ...pageQuery,
           status: { type: 'string', enum: ['pending', 'succeeded', 'failed'] },
-          event: { type: 'string', enum: EVENT_NAMES },
+          event: { type: 'string', enum: SUBSCRIBABLE_EVENT_NAMES },
         },
       },
     },

@@ -1,10 +1,11 @@
 // What the delivery engine reads and writes on PostgreSQL (the EngineStore port,
 // src/store/ports.ts). The engine schedules in memory, webhook by webhook, on the node that owns
 // the webhook; these tables are its durable log: what is pending, and each attempt's outcome.
-import { autoDisableReason, GONE_REASON, healthChanges } from '../health.js';
-import { idsFrom, webhookFrom, type Row } from '../rows.js';
+import { alertEvent, autoDisableReason, GONE_REASON, healthChanges, outcomesByWebhook, streakAlerts, type Alert } from '../health.js';
+import { factsFrom, webhookFrom, type Row } from '../rows.js';
 import type { EndpointInfo, EngineStats, HealthPolicy, Outcome, PendingDelivery, Webhook } from '../types.js';
-import type { Db } from './db.js';
+import type { Db, Tx } from './db.js';
+import { announceDeliveries, insertEventRow, NEW_DELIVERY_ID } from './intake.js';
 
 /** A pending delivery from a row of deliveries joined to its event. */
 export const pendingFrom = (r: Row): PendingDelivery => ({
@@ -14,8 +15,31 @@ export const pendingFrom = (r: Row): PendingDelivery => ({
   attempts: r.attempts,
   lastChance: r.last_chance,
   dueAt: Number(r.due_at),
-  facts: { event: r.event, siteId: r.site_id, eventTime: r.event_time, ids: idsFrom(r) },
+  facts: factsFrom(r),
 });
+
+/**
+ * Commits the alerts raised about `subject` as operational events, each with one delivery, due
+ * now, to every other webhook of its account subscribed to it (disabled ones keep theirs until
+ * enabled, as with any event). A webhook is never sent the alerts about itself. Returns the
+ * deliveries made.
+ */
+async function raiseAlerts(tx: Tx, subject: { id: string; account_id: string; webhook_url: string }, alerts: Alert[], now: number): Promise<PendingDelivery[]> {
+  const made: PendingDelivery[] = [];
+  for (const alert of alerts) {
+    const { rows: recipients } = await tx.query(`SELECT id FROM webhooks WHERE account_id = $1 AND id <> $2 AND events::jsonb ? $3 ORDER BY id`,
+      [subject.account_id, subject.id, alert.event]);
+    if (recipients.length === 0) continue;
+    const event = alertEvent(alert, { id: subject.id, url: subject.webhook_url }, now);
+    await insertEventRow(tx, event, false);
+    const { rows } = await tx.query(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
+      SELECT ${NEW_DELIVERY_ID}, $1, webhook_id, $2, $2, $2 FROM unnest($3::text[]) AS webhook_id RETURNING id, webhook_id`,
+    [event.id, now, recipients.map((r) => r.id)]);
+    const facts = { event: event.event, siteId: '', eventTime: event.eventTime, ids: {}, alert: event.alert };
+    for (const r of rows) made.push({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, dueAt: now, facts });
+  }
+  return made;
+}
 
 export async function pendingWebhooks(db: Db): Promise<string[]> {
   // A loose index scan: from one webhook to the next in deliveries_due, one probe each, rather
@@ -52,7 +76,7 @@ export async function loadDue(db: Db, webhookId: string, now: number, limit: num
       SELECT min(due_at) AS next_due_at FROM deliveries WHERE webhook_id = $1 AND status = 'pending' AND due_at > $2
     )
     SELECT n.next_due_at, d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance, d.due_at,
-      e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id
+      e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id, e.alert
     FROM next n
     LEFT JOIN (due d JOIN events e ON e.id = d.event_id) ON true
     ORDER BY d.due_at, d.seq`, [webhookId, now, limit]);
@@ -101,20 +125,25 @@ export function recordOutcomes(db: Db, outcomes: Outcome[], now: number, policy:
     ]);
     const recorded = new Set(recordedIds.map((r) => r.id as string));
     // In id order, so that nodes writing the health of the same webhooks take their locks alike.
-    const changes = healthChanges(outcomes.filter((o) => recorded.has(o.deliveryId))).sort((a, b) => (a.webhookId < b.webhookId ? -1 : 1));
+    const kept = outcomes.filter((o) => recorded.has(o.deliveryId));
+    const changes = healthChanges(kept).sort((a, b) => (a.webhookId < b.webhookId ? -1 : 1));
     if (changes.length === 0) return [];
     const ids = changes.map((h) => h.webhookId);
     // A failure that opens (or keeps open) the breaker holds attempts back until the next probe;
-    // a healthy webhook's row is not written at all.
-    await tx.query(`
+    // a healthy webhook's row is not written (nor locked) at all. `before` is each written row as
+    // it was, locked first so that it is the latest one: its streak decides the alerts.
+    const { rows: written } = await tx.query(`
       UPDATE webhooks w SET
         consecutive_failures = CASE WHEN h.reset THEN h.failures ELSE w.consecutive_failures + h.failures END,
         failing_since = CASE WHEN h.failures = 0 THEN NULL WHEN h.reset THEN h.first_failure_at ELSE coalesce(w.failing_since, h.first_failure_at) END,
         paused_until = nullif(greatest(coalesce(w.paused_until, 0), coalesce(h.pause_until, 0),
           CASE WHEN h.failures > 0 AND CASE WHEN h.reset THEN 0 ELSE w.consecutive_failures END + h.failures >= $6
             THEN $7::bigint ELSE 0 END), 0)
-      FROM unnest($1::text[], $2::bool[], $3::int[], $4::bigint[], $5::bigint[]) AS h(id, reset, failures, first_failure_at, pause_until)
-      WHERE w.id = h.id AND NOT (h.failures = 0 AND w.consecutive_failures = 0 AND h.pause_until IS NULL)`, [
+      FROM unnest($1::text[], $2::bool[], $3::int[], $4::bigint[], $5::bigint[]) AS h(id, reset, failures, first_failure_at, pause_until),
+        (SELECT b.id, b.consecutive_failures FROM webhooks b JOIN unnest($1::text[], $3::int[], $5::bigint[]) AS hb(id, failures, pause_until) ON hb.id = b.id
+          WHERE NOT (hb.failures = 0 AND b.consecutive_failures = 0 AND hb.pause_until IS NULL) ORDER BY b.id FOR UPDATE OF b) AS before
+      WHERE w.id = h.id AND before.id = w.id
+      RETURNING w.id, w.account_id, w.webhook_url, before.consecutive_failures AS failures_before`, [
       ids, changes.map((h) => h.reset), changes.map((h) => h.failures), changes.map((h) => h.firstFailureAt), changes.map((h) => h.pauseUntil),
       policy.breakerThreshold, now + policy.probeIntervalMs,
     ]);
@@ -124,6 +153,17 @@ export function recordOutcomes(db: Db, outcomes: Outcome[], now: number, policy:
       WHERE w.id = h.id AND w.status = 'active' AND (h.gone OR (h.failures > 0 AND w.failing_since <= $6))
       RETURNING w.*`, [ids, changes.map((h) => h.gone), GONE_REASON, autoDisableReason(policy), now, now - policy.autoDisableAfterMs, changes.map((h) => h.failures)]);
     for (const w of disabled) tx.announce({ kind: 'webhook', id: w.id });
+    // The operational events these outcomes raise, committed with them (src/store/health.ts).
+    const byWebhook = outcomesByWebhook(kept);
+    const gone = new Map(disabled.map((w) => [w.id as string, w]));
+    const raised: PendingDelivery[] = [];
+    for (const w of written.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+      const alerts = streakAlerts(byWebhook.get(w.id)!, w.failures_before, policy.breakerThreshold);
+      const off = gone.get(w.id);
+      if (off) alerts.push({ event: 'webhook_disabled', reason: off.disabled_reason, failures: off.consecutive_failures, at: now });
+      if (alerts.length > 0) raised.push(...await raiseAlerts(tx, w as { id: string; account_id: string; webhook_url: string }, alerts, now));
+    }
+    announceDeliveries(tx, raised);
     return disabled.map(webhookFrom);
   });
 }

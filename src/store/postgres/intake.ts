@@ -3,6 +3,7 @@
 // in one transaction. What a commit creates is announced
 // with the deliveries themselves (to this process's engine) and the webhooks concerned (to the
 // other nodes).
+import { alertJson } from '../rows.js';
 import type { EventRecord, IngestItem, IngestOptions, IngestOutcome, PendingDelivery, PlatformKind, PlatformObject } from '../types.js';
 import type { Db, Queryable, Tx } from './db.js';
 
@@ -18,14 +19,22 @@ export function announceDeliveries(tx: Tx, created: PendingDelivery[]): void {
   tx.announce({ kind: 'deliveries', webhookIds: [...new Set(created.map((d) => d.webhookId))], created });
 }
 
+/**
+ * The event's row: a reported event's, a fact's, a test event's (`test`: not the property's, so
+ * neither the feed nor a replay shows it) or an operational event's (recordOutcomes). feed_seq
+ * and feed_xid (this transaction's id) take their defaults: src/store/postgres/feed.ts.
+ */
+export async function insertEventRow(tx: Queryable, event: EventRecord, test: boolean): Promise<void> {
+  await tx.query(`INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created, test, alert)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
+    event.id, event.siteId, event.event, event.ids.media_id ?? null, event.ids.channel_id ?? null,
+    event.ids.thumbnail_id ?? null, event.ids.track_id ?? null, event.eventTime, event.created, test, alertJson(event.alert),
+  ]);
+}
+
 /** Inserts the event and its deliveries: one per subscribed webhook, or one to `onlyWebhookId`. */
 async function insertEvent(tx: Queryable, event: EventRecord, now: number, firstAttemptAt: number, onlyWebhookId?: string): Promise<PendingDelivery[]> {
-  // feed_seq and feed_xid (this transaction's id) take their defaults: src/store/postgres/feed.ts.
-  await tx.query(`INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created, test)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
-    event.id, event.siteId, event.event, event.ids.media_id ?? null, event.ids.channel_id ?? null,
-    event.ids.thumbnail_id ?? null, event.ids.track_id ?? null, event.eventTime, event.created, onlyWebhookId !== undefined,
-  ]);
+  await insertEventRow(tx, event, onlyWebhookId !== undefined);
   const { rows } = onlyWebhookId
     ? await tx.query(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
         SELECT ${NEW_DELIVERY_ID}, $1, id, $2, $3, $3 FROM webhooks WHERE id = $4
@@ -33,7 +42,7 @@ async function insertEvent(tx: Queryable, event: EventRecord, now: number, first
     : await tx.query(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
         SELECT ${NEW_DELIVERY_ID}, $1, webhook_id, $2, $3, $3 FROM subscriptions WHERE site_id = $4 AND event = $5
         RETURNING id, webhook_id`, [event.id, firstAttemptAt, now, event.siteId, event.event]);
-  const facts = { event: event.event, siteId: event.siteId, eventTime: event.eventTime, ids: event.ids };
+  const facts = { event: event.event, siteId: event.siteId, eventTime: event.eventTime, ids: event.ids, ...(event.alert ? { alert: event.alert } : {}) };
   return rows.map((r) => ({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, dueAt: firstAttemptAt, facts }));
 }
 

@@ -293,4 +293,12 @@ CREATE INDEX events_feed ON events (site_id, feed_xid, feed_seq) INCLUDE (event)
 -- A delivery made by a replay (POST /v2/webhooks/{id}/replay/) rather than by intake.
 ALTER TABLE deliveries ADD COLUMN replay BOOLEAN NOT NULL DEFAULT false;
 `,
+  /* 9: Hookline's operational events (the embedded store's 12) */ `
+-- webhook_failing, webhook_disabled and webhook_recovered are events like JWP's, with their
+-- deliveries, committed with the outcomes that raised them. They belong to no property: their
+-- site_id is '', as on the embedded store, so no property's feed or replay shows them. alert
+-- holds what they say of the webhook they are
+-- about, as JSON {"subject_webhook_id","subject_webhook_url","reason","failures"}; NULL for JWP's events.
+ALTER TABLE events ADD COLUMN alert TEXT;
+`,
 ];

@@ -1,16 +1,20 @@
 // Webhooks on PostgreSQL (the Webhooks port, src/store/ports.ts): the webhooks, what they
 // subscribe to, and their sealed secrets. Each operation with its SQL; every change to a webhook
 // is announced, so that the node sending to it reads it again.
+import { isOperational } from '../../catalog/operational.js';
 import { webhookFrom } from '../rows.js';
 import type { Page, SealedSecrets, Webhook, WebhookChanges } from '../types.js';
 import type { Db, Queryable } from './db.js';
 
-/** Makes the webhook's subscriptions (what fan-out reads) those of its sites and events. */
+/**
+ * Makes the webhook's subscriptions (what fan-out reads) those of its sites and JWP events.
+ * Operational events go by account, not by property (recordOutcomes reads `events`).
+ */
 async function subscribe(tx: Queryable, w: Pick<Webhook, 'id' | 'siteIds' | 'events'>): Promise<void> {
   await tx.query('DELETE FROM subscriptions WHERE webhook_id = $1', [w.id]);
   await tx.query(`INSERT INTO subscriptions (site_id, event, webhook_id)
     SELECT site_id, event, $1 FROM unnest($2::text[]) AS site_id CROSS JOIN unnest($3::text[]) AS event
-    ON CONFLICT DO NOTHING`, [w.id, w.siteIds, w.events]);
+    ON CONFLICT DO NOTHING`, [w.id, w.siteIds, w.events.filter((e) => !isOperational(e))]);
 }
 
 export async function createWebhook(db: Db, w: Webhook, sealedSecret: string): Promise<void> {

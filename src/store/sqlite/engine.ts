@@ -1,21 +1,48 @@
 // What the delivery engine reads and writes on the embedded store. The engine keeps each
 // webhook's queue in memory; the database is the durable log under it, not the scheduler:
 // loading what is due writes nothing, and outcomes are written as they come.
-import { autoDisableReason, GONE_REASON, healthChanges } from '../health.js';
-import { idsFrom, webhookFrom, type Row } from '../rows.js';
+import type Database from 'better-sqlite3';
+import { alertEvent, autoDisableReason, GONE_REASON, healthChanges, outcomesByWebhook, streakAlerts, type Alert } from '../health.js';
+import { factsFrom, webhookFrom, type Row } from '../rows.js';
 import type { EngineStore } from '../ports.js';
 import type { Outcome, PendingDelivery, Webhook } from '../types.js';
+import { insertEventRow } from './intake.js';
 import { statement, type Context } from './statement.js';
 import { disableWebhook } from './webhooks.js';
 
 /** What a pending delivery needs of its row and its event's (deliveries d JOIN events e). */
 export const PENDING_COLUMNS = `d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance, d.due_at,
-  e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id`;
+  e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id, e.alert`;
 
 export const pendingFrom = (r: Row): PendingDelivery => ({
   id: r.id, eventId: r.event_id, webhookId: r.webhook_id, attempts: r.attempts, lastChance: r.last_chance === 1, dueAt: r.due_at,
-  facts: { event: r.event, siteId: r.site_id, eventTime: r.event_time, ids: idsFrom(r) },
+  facts: factsFrom(r),
 });
+
+/**
+ * Commits the alerts raised about `subject` as operational events, each with one delivery, due
+ * now, to every other webhook of its account subscribed to it (disabled ones keep theirs until
+ * enabled, as with any event). A webhook is never sent the alerts about itself. Returns the
+ * deliveries made.
+ */
+function raiseAlerts(db: Database.Database, subject: Row, alerts: Alert[], now: number): PendingDelivery[] {
+  const made: PendingDelivery[] = [];
+  for (const alert of alerts) {
+    const recipients = (statement(db, `SELECT id FROM webhooks WHERE account_id = @accountId AND id <> @subjectId
+      AND EXISTS (SELECT 1 FROM json_each(webhooks.events) WHERE value = @event) ORDER BY id`)
+      .all({ accountId: subject.account_id, subjectId: subject.id, event: alert.event }) as Row[]).map((r) => r.id as string);
+    if (recipients.length === 0) continue;
+    const event = alertEvent(alert, { id: subject.id, url: subject.webhook_url }, now);
+    insertEventRow(db, event, false);
+    const insert = statement(db, `INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
+      VALUES ('msg_' || lower(hex(randomblob(12))), @eventId, @webhookId, @now, @now, @now) RETURNING id`);
+    for (const webhookId of recipients) {
+      const { id } = insert.get({ eventId: event.id, webhookId, now }) as Row;
+      made.push({ id, eventId: event.id, webhookId, attempts: 0, lastChance: false, dueAt: now, facts: { event: event.event, siteId: '', eventTime: event.eventTime, ids: {}, alert: event.alert } });
+    }
+  }
+  return made;
+}
 
 /**
  * By due time, then commit order, straight from deliveries_due (webhook_id, due_at, created),
@@ -69,6 +96,7 @@ export function engine({ db, synchronous, announce }: Context): EngineStore {
     },
 
     async recordOutcomes(outcomes, now, policy) {
+      const raised: PendingDelivery[] = [];
       const disabled = bookkeeping(() => {
         const recorded: Outcome[] = [];
         for (const o of outcomes) {
@@ -90,7 +118,11 @@ export function engine({ db, synchronous, announce }: Context): EngineStore {
           recorded.push(o);
         }
         const disabled: Webhook[] = [];
+        const byWebhook = outcomesByWebhook(recorded);
         for (const h of healthChanges(recorded)) {
+          // Its streak before this batch, and what the alerts about it say of it.
+          const before = statement(db, 'SELECT id, account_id, webhook_url, consecutive_failures FROM webhooks WHERE id = ?').get(h.webhookId) as Row | undefined;
+          if (!before) continue;
           // Once per webhook and batch. A failure that opens (or keeps open) the breaker holds
           // attempts back until the next probe; a healthy webhook's row is not written at all.
           statement(db, `UPDATE webhooks SET
@@ -110,11 +142,17 @@ export function engine({ db, synchronous, announce }: Context): EngineStore {
                   WHERE id = @id AND status = 'active' AND failing_since <= @failingBefore RETURNING *`)
                 .get({ id: h.webhookId, reason: autoDisableReason(policy), now, failingBefore: now - policy.autoDisableAfterMs }) as Row | undefined
               : undefined;
-          if (row) disabled.push(webhookFrom(row));
+          const alerts = streakAlerts(byWebhook.get(h.webhookId)!, before.consecutive_failures, policy.breakerThreshold);
+          if (row) {
+            disabled.push(webhookFrom(row));
+            alerts.push({ event: 'webhook_disabled', reason: row.disabled_reason, failures: row.consecutive_failures, at: now });
+          }
+          if (alerts.length > 0) raised.push(...raiseAlerts(db, before, alerts, now));
         }
         return disabled;
       });
       for (const w of disabled) announce({ kind: 'webhook', id: w.id });
+      if (raised.length > 0) announce({ kind: 'deliveries', webhookIds: [...new Set(raised.map((d) => d.webhookId))], created: raised });
       return disabled;
     },
 

@@ -3,7 +3,7 @@
 // deliveries they fan out to and each request's Idempotency-Key (one table for both). Once committed, the deliveries are announced with all the engine
 // needs to send them ({kind: 'deliveries', created}), so that it need not read them back.
 import type Database from 'better-sqlite3';
-import { idsFrom, type Row } from '../rows.js';
+import { alertJson, type Row } from '../rows.js';
 import type { Intake } from '../ports.js';
 import type { EventRecord, IngestItem, IngestOutcome, PendingDelivery } from '../types.js';
 import { statement, type Context } from './statement.js';
@@ -12,22 +12,27 @@ import { statement, type Context } from './statement.js';
 class StaleFact extends Error {}
 
 /**
+ * The event's row: a reported event's, a fact's, a test event's (`test`: not the property's, so
+ * neither the feed nor a replay shows it) or an operational event's (recordOutcomes). Its place
+ * in the property's feed is taken here, in this (the one) writer's commit order (src/store/sqlite/feed.ts).
+ */
+export function insertEventRow(db: Database.Database, event: EventRecord, test: boolean): void {
+  const { last: feedSeq } = statement(db, 'UPDATE event_feed_seq SET last = last + 1 RETURNING last').get() as Row;
+  statement(db, `INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created, feed_seq, test, alert)
+    VALUES (@id, @siteId, @event, @media_id, @channel_id, @thumbnail_id, @track_id, @eventTime, @created, @feedSeq, @test, @alert)`).run({
+    id: event.id, siteId: event.siteId, event: event.event, eventTime: event.eventTime, created: event.created,
+    media_id: event.ids.media_id ?? null, channel_id: event.ids.channel_id ?? null,
+    thumbnail_id: event.ids.thumbnail_id ?? null, track_id: event.ids.track_id ?? null,
+    feedSeq, test: test ? 1 : 0, alert: alertJson(event.alert),
+  });
+}
+
+/**
  * Inserts the event and its deliveries: one per subscribed webhook, or one to `onlyWebhookId`
  * (a test event). Returns the deliveries created, as the engine keeps them.
  */
 function insertEvent(db: Database.Database, event: EventRecord, now: number, dueAt: number, onlyWebhookId?: string): PendingDelivery[] {
-  const ids = {
-    media_id: event.ids.media_id ?? null, channel_id: event.ids.channel_id ?? null,
-    thumbnail_id: event.ids.thumbnail_id ?? null, track_id: event.ids.track_id ?? null,
-  };
-  // Its place in the property's feed, in this (the one) writer's commit order (src/store/sqlite/feed.ts).
-  const { last: feedSeq } = statement(db, 'UPDATE event_feed_seq SET last = last + 1 RETURNING last').get() as Row;
-  statement(db, `INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created, feed_seq, test)
-    VALUES (@id, @siteId, @event, @media_id, @channel_id, @thumbnail_id, @track_id, @eventTime, @created, @feedSeq, @test)`)
-    .run({
-      id: event.id, siteId: event.siteId, event: event.event, eventTime: event.eventTime, created: event.created, ...ids,
-      feedSeq, test: onlyWebhookId ? 1 : 0,
-    });
+  insertEventRow(db, event, onlyWebhookId !== undefined);
   const rows = (onlyWebhookId
     ? statement(db, `INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
         SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, id, @dueAt, @now, @now FROM webhooks WHERE id = @webhookId
@@ -36,7 +41,7 @@ function insertEvent(db: Database.Database, event: EventRecord, now: number, due
         SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, webhook_id, @dueAt, @now, @now
         FROM subscriptions WHERE site_id = @siteId AND event = @event
         RETURNING id, webhook_id`).all({ eventId: event.id, dueAt, now, siteId: event.siteId, event: event.event })) as Row[];
-  const facts = { event: event.event, siteId: event.siteId, eventTime: event.eventTime, ids: idsFrom(ids) };
+  const facts = { event: event.event, siteId: event.siteId, eventTime: event.eventTime, ids: event.ids, ...(event.alert ? { alert: event.alert } : {}) };
   return rows.map((r) => ({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, dueAt, facts }));
 }
 

@@ -268,4 +268,13 @@ CREATE INDEX events_feed ON events(site_id, feed_seq) WHERE test = 0;
 -- A delivery made by a replay (POST /v2/webhooks/{id}/replay/) rather than by intake.
 ALTER TABLE deliveries ADD COLUMN replay INTEGER NOT NULL DEFAULT 0;
 `,
+  /* 12: Hookline's operational events (src/catalog/operational.ts) */ `
+-- webhook_failing, webhook_disabled and webhook_recovered are events like JWP's, with their
+-- deliveries, committed with the outcomes that raised them. They belong to no property: their
+-- site_id is '' (the column stays NOT NULL: dropping that would rewrite the table), so no
+-- property's feed or replay shows them; they are numbered like any event. alert holds
+-- what they say of the webhook they are about, as JSON
+-- {"subject_webhook_id","subject_webhook_url","reason","failures"}; NULL for JWP's events.
+ALTER TABLE events ADD COLUMN alert TEXT;
+`,
 ];

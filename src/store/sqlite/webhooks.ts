@@ -1,6 +1,7 @@
 // Webhooks on the embedded store: their rows, the subscriptions fan-out reads, their sealed
 // secrets and the adoption of sealing. Every committed change is announced ({kind: 'webhook'}).
 import type Database from 'better-sqlite3';
+import { isOperational } from '../../catalog/operational.js';
 import { webhookFrom, type Row } from '../rows.js';
 import type { Webhooks } from '../ports.js';
 import type { Webhook } from '../types.js';
@@ -17,11 +18,14 @@ export function disableWebhook(db: Database.Database, id: string, reason: string
     WHERE id = @id AND status = 'active' RETURNING *`).get({ id, reason, now }) as Row | undefined;
 }
 
-/** The (site, event) rows fan-out reads: one per pair the webhook listens to. */
+/**
+ * The (site, event) rows fan-out reads: one per pair of a property and a JWP event the webhook
+ * listens to. Operational events go by account, not by property (recordOutcomes reads `events`).
+ */
 function subscribe(db: Database.Database, w: Pick<Webhook, 'id' | 'siteIds' | 'events'>): void {
   statement(db, 'DELETE FROM subscriptions WHERE webhook_id = ?').run(w.id);
   const insert = statement(db, 'INSERT OR IGNORE INTO subscriptions (site_id, event, webhook_id) VALUES (?, ?, ?)');
-  for (const site of w.siteIds) for (const event of w.events) insert.run(site, event, w.id);
+  for (const site of w.siteIds) for (const event of w.events.filter((e) => !isOperational(e))) insert.run(site, event, w.id);
 }
 
 export function webhooks({ db, announce }: Context): Webhooks {

@@ -2,7 +2,8 @@
 // recovering its failed deliveries, and replaying into it the events it never got.
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
-import { EVENT_NAMES, eventType } from '../../../catalog/events.js';
+import { eventType } from '../../../catalog/events.js';
+import { isOperational, SUBSCRIBABLE_EVENT_NAMES } from '../../../catalog/operational.js';
 import { sampleIds } from '../../../catalog/sample.js';
 import { ID_PATTERN } from '../../../ids.js';
 import { generateSecret } from '../../../signing/standard.js';
@@ -68,21 +69,26 @@ export default async function webhookActions(fastify: FastifyInstance, { store, 
     preValidation: noBodyIsEmpty,
     schema: {
       tags: ['webhooks'],
-      description: 'Sends one sample event, with generated ids, to this webhook only. It is delivered, retried and logged like any other.',
+      description: 'Sends one sample event, with generated ids, to this webhook only. It is delivered, retried and logged like any other. '
+        + 'An operational event is about the webhook itself, with the reason "a test event".',
       params: idParam('webhook_id'),
       body: {
         type: 'object',
         additionalProperties: false,
         properties: {
-          event: { type: 'string', enum: EVENT_NAMES, default: 'media_available' },
-          site_id: { type: 'string', pattern: ID_PATTERN, description: "One of the webhook's properties; its first by default." },
+          event: {
+            type: 'string', enum: SUBSCRIBABLE_EVENT_NAMES,
+            description: "media_available by default; the webhook's first event when it has no property (it subscribes to operational events only).",
+          },
+          site_id: { type: 'string', pattern: ID_PATTERN, description: "One of the webhook's properties; its first by default. Not for an operational event." },
         },
       },
       response: {
         202: {
           type: 'object',
           properties: {
-            id: { type: 'string' }, event: { type: 'string' }, site_id: { type: 'string' }, webhook_id: { type: 'string' }, deliveries: { type: 'integer' },
+            id: { type: 'string' }, event: { type: 'string' }, site_id: { type: ['string', 'null'], description: 'null for an operational event.' },
+            webhook_id: { type: 'string' }, deliveries: { type: 'integer' },
           },
         },
       },
@@ -92,10 +98,19 @@ export default async function webhookActions(fastify: FastifyInstance, { store, 
     const { webhook_id } = request.params;
     const webhook = await visibleWebhook(store, request, webhook_id);
     const body = request.body;
-    const type = eventType(body.event)!;
-    const siteId = body.site_id ?? webhook.siteIds[0]!;
+    const event = body.event ?? (webhook.siteIds.length > 0 ? 'media_available' : webhook.events[0]!);
+    const eventTime = clock.now();
+    if (isOperational(event)) {
+      if (body.site_id !== undefined) throw badRequest(`site_id: ${event} is about a webhook, not a property`);
+      const alert = { subjectWebhookId: webhook.id, subjectWebhookUrl: webhook.webhookUrl, reason: 'a test event', failures: 0 };
+      const sent = await ingestor.test(webhook_id, '', { event, eventTime, ids: {}, alert });
+      return reply.code(202).send({ id: sent.id, event, site_id: null, webhook_id, deliveries: sent.deliveries });
+    }
+    const type = eventType(event)!;
+    const siteId = body.site_id ?? webhook.siteIds[0];
+    if (siteId === undefined) throw badRequest(`site_id: this webhook has no property to send ${event} from; send it one of its operational events`);
     if (!webhook.siteIds.includes(siteId)) throw badRequest(`site_id: property ${siteId} is not one of this webhook's site_ids`);
-    const sent = await ingestor.test(webhook_id, siteId, { event: type.name, eventTime: clock.now(), ids: sampleIds(type) });
+    const sent = await ingestor.test(webhook_id, siteId, { event: type.name, eventTime, ids: sampleIds(type) });
     return reply.code(202).send({ id: sent.id, event: type.name, site_id: siteId, webhook_id, deliveries: sent.deliveries });
   });
 

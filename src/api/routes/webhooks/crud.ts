@@ -5,14 +5,16 @@
 // The contract: docs/jwp-api.md.
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
+import { isOperational } from '../../../catalog/operational.js';
 import { randomId } from '../../../ids.js';
 import { generateSecret } from '../../../signing/standard.js';
 import type { Webhook, WebhookChanges } from '../../../store/types.js';
 import { requireAccount, visibleAccount } from '../../auth.js';
 import type { ApiContext } from '../../context.js';
-import { badRequest, notFound } from '../../errors.js';
+import { notFound } from '../../errors.js';
+import { FieldProblems } from '../../field-errors.js';
 import { idParam, noContent, pageQuery } from '../../schemas.js';
-import { metadataProperties, visibleWebhook, webhookJson, webhookSchema } from './shared.js';
+import { metadataProperties, visibleWebhook, WEBHOOK_FIELDS, webhookJson, webhookSchema } from './shared.js';
 
 const maxInFlight = {
   type: ['integer', 'null'], minimum: 1, maximum: 10_000,
@@ -47,52 +49,74 @@ const patchBody = {
   },
 } as const;
 
+/** What checkFields reads of a create's or an update's body, as the schema lets it through. */
+interface CheckedFields {
+  metadata?: { webhook_url?: string; site_ids?: readonly string[]; events?: readonly string[] };
+  max_in_flight?: number | null;
+}
+
 export default async function webhookCrud(fastify: FastifyInstance, { store, secrets, clock, config, guard }: ApiContext) {
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
 
-  function checkUrl(raw: string): string {
+  function checkUrl(problems: FieldProblems, raw: string): void {
+    const field = 'metadata.webhook_url';
     let url: URL;
     try {
       url = new URL(raw);
     } catch {
-      throw badRequest(`metadata.webhook_url "${raw}" is not a URL`);
+      return problems.add(field, `metadata.webhook_url "${raw}" is not a URL`);
     }
     const allowed = config.dev ? ['https:', 'http:'] : ['https:'];
     if (!allowed.includes(url.protocol)) {
-      throw badRequest(`metadata.webhook_url must be ${config.dev ? 'an http or https' : 'an https'} URL`);
+      return problems.add(field, `metadata.webhook_url must be ${config.dev ? 'an http or https' : 'an https'} URL`);
     }
     const refusal = guard.urlRefusal(url);
-    if (refusal) throw badRequest(`metadata.webhook_url: ${refusal}; deliveries may not reach it (HOOKLINE_ALLOWED_TARGETS can open it)`);
-    return raw;
+    if (refusal) problems.add(field, `metadata.webhook_url: ${refusal}; deliveries may not reach it (HOOKLINE_ALLOWED_TARGETS can open it)`);
   }
 
-  /** A webhook may ask for no more places than the operator allows (the schema holds the hard bound). */
-  function checkMaxInFlight(value: number | null | undefined): void {
-    if (value != null && value > config.webhookMaxInFlightLimit) {
-      throw badRequest(`max_in_flight must be at most ${config.webhookMaxInFlightLimit} (this node's HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT), got ${value}`);
+  async function checkSites(problems: FieldProblems, accountId: string, siteIds: readonly string[]): Promise<void> {
+    for (const id of siteIds) {
+      const site = await store.getSite(id);
+      if (!site || site.accountId !== accountId) return problems.add('metadata.site_ids', `metadata.site_ids: property ${id} does not exist in this account`);
     }
   }
 
-  async function checkSites(accountId: string, siteIds: string[]): Promise<void> {
-    for (const id of siteIds) {
-      const site = await store.getSite(id);
-      if (!site || site.accountId !== accountId) throw badRequest(`metadata.site_ids: property ${id} does not exist in this account`);
+  /**
+   * What the schema cannot say, for the fields it let through: the URL, the properties, the cap,
+   * and that JWP's events need a property (operational events alone need none). `current`: the
+   * webhook being updated, whose values stand for the fields the update leaves out.
+   */
+  async function checkFields(problems: FieldProblems, accountId: string, body: CheckedFields, current?: Webhook): Promise<void> {
+    const m = problems.about('metadata') ? undefined : body.metadata;
+    if (!problems.about('max_in_flight') && body.max_in_flight != null && body.max_in_flight > config.webhookMaxInFlightLimit) {
+      problems.add('max_in_flight', `max_in_flight must be at most ${config.webhookMaxInFlightLimit} (this node's HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT), got ${body.max_in_flight}`);
+    }
+    if (m?.webhook_url !== undefined && !problems.about('metadata.webhook_url')) checkUrl(problems, m.webhook_url);
+    if (m?.site_ids !== undefined && !problems.about('metadata.site_ids')) await checkSites(problems, accountId, m.site_ids);
+    if (problems.about('metadata.site_ids') || problems.about('metadata.events')) return;
+    const siteIds = m?.site_ids ?? current?.siteIds ?? [];
+    const events = m?.events ?? current?.events ?? [];
+    if (siteIds.length === 0 && events.some((e) => !isOperational(e))) {
+      problems.add('metadata.site_ids', `metadata.site_ids must name at least one property for JWP's events (only a webhook with nothing but operational events may have none)`);
     }
   }
 
   app.post('/v2/webhooks/', {
+    // A refusal lists every bad field: the handler asks for each (src/api/field-errors.ts).
+    attachValidation: true,
     schema: { tags: ['webhooks'], body: createBody, response: { 201: webhookSchema } },
     config: { audit: 'webhook.created' },
   }, async (request, reply) => {
     const accountId = requireAccount(request);
+    const problems = new FieldProblems(WEBHOOK_FIELDS);
+    if (request.validationError) problems.checkSchema(request, request.body, createBody);
+    await checkFields(problems, accountId, problems.about('') ? {} : request.body);
+    problems.throwIfAny();
     const body = request.body;
     const m = body.metadata;
-    checkMaxInFlight(body.max_in_flight);
-    const webhookUrl = checkUrl(m.webhook_url);
-    await checkSites(accountId, m.site_ids);
     const now = clock.now();
     const webhook: Webhook = {
-      id: randomId(), accountId, name: m.name, description: m.description ?? '', webhookUrl,
+      id: randomId(), accountId, name: m.name, description: m.description ?? '', webhookUrl: m.webhook_url,
       siteIds: m.site_ids, events: m.events, created: now, lastModified: now,
       status: 'active', disabledReason: null, disabledAt: null, maxInFlight: body.max_in_flight ?? null, rateLimit: body.rate_limit ?? null,
     };
@@ -125,24 +149,25 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
   });
 
   app.patch('/v2/webhooks/:webhook_id/', {
+    attachValidation: true,
     schema: { tags: ['webhooks'], params: idParam('webhook_id'), body: patchBody, response: { 200: webhookSchema } },
     config: { audit: 'webhook.updated' },
   }, async (request) => {
     const accountId = requireAccount(request);
     const { webhook_id } = request.params;
-    await visibleWebhook(store, request, webhook_id);
+    const current = await visibleWebhook(store, request, webhook_id);
+    const problems = new FieldProblems(WEBHOOK_FIELDS);
+    if (request.validationError) problems.checkSchema(request, request.body, patchBody);
+    await checkFields(problems, accountId, problems.about('') ? {} : request.body, current);
+    problems.throwIfAny();
     const body = request.body;
     const m = body.metadata ?? {};
-    checkMaxInFlight(body.max_in_flight);
     const changes: WebhookChanges = {};
     if (m.name !== undefined) changes.name = m.name;
     if (m.description !== undefined) changes.description = m.description;
-    if (m.webhook_url !== undefined) changes.webhookUrl = checkUrl(m.webhook_url);
+    if (m.webhook_url !== undefined) changes.webhookUrl = m.webhook_url;
     if (m.events !== undefined) changes.events = m.events;
-    if (m.site_ids !== undefined) {
-      await checkSites(accountId, m.site_ids);
-      changes.siteIds = m.site_ids;
-    }
+    if (m.site_ids !== undefined) changes.siteIds = m.site_ids;
     if (body.max_in_flight !== undefined) changes.maxInFlight = body.max_in_flight;
     if (body.rate_limit !== undefined) changes.rateLimit = body.rate_limit;
     if (body.status === 'disabled') Object.assign(changes, { status: 'disabled', disabledReason: 'disabled through the API' });

@@ -2,7 +2,7 @@
 // share: the webhook's JSON and its schema, and finding a webhook the caller may see. Not a
 // route plugin itself, so that route files import it and never each other.
 import type { FastifyRequest } from 'fastify';
-import { EVENT_NAMES } from '../../../catalog/events.js';
+import { SUBSCRIBABLE_EVENT_NAMES } from '../../../catalog/operational.js';
 import { ID_PATTERN } from '../../../ids.js';
 import type { Store } from '../../../store/ports.js';
 import type { Webhook } from '../../../store/types.js';
@@ -15,9 +15,21 @@ export const metadataProperties = {
   name: { type: 'string', minLength: 1, maxLength: 255 },
   description: { type: 'string', maxLength: 2000 },
   webhook_url: { type: 'string', minLength: 1, maxLength: 2048 },
-  site_ids: { type: 'array', minItems: 1, maxItems: 100, uniqueItems: true, items: { type: 'string', pattern: ID_PATTERN } },
-  events: { type: 'array', minItems: 1, maxItems: EVENT_NAMES.length, uniqueItems: true, items: { type: 'string', enum: EVENT_NAMES } },
+  site_ids: {
+    type: 'array', maxItems: 100, uniqueItems: true, items: { type: 'string', pattern: ID_PATTERN },
+    description: "At least one for JWP's events; empty only when the webhook subscribes to operational events alone.",
+  },
+  events: {
+    type: 'array', minItems: 1, maxItems: SUBSCRIBABLE_EVENT_NAMES.length, uniqueItems: true, items: { type: 'string', enum: SUBSCRIBABLE_EVENT_NAMES },
+    description: "JWP's 13 events, and Hookline's operational events (webhook_failing, webhook_disabled, webhook_recovered).",
+  },
 } as const;
+
+/** The resource's fields in their order: a refusal lists the bad ones in it (src/api/field-errors.ts). */
+export const WEBHOOK_FIELDS = [
+  '', 'metadata', 'metadata.name', 'metadata.description', 'metadata.webhook_url', 'metadata.site_ids', 'metadata.events',
+  'status', 'max_in_flight', 'rate_limit',
+] as const;
 
 export const webhookSchema = {
   type: 'object',
