@@ -14,6 +14,7 @@ const POSTGRES_SUITES = [
   'test/engine/store.test.ts',
   'test/cluster/**/*.test.ts',
   'test/foundation/delivery.test.ts',
+  'test/foundation/alerts.test.ts',
   'test/foundation/intake.test.ts',
   'test/foundation/edge-input.test.ts',
   'test/foundation/intake-commit.test.ts',

@@ -165,6 +165,51 @@ describe('bad input changes nothing', () => {
   });
 });
 
+describe('every error at once', () => {
+  const unchanged = async (call: () => Promise<any>) => {
+    const before = await node.operator.get('/v2/webhooks/?page_length=100');
+    const res = await call();
+    expect((await node.operator.get('/v2/webhooks/?page_length=100')).body).toEqual(before.body);
+    expect(res.status).toBe(400);
+    for (const e of res.body.errors) expect(Object.keys(e)).toEqual(['code', 'description']);
+    return res.body.errors.map((e: { description: string }) => e.description);
+  };
+
+  it('answers a create with three bad fields with three errors, in the order of the resource, and creates nothing', async () => {
+    // The schema's refusals and the route's own (the URL) together, whatever the body's order.
+    const errors = await unchanged(() => api.post('/v2/webhooks/', {
+      metadata: { events: [], site_ids: [site], webhook_url: 'ftp://example.test/x', name: '' },
+    }));
+    expect(errors).toEqual([
+      'metadata.name must NOT have fewer than 1 characters',
+      'metadata.webhook_url must be an http or https URL',
+      'metadata.events must NOT have fewer than 1 items',
+    ]);
+  });
+
+  it('names each field once, fields it does not know last, and does the same for an update', async () => {
+    expect(await unchanged(() => api.post('/v2/webhooks/', {
+      color: 'red', rate_limit: 0, metadata: { name: 'x', webhook_url: 'not a url', events: ['media_exploded', 'also_not'], site_ids: ['short', 'ZZZZZZZZ'] },
+    }))).toEqual([
+      'metadata.webhook_url "not a url" is not a URL',
+      'metadata.site_ids[0] must match pattern "^[A-Za-z0-9]{8}$"',
+      'metadata.events[0] must be one of: ' + (await api.get('/v2/event_types/')).body.event_types.map((t: any) => t.name).join(', '),
+      'rate_limit must be > 0',
+      'color is not a known field',
+    ]);
+    const hook = await createWebhook(api, [site], 'https://example.test/several');
+    expect(await unchanged(() => api.patch(`/v2/webhooks/${hook.id}/`, {
+      status: 'paused', max_in_flight: 101, metadata: { site_ids: ['ZZZZZZZZ'], name: '', shape: 'round' },
+    }))).toEqual([
+      'metadata.name must NOT have fewer than 1 characters',
+      'metadata.site_ids: property ZZZZZZZZ does not exist in this account',
+      'status must be one of: active, disabled',
+      'max_in_flight must be at most 100 (this node\'s HOOKLINE_WEBHOOK_MAX_IN_FLIGHT_LIMIT), got 101',
+      'metadata.shape is not a known field',
+    ]);
+  });
+});
+
 describe('accounts', () => {
   it('cannot see or touch another account webhooks or use its properties', async () => {
     const a = await createAccount(node.operator, 'Account A');
