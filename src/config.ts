@@ -29,6 +29,7 @@ export interface Config {
   allowedTargets: string[];
   rateLimit: number;
   intakeRateLimit: number;
+  sessionRateLimit: number;
   secretKey: string | undefined;
   retrySchedule: number[];
   retryJitter: number;
@@ -125,6 +126,7 @@ export const SETTINGS = [
   setting({ key: 'allowedTargets', flag: '--allowed-targets', env: ['HOOKLINE_ALLOWED_TARGETS'], default: [], parse: targets, doc: 'Comma-separated CIDR ranges, addresses and host names (*.corp.example for a whole domain) that deliveries may reach although the SSRF guard blocks them.' }),
   setting({ key: 'rateLimit', flag: '--rate-limit', env: ['HOOKLINE_RATE_LIMIT'], default: 60, parse: int(0, 10_000_000), doc: 'Management API requests per minute per API key (JWP\'s limit); 0 turns the limit off.' }),
   setting({ key: 'intakeRateLimit', flag: '--intake-rate-limit', env: ['HOOKLINE_INTAKE_RATE_LIMIT'], default: 600_000, parse: int(0, 100_000_000), doc: 'Event intake requests (POST /v2/sites/{id}/events/) per minute per API key; 0 turns the limit off.' }),
+  setting({ key: 'sessionRateLimit', flag: '--session-rate-limit', env: ['HOOKLINE_SESSION_RATE_LIMIT'], default: 600, parse: int(0, 10_000_000), doc: 'Requests per minute per dashboard session (a signed-in browser), counted apart from its API key\'s limit; 0 turns the limit off.' }),
   setting({ key: 'secretKey', flag: '--secret-key', env: ['HOOKLINE_SECRET_KEY'], default: undefined, parse: sealingKey, doc: 'Key that seals webhook secrets at rest (AES-256-GCM): 32 bytes in base64 or hex, e.g. `openssl rand -base64 32`. Prefer the variable to the flag. Unset on the embedded store: a key file secret.key is made in the data dir (mode 0600). Required with PostgreSQL.' }),
   setting({ key: 'retrySchedule', flag: '--retry-schedule', env: ['HOOKLINE_RETRY_SCHEDULE'], default: parseSchedule('0,5s,5m,30m,2h,5h,10h,10h'), parse: parseSchedule, doc: 'Delay before each attempt, from the previous one (units ms, s, m, h, d). Its length is the number of attempts.' }),
   setting({ key: 'retryJitter', flag: '--retry-jitter', env: ['HOOKLINE_RETRY_JITTER'], default: 0.2, parse: ratio, doc: 'Random spread of each retry delay, as a fraction (0.2 = ±20 %).' }),

@@ -74,7 +74,7 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
   // Parses cookies before the auth hook reads the dashboard's session cookie.
   await app.register(cookie);
   installAuth(app, context.store, context.clock);
-  await installRateLimit(app, { management: context.config.rateLimit, intake: context.config.intakeRateLimit }, context.store.rateLimits, context.clock);
+  await installRateLimit(app, { management: context.config.rateLimit, intake: context.config.intakeRateLimit, session: context.config.sessionRateLimit }, context.store.rateLimits, context.clock);
   installAudit(app, context.store, context.clock);
   refuseControlCharacters(app);
 

@@ -24,6 +24,11 @@ declare module 'fastify' {
     principal: Principal;
     /** The API key that let the request in: audit entries and rate limits name it. */
     apiKeyId: string | null;
+    /**
+     * The dashboard session whose cookie let the request in (its id, the cookie's hash); null
+     * when an Authorization header did. Its requests count against the session's own budget.
+     */
+    sessionId: string | null;
   }
   interface FastifyContextConfig {
     /** Which per-key budget a route draws on; management unless it says otherwise. */
@@ -64,51 +69,62 @@ export async function findKey(store: Store, raw: string): Promise<ApiKey | undef
 
 export function installAuth(app: FastifyInstance, store: Store, clock: Clock): void {
   /** The key the request comes with: in its Authorization header, else behind its session cookie. */
-  async function callerOf(request: FastifyRequest): Promise<Pick<ApiKey, 'accountId'> & { apiKeyId: string }> {
+  async function callerOf(request: FastifyRequest): Promise<Pick<ApiKey, 'accountId'> & { apiKeyId: string; sessionId: string | null }> {
     const header = request.headers.authorization;
     if (header) {
       const found = await findKey(store, header);
       if (!found) throw unauthorized('invalid API key');
-      return { apiKeyId: found.id, accountId: found.accountId };
+      return { apiKeyId: found.id, accountId: found.accountId, sessionId: null };
     }
     const session = await sessionOf(store, request, clock.now());
     if (!session) throw unauthorized('missing Authorization header: send "Authorization: Bearer <api key>"');
     assertCsrf(request, session);
-    return session;
+    return { apiKeyId: session.apiKeyId, accountId: session.accountId, sessionId: session.idHash };
   }
 
   app.decorateRequest('principal', null as never);
   app.decorateRequest('apiKeyId', null);
+  app.decorateRequest('sessionId', null);
   app.addHook('onRequest', async (request) => {
     if (!needsKey(request)) return;
     const caller = await callerOf(request);
     request.principal = principalOf(caller.accountId);
     request.apiKeyId = caller.apiKeyId;
+    request.sessionId = caller.sessionId;
     if (request.routeOptions.config.operatorOnly) requireOperator(request);
   });
 }
 
 export type RateLimitClass = 'management' | 'intake';
 
+/** The budgets requests count against: an API key's, per class of route, or a dashboard session's. */
+export type Budget = RateLimitClass | 'session';
+
 /**
  * Requests per minute per API key, counted after authentication (so per key, not per address):
  * in the counters the nodes share when the store has them (PostgreSQL: shared-rate-limit.ts),
- * else in this process's memory. 429 with Retry-After.
+ * else in this process's memory. 429 with Retry-After. A request the dashboard's session cookie
+ * let in counts against that session's budget, never against its key's: a key used by a script
+ * keeps its limit whatever the dashboard does.
  */
-export async function installRateLimit(app: FastifyInstance, perMinute: Record<RateLimitClass, number>, shared: RateLimits | null, clock: Clock): Promise<void> {
+export async function installRateLimit(app: FastifyInstance, perMinute: Record<Budget, number>, shared: RateLimits | null, clock: Clock): Promise<void> {
   const classOf = (request: FastifyRequest): RateLimitClass => request.routeOptions.config.rateLimitClass ?? 'management';
+  const budgetOf = (request: FastifyRequest): Budget => (request.sessionId ? 'session' : classOf(request));
   await app.register(rateLimit, {
     global: true,
     ...(shared ? { store: new SharedRateLimit(shared, clock, app.log).store() } : {}),
     timeWindow: 60_000,
-    max: (request) => perMinute[classOf(request)],
+    max: (request) => perMinute[budgetOf(request)],
     // Unauthenticated requests never get here for /v2/ (auth answers 401 first).
-    allowList: (request) => !isApiRoute(request) || perMinute[classOf(request)] === 0,
-    keyGenerator: (request) => `${classOf(request)}:${request.apiKeyId ?? request.ip}`,
+    allowList: (request) => !isApiRoute(request) || perMinute[budgetOf(request)] === 0,
+    keyGenerator: (request) => (request.sessionId ? `session:${request.sessionId}` : `${classOf(request)}:${request.apiKeyId ?? request.ip}`),
     addHeadersOnExceeding: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true },
     addHeaders: { 'x-ratelimit-limit': true, 'x-ratelimit-remaining': true, 'x-ratelimit-reset': true, 'retry-after': true },
-    errorResponseBuilder: (request, context) =>
-      new ApiError(429, 'rate_limited', `too many requests for this API key: at most ${context.max} a minute${classOf(request) === 'intake' ? ' for event intake' : ''}; retry in ${Math.max(1, Math.ceil(context.ttl / 1000))} s (Retry-After)`),
+    errorResponseBuilder: (request, context) => {
+      const budget = budgetOf(request);
+      const whose = budget === 'session' ? 'this dashboard session' : 'this API key';
+      return new ApiError(429, 'rate_limited', `too many requests for ${whose}: at most ${context.max} a minute${budget === 'intake' ? ' for event intake' : ''}; retry in ${Math.max(1, Math.ceil(context.ttl / 1000))} s (Retry-After)`);
+    },
   });
 }
 

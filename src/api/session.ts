@@ -40,10 +40,13 @@ export async function openSession(store: Store, key: ApiKey, now: number, ttlMs:
   return { cookieValue, session: { ...session, accountId: key.accountId } satisfies Session };
 }
 
-/** The session the request's cookie belongs to, if it is valid now. */
-export async function sessionOf(store: Store, request: FastifyRequest, now: number): Promise<Session | undefined> {
+/** The session the request's cookie belongs to, if it is valid now, with its id (the cookie's hash). */
+export async function sessionOf(store: Store, request: FastifyRequest, now: number): Promise<(Session & { idHash: string }) | undefined> {
   const value = request.cookies[SESSION_COOKIE];
-  return value ? store.findSession(hashOf(value), now) : undefined;
+  if (!value) return undefined;
+  const idHash = hashOf(value);
+  const session = await store.findSession(idHash, now);
+  return session && { ...session, idHash };
 }
 
 export async function closeSession(store: Store, request: FastifyRequest): Promise<void> {

@@ -257,3 +257,41 @@ describe('outside development mode', () => {
     }
   });
 });
+
+describe('rate limits', () => {
+  it("count the dashboard's requests against its session's budget, never against its key's", async () => {
+    const limited = await startTestNode({ rateLimit: 3, sessionRateLimit: 5 });
+    try {
+      const key = limited.account.api.key!;
+      const signedIn = await fetch(`${limited.url}/ui/session`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: key }),
+      });
+      const cookie = signedIn.headers.getSetCookie()[0]!.split(';')[0]!;
+      const byCookie = () => fetch(`${limited.url}/v2/webhooks/`, { headers: { cookie } });
+      for (let i = 0; i < 5; i++) {
+        const res = await byCookie();
+        expect(res.status).toBe(200);
+        expect(res.headers.get('x-ratelimit-limit')).toBe('5');
+        expect(res.headers.get('x-ratelimit-remaining')).toBe(String(4 - i));
+      }
+      const refused = await byCookie();
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await refused.json()).errors[0].description).toMatch(/^too many requests for this dashboard session: at most 5 a minute/);
+
+      // The key's own budget is untouched: its first request leaves 2 of 3.
+      const byKey = await limited.account.api.get('/v2/webhooks/');
+      expect(byKey.status).toBe(200);
+      expect(byKey.headers.get('x-ratelimit-limit')).toBe('3');
+      expect(byKey.headers.get('x-ratelimit-remaining')).toBe('2');
+      // And a second session of the same key has a budget of its own.
+      const other = await fetch(`${limited.url}/ui/session`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: key }),
+      });
+      const second = await fetch(`${limited.url}/v2/webhooks/`, { headers: { cookie: other.headers.getSetCookie()[0]!.split(';')[0]! } });
+      expect(second.headers.get('x-ratelimit-remaining')).toBe('4');
+    } finally {
+      await limited.close();
+    }
+  });
+});
