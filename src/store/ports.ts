@@ -166,8 +166,11 @@ export interface DeliveryLog {
   listDeliveries(webhookId: string, filter: DeliveryFilter, page: Page): Promise<{ deliveries: Delivery[]; total: number }>;
   getDelivery(id: string): Promise<Delivery | undefined>;
   getEvent(id: string): Promise<EventRecord | undefined>;
-  /** Counts of the webhook's deliveries created since `since`, and its last attempted one. */
-  webhookStats(webhookId: string, since: number): Promise<WebhookStats>;
+  /**
+   * For each webhook, the counts of its deliveries created since `since`, and its last attempted
+   * one: the Webhooks page's health of a whole page of webhooks in one call.
+   */
+  webhookStats(webhookIds: readonly string[], since: number): Promise<Map<string, WebhookStats>>;
   listAttempts(deliveryId: string): Promise<Attempt[]>;
   /**
    * Schedules one more attempt now, whatever the delivery's status. A retry asked for while an

@@ -208,7 +208,7 @@ export interface Session {
   expires: number;
 }
 
-/** What the Webhooks page shows of a webhook's recent deliveries. */
+/** What the Webhooks page shows of a webhook's recent deliveries (its health). */
 export interface WebhookStats {
   /** Deliveries created since the window's start, by status. */
   pending: number;

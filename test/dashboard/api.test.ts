@@ -80,6 +80,24 @@ describe('GET /v2/webhooks/{id}/stats/', () => {
     expect(later.last_delivery.id).toBe(goodStats.last_delivery.id);
   });
 
+  it('gives each webhook of a page its health with the list (include=health), as the stats route does', async () => {
+    await report('media003');
+    // Once every delivery has finished, so that nothing changes between the list and each stats call.
+    const list = await until(async () => {
+      const l = (await node.account.api.get('/v2/webhooks/?include=health&page_length=100')).body;
+      return l.webhooks.every((w: any) => w.health.deliveries.pending === 0) && l;
+    }, 10_000, 'the deliveries to finish');
+    expect(list.webhooks.length).toBeGreaterThan(1);
+    for (const w of list.webhooks) {
+      const { webhook_id, ...stats } = (await node.account.api.get(`/v2/webhooks/${w.id}/stats/`)).body;
+      expect(webhook_id).toBe(w.id);
+      expect(w.health).toEqual(stats);
+    }
+    expect(list.webhooks.filter((w: any) => w.health.last_delivery !== null).length).toBeGreaterThan(1);
+    expect((await node.account.api.get('/v2/webhooks/')).body.webhooks[0]).not.toHaveProperty('health');
+    expect((await node.account.api.get('/v2/webhooks/?include=secret')).status).toBe(400);
+  });
+
   it("answers 404 for another account's webhook", async () => {
     const hook = await createWebhook(node.account.api, [node.account.siteId], ok.url);
     const other = await createAccount(node.operator, 'Stranger');

@@ -235,9 +235,10 @@ describe(`the store contract (${TEST_STORE})`, () => {
     expect(await store.getDelivery(d3!.id)).toMatchObject({ status: 'succeeded', attempts: 2 });
     expect(await store.listAttempts(d3!.id)).toHaveLength(2);
 
-    const stats = await store.webhookStats('hook0001', NOW);
-    expect(stats).toMatchObject({ pending: 1, succeeded: 2, failed: 0 });
-    expect(stats.lastAttempted!.webhookId).toBe('hook0001');
+    const stats = await store.webhookStats(['hook0001', 'hook0002'], NOW);
+    expect(stats.get('hook0001')).toMatchObject({ pending: 1, succeeded: 2, failed: 0 });
+    expect(stats.get('hook0001')!.lastAttempted!.webhookId).toBe('hook0001');
+    expect(stats.get('hook0002')).toEqual({ pending: 0, succeeded: 0, failed: 0, lastAttempted: undefined });
     expect((await store.listDeliveries('hook0001', { status: 'succeeded' }, { page: 1, pageLength: 10 })).total).toBe(2);
     expect((await store.listDeliveries('hook0001', { event: 'media_updated' }, { page: 1, pageLength: 10 })).total).toBe(0);
   });

@@ -9,22 +9,7 @@ import { requireAccount } from '../auth.js';
 import { notFound } from '../errors.js';
 import { idParam, pageQuery } from '../schemas.js';
 import type { ApiContext } from '../context.js';
-import { visibleWebhook } from './webhooks/shared.js';
-
-const deliveryJson = (d: Delivery) => ({
-  id: d.id,
-  event_id: d.eventId,
-  event: d.event,
-  webhook_id: d.webhookId,
-  status: d.status,
-  attempts: d.attempts,
-  next_attempt_at: d.nextAttemptAt === null ? null : jwpMicros(d.nextAttemptAt),
-  last_status_code: d.lastStatusCode,
-  created: jwpMicros(d.created),
-  last_modified: jwpMicros(d.lastModified),
-  // Hookline's replay (POST /v2/webhooks/{id}/replay/) made it, not intake.
-  replay: d.replay,
-});
+import { deliveryJson, healthOf, visibleWebhook } from './webhooks/shared.js';
 
 const attemptJson = (a: Attempt) => ({
   attempted_at: jwpMicros(a.attemptedAt),
@@ -39,9 +24,6 @@ const deliveryParam = {
   required: ['delivery_id'],
   properties: { delivery_id: { type: 'string', pattern: '^msg_[0-9a-f]{24}$' } },
 } as const;
-
-/** The window of the success rate the Webhooks page shows. */
-const STATS_WINDOW_MS = 24 * 3_600_000;
 
 export default async function deliveries(fastify: FastifyInstance, { store, clock }: ApiContext) {
   const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
@@ -88,16 +70,8 @@ export default async function deliveries(fastify: FastifyInstance, { store, cloc
   }, async (request) => {
     const { webhook_id } = request.params;
     await visibleWebhook(store, request, webhook_id);
-    const since = clock.now() - STATS_WINDOW_MS;
-    const { pending, succeeded, failed, lastAttempted } = await store.webhookStats(webhook_id, since);
-    return {
-      webhook_id,
-      since: jwpMicros(since),
-      deliveries: { pending, succeeded, failed },
-      // Of the deliveries that have finished; pending ones have not had their say yet.
-      success_rate: succeeded + failed === 0 ? null : succeeded / (succeeded + failed),
-      last_delivery: lastAttempted ? deliveryJson(lastAttempted) : null,
-    };
+    const [health] = await healthOf(store, [webhook_id], clock.now());
+    return { webhook_id, ...health };
   });
 
   app.get('/v2/deliveries/:delivery_id/', { schema: { tags: ['deliveries'], params: deliveryParam } }, async (request) => {

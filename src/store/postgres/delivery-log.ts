@@ -29,14 +29,18 @@ export async function getEvent(db: Db, id: string): Promise<EventRecord | undefi
   return r && eventFrom(r);
 }
 
-export async function webhookStats(db: Db, webhookId: string, since: number): Promise<WebhookStats> {
-  const stats: WebhookStats = { pending: 0, succeeded: 0, failed: 0, lastAttempted: undefined };
-  const counts = await db.query('SELECT status, count(*) AS n FROM deliveries WHERE webhook_id = $1 AND created >= $2 GROUP BY status', [webhookId, since]);
-  for (const r of counts.rows) stats[r.status as Delivery['status']] = r.n;
-  const last = (await db.query(`SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id
-    WHERE d.webhook_id = $1 AND d.attempts > 0 ORDER BY d.created DESC, d.seq DESC LIMIT 1`, [webhookId])).rows[0];
-  stats.lastAttempted = last && deliveryFrom(last);
-  return stats;
+export async function webhookStats(db: Db, webhookIds: readonly string[], since: number): Promise<Map<string, WebhookStats>> {
+  const all = new Map<string, WebhookStats>(webhookIds.map((id) => [id, { pending: 0, succeeded: 0, failed: 0, lastAttempted: undefined }]));
+  if (webhookIds.length === 0) return all;
+  // Two statements for the whole page of webhooks: the counts, and each one's newest attempted delivery.
+  const counts = await db.query(`SELECT webhook_id, status, count(*) AS n FROM deliveries
+    WHERE webhook_id = ANY($1) AND created >= $2 GROUP BY webhook_id, status`, [webhookIds, since]);
+  for (const r of counts.rows) all.get(r.webhook_id)![r.status as Delivery['status']] = r.n;
+  const last = await db.query(`SELECT l.* FROM unnest($1::text[]) AS w(id) CROSS JOIN LATERAL (
+      SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id
+      WHERE d.webhook_id = w.id AND d.attempts > 0 ORDER BY d.created DESC, d.seq DESC LIMIT 1) l`, [webhookIds]);
+  for (const r of last.rows) all.get(r.webhook_id)!.lastAttempted = deliveryFrom(r);
+  return all;
 }
 
 export async function listAttempts(db: Db, deliveryId: string): Promise<Attempt[]> {

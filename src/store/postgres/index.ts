@@ -127,7 +127,7 @@ export class PostgresStore implements Store {
   listDeliveries: DeliveryLog['listDeliveries'] = (webhookId, filter, page) => log.listDeliveries(this.db, webhookId, filter, page);
   getDelivery: DeliveryLog['getDelivery'] = (id) => log.getDelivery(this.db, id);
   getEvent: DeliveryLog['getEvent'] = (id) => log.getEvent(this.db, id);
-  webhookStats: DeliveryLog['webhookStats'] = (webhookId, since) => log.webhookStats(this.db, webhookId, since);
+  webhookStats: DeliveryLog['webhookStats'] = (webhookIds, since) => log.webhookStats(this.db, webhookIds, since);
   listAttempts: DeliveryLog['listAttempts'] = (deliveryId) => log.listAttempts(this.db, deliveryId);
   retryDelivery: DeliveryLog['retryDelivery'] = (id, now) => log.retryDelivery(this.db, id, now);
   recoverDeliveries: DeliveryLog['recoverDeliveries'] = (webhookId, since, now) => log.recoverDeliveries(this.db, webhookId, since, now);

@@ -31,15 +31,19 @@ export function deliveryLog({ db, announce }: Context): DeliveryLog {
       return r && eventFrom(r);
     },
 
-    async webhookStats(webhookId, since) {
-      const stats: WebhookStats = { pending: 0, succeeded: 0, failed: 0, lastAttempted: undefined };
-      const counts = statement(db, 'SELECT status, count(*) AS n FROM deliveries WHERE webhook_id = ? AND created >= ? GROUP BY status')
-        .all(webhookId, since) as Row[];
-      for (const r of counts) stats[r.status as Delivery['status']] = r.n;
-      const last = statement(db, `SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id
-        WHERE d.webhook_id = ? AND d.attempts > 0 ORDER BY d.created DESC, d.rowid DESC LIMIT 1`).get(webhookId) as Row | undefined;
-      stats.lastAttempted = last && deliveryFrom(last);
-      return stats;
+    async webhookStats(webhookIds, since) {
+      const all = new Map<string, WebhookStats>();
+      for (const id of webhookIds) {
+        const stats: WebhookStats = { pending: 0, succeeded: 0, failed: 0, lastAttempted: undefined };
+        const counts = statement(db, 'SELECT status, count(*) AS n FROM deliveries WHERE webhook_id = ? AND created >= ? GROUP BY status')
+          .all(id, since) as Row[];
+        for (const r of counts) stats[r.status as Delivery['status']] = r.n;
+        const last = statement(db, `SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id
+          WHERE d.webhook_id = ? AND d.attempts > 0 ORDER BY d.created DESC, d.rowid DESC LIMIT 1`).get(id) as Row | undefined;
+        stats.lastAttempted = last && deliveryFrom(last);
+        all.set(id, stats);
+      }
+      return all;
     },
 
     async listAttempts(deliveryId) {

@@ -14,7 +14,7 @@ import type { ApiContext } from '../../context.js';
 import { notFound } from '../../errors.js';
 import { FieldProblems } from '../../field-errors.js';
 import { idParam, noContent, pageQuery } from '../../schemas.js';
-import { metadataProperties, visibleWebhook, WEBHOOK_FIELDS, webhookJson, webhookSchema } from './shared.js';
+import { healthOf, metadataProperties, visibleWebhook, WEBHOOK_FIELDS, webhookJson, webhookSchema } from './shared.js';
 
 const maxInFlight = {
   type: ['integer', 'null'], minimum: 1, maximum: 10_000,
@@ -130,7 +130,14 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
       tags: ['webhooks'],
       querystring: {
         type: 'object',
-        properties: { ...pageQuery, sort: { type: 'string', enum: ['created:asc', 'created:dsc', 'created:desc'], default: 'created:dsc' } },
+        properties: {
+          ...pageQuery,
+          sort: { type: 'string', enum: ['created:asc', 'created:dsc', 'created:desc'], default: 'created:dsc' },
+          include: {
+            type: 'string', enum: ['health'],
+            description: "Hookline's: `health` adds each webhook's health (as GET /v2/webhooks/{id}/stats/ answers it), read for the whole page at once.",
+          },
+        },
       },
     },
   }, async (request) => {
@@ -138,7 +145,9 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
     const { webhooks: list, total } = await store.listWebhooks(
       visibleAccount(request), { page: q.page, pageLength: q.page_length }, q.sort === 'created:asc',
     );
-    return { webhooks: list.map(webhookJson), page: q.page, page_length: q.page_length, total };
+    const health = q.include === 'health' ? await healthOf(store, list.map((w) => w.id), clock.now()) : undefined;
+    const webhooks = list.map((w, i) => (health ? { ...webhookJson(w), health: health[i] } : webhookJson(w)));
+    return { webhooks, page: q.page, page_length: q.page_length, total };
   });
 
   app.get('/v2/webhooks/:webhook_id/', {

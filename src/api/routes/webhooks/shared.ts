@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { SUBSCRIBABLE_EVENT_NAMES } from '../../../catalog/operational.js';
 import { ID_PATTERN } from '../../../ids.js';
 import type { Store } from '../../../store/ports.js';
-import type { Webhook } from '../../../store/types.js';
+import type { Delivery, Webhook } from '../../../store/types.js';
 import { jwpMicros } from '../../../time.js';
 import { visibleAccount } from '../../auth.js';
 import { notFound } from '../../errors.js';
@@ -63,6 +63,44 @@ export function webhookJson(w: Webhook) {
     max_in_flight: w.maxInFlight,
     rate_limit: w.rateLimit,
   };
+}
+
+export const deliveryJson = (d: Delivery) => ({
+  id: d.id,
+  event_id: d.eventId,
+  event: d.event,
+  webhook_id: d.webhookId,
+  status: d.status,
+  attempts: d.attempts,
+  next_attempt_at: d.nextAttemptAt === null ? null : jwpMicros(d.nextAttemptAt),
+  last_status_code: d.lastStatusCode,
+  created: jwpMicros(d.created),
+  last_modified: jwpMicros(d.lastModified),
+  // Hookline's replay (POST /v2/webhooks/{id}/replay/) made it, not intake.
+  replay: d.replay,
+});
+
+/** The window of the success rate the Webhooks page shows. */
+const HEALTH_WINDOW_MS = 24 * 3_600_000;
+
+/**
+ * Each webhook's health, in the order given: its deliveries of the last 24 hours by status,
+ * their success rate, and its newest attempted delivery (GET …/stats/, and the list's
+ * `include=health`), read for all of them at once.
+ */
+export async function healthOf(store: Store, webhookIds: readonly string[], now: number) {
+  const since = now - HEALTH_WINDOW_MS;
+  const stats = await store.webhookStats(webhookIds, since);
+  return webhookIds.map((id) => {
+    const { pending, succeeded, failed, lastAttempted } = stats.get(id)!;
+    return {
+      since: jwpMicros(since),
+      deliveries: { pending, succeeded, failed },
+      // Of the deliveries that have finished; pending ones have not had their say yet.
+      success_rate: succeeded + failed === 0 ? null : succeeded / (succeeded + failed),
+      last_delivery: lastAttempted ? deliveryJson(lastAttempted) : null,
+    };
+  });
 }
 
 /** Loads a webhook the caller may see; another account's answers 404, as if it did not exist. */
