@@ -106,7 +106,7 @@ function dashboardTests() {
     await panel.waitFor();
     // Every event is offered with its description from the server's catalogue.
     await panel.getByText('Notification sent when a Live Channel enters an active state.').waitFor();
-    expect(await panel.getByRole('checkbox').count()).toBe(2 + 13);
+    expect(await panel.getByRole('checkbox').count()).toBe(2 + 16);
     // 2. Name. 3. (Optional) Description. 4. URL, first a wrong one, to see the API's refusal.
     await panel.getByLabel('Name').fill('CMS sync');
     await panel.getByLabel('Description (optional)').fill('Tells the CMS when media is ready');
@@ -346,6 +346,9 @@ function dashboardTests() {
       return list.length === 1 && list[0];
     }, 15_000, 'the delivery to fail for good');
     failing = false;
+    // Nothing was pending when the log last loaded, so it did not poll: the event came from
+    // elsewhere (the platform), and a click on Refresh shows it.
+    await page.getByRole('button', { name: 'Refresh', exact: true }).click();
     const row = page.locator(`tr[data-delivery="${failed.id}"]`);
     await until(async () => (await row.textContent())?.includes('Failed'), 15_000, 'the log to show the failure');
     const attemptsSoFar = receiver.received.length;
@@ -415,11 +418,12 @@ function dashboardTests() {
     expect((await node.account.api.get(`/v2/webhooks/${webhookId}/`)).status).toBe(404);
   });
 
-  it('shows the catalogue of 13 events with descriptions, the rule that sends each, and examples', async () => {
+  it("shows the catalogue of JWP's 13 events and Hookline's 3 operational events with descriptions, the rule that sends each, and examples", async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Events' }).click();
     await page.getByRole('heading', { name: 'Events', level: 1 }).waitFor();
     for (const toast of await page.getByRole('button', { name: 'Dismiss' }).all()) await toast.click();
-    expect(await page.locator('article.event-card').count()).toBe(13);
+    expect(await page.locator('article.event-card').count()).toBe(16);
+    expect(await page.getByRole('region', { name: 'Operational (Hookline)' }).locator('article.event-card').count()).toBe(3);
     expect(await page.getByLabel('Example payload of track_deleted').textContent()).toContain('"track_id": "VHsQNYq9"');
     expect(await page.locator('article#media_reuploaded').textContent()).toContain('Sent when a reupload is initiated');
     await screenshot(page, '16-events');

@@ -7,9 +7,22 @@ export interface ApiErrorItem {
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly errors: ApiErrorItem[]) {
+  /**
+   * @param retryAfterMs how long the server asked to wait (Retry-After, on a 429 or a 503);
+   *   undefined when it did not say.
+   */
+  constructor(readonly status: number, readonly errors: ApiErrorItem[], readonly retryAfterMs?: number) {
     super(errors.map((e) => e.description).join('; ') || `The server answered ${status}`);
   }
+}
+
+/** Retry-After in seconds (what Hookline sends) or as an HTTP date, in ms from now. */
+function retryAfter(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 let csrfToken: string | undefined;
@@ -44,7 +57,7 @@ export async function call<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path:
   if (!res.ok) {
     const errors = (json as { errors?: ApiErrorItem[] } | null)?.errors ?? [{ code: `http_${res.status}`, description: text || res.statusText }];
     if (res.status === 401 && path.startsWith('/v2/')) sessionLost();
-    throw new ApiError(res.status, errors);
+    throw new ApiError(res.status, errors, retryAfter(res.headers.get('retry-after')));
   }
   return json as T;
 }
@@ -84,8 +97,9 @@ export function fieldErrors<F extends string>(err: unknown, fields: readonly F[]
 }
 
 /**
- * After a refusal: focuses the form's first field at fault (its `data-field`), or the general
- * error when no field is named, once the messages are drawn.
+ * After a refusal: scrolls to the form's first field at fault (its `data-field`, in the form's
+ * order, which is the resource's) with its label, and focuses it; or the general error when no
+ * field is named, once the messages are drawn.
  */
 export function focusFirstError<F extends string>(form: HTMLFormElement | null, fields: readonly F[], byField: Partial<Record<F, string>>): void {
   const first = fields.find((f) => byField[f]);
@@ -93,7 +107,9 @@ export function focusFirstError<F extends string>(form: HTMLFormElement | null, 
     const target = first
       ? form?.querySelector<HTMLElement>(`[data-field="${first}"]`)
       : form?.querySelector<HTMLElement>('.callout-error');
-    target?.focus();
+    if (!target) return;
+    (target.closest('.field') ?? target).scrollIntoView({ block: 'start' });
+    target.focus({ preventScroll: true });
   });
 }
 

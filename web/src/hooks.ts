@@ -1,13 +1,14 @@
-// Loading data for a page, and keeping it fresh while the page is open.
+// Loading data for a page, and keeping it fresh while something on it is pending.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api } from './api';
+import { api, ApiError } from './api';
 import type { EventType, Site } from './types';
 
 export interface Loaded<T> {
   data: T | undefined;
   error: unknown;
   loading: boolean;
-  reload: () => Promise<void>;
+  /** Loads again, keeping what is shown meanwhile; resolves with the error, if it failed. */
+  reload: () => Promise<unknown>;
 }
 
 /** Runs `load` now and whenever `deps` change; `reload` runs it again keeping the shown data. */
@@ -21,8 +22,10 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
     try {
       const data = await run();
       if (mine === generation.current) setState({ data, error: undefined, loading: false });
+      return undefined;
     } catch (error) {
       if (mine === generation.current) setState((s) => ({ data: s.data, error, loading: false }));
+      return error;
     }
   }, [run]);
   useEffect(() => {
@@ -32,21 +35,55 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   return { ...state, reload };
 }
 
-/** Calls `tick` every `ms` while the tab is visible, and at once when it becomes visible again. */
-export function useInterval(tick: () => void, ms: number, enabled = true): void {
+/** How long the server asked to wait (Retry-After on a 429 or a 503) in what a tick resolved with (reload's errors). */
+function askedWait(result: unknown): number {
+  const all = Array.isArray(result) ? result : [result];
+  return Math.max(0, ...all.map((r) => (r instanceof ApiError && (r.status === 429 || r.status === 503) ? r.retryAfterMs ?? 0 : 0)));
+}
+
+/**
+ * Calls `tick` `ms` after its last call ended, while `enabled` (the page has something pending)
+ * and the tab is visible, and at once when the tab becomes visible again: one call at a time.
+ * After a 429 or a 503 it waits as long as the server asked (Retry-After), if that is longer;
+ * `tick` resolves with what its loads met (Loaded.reload's errors).
+ */
+export function usePoll(tick: () => Promise<unknown>, ms: number, enabled: boolean): void {
   const latest = useRef(tick);
   latest.current = tick;
+  // Outlives a pause of the polling: a Retry-After holds every call until then.
+  const notBefore = useRef(0);
   useEffect(() => {
     if (!enabled) return;
-    const timer = setInterval(() => {
-      if (document.visibilityState === 'visible') latest.current();
-    }, ms);
-    const onVisible = () => {
-      if (document.visibilityState === 'visible') latest.current();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let running = false;
+    let stopped = false;
+    const schedule = (delay: number) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void fire(), delay);
     };
+    const fire = async () => {
+      // Hidden: nothing until it is visible again (onVisible).
+      if (stopped || running || document.visibilityState !== 'visible') return;
+      const wait = notBefore.current - Date.now();
+      if (wait > 0) return schedule(wait);
+      running = true;
+      let asked = 0;
+      try {
+        asked = askedWait(await latest.current());
+      } finally {
+        running = false;
+      }
+      notBefore.current = Date.now() + asked;
+      if (!stopped) schedule(Math.max(ms, asked));
+    };
+    const onVisible = () => {
+      if (document.visibilityState === 'visible' && !running) schedule(0);
+    };
+    schedule(ms);
     document.addEventListener('visibilitychange', onVisible);
     return () => {
-      clearInterval(timer);
+      stopped = true;
+      clearTimeout(timer);
       document.removeEventListener('visibilitychange', onVisible);
     };
   }, [ms, enabled]);

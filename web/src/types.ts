@@ -32,6 +32,8 @@ export interface Webhook {
   max_in_flight?: number | null;
   /** Only in the answers to create and rotate. */
   secret?: string;
+  /** In the list when it is asked for (include=health). */
+  health?: WebhookStats;
 }
 
 export interface WebhookList {
@@ -58,10 +60,11 @@ export interface EventType {
   name: string;
   title: string;
   description: string;
-  group: 'media' | 'live_channel';
+  /** media and live_channel: JWP's events; operational: Hookline's own, about the account's webhooks. */
+  group: 'media' | 'live_channel' | 'operational';
   id_fields: string[];
-  example: Record<string, string>;
-  /** Which reported platform fact makes Hookline send it. */
+  example: Record<string, string | number>;
+  /** What makes Hookline send it (for JWP's events, the reported platform fact). */
   rule: string;
 }
 

@@ -1,12 +1,13 @@
 // A webhook's delivery log: filter by status and event, open a delivery to see what was sent
 // and each attempt's answer, resend it, recover the failed ones since a time, and replay into it
 // the events it never got (after a count of them). It refreshes itself every few seconds while
-// the tab is visible.
+// the tab is visible and a delivery of the webhook is pending (never while the webhook is
+// disabled: its deliveries wait), and waits out a 429's Retry-After.
 import { Fragment, useEffect, useId, useState, type FormEvent } from 'react';
 import { api, messageOf, query } from '../api';
 import { Confirm } from './Dialog';
 import { ago, fullTime, isoToLocalInput, localInputToIso, plural, prettyJson } from '../format';
-import { loadEventTypes, useInterval, useLoad } from '../hooks';
+import { loadEventTypes, useLoad, usePoll } from '../hooks';
 import type { DeliveryDetail, DeliveryList, DeliveryStatus, ReplayCount, Webhook } from '../types';
 import { DeliveryBadge, HttpStatus } from './Badges';
 import { LoadError, Loading } from './Feedback';
@@ -21,11 +22,13 @@ interface LogProps {
   canAct: boolean;
   /** Changes when something elsewhere on the page made deliveries (a test event). */
   refreshKey: number;
-  /** Called on each refresh, so that what the page shows beside the log keeps up with it. */
-  onRefresh?: () => void;
+  /** Whether the webhook has deliveries pending beyond the page shown (its health says). */
+  pending: boolean;
+  /** Called on each refresh, so that what the page shows beside the log keeps up with it; resolves with what its loads met. */
+  onRefresh?: () => Promise<unknown>;
 }
 
-export function DeliveryLog({ webhook, canAct, refreshKey, onRefresh }: LogProps) {
+export function DeliveryLog({ webhook, canAct, refreshKey, pending, onRefresh }: LogProps) {
   const [status, setStatus] = useState<DeliveryStatus | ''>('');
   const [event, setEvent] = useState('');
   const [page, setPage] = useState(1);
@@ -42,12 +45,15 @@ export function DeliveryLog({ webhook, canAct, refreshKey, onRefresh }: LogProps
   useEffect(() => {
     if (list.data) setUpdatedAt(Date.now());
   }, [list.data]);
-  const refresh = () => {
-    void list.reload();
+  /** The list first, then the deliveries open under it: they show at least what the list does. */
+  const refresh = async () => {
+    const met = await Promise.all([list.reload(), onRefresh?.()]);
     setTick((t) => t + 1);
-    onRefresh?.();
+    return met;
   };
-  useInterval(refresh, REFRESH_MS, live);
+  const waiting = webhook.status !== 'disabled' && (pending || (list.data?.deliveries.some((d) => d.status === 'pending') ?? false));
+  const polling = live && waiting;
+  usePoll(refresh, REFRESH_MS, polling);
 
   const filter = (apply: () => void) => {
     apply();
@@ -77,10 +83,11 @@ export function DeliveryLog({ webhook, canAct, refreshKey, onRefresh }: LogProps
             <span>Auto-refresh</span>
           </label>
           <span className="muted small" aria-live="off">
-            {live && <span className="pulse" aria-hidden="true" />}
+            {polling && <span className="pulse" aria-hidden="true" />}
             {updatedAt ? `Updated ${new Date(updatedAt).toLocaleTimeString()}` : ''}
+            {live && !waiting && updatedAt ? ' · nothing pending' : ''}
           </span>
-          <button type="button" className="button button-small" onClick={refresh}>Refresh</button>
+          <button type="button" className="button button-small" onClick={() => void refresh()}>Refresh</button>
         </div>
       </div>
 
@@ -105,8 +112,8 @@ export function DeliveryLog({ webhook, canAct, refreshKey, onRefresh }: LogProps
         </div>
         {canAct && (
           <div className="toolbar-actions">
-            <RecoverForm webhook={webhook} onRecovered={refresh} />
-            <ReplayForm webhook={webhook} onReplayed={refresh} />
+            <RecoverForm webhook={webhook} onRecovered={() => void refresh()} />
+            <ReplayForm webhook={webhook} onReplayed={() => void refresh()} />
           </div>
         )}
       </div>
@@ -160,7 +167,7 @@ export function DeliveryLog({ webhook, canAct, refreshKey, onRefresh }: LogProps
                   {expanded && (
                     <tr className="detail-row">
                       <td colSpan={7} id={`detail-${d.id}`}>
-                        <DeliveryDetails id={d.id} url={webhook.metadata.webhook_url} canAct={canAct} tick={tick} onResent={refresh} />
+                        <DeliveryDetails id={d.id} url={webhook.metadata.webhook_url} canAct={canAct} tick={tick} onResent={() => void refresh()} />
                       </td>
                     </tr>
                   )}
@@ -198,8 +205,8 @@ function DeliveryDetails({ id, url, canAct, tick, onResent }: DetailsProps) {
     try {
       await api.post(`/v2/deliveries/${id}/retry/`);
       notify(`Delivery ${id} resent: one more attempt is on its way.`);
+      // The log reloads, then this delivery with it (tick).
       onResent();
-      void detail.reload();
     } catch (err) {
       notify(`Resend failed: ${messageOf(err)}`, 'error');
     } finally {

@@ -1,6 +1,8 @@
 // The Create Webhook panel, as JWP's dashboard has it: Name, optional Description, URL,
 // Select Property, Choose Event, Create. Editing uses the same panel. The API checks the
-// input; its refusals are shown next to the field they name, and the form keeps what was typed.
+// input and names every field it refuses at once: each message is shown next to its field
+// (under the heading of a group of checkboxes), the first is scrolled to and focused, and the
+// form keeps what was typed. Enter on a checkbox does not submit the half-filled form.
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { api, fieldErrors, focusFirstError } from '../api';
 import { loadEventTypes, loadSites } from '../hooks';
@@ -10,9 +12,13 @@ import { Dialog } from './Dialog';
 const FIELDS = ['name', 'description', 'webhook_url', 'site_ids', 'events'] as const;
 type Field = (typeof FIELDS)[number];
 
-const GROUPS: { group: EventType['group']; title: string }[] = [
-  { group: 'media', title: 'Media' },
-  { group: 'live_channel', title: 'Live channels' },
+const GROUPS: { group: EventType['group']; title: string; noun: string; about?: string }[] = [
+  { group: 'media', title: 'Media', noun: 'media' },
+  { group: 'live_channel', title: 'Live channels', noun: 'live channels' },
+  {
+    group: 'operational', title: 'Operational (Hookline)', noun: 'operational',
+    about: "Hookline's own, not JWP's: sent when another webhook of this account starts failing, is disabled, or recovers. They need no property.",
+  },
 ];
 
 const empty: WebhookMetadata = { name: '', description: '', webhook_url: '', site_ids: [], events: [] };
@@ -139,7 +145,8 @@ export function WebhookPanel({ open, webhook, onClose, onSaved }: PanelProps) {
           {errorText('webhook_url')}
         </div>
 
-        <ChoiceGroup legend="Select Property" field="site_ids" error={errors.site_ids} errorId={errorId('site_ids')}>
+        <ChoiceGroup legend="Select Property" field="site_ids" error={errors.site_ids} errorId={errorId('site_ids')}
+          hint="Needed for JWP's events; a webhook of operational events alone needs none.">
           {!sites && !loadError && <p className="muted">Loading properties…</p>}
           {sites?.length === 0 && <p className="muted">This account has no properties yet. The operator creates them.</p>}
           <div className="choices">
@@ -151,7 +158,7 @@ export function WebhookPanel({ open, webhook, onClose, onSaved }: PanelProps) {
 
         <ChoiceGroup legend="Choose Event" field="events" error={errors.events} errorId={errorId('events')}>
           {!eventTypes && !loadError && <p className="muted">Loading events…</p>}
-          {GROUPS.map(({ group, title: groupTitle }) => {
+          {GROUPS.map(({ group, title: groupTitle, noun, about }) => {
             const inGroup = eventTypes?.filter((t) => t.group === group) ?? [];
             if (inGroup.length === 0) return null;
             const allOn = inGroup.every((t) => form.events.includes(t.name));
@@ -165,9 +172,10 @@ export function WebhookPanel({ open, webhook, onClose, onSaved }: PanelProps) {
                       ? form.events.filter((n) => !inGroup.some((t) => t.name === n))
                       : [...form.events, ...inGroup.map((t) => t.name).filter((n) => !form.events.includes(n))])}
                   >
-                    {allOn ? `Clear ${groupTitle.toLowerCase()}` : `Select all ${groupTitle.toLowerCase()}`}
+                    {allOn ? `Clear ${noun}` : `Select all ${noun}`}
                   </button>
                 </div>
+                {about && <p className="hint">{about}</p>}
                 <div className="choices">
                   {inGroup.map((t) => (
                     <Choice
@@ -189,13 +197,17 @@ function FieldError({ id, message }: { id: string; message?: string }) {
   return message ? <p className="field-error" id={id}>{message}</p> : null;
 }
 
-/** A fieldset of checkboxes that the API's refusal of `field` can point at. */
-function ChoiceGroup({ legend, field, error, errorId, children }: { legend: string; field: Field; error?: string; errorId: string; children: ReactNode }) {
+/**
+ * A fieldset of checkboxes that the API's refusal of `field` can point at: its message right
+ * under the heading, where it is seen, not below the last of many checkboxes.
+ */
+function ChoiceGroup({ legend, field, error, errorId, hint, children }: { legend: string; field: Field; error?: string; errorId: string; hint?: string; children: ReactNode }) {
   return (
     <fieldset className={`field choice-group ${error ? 'has-error' : ''}`} data-field={field} tabIndex={-1} aria-describedby={error ? errorId : undefined}>
       <legend className="field-label">{legend}</legend>
-      {children}
       <FieldError id={errorId} message={error} />
+      {hint && <p className="hint">{hint}</p>}
+      {children}
     </fieldset>
   );
 }
@@ -204,7 +216,13 @@ function Choice({ checked, onChange, title, meta, description }: { checked: bool
   const descriptionId = useId();
   return (
     <label className="choice">
-      <input type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} aria-describedby={description ? descriptionId : undefined} />
+      <input
+        type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} aria-describedby={description ? descriptionId : undefined}
+        // Enter in a form submits it; on a checkbox it would send the form half filled. Space ticks it.
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') e.preventDefault();
+        }}
+      />
       <span className="choice-text">
         <span className="choice-title">{title} <code className="choice-meta">{meta}</code></span>
         {description && <span className="choice-description" id={descriptionId}>{description}</span>}

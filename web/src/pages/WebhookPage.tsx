@@ -128,6 +128,7 @@ export function WebhookPage({ id }: { id: string }) {
           <div>
             <dt>Properties</dt>
             <dd>
+              {w.metadata.site_ids.length === 0 && <span className="muted">None: operational events only</span>}
               <ul className="chips">
                 {w.metadata.site_ids.map((sid) => (
                   <li key={sid} className="chip" title={sid}>{siteName(sid) ?? sid} <span className="mono muted">{sid}</span></li>
@@ -165,7 +166,7 @@ export function WebhookPage({ id }: { id: string }) {
 
       <DeliveryLimits webhook={w} canAct={canAct} onSaved={() => void hook.reload()} />
 
-      <DeliveryLog webhook={w} canAct={canAct} refreshKey={deliveriesChanged} onRefresh={() => void stats.reload()} />
+      <DeliveryLog webhook={w} canAct={canAct} refreshKey={deliveriesChanged} pending={(stats.data?.deliveries.pending ?? 0) > 0} onRefresh={stats.reload} />
 
       <WebhookPanel
         open={open === 'edit'}
@@ -185,6 +186,7 @@ export function WebhookPage({ id }: { id: string }) {
         onSent={() => {
           close();
           setDeliveriesChanged((n) => n + 1);
+          void stats.reload();
         }}
       />
       <RotateDialog open={open === 'rotate'} webhook={w} onClose={close} />

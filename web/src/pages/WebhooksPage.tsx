@@ -1,4 +1,5 @@
-// The Webhooks page: every webhook with its health, and the Create button that opens the panel.
+// The Webhooks page: every webhook with its health (one request for the page: include=health),
+// and the Create button that opens the panel. It polls only while a webhook has deliveries pending.
 import { useEffect, useRef, useState } from 'react';
 import { api, query } from '../api';
 import { WebhookStatus } from '../components/Badges';
@@ -9,10 +10,12 @@ import { LoadError, Loading } from '../components/Feedback';
 import { PageHeader } from '../components/Layout';
 import { Pager } from '../components/Pager';
 import { WebhookPanel } from '../components/WebhookPanel';
-import { loadEventTypes, loadSites, useInterval, useLoad } from '../hooks';
+import { loadEventTypes, loadSites, useLoad, usePoll } from '../hooks';
 import { Link } from '../router';
 import { useSession } from '../session';
 import type { EventType, Site, Webhook, WebhookList, WebhookStats } from '../types';
+
+const REFRESH_MS = 10_000;
 
 const PAGE_LENGTH = 20;
 
@@ -21,20 +24,13 @@ export function WebhooksPage() {
   const [page, setPage] = useState(1);
   const [panelOpen, setPanelOpen] = useState(false);
   const [created, setCreated] = useState<Webhook>();
-  const list = useLoad(() => api.get<WebhookList>(`/v2/webhooks/${query({ page, page_length: PAGE_LENGTH })}`), [page]);
+  const list = useLoad(() => api.get<WebhookList>(`/v2/webhooks/${query({ page, page_length: PAGE_LENGTH, include: 'health' })}`), [page]);
   const names = useLoad(() => Promise.all([loadSites(), loadEventTypes()]), []);
-  const [stats, setStats] = useState<Record<string, WebhookStats>>({});
 
   const webhooks = list.data?.webhooks;
-  const refreshStats = () => {
-    if (!webhooks) return;
-    void Promise.all(webhooks.map((w) => api.get<WebhookStats>(`/v2/webhooks/${w.id}/stats/`).then((s) => [w.id, s] as const).catch(() => undefined)))
-      .then((pairs) => setStats(Object.fromEntries(pairs.filter((p) => p !== undefined))));
-  };
-  useEffect(refreshStats, [webhooks]);
-  useInterval(() => {
-    void list.reload();
-  }, 10_000);
+  // A disabled webhook's pending deliveries wait: nothing of it changes until it is enabled.
+  const pending = webhooks?.some((w) => w.status !== 'disabled' && (w.health?.deliveries.pending ?? 0) > 0) ?? false;
+  usePoll(list.reload, REFRESH_MS, pending);
 
   const canCreate = me.role === 'account';
   const create = (
@@ -82,7 +78,7 @@ export function WebhooksPage() {
             </thead>
             <tbody>
               {webhooks.map((w) => (
-                <WebhookRow key={w.id} webhook={w} stats={stats[w.id]} sites={names.data?.[0]} eventTypes={names.data?.[1]} />
+                <WebhookRow key={w.id} webhook={w} stats={w.health} sites={names.data?.[0]} eventTypes={names.data?.[1]} />
               ))}
             </tbody>
           </table>
@@ -115,7 +111,9 @@ function WebhookRow({ webhook: w, stats, sites, eventTypes }: { webhook: Webhook
       </td>
       <td data-label="URL"><Url href={w.metadata.webhook_url} /></td>
       <td data-label="Properties">
-        <ul className="chips">{w.metadata.site_ids.map((id) => <li key={id} className="chip" title={id}>{siteName(id)}</li>)}</ul>
+        {w.metadata.site_ids.length === 0
+          ? <span className="muted">None</span>
+          : <ul className="chips">{w.metadata.site_ids.map((id) => <li key={id} className="chip" title={id}>{siteName(id)}</li>)}</ul>}
       </td>
       <td data-label="Events">
         <ul className="chips" title={w.metadata.events.map(eventTitle).join(', ')}>
@@ -130,14 +128,21 @@ function WebhookRow({ webhook: w, stats, sites, eventTypes }: { webhook: Webhook
   );
 }
 
-/** Shown once, right after Create: the new webhook's secret, which no later answer repeats. */
+/**
+ * Shown once, right after Create: the new webhook's secret, which no later answer repeats. Its
+ * heading takes the focus once the panel has closed (closing gives the focus back to what
+ * opened it, the Create button, in the same commit): keyboard and screen reader users land here.
+ */
 function CreatedNotice({ webhook, secret, onDone }: { webhook: Webhook; secret: string; onDone: () => void }) {
-  const ref = useRef<HTMLElement>(null);
-  useEffect(() => ref.current?.focus(), [webhook.id]);
+  const ref = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    const frame = requestAnimationFrame(() => ref.current?.focus());
+    return () => cancelAnimationFrame(frame);
+  }, [webhook.id]);
   return (
-    <section ref={ref} className="callout callout-success created" aria-labelledby="created-title" tabIndex={-1}>
+    <section className="callout callout-success created" aria-labelledby="created-title">
       <div className="created-head">
-        <h2 id="created-title">Webhook “{webhook.metadata.name}” created</h2>
+        <h2 id="created-title" ref={ref} tabIndex={-1}>Webhook “{webhook.metadata.name}” created</h2>
         <button type="button" className="button button-small" onClick={onDone}>Done</button>
       </div>
       <CopySecret secret={secret} />
