@@ -11,10 +11,10 @@ afterEach(async () => {
 });
 
 /** Two api nodes on one fresh schema, with these limits. */
-async function twoApiNodes(rateLimit: number, intakeRateLimit: number): Promise<{ a: TestNode; b: TestNode; schema: string }> {
+async function twoApiNodes(rateLimit: number, intakeRateLimit: number, sessionRateLimit = 600): Promise<{ a: TestNode; b: TestNode; schema: string }> {
   const schema = await freshSchema();
   cleanups.push(() => schema.drop());
-  const settings = { databaseUrl: schema.url, secretKey: TEST_SECRET_KEY, role: 'api' as const, rateLimit, intakeRateLimit };
+  const settings = { databaseUrl: schema.url, secretKey: TEST_SECRET_KEY, role: 'api' as const, rateLimit, intakeRateLimit, sessionRateLimit };
   const a = await startTestNode(settings, { store: 'postgres' });
   cleanups.push(() => a.close());
   const b = await startTestNode(settings, { store: 'postgres' });
@@ -68,6 +68,21 @@ describe('the API rate limit on a cluster', () => {
     // At most the limit; at least the limit less what each node may hold unused of its last block.
     expect(accepted).toBeLessThanOrEqual(300);
     expect(accepted).toBeGreaterThanOrEqual(300 - 2 * (3 - 1));
+  });
+
+  it("counts a dashboard session's requests on the session's own budget across the nodes, never on its key's", async () => {
+    const { a, b } = await twoApiNodes(3, 100_000, 6);
+    const signedIn = await fetch(`${a.url}/ui/session`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: a.account.api.key }),
+    });
+    const cookie = signedIn.headers.getSetCookie()[0]!.split(';')[0]!;
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await fetch(`${[a, b][i % 2]!.url}/v2/sites/`, { headers: { cookie } })).status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(6);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(4);
+    const byKey = await b.account.api.as(a.account.api.key!).get('/v2/sites/');
+    expect(byKey.status).toBe(200);
+    expect(byKey.headers.get('x-ratelimit-remaining')).toBe('2');
   });
 
   it('counts on each node alone when the shared counters fail, rather than refusing', async () => {
