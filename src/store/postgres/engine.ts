@@ -19,12 +19,12 @@ export const pendingFrom = (r: Row): PendingDelivery => ({
 });
 
 /**
- * Commits the alerts raised about `subject` as operational events, each with one delivery, due
- * now, to every other webhook of its account subscribed to it (disabled ones keep theirs until
- * enabled, as with any event). A webhook is never sent the alerts about itself. Returns the
- * deliveries made.
+ * Commits the alerts raised about `subject` (its row: id, account_id, webhook_url) as
+ * operational events, each with one delivery, due now, to every other webhook of its account
+ * subscribed to it (disabled ones keep theirs until enabled, as with any event). A webhook is
+ * never sent the alerts about itself. Returns the deliveries made.
  */
-async function raiseAlerts(tx: Tx, subject: { id: string; account_id: string; webhook_url: string }, alerts: Alert[], now: number): Promise<PendingDelivery[]> {
+async function raiseAlerts(tx: Tx, subject: Row, alerts: Alert[], now: number): Promise<PendingDelivery[]> {
   const made: PendingDelivery[] = [];
   for (const alert of alerts) {
     const { rows: recipients } = await tx.query(`SELECT id FROM webhooks WHERE account_id = $1 AND id <> $2 AND events::jsonb ? $3 ORDER BY id`,
@@ -161,7 +161,7 @@ export function recordOutcomes(db: Db, outcomes: Outcome[], now: number, policy:
       const alerts = streakAlerts(byWebhook.get(w.id)!, w.failures_before, policy.breakerThreshold);
       const off = gone.get(w.id);
       if (off) alerts.push({ event: 'webhook_disabled', reason: off.disabled_reason, failures: off.consecutive_failures, at: now });
-      if (alerts.length > 0) raised.push(...await raiseAlerts(tx, w as { id: string; account_id: string; webhook_url: string }, alerts, now));
+      if (alerts.length > 0) raised.push(...await raiseAlerts(tx, w, alerts, now));
     }
     announceDeliveries(tx, raised);
     return disabled.map(webhookFrom);

@@ -20,10 +20,10 @@ export const pendingFrom = (r: Row): PendingDelivery => ({
 });
 
 /**
- * Commits the alerts raised about `subject` as operational events, each with one delivery, due
- * now, to every other webhook of its account subscribed to it (disabled ones keep theirs until
- * enabled, as with any event). A webhook is never sent the alerts about itself. Returns the
- * deliveries made.
+ * Commits the alerts raised about `subject` (its row: id, account_id, webhook_url) as
+ * operational events, each with one delivery, due now, to every other webhook of its account
+ * subscribed to it (disabled ones keep theirs until enabled, as with any event). A webhook is
+ * never sent the alerts about itself. Returns the deliveries made.
  */
 function raiseAlerts(db: Database.Database, subject: Row, alerts: Alert[], now: number): PendingDelivery[] {
   const made: PendingDelivery[] = [];
