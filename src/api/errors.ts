@@ -27,16 +27,6 @@ export function errorBody(code: string, description: string) {
   return { errors: [{ code, description }] };
 }
 
-export const errorResponseSchema = {
-  type: 'object',
-  properties: {
-    errors: {
-      type: 'array',
-      items: { type: 'object', properties: { code: { type: 'string' }, description: { type: 'string' } } },
-    },
-  },
-} as const;
-
 interface AjvError {
   keyword: string;
   instancePath: string;

@@ -1,6 +1,5 @@
 // Actions on one webhook beyond JWP's resource: rotating its secret, sending it a test event,
 // recovering its failed deliveries, and replaying into it the events it never got.
-import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { EVENT_NAMES, eventType } from '../../../catalog/events.js';
 import { sampleIds } from '../../../catalog/sample.js';
@@ -12,7 +11,8 @@ import { noBodyIsEmpty } from '../../facts.js';
 import { idParam, timestamp } from '../../schemas.js';
 import { jwpMicros, parseIsoTime } from '../../../time.js';
 import type { ApiContext } from '../../context.js';
-import { visibleWebhook, webhookJson, webhookSchema } from './shared.js';
+import { ref, type ApiTypeProvider } from '../../components.js';
+import { visibleWebhook, webhookJson } from './shared.js';
 
 const DEFAULT_GRACE_SECONDS = 86_400;
 const MAX_GRACE_SECONDS = 30 * 86_400;
@@ -32,10 +32,8 @@ function replaySince(raw: string, now: number, retentionMs: number, code: string
   return since;
 }
 
-const replayAnswer = { type: 'object', properties: { webhook_id: { type: 'string' }, since: timestamp, deliveries: { type: 'integer' } } } as const;
-
 export default async function webhookActions(fastify: FastifyInstance, { store, secrets, ingestor, clock, config }: ApiContext) {
-  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
+  const app = fastify.withTypeProvider<ApiTypeProvider>();
   app.post('/v2/webhooks/:webhook_id/rotate_secret/', {
     preValidation: noBodyIsEmpty,
     schema: {
@@ -50,7 +48,7 @@ export default async function webhookActions(fastify: FastifyInstance, { store, 
           grace_period_seconds: { type: 'integer', minimum: 0, maximum: MAX_GRACE_SECONDS, default: DEFAULT_GRACE_SECONDS },
         },
       },
-      response: { 200: webhookSchema },
+      response: { 200: ref('Webhook') },
     },
   }, async (request) => {
     requireAccount(request);
@@ -78,14 +76,7 @@ export default async function webhookActions(fastify: FastifyInstance, { store, 
           site_id: { type: 'string', pattern: ID_PATTERN, description: "One of the webhook's properties; its first by default." },
         },
       },
-      response: {
-        202: {
-          type: 'object',
-          properties: {
-            id: { type: 'string' }, event: { type: 'string' }, site_id: { type: 'string' }, webhook_id: { type: 'string' }, deliveries: { type: 'integer' },
-          },
-        },
-      },
+      response: { 202: ref('TestEvent') },
     },
   }, async (request, reply) => {
     requireAccount(request);
@@ -110,9 +101,7 @@ export default async function webhookActions(fastify: FastifyInstance, { store, 
         additionalProperties: false,
         properties: { since: { ...timestamp, description: 'ISO 8601 with its offset, like 2026-01-31T00:00:00Z' } },
       },
-      response: {
-        202: { type: 'object', properties: { webhook_id: { type: 'string' }, since: timestamp, recovered: { type: 'integer' } } },
-      },
+      response: { 202: ref('Recovery') },
     },
     config: { audit: 'webhook.recovered' },
   }, async (request, reply) => {
@@ -136,7 +125,7 @@ export default async function webhookActions(fastify: FastifyInstance, { store, 
         required: ['since'],
         properties: { since: { ...timestamp, description: 'ISO 8601 with its offset; write + as %2B in a query string, or use Z' } },
       },
-      response: { 200: replayAnswer },
+      response: { 200: ref('Replay') },
     },
   }, async (request) => {
     const { webhook_id } = request.params;
@@ -158,7 +147,7 @@ export default async function webhookActions(fastify: FastifyInstance, { store, 
         additionalProperties: false,
         properties: { since: { ...timestamp, description: 'ISO 8601 with its offset, within the retention window' } },
       },
-      response: { 202: replayAnswer },
+      response: { 202: ref('Replay') },
     },
     config: { audit: 'webhook.replayed' },
   }, async (request, reply) => {

@@ -3,7 +3,6 @@
 // actions.ts); it is stored sealed. Hookline's own fields (status, max_in_flight, rate_limit) sit
 // at the top level, outside `metadata`, so that JWP's fields stay as they are.
 // The contract: docs/jwp-api.md.
-import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { randomId } from '../../../ids.js';
 import { generateSecret } from '../../../signing/standard.js';
@@ -12,7 +11,8 @@ import { requireAccount, visibleAccount } from '../../auth.js';
 import type { ApiContext } from '../../context.js';
 import { badRequest, notFound } from '../../errors.js';
 import { idParam, noContent, pageQuery } from '../../schemas.js';
-import { metadataProperties, visibleWebhook, webhookJson, webhookSchema } from './shared.js';
+import { ref, type ApiTypeProvider } from '../../components.js';
+import { metadataProperties, visibleWebhook, webhookJson } from './shared.js';
 
 const maxInFlight = {
   type: ['integer', 'null'], minimum: 1, maximum: 10_000,
@@ -48,7 +48,7 @@ const patchBody = {
 } as const;
 
 export default async function webhookCrud(fastify: FastifyInstance, { store, secrets, clock, config, guard }: ApiContext) {
-  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
+  const app = fastify.withTypeProvider<ApiTypeProvider>();
 
   function checkUrl(raw: string): string {
     let url: URL;
@@ -81,7 +81,7 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
   }
 
   app.post('/v2/webhooks/', {
-    schema: { tags: ['webhooks'], body: createBody, response: { 201: webhookSchema } },
+    schema: { tags: ['webhooks'], body: createBody, response: { 201: ref('Webhook') } },
     config: { audit: 'webhook.created' },
   }, async (request, reply) => {
     const accountId = requireAccount(request);
@@ -108,6 +108,7 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
         type: 'object',
         properties: { ...pageQuery, sort: { type: 'string', enum: ['created:asc', 'created:dsc', 'created:desc'], default: 'created:dsc' } },
       },
+      response: { 200: ref('WebhookList') },
     },
   }, async (request) => {
     const q = request.query;
@@ -118,14 +119,14 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
   });
 
   app.get('/v2/webhooks/:webhook_id/', {
-    schema: { tags: ['webhooks'], params: idParam('webhook_id'), response: { 200: webhookSchema } },
+    schema: { tags: ['webhooks'], params: idParam('webhook_id'), response: { 200: ref('Webhook') } },
   }, async (request) => {
     const { webhook_id } = request.params;
     return webhookJson(await visibleWebhook(store, request, webhook_id));
   });
 
   app.patch('/v2/webhooks/:webhook_id/', {
-    schema: { tags: ['webhooks'], params: idParam('webhook_id'), body: patchBody, response: { 200: webhookSchema } },
+    schema: { tags: ['webhooks'], params: idParam('webhook_id'), body: patchBody, response: { 200: ref('Webhook') } },
     config: { audit: 'webhook.updated' },
   }, async (request) => {
     const accountId = requireAccount(request);
