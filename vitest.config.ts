@@ -54,7 +54,17 @@ export default defineConfig(async () => {
       hookTimeout: 30_000,
       reporters: ['default', './test/summary-reporter.ts'],
       projects: [
-        { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: POSTGRES_ONLY, env: { HOOKLINE_TEST_STORE: 'sqlite' } } },
+        {
+          extends: true,
+          test: {
+            name: 'sqlite',
+            include: ['test/**/*.test.ts'],
+            exclude: POSTGRES_ONLY,
+            env: { HOOKLINE_TEST_STORE: 'sqlite' },
+            // Type-level tests (the typed client's) run through tsc.
+            typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: 'test/tsconfig.json' },
+          },
+        },
         ...(unavailable ? [] : [{
           extends: true,
           test: { name: 'postgres', include: POSTGRES_SUITES, env: { HOOKLINE_TEST_STORE: 'postgres', HOOKLINE_TEST_DATABASE_URL: DATABASE_URL } },

@@ -1,8 +1,9 @@
 // Every setting in one table: its flag, its environment variables, its default and its parser.
-// The README's settings table is this table; `hookline start --help` prints it.
+// The README's settings table is this table; `hookline start --help` prints it. How flags are read
+// (parseFlags), for `start` and the other commands alike, is here too.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseDuration, parseSchedule } from './delivery/schedule.js';
+import { formatDuration, parseDuration, parseSchedule } from './delivery/schedule.js';
 import { parseAllowList } from './security/ssrf.js';
 import { parseSealingKey } from './security/sealing.js';
 
@@ -157,15 +158,62 @@ export function defaultConfig(): Config {
   return Object.fromEntries(SETTINGS.map((s) => [s.key, s.default])) as unknown as Config;
 }
 
-/** The settings' flags as node's parseArgs options: --dev and the like take no value. */
-const FLAG_OPTIONS: Record<string, { type: 'string' | 'boolean' }> = Object.fromEntries(
-  SETTINGS.map((s) => [s.flag.slice(2), { type: 'boolean' in s && s.boolean ? 'boolean' : 'string' }]),
-);
+/**
+ * A flag of a command (a setting of `hookline start`, or a flag of another command): how
+ * parseFlags reads it, and what the command's --help says of it (src/cli/command.ts).
+ */
+export interface Flag {
+  type: 'string' | 'boolean';
+  /** Given several times, it gives a list. */
+  multiple?: boolean;
+  /** The value's name in the help: `--port <n>`. */
+  value?: string;
+  doc: string;
+  /** The variables the command reads when the flag is not given. */
+  env?: readonly string[];
+  /** What applies when neither the flag nor a variable is given, as the help says it. */
+  default?: string;
+}
 
-/** parseArgs's refusals, in the words `hookline start` has always used. */
-function flagError(err: Error & { code?: string }): ConfigError {
-  const unknown = /^(?:Unknown option|Unexpected argument) '(.*?)'(?:\.|$)/s.exec(err.message)?.[1];
-  if (unknown !== undefined) return new ConfigError(`unknown option ${unknown}`);
+export type Flags = Readonly<Record<string, Flag>>;
+
+/** What parseFlags gives for each flag given: a string, a list of them, or true. */
+export type FlagValues<F extends Flags> = {
+  [N in keyof F]?: F[N]['type'] extends 'boolean' ? boolean : F[N]['multiple'] extends true ? string[] : string;
+};
+
+/** The edits (insert, delete, replace, swap two neighbours) from one name to another. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The known name closest to a mistyped one, if one is close enough to be what was meant. */
+export function closest(name: string, known: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const d = distance(name, candidate);
+    if (!best || d < best.distance) best = { name: candidate, distance: d };
+  }
+  return best && best.distance <= Math.max(1, Math.floor(name.length / 3)) ? best.name : undefined;
+}
+
+/** parseArgs's refusals in our words; an unknown flag is answered with the closest known one. */
+function flagError(err: Error & { code?: string }, known: readonly string[]): ConfigError {
+  const unknown = /^Unknown option '(.*?)'(?:\.|$)/s.exec(err.message)?.[1];
+  if (unknown !== undefined) {
+    const meant = unknown.startsWith('--') ? closest(unknown, known.map((name) => `--${name}`)) : undefined;
+    return new ConfigError(`unknown flag ${unknown}${meant ? `; did you mean ${meant}?` : ''}`);
+  }
+  const positional = /^Unexpected argument '(.*?)'(?:\.|$)/s.exec(err.message)?.[1];
+  if (positional !== undefined) return new ConfigError(`unexpected argument "${positional}": this command takes flags only`);
   const flag = /^Option '([^' ]+)/.exec(err.message)?.[1];
   if (err.code !== 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || flag === undefined) return new ConfigError(err.message);
   if (/does not take an argument/.test(err.message)) return new ConfigError(`${flag} takes no value`);
@@ -173,36 +221,67 @@ function flagError(err: Error & { code?: string }): ConfigError {
   return new ConfigError(`${flag} needs a value`);
 }
 
-/** The raw value of each setting given as a flag, by setting key; the last of a repeated flag wins. */
-function readFlags(argv: string[]): Map<string, string> {
+/**
+ * Reads `flags` from a command line with node's parseArgs; what it refuses is a ConfigError
+ * (a usage error). The last of a repeated flag wins, unless it is `multiple`.
+ */
+export function parseFlags<F extends Flags>(flags: F, argv: string[], { positionals = false } = {}): { values: FlagValues<F>; positionals: string[] } {
+  const options = Object.fromEntries(Object.entries(flags).map(([name, f]) => [name, { type: f.type, multiple: f.multiple ?? false }]));
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: FLAG_OPTIONS, strict: true, allowPositionals: false, tokens: true });
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: positionals, tokens: true });
   } catch (err) {
-    throw flagError(err as Error);
+    throw flagError(err as Error, Object.keys(flags));
   }
-  if (parsed.tokens.some((t) => t.kind === 'option-terminator')) throw new ConfigError('unknown option --');
-  const values: Record<string, string | boolean | undefined> = parsed.values;
-  const fromFlags = new Map<string, string>();
-  for (const s of SETTINGS) {
-    const value = values[s.flag.slice(2)];
-    if (value !== undefined) fromFlags.set(s.key, String(value));
-  }
-  return fromFlags;
+  if (parsed.tokens.some((t) => t.kind === 'option-terminator')) throw new ConfigError('unknown flag --');
+  return { values: parsed.values as FlagValues<F>, positionals: parsed.positionals };
+}
+
+/** A setting's default, as the README's table and the help say it: 5s, not 5000. */
+function shownDefault(s: (typeof SETTINGS)[number]): string | undefined {
+  const value: unknown = s.default;
+  const parse: unknown = s.parse;
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) return undefined;
+  if (parse === parseSchedule) return (value as number[]).map(formatDuration).join(',');
+  if (parse === duration || parse === timeout) return formatDuration(value as number);
+  return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+/** The settings as `hookline start`'s flags (its --help is made from them). */
+export const SETTING_FLAGS: Flags = Object.fromEntries(SETTINGS.map((s) => [s.flag.slice(2), {
+  type: 'boolean' in s && s.boolean ? 'boolean' : 'string',
+  value: 'value',
+  doc: s.doc,
+  env: s.env,
+  default: shownDefault(s),
+} satisfies Flag]));
+
+/** Some settings as another command's flags (`migrate --data-dir`), documented as start documents them; configFrom reads them. */
+export function settingFlags<N extends string>(...names: N[]): Record<N, Flag> {
+  return Object.fromEntries(names.map((name) => {
+    const flag = SETTING_FLAGS[name];
+    if (!flag) throw new Error(`--${name} is not a setting`);
+    return [name, flag];
+  })) as Record<N, Flag>;
 }
 
 /** Reads flags first, then environment variables, then defaults. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
+  return configFrom(parseFlags(SETTING_FLAGS, argv).values, env);
+}
+
+/** The settings from flags already read (`hookline start`'s, by parseFlags), then variables, then defaults. */
+export function configFrom(flags: FlagValues<typeof SETTING_FLAGS>, env: NodeJS.ProcessEnv = process.env): Config {
   const config = defaultConfig() as unknown as Record<string, unknown>;
-  const fromFlags = readFlags(argv);
   for (const s of SETTINGS) {
+    const given = flags[s.flag.slice(2)];
     const envName = s.env.find((name) => env[name] !== undefined && env[name] !== '');
-    const raw = fromFlags.get(s.key) ?? (envName ? env[envName] : undefined);
+    const raw = given !== undefined ? String(given) : envName ? env[envName] : undefined;
     if (raw === undefined) continue;
     try {
       config[s.key] = s.parse(raw);
     } catch (err) {
-      const source = fromFlags.has(s.key) ? s.flag : envName;
+      const source = given !== undefined ? s.flag : envName;
       throw new ConfigError(`${source}: ${(err as Error).message}`);
     }
   }
@@ -244,8 +323,4 @@ export function checkProductionConfig(config: Config): void {
   if (config.operatorKey.length < MIN_OPERATOR_KEY_LENGTH) {
     throw new ConfigError(`the operator key must have at least ${MIN_OPERATOR_KEY_LENGTH} characters (try: openssl rand -hex 32)`);
   }
-}
-
-export function settingsHelp(): string {
-  return SETTINGS.map((s) => `  ${(s.flag + ('boolean' in s ? '' : ' <value>')).padEnd(28)} ${s.env.join(', ').padEnd(32)} ${s.doc}`).join('\n');
 }

@@ -8,7 +8,9 @@ import { installAudit } from './audit.js';
 import { installAuth, installRateLimit } from './auth.js';
 import type { ApiContext } from './context.js';
 import { refuseControlCharacters } from './control-characters.js';
+import { COMPONENTS, ref } from './components.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './errors.js';
+import { VERSION } from '../version.js';
 import { finiteNumbers } from './schemas.js';
 import accounts from './routes/accounts.js';
 import admin from './routes/admin.js';
@@ -57,10 +59,20 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
   const app = newApp(logger);
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Hookline', version: '0.1.0', description: "JWP's webhooks API, with Hookline's delivery log." },
+      openapi: '3.1.0',
+      info: { title: 'Hookline', version: VERSION, description: "JWP's webhooks API, with Hookline's delivery log." },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ apiKey: [] }],
     },
+    // Named shapes keep their names in the document (components.schemas.Webhook, …).
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  for (const schema of COMPONENTS) app.addSchema(schema);
+  // Every documented route refuses in JWP's envelope (errors.ts), and the document says so.
+  app.addHook('onRoute', (route) => {
+    const schema = route.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined;
+    if (!schema || schema.hide) return;
+    schema.response = { ...schema.response, '4xx': ref('Error'), '5xx': ref('Error') };
   });
   installErrorHandlers(app);
   // JWP's clients send Content-Type: application/json on DELETE too, with no body: that is no body,

@@ -37,16 +37,6 @@ export function errorBody(code: string, description: string) {
   return { errors: [{ code, description }] };
 }
 
-export const errorResponseSchema = {
-  type: 'object',
-  properties: {
-    errors: {
-      type: 'array',
-      items: { type: 'object', properties: { code: { type: 'string' }, description: { type: 'string' } } },
-    },
-  },
-} as const;
-
 export interface AjvError {
   keyword: string;
   instancePath: string;

@@ -1,6 +1,7 @@
 // What the platform's fact routes (media, thumbnails, text tracks, channels) share: their
 // parameters, the Idempotency-Key, and the list of events a fact yielded, which every answer carries.
 import type { FastifyRequest } from 'fastify';
+import { EVENT_NAMES } from '../catalog/events.js';
 import { ID_PATTERN } from '../ids.js';
 import { factRequestHash, type FactRequest } from '../platform/lifecycle.js';
 import { requireOperator } from './auth.js';
@@ -56,7 +57,7 @@ export async function noBodyIsEmpty(request: FastifyRequest): Promise<void> {
 export const yieldedEvents = {
   type: 'array',
   description: 'The JWP events this fact yielded, each delivered to every webhook subscribed to it on the property.',
-  items: { type: 'object', properties: { id: { type: 'string' }, event: { type: 'string' } } },
+  items: { type: 'object', required: ['id', 'event'], properties: { id: { type: 'string' }, event: { type: 'string', enum: EVENT_NAMES } } },
 } as const;
 
 /** Checks the caller is the operator, and says how to recognise a repeat of this request. */

@@ -1,15 +1,6 @@
-// Flags of the commands other than `start` (whose flags are the settings table) are read with
-// node's own parseArgs; these helpers turn what it and the values refuse into usage errors.
+// The commands' flag values, checked (a bad one is a usage error naming the flag), and their
+// output. Reading the flags themselves is config.ts's parseFlags (see command.ts).
 import { ConfigError } from '../config.js';
-
-/** Runs node's parseArgs, turning its refusals into usage errors. */
-export function parsingFlags<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (err) {
-    throw new ConfigError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
-  }
-}
 
 /** A whole number from min to max, or a usage error naming the flag. */
 export function intFlag(name: string, raw: string, min: number, max: number): number {

@@ -8,20 +8,19 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
-import { parseArgs } from 'node:util';
 import { SOURCE_HEADER } from '../api/routes/admin.js';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { ConfigError, configFrom, settingFlags, type Config } from '../config.js';
 import { KEY_FILE } from '../security/secret-key.js';
 import { readServerNote } from '../server-file.js';
 import { checkDatabase, copyDatabase, DATABASE_FILE, DatabaseHeld, holdDatabase } from '../store/sqlite/backup.js';
-import { out, parsingFlags } from './args.js';
+import { out } from './args.js';
+import { defineCommand } from './command.js';
 import { fetchFailure } from './client.js';
 
-export const summary = 'write a consistent copy of the embedded database, server running or not';
-
-export const usage = `Usage: hookline backup <file> [--data-dir <dir>]
-
-Writes a consistent copy of the embedded SQLite database to <file>: one self-contained SQLite
+export const backup = defineCommand({
+  summary: 'write a consistent copy of the embedded database, server running or not',
+  synopsis: ['<file> [--data-dir <dir>]'],
+  description: `Writes a consistent copy of the embedded SQLite database to <file>: one self-contained SQLite
 file (mode 0600), written under another name and renamed to <file> once it is complete and
 checked (integrity_check). Events keep coming in and being delivered meanwhile.
 
@@ -33,57 +32,52 @@ checked (integrity_check). Events keep coming in and being delivered meanwhile.
 Keep the sealing key with the backup: the data dir's ${KEY_FILE}, or HOOKLINE_SECRET_KEY. The
 webhook secrets in the copy are sealed with it; without it they cannot be read.
 
-On PostgreSQL (DATABASE_URL) use pg_dump. \`hookline restore\` puts a copy back.
-
-Options:
-  --data-dir <dir>        the embedded database's folder (HOOKLINE_DATA_DIR, default ./data)
-`;
-
-export async function run(argv: string[]): Promise<void> {
-  const { values, positionals } = parsingFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, options: {
-    'data-dir': { type: 'string' },
-  } }));
-  if (positionals.length !== 1) throw new ConfigError(positionals.length === 0 ? 'where to? name the backup file' : `one backup file, not ${positionals.join(' ')}`);
-  const config = loadConfig(values['data-dir'] !== undefined ? ['--data-dir', values['data-dir']] : []);
-  if (config.databaseUrl) {
-    throw new Error('the database is PostgreSQL (DATABASE_URL): back it up with pg_dump, e.g. pg_dump --format=custom --schema=<schema> --file=hookline.dump "$DATABASE_URL" (without ?schema=); '
-      + 'keep HOOKLINE_SECRET_KEY with it');
-  }
-  const target = resolve(positionals[0]!);
-  if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${target} is a folder: name the backup file`);
-  const database = join(config.dataDir, DATABASE_FILE);
-  const partial = `${target}.partial`;
-  let how: string;
-  try {
-    try {
-      const db = holdDatabase(config.dataDir);
-      if (!db) throw new Error(`there is no database in ${config.dataDir} (${database}): --data-dir or HOOKLINE_DATA_DIR names the server's data dir`);
-      try {
-        await copyDatabase(db, partial);
-      } finally {
-        db.close();
-      }
-      how = 'no server runs on it: copied here';
-    } catch (err) {
-      if (!(err instanceof DatabaseHeld)) throw err;
-      how = `through the server at ${await copyThroughServer(config, database, partial)}`;
+On PostgreSQL (DATABASE_URL) use pg_dump. \`hookline restore\` puts a copy back.`,
+  flags: settingFlags('data-dir'),
+  positionals: true,
+  async run({ values, positionals }) {
+    if (positionals.length !== 1) throw new ConfigError(positionals.length === 0 ? 'where to? name the backup file' : `one backup file, not ${positionals.join(' ')}`);
+    const config = configFrom(values);
+    if (config.databaseUrl) {
+      throw new Error('the database is PostgreSQL (DATABASE_URL): back it up with pg_dump, e.g. pg_dump --format=custom --schema=<schema> --file=hookline.dump "$DATABASE_URL" (without ?schema=); '
+        + 'keep HOOKLINE_SECRET_KEY with it');
     }
-    const version = checkDatabase(partial);
-    renameSync(partial, target);
-    const size = (statSync(target).size / 1_048_576).toFixed(1);
-    out(`Backed up ${database} (schema version ${version}, ${size} MB) to ${target} (${how}).`);
-  } catch (err) {
-    rmSync(partial, { force: true });
-    throw err;
-  }
-  const keyFile = join(config.dataDir, KEY_FILE);
-  const key = config.secretKey ? 'the key in HOOKLINE_SECRET_KEY'
-    : existsSync(keyFile) ? `the key file ${keyFile}` : `the HOOKLINE_SECRET_KEY the server runs with (the data dir has no ${KEY_FILE})`;
-  out('');
-  out(`!! KEEP THE SEALING KEY WITH THIS BACKUP: ${key}.`);
-  out('!! The webhook secrets in the backup are sealed with it: without it they cannot be read, and a');
-  out('!! server started on the restored database refuses to start. Store it apart from the backup, safely.');
-}
+    const target = resolve(positionals[0]!);
+    if (statSync(target, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`${target} is a folder: name the backup file`);
+    const database = join(config.dataDir, DATABASE_FILE);
+    const partial = `${target}.partial`;
+    let how: string;
+    try {
+      try {
+        const db = holdDatabase(config.dataDir);
+        if (!db) throw new Error(`there is no database in ${config.dataDir} (${database}): --data-dir or HOOKLINE_DATA_DIR names the server's data dir`);
+        try {
+          await copyDatabase(db, partial);
+        } finally {
+          db.close();
+        }
+        how = 'no server runs on it: copied here';
+      } catch (err) {
+        if (!(err instanceof DatabaseHeld)) throw err;
+        how = `through the server at ${await copyThroughServer(config, database, partial)}`;
+      }
+      const version = checkDatabase(partial);
+      renameSync(partial, target);
+      const size = (statSync(target).size / 1_048_576).toFixed(1);
+      out(`Backed up ${database} (schema version ${version}, ${size} MB) to ${target} (${how}).`);
+    } catch (err) {
+      rmSync(partial, { force: true });
+      throw err;
+    }
+    const keyFile = join(config.dataDir, KEY_FILE);
+    const key = config.secretKey ? 'the key in HOOKLINE_SECRET_KEY'
+      : existsSync(keyFile) ? `the key file ${keyFile}` : `the HOOKLINE_SECRET_KEY the server runs with (the data dir has no ${KEY_FILE})`;
+    out('');
+    out(`!! KEEP THE SEALING KEY WITH THIS BACKUP: ${key}.`);
+    out('!! The webhook secrets in the backup are sealed with it: without it they cannot be read, and a');
+    out('!! server started on the restored database refuses to start. Store it apart from the backup, safely.');
+  },
+});
 
 /** Asks the server holding the database for a copy, writes it to `file`; returns the server's URL. */
 async function copyThroughServer(config: Config, database: string, file: string): Promise<string> {

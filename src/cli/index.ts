@@ -1,18 +1,15 @@
 #!/usr/bin/env node
-// The hookline command: picks the command and runs it. Each command lives in its own file.
-import { ConfigError } from '../config.js';
-import * as backup from './backup.js';
-import * as listen from './listen.js';
-import * as migrate from './migrate.js';
-import * as restore from './restore.js';
-import * as start from './start.js';
-import * as trigger from './trigger.js';
-
-interface Command {
-  summary: string;
-  usage: string;
-  run(argv: string[]): Promise<void>;
-}
+// The hookline command: picks the command, reads its flags as it declares them (command.ts) and
+// runs it; --help and --version are answered here. Each command lives in its own file.
+import { closest, ConfigError, parseFlags } from '../config.js';
+import { VERSION } from '../version.js';
+import { help, usageLines, type Command } from './command.js';
+import { backup } from './backup.js';
+import { listen } from './listen.js';
+import { migrate } from './migrate.js';
+import { restore } from './restore.js';
+import { start } from './start.js';
+import { trigger } from './trigger.js';
 
 const COMMANDS: Record<string, Command> = { start, listen, trigger, migrate, backup, restore };
 
@@ -21,10 +18,13 @@ const USAGE = `Usage: hookline <command> [options]
 Commands:
 ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join('\n')}
 
-\`hookline <command> --help\` tells more.
+\`hookline <command> --help\` lists a command's flags; \`hookline --version\` prints the version.
 `;
 
-/** A usage error (exit 2) shows how to call the command; any other error only its message (exit 1). */
+/**
+ * A usage error (a ConfigError: an unknown flag, a bad value) exits 2 and shows how to call the
+ * command; any other error exits 1 with its message only.
+ */
 function fail(err: unknown, usage: string): never {
   if (err instanceof ConfigError) {
     process.stderr.write(`hookline: ${err.message}\n\n${usage}`);
@@ -35,17 +35,32 @@ function fail(err: unknown, usage: string): never {
 }
 
 async function main([name, ...rest]: string[]): Promise<void> {
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(COMMANDS[rest[0] ?? '']?.usage ?? USAGE);
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`${VERSION}\n`);
     return;
+  }
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    const about = rest[0];
+    if (about === undefined) return void process.stdout.write(USAGE);
+    const command = COMMANDS[about];
+    if (!command) fail(unknownCommand(about), USAGE);
+    return void process.stdout.write(help(about, command));
   }
   const command = COMMANDS[name];
-  if (!command) fail(new ConfigError(`unknown command "${name}"`), USAGE);
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(command.usage);
-    return;
+  if (!command) fail(unknownCommand(name), USAGE);
+  if (rest.includes('--help') || rest.includes('-h')) return void process.stdout.write(help(name, command));
+  const usage = `${usageLines(name, command)}\`hookline ${name} --help\` lists its flags.\n`;
+  try {
+    const { values, positionals } = parseFlags(command.flags, rest, { positionals: command.positionals });
+    await command.run({ values, positionals });
+  } catch (err) {
+    fail(err, usage);
   }
-  await command.run(rest).catch((err) => fail(err, command.usage));
+}
+
+function unknownCommand(name: string): ConfigError {
+  const meant = closest(name, Object.keys(COMMANDS));
+  return new ConfigError(`unknown command "${name}"${meant ? `; did you mean ${meant}?` : ''}`);
 }
 
 void main(process.argv.slice(2));

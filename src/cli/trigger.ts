@@ -1,37 +1,12 @@
 // hookline trigger: reports a sample event to the running server's intake, as the platform
 // would, so that every webhook subscribed to it gets a delivery. With --simulate, reports the
 // first fact of a media or channel story, and the server plays the rest (src/platform/).
-import { parseArgs } from 'node:util';
 import { EVENT_NAMES, eventType, type IdField } from '../catalog/events.js';
 import { sampleIds } from '../catalog/sample.js';
 import { ConfigError } from '../config.js';
-import { out, parsingFlags } from './args.js';
+import { out } from './args.js';
 import { ApiClient, DEFAULT_URL } from './client.js';
-
-export const summary = 'send a sample event through the running server';
-
-export const usage = `Usage: hookline trigger <event> [options]
-       hookline trigger --simulate upload|reupload|channel [options]
-
-Reports a sample event to the running server (POST /v2/sites/{site}/events/, operator key),
-so that every webhook subscribed to it gets a delivery. Ids not given are generated in JWP's
-8-character shape.
-
-Events: ${EVENT_NAMES.join(', ')}
-
-With --simulate, reports the first fact of a story instead, and the server plays the rest by
-JWP's rules, one step every HOOKLINE_SIMULATION_STEP: an upload (media_created,
-thumbnail_created, media_available, conversions_complete), a reupload of --media-id
-(media_reuploaded, then media_available once it is publishable again), or a live channel
-(channel_created, channel_active, channel_idle).
-
-Options:
-  --site <site_id>        the property (default: the only one, if there is one)
-  --media-id <id>         --channel-id <id>   --thumbnail-id <id>   --track-id <id>
-  --event-time <iso>      when it happened (default: now), e.g. 2024-08-27T00:13:25+00:00
-  --url <url>             the server (HOOKLINE_URL, default ${DEFAULT_URL})
-  --key <key>             the operator key (HOOKLINE_OPERATOR_KEY)
-`;
+import { defineCommand, wrap } from './command.js';
 
 const ID_FLAGS = { 'media-id': 'media_id', 'channel-id': 'channel_id', 'thumbnail-id': 'thumbnail_id', 'track-id': 'track_id' } as const;
 
@@ -62,52 +37,67 @@ const STORIES: Record<string, Story> = {
   },
 };
 
-export async function run(argv: string[]): Promise<void> {
-  const { values, positionals } = parsingFlags(() => parseArgs({ args: argv, strict: true, allowPositionals: true, options: {
-    site: { type: 'string' },
-    'media-id': { type: 'string' },
-    'channel-id': { type: 'string' },
-    'thumbnail-id': { type: 'string' },
-    'track-id': { type: 'string' },
-    'event-time': { type: 'string' },
-    url: { type: 'string' },
-    key: { type: 'string' },
-    simulate: { type: 'string' },
-  } }));
-  if (values.simulate !== undefined) {
-    if (positionals.length > 0) throw new ConfigError(`--simulate plays its own events: name no event (got ${positionals.join(' ')})`);
-    const story = STORIES[values.simulate];
-    if (!story) throw new ConfigError(`--simulate: expected ${Object.keys(STORIES).join(', ')}, got "${values.simulate}"`);
-    if (story.needs && !values[story.needs]) throw new ConfigError(`--simulate ${values.simulate} needs --${story.needs}`);
+export const trigger = defineCommand({
+  summary: 'send a sample event through the running server',
+  synopsis: ['<event> [options]', '--simulate upload|reupload|channel [options]'],
+  description: `Reports a sample event to the running server (POST /v2/sites/{site}/events/, operator key),
+so that every webhook subscribed to it gets a delivery. Ids not given are generated in JWP's
+8-character shape.
+
+With --simulate, reports the first fact of a story instead, and the server plays the rest by
+JWP's rules, one step every HOOKLINE_SIMULATION_STEP: an upload (media_created,
+thumbnail_created, media_available, conversions_complete), a reupload of --media-id
+(media_reuploaded, then media_available once it is publishable again), or a live channel
+(channel_created, channel_active, channel_idle).`,
+  flags: {
+    site: { type: 'string', value: 'site_id', doc: 'The property.', default: 'the only one, if there is one' },
+    'media-id': { type: 'string', value: 'id', doc: 'The media id.' },
+    'channel-id': { type: 'string', value: 'id', doc: 'The live channel id.' },
+    'thumbnail-id': { type: 'string', value: 'id', doc: 'The thumbnail id.' },
+    'track-id': { type: 'string', value: 'id', doc: 'The text track id.' },
+    'event-time': { type: 'string', value: 'iso', doc: 'When it happened, e.g. 2024-08-27T00:13:25+00:00.', default: 'now' },
+    simulate: { type: 'string', value: 'story', doc: `Play a story: ${Object.keys(STORIES).join(', ')}.` },
+    url: { type: 'string', value: 'url', doc: 'The server.', env: ['HOOKLINE_URL'], default: DEFAULT_URL },
+    key: { type: 'string', value: 'key', doc: 'The operator key.', env: ['HOOKLINE_OPERATOR_KEY'] },
+  },
+  positionals: true,
+  notes: wrap(`Events: ${EVENT_NAMES.join(', ')}`, 96).join('\n'),
+  async run({ values, positionals }) {
+    if (values.simulate !== undefined) {
+      if (positionals.length > 0) throw new ConfigError(`--simulate plays its own events: name no event (got ${positionals.join(' ')})`);
+      const story = STORIES[values.simulate];
+      if (!story) throw new ConfigError(`--simulate: expected ${Object.keys(STORIES).join(', ')}, got "${values.simulate}"`);
+      if (story.needs && !values[story.needs]) throw new ConfigError(`--simulate ${values.simulate} needs --${story.needs}`);
+      const api = operatorApi(values);
+      const site = values.site ?? (await onlySite(api));
+      const { method, path, body } = story.request(site, values);
+      const res = await api.call<{ id: string; type: string; events: { event: string }[] }>(method, path, { ...body, simulate: true });
+      const now = res.events.map((e) => e.event).join(', ') || 'no event';
+      out(`Simulating: ${res.type} ${res.id} on property ${site}: ${now} now; ${story.next} follow, one step every HOOKLINE_SIMULATION_STEP (1 s by default).`);
+      return;
+    }
+    if (positionals.length !== 1) throw new ConfigError(positionals.length === 0 ? 'which event? name one' : `one event at a time, not ${positionals.join(' ')}`);
+    const type = eventType(positionals[0]!);
+    if (!type) throw new ConfigError(`unknown event "${positionals[0]}"; the events are: ${EVENT_NAMES.join(', ')}`);
     const api = operatorApi(values);
     const site = values.site ?? (await onlySite(api));
-    const { method, path, body } = story.request(site, values);
-    const res = await api.call<{ id: string; type: string; events: { event: string }[] }>(method, path, { ...body, simulate: true });
-    const now = res.events.map((e) => e.event).join(', ') || 'no event';
-    out(`Simulating: ${res.type} ${res.id} on property ${site}: ${now} now; ${story.next} follow, one step every HOOKLINE_SIMULATION_STEP (1 s by default).`);
-    return;
-  }
-  if (positionals.length !== 1) throw new ConfigError(positionals.length === 0 ? 'which event? name one' : `one event at a time, not ${positionals.join(' ')}`);
-  const type = eventType(positionals[0]!);
-  if (!type) throw new ConfigError(`unknown event "${positionals[0]}"; the events are: ${EVENT_NAMES.join(', ')}`);
-  const api = operatorApi(values);
-  const site = values.site ?? (await onlySite(api));
 
-  const given: Partial<Record<IdField, string>> = {};
-  for (const [flag, field] of Object.entries(ID_FLAGS)) {
-    const value = values[flag as keyof typeof ID_FLAGS];
-    if (value !== undefined) given[field] = value;
-  }
-  // Ids the event does not take are sent too: the server's refusal names them.
-  const ids = { ...sampleIds(type, given), ...given };
-  const body = { event: type.name, ...ids, ...(values['event-time'] ? { event_time: values['event-time'] } : {}) };
-  const res = await api.call<{ id: string; deliveries: number }>('POST', `/v2/sites/${site}/events/`, body);
+    const given: Partial<Record<IdField, string>> = {};
+    for (const [flag, field] of Object.entries(ID_FLAGS)) {
+      const value = values[flag as keyof typeof ID_FLAGS];
+      if (value !== undefined) given[field] = value;
+    }
+    // Ids the event does not take are sent too: the server's refusal names them.
+    const ids = { ...sampleIds(type, given), ...given };
+    const body = { event: type.name, ...ids, ...(values['event-time'] ? { event_time: values['event-time'] } : {}) };
+    const res = await api.call<{ id: string; deliveries: number }>('POST', `/v2/sites/${site}/events/`, body);
 
-  const idText = Object.entries(ids).map(([k, v]) => `${k}=${v}`).join(' ');
-  const count = `${res.deliveries} ${res.deliveries === 1 ? 'delivery' : 'deliveries'}`;
-  out(`${type.name} on property ${site} (${idText}): event ${res.id}, ${count}`);
-  if (res.deliveries === 0) out(`No webhook listens to ${type.name} on property ${site}.`);
-}
+    const idText = Object.entries(ids).map(([k, v]) => `${k}=${v}`).join(' ');
+    const count = `${res.deliveries} ${res.deliveries === 1 ? 'delivery' : 'deliveries'}`;
+    out(`${type.name} on property ${site} (${idText}): event ${res.id}, ${count}`);
+    if (res.deliveries === 0) out(`No webhook listens to ${type.name} on property ${site}.`);
+  },
+});
 
 function operatorApi(flags: Flags): ApiClient {
   const key = flags.key ?? process.env.HOOKLINE_OPERATOR_KEY;

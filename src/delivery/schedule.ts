@@ -12,6 +12,13 @@ export function parseDuration(raw: string): number {
   return Math.round(Number(match[1]) * UNITS[unit ?? 'ms']!);
 }
 
+/** The inverse of parseDuration, in the largest unit that says it exactly: 300000 is 5m. */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0';
+  const [unit, size] = Object.entries(UNITS).reverse().find(([, size]) => ms % size === 0)!;
+  return `${ms / size}${unit}`;
+}
+
 export function parseSchedule(raw: string): number[] {
   const delays = raw.split(',').map(parseDuration);
   if (delays.length === 0 || delays.length > 50) throw new Error('a retry schedule has 1 to 50 delays');

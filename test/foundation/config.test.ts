@@ -22,7 +22,7 @@ describe('settings', () => {
     expect(() => loadConfig(['--port', 'eighty'], {})).toThrow(/--port: expected a whole number/);
     expect(() => loadConfig([], { HOOKLINE_RETRY_SCHEDULE: '0,5 parsecs' })).toThrow(/HOOKLINE_RETRY_SCHEDULE: "5 parsecs" is not a duration/);
     expect(() => loadConfig([], { HOOKLINE_RETRY_JITTER: '1.5' })).toThrow(ConfigError);
-    expect(() => loadConfig(['--colour'], {})).toThrow(/unknown option --colour/);
+    expect(() => loadConfig(['--colour'], {})).toThrow(/^unknown flag --colour$/);
     expect(() => loadConfig(['--port'], {})).toThrow(/--port needs a value/);
     expect(() => loadConfig([], { HOOKLINE_NODE_TIMEOUT: 'soon' })).toThrow(/HOOKLINE_NODE_TIMEOUT: "soon" is not a duration/);
     expect(() => loadConfig([], { HOOKLINE_DATABASE_QUERY_TIMEOUT: '0' })).toThrow(/HOOKLINE_DATABASE_QUERY_TIMEOUT: expected a duration from 100ms to 1h/);
@@ -38,9 +38,11 @@ describe('settings', () => {
     expect(loadConfig(['--port', '1', '--port', '2'], {}).port).toBe(2);
     expect(loadConfig(['--retry-jitter=0.5', '--log-level', 'silent', '--dev'], { HOOKLINE_DEV: 'false' }))
       .toMatchObject({ retryJitter: 0.5, logLevel: 'silent', dev: true });
-    expect(() => loadConfig(['start'], {})).toThrow(/^unknown option start$/);
-    expect(() => loadConfig(['-p', '80'], {})).toThrow(/^unknown option -p$/);
-    expect(() => loadConfig(['--dev', '--'], {})).toThrow(/^unknown option --$/);
+    expect(() => loadConfig(['start'], {})).toThrow(/^unexpected argument "start": this command takes flags only$/);
+    expect(() => loadConfig(['-p', '80'], {})).toThrow(/^unknown flag -p$/);
+    expect(() => loadConfig(['--dev', '--'], {})).toThrow(/^unknown flag --$/);
+    expect(() => loadConfig(['--data-dri', 'x'], {})).toThrow(/^unknown flag --data-dri; did you mean --data-dir\?$/);
+    expect(() => loadConfig(['--prot=80'], {})).toThrow(/^unknown flag --prot; did you mean --port\?$/);
     expect(() => loadConfig(['--data-dir'], {})).toThrow(/^--data-dir needs a value$/);
     expect(() => loadConfig(['--port', '--dev'], {})).toThrow(/^--port needs a value \(one that starts with "-" goes after "=": --port=-…\)$/);
     expect(() => loadConfig(['--dev=yes'], {})).toThrow(/^--dev takes no value$/);

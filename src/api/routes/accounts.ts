@@ -1,6 +1,5 @@
 // Accounts (JWP's customers) and their API keys: the operator's routes. A key's secret is shown
 // once, in the create response; lists show ids and names only.
-import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { randomId } from '../../ids.js';
 import { generateApiKey, hashApiKey } from '../../security/keys.js';
@@ -9,6 +8,7 @@ import { jwpMicros } from '../../time.js';
 import { requireOperator } from '../auth.js';
 import { noteAudit } from '../audit.js';
 import { notFound } from '../errors.js';
+import { ref, type ApiTypeProvider } from '../components.js';
 import { idParam, nameBody, noContent } from '../schemas.js';
 import type { ApiContext } from '../context.js';
 
@@ -16,8 +16,8 @@ const accountJson = (a: Account) => ({ id: a.id, name: a.name, created: jwpMicro
 const keyJson = (k: ApiKey) => ({ id: k.id, name: k.name, created: jwpMicros(k.created) });
 
 export default async function accounts(fastify: FastifyInstance, { store, clock }: ApiContext) {
-  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
-  app.post('/v2/accounts/', { schema: { tags: ['operator'], body: nameBody }, config: { audit: 'account.created', operatorOnly: true } }, async (request, reply) => {
+  const app = fastify.withTypeProvider<ApiTypeProvider>();
+  app.post('/v2/accounts/', { schema: { tags: ['operator'], body: nameBody, response: { 201: ref('Account') } }, config: { audit: 'account.created', operatorOnly: true } }, async (request, reply) => {
     requireOperator(request);
     const { name } = request.body;
     const account = { id: randomId(), name, created: clock.now() };
@@ -26,14 +26,14 @@ export default async function accounts(fastify: FastifyInstance, { store, clock 
     return reply.code(201).send(accountJson(account));
   });
 
-  app.get('/v2/accounts/', { schema: { tags: ['operator'] }, config: { operatorOnly: true } }, async (request) => {
+  app.get('/v2/accounts/', { schema: { tags: ['operator'], response: { 200: ref('AccountList') } }, config: { operatorOnly: true } }, async (request) => {
     requireOperator(request);
     const all = await store.listAccounts();
     return { accounts: all.map(accountJson), total: all.length };
   });
 
   app.post('/v2/accounts/:account_id/api_keys/', {
-    schema: { tags: ['operator'], params: idParam('account_id'), body: nameBody },
+    schema: { tags: ['operator'], params: idParam('account_id'), body: nameBody, response: { 201: ref('NewApiKey') } },
     config: { audit: 'api_key.created', operatorOnly: true },
   }, async (request, reply) => {
     requireOperator(request);
@@ -47,7 +47,7 @@ export default async function accounts(fastify: FastifyInstance, { store, clock 
   });
 
   app.get('/v2/accounts/:account_id/api_keys/', {
-    schema: { tags: ['operator'], description: "The account's live keys, without their secrets.", params: idParam('account_id') },
+    schema: { tags: ['operator'], description: "The account's live keys, without their secrets.", params: idParam('account_id'), response: { 200: ref('ApiKeyList') } },
     config: { operatorOnly: true },
   }, async (request) => {
     requireOperator(request);

@@ -4,7 +4,7 @@
 // On PostgreSQL the database is backed up with its own tools (pg_dump).
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from '../context.js';
-import { ApiError, errorResponseSchema } from '../errors.js';
+import { ApiError } from '../errors.js';
 
 /** SQLite's registered media type. */
 export const SQLITE_MEDIA_TYPE = 'application/vnd.sqlite3';
@@ -19,7 +19,6 @@ export default async function admin(app: FastifyInstance, { store }: Pick<ApiCon
         + 'Keep the sealing key (secret.key or HOOKLINE_SECRET_KEY) with it. On PostgreSQL: 409, use pg_dump.',
       response: {
         200: { description: 'The copy: a SQLite database file.', content: { [SQLITE_MEDIA_TYPE]: { schema: { type: 'string', format: 'binary' } } } },
-        409: { description: 'The database is PostgreSQL.', ...errorResponseSchema },
       },
     },
     config: { audit: 'database.backed_up', operatorOnly: true },

@@ -1,12 +1,12 @@
 // GET /v2/audit_log/: an account key reads its account's entries; the operator reads them all,
 // or one account's with ?account_id=.
-import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { ID_PATTERN } from '../../ids.js';
 import type { AuditEntry } from '../../store/types.js';
 import { jwpMicros } from '../../time.js';
 import { visibleAccount } from '../auth.js';
 import { ApiError } from '../errors.js';
+import { ref, type ApiTypeProvider } from '../components.js';
 import { pageQuery } from '../schemas.js';
 import type { ApiContext } from '../context.js';
 
@@ -23,7 +23,7 @@ const entryJson = (e: AuditEntry) => ({
 });
 
 export default async function audit(fastify: FastifyInstance, { store }: ApiContext) {
-  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
+  const app = fastify.withTypeProvider<ApiTypeProvider>();
   app.get('/v2/audit_log/', {
     schema: {
       tags: ['audit'],
@@ -33,6 +33,7 @@ export default async function audit(fastify: FastifyInstance, { store }: ApiCont
         additionalProperties: false,
         properties: { ...pageQuery, account_id: { type: 'string', pattern: ID_PATTERN, description: 'Operator only: one account.' } },
       },
+      response: { 200: ref('AuditLog') },
     },
   }, async (request) => {
     const q = request.query;

@@ -6,22 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { EVENT_TYPES, requiredIds } from '../../catalog/events.js';
 import { OPERATIONAL_EVENT_TYPES } from '../../catalog/operational.js';
 import { EVENT_RULES } from '../../platform/rules.js';
-
-const eventTypeSchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string' },
-    title: { type: 'string' },
-    description: { type: 'string' },
-    group: {
-      type: 'string', enum: ['media', 'live_channel', 'operational'],
-      description: "media and live_channel: JWP's events; operational: Hookline's own, about the account's webhooks.",
-    },
-    id_fields: { type: 'array', items: { type: 'string' }, description: 'The ids an event of this type carries, in body order.' },
-    example: { type: 'object', additionalProperties: { type: ['string', 'number'] }, description: "An example payload (JWP's own for JWP's events)." },
-    rule: { type: 'string', description: "Hookline's: what makes Hookline send this event (for JWP's, the reported platform fact: POST /v2/sites/{site_id}/media/ and the other fact routes)." },
-  },
-} as const;
+import { ref } from '../components.js';
 
 export default async function catalog(app: FastifyInstance) {
   const eventTypes = [
@@ -38,7 +23,7 @@ export default async function catalog(app: FastifyInstance) {
     schema: {
       tags: ['events'],
       description: 'The events a webhook can subscribe to, with their descriptions, example payloads and what makes Hookline send each.',
-      response: { 200: { type: 'object', properties: { event_types: { type: 'array', items: eventTypeSchema }, total: { type: 'integer' } } } },
+      response: { 200: ref('EventTypeList') },
     },
   }, async () => body);
 }

@@ -1,30 +1,20 @@
 // The platform reports its live channels, shaped after JWP's v2 channels resource. A new channel
 // is idle; channel_active and channel_idle follow real changes of its state only.
-import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { randomId } from '../../ids.js';
 import type { ChannelState } from '../../platform/channel.js';
 import type { FactResult } from '../../platform/lifecycle.js';
 import { requireOperator } from '../auth.js';
 import { notFound } from '../errors.js';
-import { INTAKE_ROUTE, factParams, factRequest, factSchema, newId, noBodyIsEmpty, yieldedEvents } from '../facts.js';
+import { ref, type ApiTypeProvider } from '../components.js';
+import { INTAKE_ROUTE, factParams, factRequest, factSchema, newId, noBodyIsEmpty } from '../facts.js';
 import type { ApiContext } from '../context.js';
-
-const channelSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    type: { type: 'string', const: 'channel' },
-    status: { type: 'string', enum: ['idle', 'active'] },
-    events: yieldedEvents,
-  },
-} as const;
 
 const channelJson = (id: string, state: ChannelState, events: FactResult<ChannelState>['events'] = []) =>
   ({ id, type: 'channel' as const, status: state.status, events });
 
 export default async function channels(fastify: FastifyInstance, { lifecycle, simulator, store }: ApiContext) {
-  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
+  const app = fastify.withTypeProvider<ApiTypeProvider>();
   const tags = ['platform facts']; // the GET routes' (factSchema sets it on the facts)
 
   app.post('/v2/sites/:site_id/channels/', {
@@ -32,7 +22,7 @@ export default async function channels(fastify: FastifyInstance, { lifecycle, si
     schema: factSchema(
       'A live channel was created (idle): yields channel_created. With "simulate": true it then goes active, and later idle, by itself.',
       factParams(),
-      { 201: channelSchema },
+      { 201: ref('Channel') },
       {
         type: 'object',
         additionalProperties: false,
@@ -53,7 +43,7 @@ export default async function channels(fastify: FastifyInstance, { lifecycle, si
   });
 
   app.get('/v2/sites/:site_id/channels/:channel_id/', {
-    schema: { tags, params: factParams('channel_id'), response: { 200: channelSchema } },
+    schema: { tags, params: factParams('channel_id'), response: { 200: ref('Channel') } },
   }, async (request) => {
     requireOperator(request);
     const { site_id, channel_id } = request.params;
@@ -66,7 +56,7 @@ export default async function channels(fastify: FastifyInstance, { lifecycle, si
     schema: factSchema(
       'A live channel changed state: yields channel_active or channel_idle, only if the state really changed.',
       factParams('channel_id'),
-      { 200: channelSchema },
+      { 200: ref('Channel') },
       { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ['active', 'idle'] } } },
     ),
     config: INTAKE_ROUTE,

@@ -1,5 +1,4 @@
 // The delivery log: each (event, webhook) pair, its attempts, and a manual retry.
-import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SUBSCRIBABLE_EVENT_NAMES } from '../../catalog/operational.js';
 import { payloadBody } from '../../catalog/payload.js';
@@ -7,6 +6,7 @@ import type { Attempt, Delivery } from '../../store/types.js';
 import { jwpMicros } from '../../time.js';
 import { requireAccount } from '../auth.js';
 import { notFound } from '../errors.js';
+import { ref, type ApiTypeProvider } from '../components.js';
 import { idParam, pageQuery } from '../schemas.js';
 import type { ApiContext } from '../context.js';
 import { deliveryJson, healthOf, visibleWebhook } from './webhooks/shared.js';
@@ -26,7 +26,7 @@ const deliveryParam = {
 } as const;
 
 export default async function deliveries(fastify: FastifyInstance, { store, clock }: ApiContext) {
-  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
+  const app = fastify.withTypeProvider<ApiTypeProvider>();
   async function visibleDelivery(request: FastifyRequest, delivery_id: string): Promise<Delivery> {
     const delivery = await store.getDelivery(delivery_id);
     if (!delivery) throw notFound(`delivery ${delivery_id}`);
@@ -50,6 +50,7 @@ export default async function deliveries(fastify: FastifyInstance, { store, cloc
           event: { type: 'string', enum: SUBSCRIBABLE_EVENT_NAMES },
         },
       },
+      response: { 200: ref('DeliveryList') },
     },
   }, async (request) => {
     const { webhook_id } = request.params;
@@ -66,6 +67,7 @@ export default async function deliveries(fastify: FastifyInstance, { store, cloc
       tags: ['deliveries'],
       description: "The webhook's deliveries of the last 24 hours by status, their success rate, and its newest attempted delivery.",
       params: idParam('webhook_id'),
+      response: { 200: ref('WebhookStats') },
     },
   }, async (request) => {
     const { webhook_id } = request.params;
@@ -74,7 +76,7 @@ export default async function deliveries(fastify: FastifyInstance, { store, cloc
     return { webhook_id, ...health };
   });
 
-  app.get('/v2/deliveries/:delivery_id/', { schema: { tags: ['deliveries'], params: deliveryParam } }, async (request) => {
+  app.get('/v2/deliveries/:delivery_id/', { schema: { tags: ['deliveries'], params: deliveryParam, response: { 200: ref('DeliveryDetail') } } }, async (request) => {
     const delivery = await visibleDelivery(request, request.params.delivery_id);
     const [attempts, event] = await Promise.all([store.listAttempts(delivery.id), store.getEvent(delivery.eventId)]);
     return {
@@ -86,7 +88,7 @@ export default async function deliveries(fastify: FastifyInstance, { store, cloc
   });
 
   app.post('/v2/deliveries/:delivery_id/retry/', {
-    schema: { tags: ['deliveries'], params: deliveryParam },
+    schema: { tags: ['deliveries'], params: deliveryParam, response: { 202: ref('Delivery') } },
     config: { audit: 'delivery.retried' },
   }, async (request, reply) => {
     requireAccount(request);

@@ -3,7 +3,6 @@
 // a receiver that was down longer than the retry schedule can catch up. The intake route maps
 // HTTP to src/ingest/events.ts and back; its answer comes after the event and its deliveries are
 // committed. The feed is Hookline's (docs/jwp-api.md, "Hookline's extensions").
-import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { EVENT_NAMES, ID_FIELDS } from '../../catalog/events.js';
 import type { EventInput } from '../../ingest/events.js';
@@ -14,6 +13,7 @@ import { requireOperator, visibleAccount } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
 import { externalId, idempotencyHeaders } from '../schemas.js';
 import { INTAKE_ROUTE } from '../facts.js';
+import { ref, type ApiTypeProvider } from '../components.js';
 import type { ApiContext } from '../context.js';
 
 /** Events per page of the feed: this many unless asked, and at most FEED_MAX_PAGE. */
@@ -43,7 +43,7 @@ function positionOf(raw: string): FeedPosition {
 const feedEventJson = (e: EventRecord) => ({ id: e.id, event: e.event, site_id: e.siteId, event_time: jwpSeconds(e.eventTime), ...e.ids });
 
 export default async function events(fastify: FastifyInstance, { ingestor, store }: ApiContext) {
-  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
+  const app = fastify.withTypeProvider<ApiTypeProvider>();
   app.post('/v2/sites/:site_id/events/', {
     schema: {
       tags: ['events'],
@@ -60,12 +60,7 @@ export default async function events(fastify: FastifyInstance, { ingestor, store
           ...Object.fromEntries(ID_FIELDS.map((f) => [f, externalId])),
         },
       },
-      response: {
-        202: {
-          type: 'object',
-          properties: { id: { type: 'string' }, event: { type: 'string' }, site_id: { type: 'string' }, deliveries: { type: 'integer' } },
-        },
-      },
+      response: { 202: ref('ReportedEvent') },
     },
     config: INTAKE_ROUTE,
   }, async (request, reply) => {
@@ -89,27 +84,7 @@ export default async function events(fastify: FastifyInstance, { ingestor, store
           page_length: { type: 'integer', minimum: 1, maximum: FEED_MAX_PAGE, 'x-finite': true, default: FEED_PAGE },
         },
       },
-      response: {
-        200: {
-          type: 'object',
-          properties: {
-            events: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  id: { type: 'string' }, event: { type: 'string' }, site_id: { type: 'string' }, event_time: { type: 'string' },
-                  ...Object.fromEntries(ID_FIELDS.map((f) => [f, { type: 'string' }])),
-                },
-              },
-            },
-            next_cursor: {
-              type: ['string', 'null'],
-              description: 'Pass it as `after` for the events that follow (the same cursor again when this page is empty); null while the property has no event yet.',
-            },
-          },
-        },
-      },
+      response: { 200: ref('EventFeed') },
     },
   }, async (request) => {
     const { site_id } = request.params;

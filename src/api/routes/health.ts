@@ -4,9 +4,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/ports.js';
 import { StoreUnavailable } from '../../store/unavailable.js';
 
+const status = (value: string) => ({ type: 'object', required: ['status'], properties: { status: { type: 'string', const: value } } }) as const;
+
 export default async function health(app: FastifyInstance, { store }: { store: Store }) {
-  app.get('/healthz', { schema: { tags: ['health'], security: [] } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { tags: ['health'], security: [] } }, async () => {
+  app.get('/healthz', { schema: { tags: ['health'], security: [], response: { 200: status('ok') } } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { tags: ['health'], security: [], response: { 200: status('ready') } } }, async () => {
     try {
       await store.ping?.();
     } catch (err) {

@@ -1,6 +1,5 @@
 // The platform reports facts about its media, shaped after JWP's v2 media resources; Hookline
 // derives JWP's events from them (src/platform/media.ts holds the rules). Operator key only.
-import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { randomId } from '../../ids.js';
 import { isPublishable, storedMediaState, type FieldValues, type MediaState } from '../../platform/media.js';
@@ -9,7 +8,8 @@ import type { FactResult } from '../../platform/lifecycle.js';
 import { jwpSeconds, parseIsoTime } from '../../time.js';
 import { requireOperator } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
-import { INTAKE_ROUTE, factParams, factRequest, factSchema, newId, noBodyIsEmpty, yieldedEvents } from '../facts.js';
+import { ref, type ApiTypeProvider } from '../components.js';
+import { INTAKE_ROUTE, factParams, factRequest, factSchema, newId, noBodyIsEmpty } from '../facts.js';
 import { externalId } from '../schemas.js';
 import type { ApiContext } from '../context.js';
 
@@ -55,34 +55,6 @@ const metadataSchema = {
   },
 } as const;
 
-const once = { type: 'string', enum: ['pending', 'sent', 'never'] } as const;
-const statusList = (statuses: string[]) => ({
-  type: 'array',
-  items: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string', enum: statuses } } },
-}) as const;
-
-export const mediaSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    type: { type: 'string', const: 'media' },
-    status: { type: 'string', enum: ['processing', 'publishable', 'deleted'] },
-    metadata: { type: 'object', properties: { publish_start_date: { type: ['string', 'null'] } } },
-    renditions: statusList(['processing', 'ready']),
-    thumbnails: statusList(['processing', 'ready', 'deleted']),
-    text_tracks: statusList(['created', 'deleted']),
-    reuploads: { type: 'integer' },
-    media_available: once,
-    conversions_complete: once,
-    events: yieldedEvents,
-  },
-} as const;
-
-const childSchema = (type: string) => ({
-  type: 'object',
-  properties: { id: { type: 'string' }, type: { type: 'string', const: type }, media_id: { type: 'string' }, status: { type: 'string' }, events: yieldedEvents },
-}) as const;
-
 function mediaStatus(s: MediaState): 'processing' | 'publishable' | 'deleted' {
   if (s.deleted) return 'deleted';
   return isPublishable(s) ? 'publishable' : 'processing';
@@ -126,7 +98,7 @@ function metadataFact(metadata: Metadata = {}): { publishStart: number | null | 
 }
 
 export default async function media(fastify: FastifyInstance, { lifecycle, simulator, store }: ApiContext) {
-  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
+  const app = fastify.withTypeProvider<ApiTypeProvider>();
   const tags = ['platform facts']; // the GET routes' (factSchema sets it on the facts)
 
   app.post('/v2/sites/:site_id/media/', {
@@ -134,7 +106,7 @@ export default async function media(fastify: FastifyInstance, { lifecycle, simul
     schema: factSchema(
       'A media was uploaded: yields media_created. With "simulate": true, Hookline then plays the rest of the upload by itself.',
       factParams(),
-      { 201: mediaSchema },
+      { 201: ref('Media') },
       {
         type: 'object',
         additionalProperties: false,
@@ -161,7 +133,7 @@ export default async function media(fastify: FastifyInstance, { lifecycle, simul
   });
 
   app.get('/v2/sites/:site_id/media/:media_id/', {
-    schema: { tags, description: 'What Hookline knows of a media, and which once-only events are still to come.', params: factParams('media_id'), response: { 200: mediaSchema } },
+    schema: { tags, description: 'What Hookline knows of a media, and which once-only events are still to come.', params: factParams('media_id'), response: { 200: ref('Media') } },
   }, async (request) => {
     requireOperator(request);
     const { site_id, media_id } = request.params;
@@ -175,7 +147,7 @@ export default async function media(fastify: FastifyInstance, { lifecycle, simul
     schema: factSchema(
       'A media was updated: yields media_updated if a metadata field really changed (nothing for an update that changes nothing). A new publish_start_date counts for the uploads not yet publishable.',
       factParams('media_id'),
-      { 200: mediaSchema },
+      { 200: ref('Media') },
       { type: 'object', additionalProperties: false, properties: { metadata: metadataSchema } },
     ),
     config: INTAKE_ROUTE,
@@ -191,7 +163,7 @@ export default async function media(fastify: FastifyInstance, { lifecycle, simul
     schema: factSchema(
       'A media was deleted: yields media_deleted. Later facts about it are refused (409).',
       factParams('media_id'),
-      { 200: mediaSchema },
+      { 200: ref('Media') },
     ),
     config: INTAKE_ROUTE,
   }, async (request) => {
@@ -206,7 +178,7 @@ export default async function media(fastify: FastifyInstance, { lifecycle, simul
     schema: factSchema(
       'A reupload was initiated: yields media_reuploaded. media_available follows once more when the reupload makes the media publishable; conversions_complete never does (first upload only).',
       factParams('media_id'),
-      { 200: mediaSchema },
+      { 200: ref('Media') },
       {
         type: 'object',
         additionalProperties: false,
@@ -230,7 +202,7 @@ export default async function media(fastify: FastifyInstance, { lifecycle, simul
     schema: factSchema(
       'A rendition finished processing. May yield media_available and conversions_complete.',
       factParams('media_id', 'rendition_id'),
-      { 200: childSchema('media_rendition') },
+      { 200: ref('MediaRendition') },
       { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ['ready'] } } },
     ),
     config: INTAKE_ROUTE,
@@ -238,7 +210,7 @@ export default async function media(fastify: FastifyInstance, { lifecycle, simul
     const fact = factRequest(request);
     const { site_id, media_id, rendition_id } = request.params;
     const result = await lifecycle.media(site_id, media_id, { kind: 'rendition_ready', renditionId: rendition_id }, fact);
-    return { id: result.about, type: 'media_rendition', media_id, status: 'ready', events: result.events };
+    return { id: result.about, type: 'media_rendition' as const, media_id, status: 'ready' as const, events: result.events };
   });
 
   app.post('/v2/sites/:site_id/media/:media_id/text_tracks/', {
@@ -246,7 +218,7 @@ export default async function media(fastify: FastifyInstance, { lifecycle, simul
     schema: factSchema(
       'A text track was created: yields track_created.',
       factParams('media_id'),
-      { 201: childSchema('text_track') },
+      { 201: ref('TextTrack') },
       { type: 'object', additionalProperties: false, properties: { id: newId('track') } },
     ),
     config: INTAKE_ROUTE,
@@ -262,13 +234,13 @@ export default async function media(fastify: FastifyInstance, { lifecycle, simul
     schema: factSchema(
       'A text track was deleted: yields track_deleted.',
       factParams('media_id', 'track_id'),
-      { 200: childSchema('text_track') },
+      { 200: ref('TextTrack') },
     ),
     config: INTAKE_ROUTE,
   }, async (request) => {
     const fact = factRequest(request);
     const { site_id, media_id, track_id } = request.params;
     const result = await lifecycle.media(site_id, media_id, { kind: 'track_delete', trackId: track_id }, fact);
-    return { id: result.about, type: 'text_track', media_id, status: 'deleted', events: result.events };
+    return { id: result.about, type: 'text_track' as const, media_id, status: 'deleted' as const, events: result.events };
   });
 }

@@ -1,6 +1,5 @@
 // Signing in to the dashboard: POST /ui/session trades an API key for a session cookie,
 // GET /ui/session says who is signed in (and hands the page its CSRF token), DELETE signs out.
-import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Session } from '../../store/types.js';
 import { jwpMicros } from '../../time.js';
@@ -8,25 +7,13 @@ import { findKey } from '../auth.js';
 import { ApiError } from '../errors.js';
 import { SESSION_COOKIE, assertCsrf, assertSameOrigin, closeSession, cookieOptions, openSession, sessionOf } from '../session.js';
 import type { ApiContext } from '../context.js';
+import { ref, type ApiTypeProvider } from '../components.js';
 import { noContent } from '../schemas.js';
-
-const sessionSchema = {
-  type: 'object',
-  properties: {
-    role: { type: 'string', enum: ['operator', 'account'] },
-    account: {
-      type: ['object', 'null'],
-      properties: { id: { type: 'string' }, name: { type: 'string' } },
-    },
-    csrf_token: { type: 'string', description: 'Send it as X-CSRF-Token with every POST, PATCH and DELETE.' },
-    expires: { type: 'string' },
-  },
-} as const;
 
 const signedOut = () => new ApiError(401, 'unauthorized', 'not signed in');
 
 export default async function session(fastify: FastifyInstance, { store, clock, config }: ApiContext) {
-  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
+  const app = fastify.withTypeProvider<ApiTypeProvider>();
   // Outside development mode the dashboard is expected behind TLS, and the cookie says so.
   const secure = (request: FastifyRequest) => !config.dev || request.protocol === 'https';
 
@@ -50,7 +37,7 @@ export default async function session(fastify: FastifyInstance, { store, clock, 
         additionalProperties: false,
         properties: { api_key: { type: 'string', minLength: 1, maxLength: 512 } },
       },
-      response: { 201: sessionSchema },
+      response: { 201: ref('Session') },
     },
   }, async (request, reply) => {
     // No session yet, so no token to check: a sign-in from another site's page is refused by origin.
@@ -62,7 +49,7 @@ export default async function session(fastify: FastifyInstance, { store, clock, 
     return reply.code(201).send(await describe(opened));
   });
 
-  app.get('/ui/session', { schema: { tags: ['dashboard'], security: [], response: { 200: sessionSchema } } }, async (request, reply) => {
+  app.get('/ui/session', { schema: { tags: ['dashboard'], security: [], response: { 200: ref('Session') } } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const current = await sessionOf(store, request, clock.now());
     if (!current) throw signedOut();

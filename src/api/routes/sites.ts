@@ -1,5 +1,4 @@
 // Properties (JWP's sites). The operator creates them; each caller lists those it may use.
-import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { ID_PATTERN, randomId } from '../../ids.js';
 import type { Site } from '../../store/types.js';
@@ -7,12 +6,13 @@ import { jwpMicros } from '../../time.js';
 import { requireOperator, visibleAccount } from '../auth.js';
 import { noteAudit } from '../audit.js';
 import { badRequest } from '../errors.js';
+import { ref, type ApiTypeProvider } from '../components.js';
 import type { ApiContext } from '../context.js';
 
 const siteJson = (s: Site) => ({ id: s.id, name: s.name, account_id: s.accountId, created: jwpMicros(s.created) });
 
 export default async function sites(fastify: FastifyInstance, { store, clock }: ApiContext) {
-  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
+  const app = fastify.withTypeProvider<ApiTypeProvider>();
   app.post('/v2/sites/', {
     schema: {
       tags: ['operator'],
@@ -22,6 +22,7 @@ export default async function sites(fastify: FastifyInstance, { store, clock }: 
         additionalProperties: false,
         properties: { name: { type: 'string', minLength: 1, maxLength: 255 }, account_id: { type: 'string', pattern: ID_PATTERN } },
       },
+      response: { 201: ref('Site') },
     },
     config: { audit: 'site.created', operatorOnly: true },
   }, async (request, reply) => {
@@ -34,7 +35,7 @@ export default async function sites(fastify: FastifyInstance, { store, clock }: 
     return reply.code(201).send(siteJson(site));
   });
 
-  app.get('/v2/sites/', { schema: { tags: ['properties'] } }, async (request) => {
+  app.get('/v2/sites/', { schema: { tags: ['properties'], response: { 200: ref('SiteList') } } }, async (request) => {
     const list = await store.listSites(visibleAccount(request));
     return { sites: list.map(siteJson), total: list.length };
   });

@@ -1,24 +1,13 @@
 // The platform reports its thumbnails, shaped after JWP's v2 thumbnails resource (per property,
 // each tied to a media). A ready thumbnail is what media_available and conversions_complete wait for.
-import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { randomId } from '../../ids.js';
 import type { FactResult } from '../../platform/lifecycle.js';
 import type { MediaState } from '../../platform/media.js';
-import { INTAKE_ROUTE, factParams, factRequest, factSchema, newId, yieldedEvents } from '../facts.js';
+import { ref, type ApiTypeProvider } from '../components.js';
+import { INTAKE_ROUTE, factParams, factRequest, factSchema, newId } from '../facts.js';
 import { externalId } from '../schemas.js';
 import type { ApiContext } from '../context.js';
-
-const thumbnailSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    type: { type: 'string', const: 'thumbnail' },
-    media_id: { type: 'string' },
-    status: { type: 'string', enum: ['processing', 'ready', 'deleted'] },
-    events: yieldedEvents,
-  },
-} as const;
 
 function thumbnailJson(result: FactResult<MediaState>) {
   const thumbnail = result.state.thumbnails.find((t) => t.id === result.about)!;
@@ -26,13 +15,13 @@ function thumbnailJson(result: FactResult<MediaState>) {
 }
 
 export default async function thumbnails(fastify: FastifyInstance, { lifecycle }: ApiContext) {
-  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
+  const app = fastify.withTypeProvider<ApiTypeProvider>();
 
   app.post('/v2/sites/:site_id/thumbnails/', {
     schema: factSchema(
       'A thumbnail was created for a media: yields thumbnail_created, and, if it is created ready, perhaps media_available and conversions_complete.',
       factParams(),
-      { 201: thumbnailSchema },
+      { 201: ref('Thumbnail') },
       {
         type: 'object',
         required: ['media_id'],
@@ -57,7 +46,7 @@ export default async function thumbnails(fastify: FastifyInstance, { lifecycle }
     schema: factSchema(
       'A thumbnail is ready. May yield media_available and conversions_complete.',
       factParams('thumbnail_id'),
-      { 200: thumbnailSchema },
+      { 200: ref('Thumbnail') },
       { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { type: 'string', enum: ['ready'] } } },
     ),
     config: INTAKE_ROUTE,
@@ -71,7 +60,7 @@ export default async function thumbnails(fastify: FastifyInstance, { lifecycle }
     schema: factSchema(
       'A thumbnail was deleted: yields thumbnail_deleted.',
       factParams('thumbnail_id'),
-      { 200: thumbnailSchema },
+      { 200: ref('Thumbnail') },
     ),
     config: INTAKE_ROUTE,
   }, async (request) => {

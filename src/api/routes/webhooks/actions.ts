@@ -1,6 +1,5 @@
 // Actions on one webhook beyond JWP's resource: rotating its secret, sending it a test event,
 // recovering its failed deliveries, and replaying into it the events it never got.
-import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { eventType } from '../../../catalog/events.js';
 import { isOperational, SUBSCRIBABLE_EVENT_NAMES } from '../../../catalog/operational.js';
@@ -13,7 +12,8 @@ import { noBodyIsEmpty } from '../../facts.js';
 import { idParam, timestamp } from '../../schemas.js';
 import { jwpMicros, parseIsoTime } from '../../../time.js';
 import type { ApiContext } from '../../context.js';
-import { visibleWebhook, webhookJson, webhookSchema } from './shared.js';
+import { ref, type ApiTypeProvider } from '../../components.js';
+import { visibleWebhook, webhookJson } from './shared.js';
 
 const DEFAULT_GRACE_SECONDS = 86_400;
 const MAX_GRACE_SECONDS = 30 * 86_400;
@@ -33,10 +33,8 @@ function replaySince(raw: string, now: number, retentionMs: number, code: string
   return since;
 }
 
-const replayAnswer = { type: 'object', properties: { webhook_id: { type: 'string' }, since: timestamp, deliveries: { type: 'integer' } } } as const;
-
 export default async function webhookActions(fastify: FastifyInstance, { store, secrets, ingestor, clock, config }: ApiContext) {
-  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
+  const app = fastify.withTypeProvider<ApiTypeProvider>();
   app.post('/v2/webhooks/:webhook_id/rotate_secret/', {
     preValidation: noBodyIsEmpty,
     schema: {
@@ -51,7 +49,7 @@ export default async function webhookActions(fastify: FastifyInstance, { store, 
           grace_period_seconds: { type: 'integer', minimum: 0, maximum: MAX_GRACE_SECONDS, default: DEFAULT_GRACE_SECONDS },
         },
       },
-      response: { 200: webhookSchema },
+      response: { 200: ref('Webhook') },
     },
   }, async (request) => {
     requireAccount(request);
@@ -83,15 +81,7 @@ export default async function webhookActions(fastify: FastifyInstance, { store, 
           site_id: { type: 'string', pattern: ID_PATTERN, description: "One of the webhook's properties; its first by default. Not for an operational event." },
         },
       },
-      response: {
-        202: {
-          type: 'object',
-          properties: {
-            id: { type: 'string' }, event: { type: 'string' }, site_id: { type: ['string', 'null'], description: 'null for an operational event.' },
-            webhook_id: { type: 'string' }, deliveries: { type: 'integer' },
-          },
-        },
-      },
+      response: { 202: ref('TestEvent') },
     },
   }, async (request, reply) => {
     requireAccount(request);
@@ -125,9 +115,7 @@ export default async function webhookActions(fastify: FastifyInstance, { store, 
         additionalProperties: false,
         properties: { since: { ...timestamp, description: 'ISO 8601 with its offset, like 2026-01-31T00:00:00Z' } },
       },
-      response: {
-        202: { type: 'object', properties: { webhook_id: { type: 'string' }, since: timestamp, recovered: { type: 'integer' } } },
-      },
+      response: { 202: ref('Recovery') },
     },
     config: { audit: 'webhook.recovered' },
   }, async (request, reply) => {
@@ -151,7 +139,7 @@ export default async function webhookActions(fastify: FastifyInstance, { store, 
         required: ['since'],
         properties: { since: { ...timestamp, description: 'ISO 8601 with its offset; write + as %2B in a query string, or use Z' } },
       },
-      response: { 200: replayAnswer },
+      response: { 200: ref('Replay') },
     },
   }, async (request) => {
     const { webhook_id } = request.params;
@@ -173,7 +161,7 @@ export default async function webhookActions(fastify: FastifyInstance, { store, 
         additionalProperties: false,
         properties: { since: { ...timestamp, description: 'ISO 8601 with its offset, within the retention window' } },
       },
-      response: { 202: replayAnswer },
+      response: { 202: ref('Replay') },
     },
     config: { audit: 'webhook.replayed' },
   }, async (request, reply) => {

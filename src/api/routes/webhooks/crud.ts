@@ -3,7 +3,6 @@
 // actions.ts); it is stored sealed. Hookline's own fields (status, max_in_flight, rate_limit) sit
 // at the top level, outside `metadata`, so that JWP's fields stay as they are.
 // The contract: docs/jwp-api.md.
-import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import type { FastifyInstance } from 'fastify';
 import { isOperational } from '../../../catalog/operational.js';
 import { randomId } from '../../../ids.js';
@@ -14,7 +13,8 @@ import type { ApiContext } from '../../context.js';
 import { notFound } from '../../errors.js';
 import { FieldProblems } from '../../field-errors.js';
 import { idParam, noContent, pageQuery } from '../../schemas.js';
-import { healthOf, metadataProperties, visibleWebhook, WEBHOOK_FIELDS, webhookJson, webhookSchema } from './shared.js';
+import { ref, type ApiTypeProvider } from '../../components.js';
+import { healthOf, metadataProperties, visibleWebhook, WEBHOOK_FIELDS, webhookJson } from './shared.js';
 
 const maxInFlight = {
   type: ['integer', 'null'], minimum: 1, maximum: 10_000,
@@ -56,7 +56,7 @@ interface CheckedFields {
 }
 
 export default async function webhookCrud(fastify: FastifyInstance, { store, secrets, clock, config, guard }: ApiContext) {
-  const app = fastify.withTypeProvider<JsonSchemaToTsProvider>();
+  const app = fastify.withTypeProvider<ApiTypeProvider>();
 
   function checkUrl(problems: FieldProblems, raw: string): void {
     const field = 'metadata.webhook_url';
@@ -104,7 +104,7 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
   app.post('/v2/webhooks/', {
     // A refusal lists every bad field: the handler asks for each (src/api/field-errors.ts).
     attachValidation: true,
-    schema: { tags: ['webhooks'], body: createBody, response: { 201: webhookSchema } },
+    schema: { tags: ['webhooks'], body: createBody, response: { 201: ref('Webhook') } },
     config: { audit: 'webhook.created' },
   }, async (request, reply) => {
     const accountId = requireAccount(request);
@@ -139,6 +139,7 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
           },
         },
       },
+      response: { 200: ref('WebhookList') },
     },
   }, async (request) => {
     const q = request.query;
@@ -151,7 +152,7 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
   });
 
   app.get('/v2/webhooks/:webhook_id/', {
-    schema: { tags: ['webhooks'], params: idParam('webhook_id'), response: { 200: webhookSchema } },
+    schema: { tags: ['webhooks'], params: idParam('webhook_id'), response: { 200: ref('Webhook') } },
   }, async (request) => {
     const { webhook_id } = request.params;
     return webhookJson(await visibleWebhook(store, request, webhook_id));
@@ -159,7 +160,7 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
 
   app.patch('/v2/webhooks/:webhook_id/', {
     attachValidation: true,
-    schema: { tags: ['webhooks'], params: idParam('webhook_id'), body: patchBody, response: { 200: webhookSchema } },
+    schema: { tags: ['webhooks'], params: idParam('webhook_id'), body: patchBody, response: { 200: ref('Webhook') } },
     config: { audit: 'webhook.updated' },
   }, async (request) => {
     const accountId = requireAccount(request);

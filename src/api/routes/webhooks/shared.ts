@@ -1,5 +1,5 @@
 // What the webhook routes, and the delivery log (whose deliveries each belong to a webhook),
-// share: the webhook's JSON and its schema, and finding a webhook the caller may see. Not a
+// share: the webhook's JSON (its schema is components.ts's Webhook), the metadata's fields, and finding a webhook the caller may see. Not a
 // route plugin itself, so that route files import it and never each other.
 import type { FastifyRequest } from 'fastify';
 import { SUBSCRIBABLE_EVENT_NAMES } from '../../../catalog/operational.js';
@@ -9,7 +9,6 @@ import type { Delivery, Webhook } from '../../../store/types.js';
 import { jwpMicros } from '../../../time.js';
 import { visibleAccount } from '../../auth.js';
 import { notFound } from '../../errors.js';
-import { timestamp } from '../../schemas.js';
 
 export const metadataProperties = {
   name: { type: 'string', minLength: 1, maxLength: 255 },
@@ -30,24 +29,6 @@ export const WEBHOOK_FIELDS = [
   '', 'metadata', 'metadata.name', 'metadata.description', 'metadata.webhook_url', 'metadata.site_ids', 'metadata.events',
   'status', 'max_in_flight', 'rate_limit',
 ] as const;
-
-export const webhookSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    type: { type: 'string', const: 'webhook' },
-    created: timestamp,
-    last_modified: timestamp,
-    relationships: { type: 'object' },
-    metadata: { type: 'object', properties: metadataProperties },
-    status: { type: 'string', enum: ['active', 'disabled'] },
-    disabled_reason: { type: ['string', 'null'] },
-    disabled_at: { ...timestamp, type: ['string', 'null'] },
-    max_in_flight: { type: ['integer', 'null'] },
-    rate_limit: { type: ['number', 'null'], description: 'Requests per second at most; null: no limit.' },
-    secret: { type: 'string', description: 'Only in the responses to create and to rotate_secret.' },
-  },
-} as const;
 
 export function webhookJson(w: Webhook) {
   return {
