@@ -2,6 +2,7 @@
 // platform make, typed from the OpenAPI document (the type-level half is client.test-d.ts).
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { SUBSCRIBABLE_EVENT_NAMES } from '../../src/catalog/operational.js';
 import { createClient, type HooklineClient } from '../../src/client/index.js';
 import { verify } from '../../src/signing/verify.js';
 import { OPERATOR_KEY, startReceiver, startTestNode, until, type Receiver, type TestNode } from '../helpers.js';
@@ -75,7 +76,9 @@ it('creates, lists, rotates and tests a webhook, reports an event, and reads the
   expect(stats.data).toMatchObject({ webhook_id, deliveries: { pending: 0, succeeded: 2, failed: 0 }, success_rate: 1 });
 
   const events = await account.GET('/v2/event_types/');
-  expect(events.data!.total).toBe(13);
+  // JWP's 13, then Hookline's operational events.
+  expect(events.data!.event_types.map((t) => t.name)).toEqual([...SUBSCRIBABLE_EVENT_NAMES]);
+  expect(events.data!.total).toBe(SUBSCRIBABLE_EVENT_NAMES.length);
   expect(events.data!.event_types.find((t) => t.name === 'media_available')).toMatchObject({ group: 'media', id_fields: ['media_id'] });
 
   const removed = await account.DELETE('/v2/webhooks/{webhook_id}/', { params: { path: { webhook_id } } });
