@@ -595,7 +595,7 @@ function stamp() {
   return new Date().toISOString().replace(/[:.]/g, '-');
 }
 
-/** The newest file under `dir`, to tell whether dist/ is older than src/. */
+/** The newest file under `dir`: dist/ is older than src/ when src/ holds a newer file than any in dist/ (the build generates src/client/openapi.ts before it compiles it into dist/). */
 function newest(dir) {
   let latest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -616,7 +616,7 @@ function profiled(name) {
 
 async function main() {
   const options = parseOptions(process.argv.slice(2));
-  if (!existsSync(CLI) || newest(join(ROOT, 'src')) > statSync(CLI).mtimeMs) {
+  if (!existsSync(CLI) || newest(join(ROOT, 'src')) > newest(join(ROOT, 'dist'))) {
     usage('dist/ is missing or older than src/: run `npm run build` first');
   }
   const sizes = SIZES[options.quick ? 'quick' : 'full'];

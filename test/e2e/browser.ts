@@ -4,6 +4,7 @@ import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { describe, it } from 'vitest';
 
 export const CHROMIUM = process.env.HOOKLINE_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(process.cwd(), 'test-results');
@@ -19,6 +20,28 @@ export function browserMissing(): string | undefined {
 }
 
 export const mustRunBrowser = process.env.CI === 'true';
+
+/**
+ * Describes browser tests: run when Chromium is here, skipped with the reason when it is not,
+ * and a failure instead under CI=true, where a missing browser must not pass unseen.
+ */
+export function describeInBrowser(name: string, timeout: number, tests: () => void): void {
+  const missing = browserMissing();
+  if (missing && mustRunBrowser) {
+    describe('browser tests', () => {
+      it('need Chromium under CI=true', () => {
+        throw new Error(`CI=true and the browser tests cannot run: ${missing}`);
+      });
+    });
+  } else if (missing) {
+    process.stderr.write(`\n[hookline] browser tests skipped: ${missing}\n`);
+    describe('browser tests', () => {
+      it.skip(`skipped: ${missing}`, () => {});
+    });
+  } else {
+    describe(name, { timeout }, tests);
+  }
+}
 
 export interface Browser {
   context: BrowserContext;

@@ -4,26 +4,11 @@
 // refused field at once, does not submit on Enter in a checkbox, offers the operational events
 // as a group of their own, and puts the focus on the created webhook. Screenshots go to test-results/.
 import type { Page, Response } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createWebhook, startReceiver, startTestNode, until, type Api, type Receiver, type TestNode } from '../helpers.js';
-import { browserMissing, launchBrowser, mustRunBrowser, screenshot, type Browser } from './browser.js';
+import { describeInBrowser, launchBrowser, screenshot, type Browser } from './browser.js';
 
-const missing = browserMissing();
-
-if (missing && mustRunBrowser) {
-  describe('browser tests', () => {
-    it('need Chromium under CI=true', () => {
-      throw new Error(`CI=true and the browser tests cannot run: ${missing}`);
-    });
-  });
-} else if (missing) {
-  process.stderr.write(`\n[hookline] browser tests skipped: ${missing}\n`);
-  describe('browser tests', () => {
-    it.skip(`skipped: ${missing}`, () => {});
-  });
-} else {
-  describe('a customer in Chromium', { timeout: 90_000 }, customerTests);
-}
+describeInBrowser('a customer in Chromium', 90_000, customerTests);
 
 /** The key's limit, and the session's: the page makes more requests than the key could. */
 const KEY_LIMIT = 5;

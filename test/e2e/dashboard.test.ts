@@ -5,26 +5,11 @@
 // go to test-results/.
 import { jwtVerify } from 'jose';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { OPERATOR_KEY, createAccount, createWebhook, startReceiver, startTestNode, until, type Receiver, type TestNode } from '../helpers.js';
-import { browserMissing, launchBrowser, mustRunBrowser, screenshot, type Browser } from './browser.js';
+import { describeInBrowser, launchBrowser, screenshot, type Browser } from './browser.js';
 
-const missing = browserMissing();
-
-if (missing && mustRunBrowser) {
-  describe('browser tests', () => {
-    it('need Chromium under CI=true', () => {
-      throw new Error(`CI=true and the browser tests cannot run: ${missing}`);
-    });
-  });
-} else if (missing) {
-  process.stderr.write(`\n[hookline] browser tests skipped: ${missing}\n`);
-  describe('browser tests', () => {
-    it.skip(`skipped: ${missing}`, () => {});
-  });
-} else {
-  describe('the dashboard in Chromium', { timeout: 60_000 }, dashboardTests);
-}
+describeInBrowser('the dashboard in Chromium', 60_000, dashboardTests);
 
 function dashboardTests() {
   let node: TestNode;

@@ -266,6 +266,19 @@ function DeliveryDetails({ id, url, canAct, tick, onResent }: DetailsProps) {
   );
 }
 
+/** The time a recovery or a replay starts from, as a local date and time; its error is `${id}-error`. */
+function SinceField({ id, label, value, onChange, error }: {
+  id: string; label: string; value: string; onChange: (value: string) => void; error: string | undefined;
+}) {
+  return (
+    <div className="field field-inline">
+      <label className="field-label" htmlFor={id}>{label}</label>
+      <input id={id} className="input" type="datetime-local" value={value} onChange={(e) => onChange(e.target.value)}
+        aria-invalid={!!error} aria-describedby={error ? `${id}-error` : undefined} />
+    </div>
+  );
+}
+
 function RecoverForm({ webhook, onRecovered }: { webhook: Webhook; onRecovered: () => void }) {
   const notify = useToast();
   const id = useId();
@@ -295,11 +308,7 @@ function RecoverForm({ webhook, onRecovered }: { webhook: Webhook; onRecovered: 
   };
   return (
     <form className="recover" onSubmit={submit} noValidate>
-      <div className="field field-inline">
-        <label className="field-label" htmlFor={id}>Recover failed since</label>
-        <input id={id} className="input" type="datetime-local" value={since} onChange={(e) => setSince(e.target.value)}
-          aria-invalid={!!error} aria-describedby={error ? `${id}-error` : undefined} />
-      </div>
+      <SinceField id={id} label="Recover failed since" value={since} onChange={setSince} error={error} />
       <button type="submit" className="button" disabled={busy}>{busy ? 'Recovering…' : 'Recover'}</button>
       {error && <p className="field-error" id={`${id}-error`} role="alert">{error}</p>}
     </form>
@@ -360,11 +369,7 @@ function ReplayForm({ webhook, onReplayed }: { webhook: Webhook; onReplayed: () 
   };
   return (
     <form className="recover" onSubmit={count} noValidate>
-      <div className="field field-inline">
-        <label className="field-label" htmlFor={id}>Replay events since</label>
-        <input id={id} className="input" type="datetime-local" value={since} onChange={(e) => setSince(e.target.value)}
-          aria-invalid={!!error} aria-describedby={error ? `${id}-error` : undefined} />
-      </div>
+      <SinceField id={id} label="Replay events since" value={since} onChange={setSince} error={error} />
       <button type="submit" className="button" disabled={busy}>{busy && !preview ? 'Counting…' : 'Replay…'}</button>
       {error && <p className="field-error" id={`${id}-error`} role="alert">{error}</p>}
       <Confirm
