@@ -65,7 +65,9 @@ describe('live first', () => {
 
 describe('adaptive concurrency', () => {
   it('starts with a few attempts in flight and grows while the endpoint answers quickly, up to max_in_flight', async () => {
-    await start();
+    // The first attempts stay held while 200 events are reported one by one: on a busy machine
+    // that takes longer than the test nodes' 2 s request timeout, which would retry them.
+    await start({ requestTimeoutMs: 60_000 });
     const hold = await holdingReceiver();
     const hook = await createWebhook(perTest.node!.account.api, [perTest.node!.account.siteId], hold.rx.url);
     await perTest.node!.account.api.patch(`/v2/webhooks/${hook.id}/`, { max_in_flight: 40 });
