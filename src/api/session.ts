@@ -27,8 +27,11 @@ const hashOf = hashApiKey;
 
 /**
  * The session cookie's attributes. Outside development mode the dashboard is expected behind TLS,
- * and the cookie says so (Secure); a dashboard other sites may frame needs SameSite=None, which
- * browsers take only with Secure (they keep Secure cookies of http://localhost and 127.0.0.1 too).
+ * and the cookie says so (Secure). A dashboard other sites may frame needs SameSite=None, which
+ * browsers take only with Secure (they keep Secure cookies of http://localhost and 127.0.0.1
+ * too), and Partitioned (CHIPS): browsers that block third-party cookies (Chromium does) still
+ * keep one in a cross-site iframe, apart for each top-level site that frames it, so a session
+ * opened inside one console is not sent anywhere else.
  */
 export function cookieOptions(config: Pick<Config, 'dev' | 'portalFrameAncestors'>, request: FastifyRequest, maxAgeMs?: number): CookieSerializeOptions {
   const framed = config.portalFrameAncestors.length > 0;
@@ -37,6 +40,7 @@ export function cookieOptions(config: Pick<Config, 'dev' | 'portalFrameAncestors
     httpOnly: true,
     sameSite: framed ? 'none' : 'strict',
     secure: framed || !config.dev || request.protocol === 'https',
+    ...(framed ? { partitioned: true } : {}),
     ...(maxAgeMs === undefined ? {} : { maxAge: Math.floor(maxAgeMs / 1000) }),
   };
 }

@@ -256,7 +256,7 @@ describe('framing', () => {
     expect(session.setCookie!.toLowerCase()).toContain('samesite=strict');
   });
 
-  it('is allowed to the listed origins only, with a SameSite=None; Secure cookie', async () => {
+  it('is allowed to the listed origins only, with a SameSite=None; Secure; Partitioned cookie', async () => {
     const framed = await startTestNode({ portalFrameAncestors: ['http://localhost:4100', 'https://*.console.example'] });
     try {
       for (const path of ['/', '/portal', '/events', '/no/such/page']) {
@@ -271,7 +271,7 @@ describe('framing', () => {
       const opened = await open(new URL(made.body.url).hash.slice(1), framed.url);
       expect(opened.status).toBe(201);
       const attributes = opened.setCookie!.split(';').map((a) => a.trim().toLowerCase());
-      expect(attributes).toEqual(expect.arrayContaining(['samesite=none', 'secure', 'httponly']));
+      expect(attributes).toEqual(expect.arrayContaining(['samesite=none', 'secure', 'partitioned', 'httponly']));
       // Signing in with a key gets the same cookie: it is the one cookie of the framed dashboard.
       const signedIn = await fetch(`${framed.url}/ui/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: framed.account.api.key }) });
       expect(signedIn.headers.getSetCookie()[0]!.toLowerCase()).toContain('samesite=none');

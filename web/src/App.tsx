@@ -49,18 +49,25 @@ export function App() {
     // Once, even where StrictMode runs effects twice: a portal token opens one session only.
     if (started.current) return;
     started.current = true;
-    const token = takePortalToken();
-    if (token) {
+    const enter = (token: string) => {
+      setMe(undefined);
       openPortal(token).then((opened) => {
+        setPortalRefused(undefined);
         setMe(opened);
         navigate('/', { replace: true });
       }, (err: unknown) => {
         setPortalRefused(messageOf(err));
         setMe(null);
       });
-    } else {
-      void currentSession().then(setMe);
-    }
+    };
+    const token = takePortalToken();
+    if (token) enter(token);
+    else void currentSession().then(setMe);
+    // Another link opened in this tab while it shows /portal only changes the fragment: no page load.
+    window.addEventListener('hashchange', () => {
+      const next = takePortalToken();
+      if (next) enter(next);
+    });
     onSessionLost(() => {
       setMe(null);
       setNotice('Your session has ended. Sign in again to continue.');

@@ -123,7 +123,7 @@ export function DeliveryLog({ webhook, canAct, refreshKey, pending, onRefresh }:
       {!deliveries && list.error === undefined && <Loading what="deliveries" />}
       {deliveries && deliveries.length === 0 && (
         <div className="empty empty-small">
-          <p>{status || event ? 'No deliveries match these filters.' : 'No deliveries yet. Send a test event to see one arrive.'}</p>
+          <p>{status || event ? 'No deliveries match these filters.' : canAct ? 'No deliveries yet. Send a test event to see one arrive.' : 'No deliveries yet.'}</p>
         </div>
       )}
       {deliveries && deliveries.length > 0 && (
@@ -155,7 +155,9 @@ export function DeliveryLog({ webhook, canAct, refreshKey, pending, onRefresh }:
                     <td data-label="Delivery ID"><span className="mono small">{d.id}</span></td>
                     <td data-label="Attempts">
                       {d.attempts}
-                      {d.next_attempt_at && <div className="row-sub">next <RelativeTime iso={d.next_attempt_at} /></div>}
+                      {d.next_attempt_at && (webhook.status === 'disabled'
+                        ? <div className="row-sub">waits: webhook disabled</div>
+                        : <div className="row-sub">next <RelativeTime iso={d.next_attempt_at} /></div>)}
                     </td>
                     <td data-label="Response">{d.attempts === 0 ? <span className="muted">—</span> : <HttpStatus code={d.last_status_code} />}</td>
                     <td data-label="Created"><RelativeTime iso={d.created} /></td>
