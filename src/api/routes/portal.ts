@@ -48,7 +48,7 @@ export default async function portal(fastify: FastifyInstance, { store, clock, c
     config: { audit: 'portal_session.created', operatorOnly: true },
   }, async (request, reply) => {
     const { account_id } = request.params;
-    const { ttl = PORTAL_TTL_DEFAULT, read_only = false } = request.body ?? {};
+    const { ttl = PORTAL_TTL_DEFAULT, read_only = false } = request.body;
     let ttlMs: number;
     try {
       ttlMs = parseDuration(ttl);
