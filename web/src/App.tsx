@@ -56,7 +56,8 @@ export function App() {
         setMe(opened);
         navigate('/', { replace: true });
       }, (err: unknown) => {
-        setPortalRefused(messageOf(err));
+        const why = messageOf(err);
+        setPortalRefused(why.charAt(0).toUpperCase() + why.slice(1));
         setMe(null);
       });
     };
