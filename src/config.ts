@@ -51,6 +51,8 @@ export interface Config {
   logLevel: string;
   simulationStepMs: number;
   sessionTtlMs: number;
+  publicUrl: string | undefined;
+  portalFrameAncestors: string[];
 }
 
 interface Setting<K extends keyof Config> {
@@ -95,6 +97,26 @@ const targets = (raw: string) => {
 const url = (raw: string) => {
   if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new ConfigError(`expected an http(s) URL, got "${raw}"`);
   return raw;
+};
+const publicUrl = (raw: string) => {
+  const given = url(raw);
+  const parsed = new URL(given);
+  if (parsed.search || parsed.hash || parsed.username || parsed.password) throw new ConfigError(`expected an http(s) address without query, fragment or credentials, got "${raw}"`);
+  return given.replace(/\/+$/, '');
+};
+/**
+ * Origins as CSP's frame-ancestors takes them: scheme://host[:port], the host's first label
+ * optionally `*` (any subdomain); no path, no 'self' or 'none' (those are the default's words).
+ */
+const frameAncestors = (raw: string) => {
+  const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const concrete = entry.replace('://*.', '://wildcard.');
+    if (!URL.canParse(concrete) || !/^https?:$/.test(new URL(concrete).protocol) || new URL(concrete).origin !== concrete) {
+      throw new ConfigError(`expected http(s) origins like https://console.example.com (no path), got "${entry}"`);
+    }
+  }
+  return entries;
 };
 const signingSecret = (raw: string) => {
   if (!/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/.test(raw.trim())) throw new ConfigError('expected a whsec_… secret (whsec_ and at least 24 bytes in base64)');
@@ -151,6 +173,8 @@ export const SETTINGS = [
   }, doc: 'FULL: an acknowledged event survives a power loss. NORMAL: faster, but the last commits may be lost on power loss (never on a crash of the process).' }),
   setting({ key: 'simulationStepMs', flag: '--simulation-step', env: ['HOOKLINE_SIMULATION_STEP'], default: 1_000, parse: duration, doc: 'Time between the steps of a simulated upload, reupload or live channel ("simulate": true).' }),
   setting({ key: 'sessionTtlMs', flag: '--session-ttl', env: ['HOOKLINE_SESSION_TTL'], default: 12 * 3_600_000, parse: duration, doc: 'How long a dashboard sign-in lasts before the browser must sign in again.' }),
+  setting({ key: 'publicUrl', flag: '--public-url', env: ['HOOKLINE_PUBLIC_URL'], default: undefined, parse: publicUrl, doc: 'The address browsers reach Hookline at (https://hooks.example.com): portal links start with it. Unset: the address the request that asked for the link came to.' }),
+  setting({ key: 'portalFrameAncestors', flag: '--portal-frame-ancestors', env: ['HOOKLINE_PORTAL_FRAME_ANCESTORS'], default: [], parse: frameAncestors, doc: 'Comma-separated origins (https://console.example.com, https://*.example.com) whose pages may show the dashboard in an iframe: its Content-Security-Policy frame-ancestors. Set, the session cookie is SameSite=None; Secure; Partitioned, which browsers keep only over https (and on localhost). Unset: no page may frame it (X-Frame-Options: DENY).' }),
   setting({ key: 'logLevel', flag: '--log-level', env: ['HOOKLINE_LOG_LEVEL'], default: 'info', parse: str, doc: 'pino log level: fatal, error, warn, info, debug, trace or silent.' }),
 ] as const;
 

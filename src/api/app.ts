@@ -17,12 +17,13 @@ import admin from './routes/admin.js';
 import audit from './routes/audit.js';
 import catalog from './routes/catalog.js';
 import channels from './routes/channels.js';
-import dashboard from './routes/dashboard.js';
+import dashboard, { dashboardPage } from './routes/dashboard.js';
 import deliveries from './routes/deliveries.js';
 import events from './routes/events.js';
 import health from './routes/health.js';
 import media from './routes/media.js';
 import metrics from './routes/metrics.js';
+import portal from './routes/portal.js';
 import session from './routes/session.js';
 import sites from './routes/sites.js';
 import thumbnails from './routes/thumbnails.js';
@@ -74,7 +75,7 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
     if (!schema || schema.hide) return;
     schema.response = { ...schema.response, '4xx': ref('Error'), '5xx': ref('Error') };
   });
-  installErrorHandlers(app);
+  installErrorHandlers(app, dashboardPage(context.config));
   // JWP's clients send Content-Type: application/json on DELETE too, with no body: that is no body,
   // not malformed JSON.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -93,7 +94,7 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
   await app.register(health, context);
   app.get('/openapi.json', { schema: { hide: true, security: [] } }, async () => app.swagger());
 
-  for (const plugin of [accounts, admin, sites, webhooks, events, media, thumbnails, channels, deliveries, audit, catalog, metrics, session, dashboard]) {
+  for (const plugin of [accounts, admin, sites, webhooks, events, media, thumbnails, channels, deliveries, audit, catalog, metrics, session, portal, dashboard]) {
     await app.register(plugin, context);
   }
   return app;

@@ -59,7 +59,7 @@ function entryFor(request: FastifyRequest, reply: FastifyReply, payload: unknown
   return {
     id: randomId(16),
     accountId,
-    actor: principal.kind,
+    actor: request.portal ? 'portal' : principal.kind,
     keyId: request.apiKeyId,
     action,
     targetType: note.targetType ?? (configured ? configured.split('.')[0]! : lastParam?.[0].replace(/_id$/, '')) ?? null,

@@ -14,7 +14,7 @@ import type { ApiKey } from '../store/types.js';
 import type { RateLimits, Store } from '../store/ports.js';
 import type { Clock } from '../time.js';
 import { ApiError } from './errors.js';
-import { assertCsrf, sessionOf } from './session.js';
+import { SAFE_METHODS, assertCsrf, sessionOf } from './session.js';
 import { SharedRateLimit } from './shared-rate-limit.js';
 
 export type Principal = { kind: 'operator' } | { kind: 'account'; accountId: string };
@@ -29,6 +29,8 @@ declare module 'fastify' {
      * when an Authorization header did. Its requests count against the session's own budget.
      */
     sessionId: string | null;
+    /** Let in by a portal session's cookie (routes/portal.ts); `readOnly` when it may only read. */
+    portal: { readOnly: boolean } | null;
   }
   interface FastifyContextConfig {
     /** Which per-key budget a route draws on; management unless it says otherwise. */
@@ -69,28 +71,32 @@ export async function findKey(store: Store, raw: string): Promise<ApiKey | undef
 
 export function installAuth(app: FastifyInstance, store: Store, clock: Clock): void {
   /** The key the request comes with: in its Authorization header, else behind its session cookie. */
-  async function callerOf(request: FastifyRequest): Promise<Pick<ApiKey, 'accountId'> & { apiKeyId: string; sessionId: string | null }> {
+  async function callerOf(request: FastifyRequest): Promise<Pick<ApiKey, 'accountId'> & { apiKeyId: string; sessionId: string | null; portal: { readOnly: boolean } | null }> {
     const header = request.headers.authorization;
     if (header) {
       const found = await findKey(store, header);
       if (!found) throw unauthorized('invalid API key');
-      return { apiKeyId: found.id, accountId: found.accountId, sessionId: null };
+      return { apiKeyId: found.id, accountId: found.accountId, sessionId: null, portal: null };
     }
     const session = await sessionOf(store, request, clock.now());
     if (!session) throw unauthorized('missing Authorization header: send "Authorization: Bearer <api key>"');
     assertCsrf(request, session);
-    return { apiKeyId: session.apiKeyId, accountId: session.accountId, sessionId: session.idHash };
+    // Before anything else is looked at, as for operatorOnly: a read-only session changes nothing.
+    if (session.readOnly && !SAFE_METHODS.has(request.method)) throw new ApiError(403, 'forbidden', 'this dashboard session is read-only: it can look, not change');
+    return { apiKeyId: session.apiKeyId, accountId: session.accountId, sessionId: session.idHash, portal: session.portal ? { readOnly: session.readOnly } : null };
   }
 
   app.decorateRequest('principal', null as never);
   app.decorateRequest('apiKeyId', null);
   app.decorateRequest('sessionId', null);
+  app.decorateRequest('portal', null);
   app.addHook('onRequest', async (request) => {
     if (!needsKey(request)) return;
     const caller = await callerOf(request);
     request.principal = principalOf(caller.accountId);
     request.apiKeyId = caller.apiKeyId;
     request.sessionId = caller.sessionId;
+    request.portal = caller.portal;
     if (request.routeOptions.config.operatorOnly) requireOperator(request);
   });
 }

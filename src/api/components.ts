@@ -255,7 +255,7 @@ const AuditEntry = {
     id: string,
     created: timestamp,
     account_id: nullable('string'),
-    actor: { type: 'string', enum: ['operator', 'account'] },
+    actor: { type: 'string', enum: ['operator', 'account', 'portal'], description: 'portal: a portal session of the account, opened by a link the operator key made (key_id is that key).' },
     key_id: nullable('string'),
     action: string,
     target_type: nullable('string'),
@@ -344,11 +344,22 @@ const Channel = {
   properties: { id: string, type: { type: 'string', const: 'channel' }, status: { type: 'string', enum: ['idle', 'active'] }, ...facts },
 } as const;
 
+const PortalSession = {
+  $id: 'PortalSession',
+  description: "A portal link: opened in a browser, once, before a few minutes have passed, it signs that browser in to the account's dashboard until expires_at.",
+  type: 'object',
+  required: ['url', 'expires_at'],
+  properties: {
+    url: { type: 'string', description: 'The link to open (or to put in an iframe): one use; the token is in its fragment, so no server or proxy log sees it.' },
+    expires_at: { ...timestamp, description: 'When the session the link opens ends, at the latest.' },
+  },
+} as const;
+
 const Session = {
   $id: 'Session',
   description: 'Who is signed in to the dashboard.',
   type: 'object',
-  required: ['role', 'account', 'csrf_token', 'expires'],
+  required: ['role', 'account', 'csrf_token', 'expires', 'portal', 'read_only'],
   properties: {
     role: { type: 'string', enum: ['operator', 'account'] },
     account: {
@@ -358,13 +369,15 @@ const Session = {
     },
     csrf_token: { type: 'string', description: 'Send it as X-CSRF-Token with every POST, PATCH and DELETE.' },
     expires: timestamp,
+    portal: { type: 'boolean', description: 'Opened by a portal link (POST /v2/accounts/{account_id}/portal_sessions/), not by signing in with a key.' },
+    read_only: { type: 'boolean', description: 'The session can read only: every POST, PATCH and DELETE on /v2/ answers 403.' },
   },
 } as const;
 
 export const COMPONENTS = [
   ErrorBody, Account, AccountList, ApiKey, NewApiKey, ApiKeyList, Site, SiteList, Webhook, WebhookList, TestEvent, Recovery,
   Replay, ReportedEvent, FeedEvent, EventFeed, Delivery, Attempt, DeliveryDetail, DeliveryList, WebhookHealth, WebhookStats, AuditEntry, AuditLog, EventType,
-  EventTypeList, Media, MediaRendition, TextTrack, Thumbnail, Channel, Session,
+  EventTypeList, Media, MediaRendition, TextTrack, Thumbnail, Channel, Session, PortalSession,
 ] as const;
 
 export type ComponentName = (typeof COMPONENTS)[number]['$id'];

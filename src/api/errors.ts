@@ -81,7 +81,11 @@ export function frameworkErrors(err: FastifyError, _request: FastifyRequest, rep
   void reply.code(status).send(errorBody(code, description));
 }
 
-export function installErrorHandlers(app: FastifyInstance): void {
+/**
+ * `notFoundPage`: answers a request that no route matched with a page instead of JSON when it
+ * wants one (the dashboard's "Page not found" for a browser: routes/dashboard.ts).
+ */
+export function installErrorHandlers(app: FastifyInstance, notFoundPage?: { wantsNotFoundPage(request: FastifyRequest): boolean; send(reply: FastifyReply, status: 404): FastifyReply }): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof ApiError) {
       return reply.code(err.statusCode).send(errorBody(err.code, err.message));
@@ -126,6 +130,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
     const allowed = allowedMethods(app, request.url);
     // A route that found nothing to serve (a static file that is not there) says so as a 404.
     if (allowed.length === 0 || allowed.includes(request.method)) {
+      if (allowed.length === 0 && notFoundPage?.wantsNotFoundPage(request)) return notFoundPage.send(reply, 404);
       return reply.code(404).send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
     }
     return reply.code(405).header('allow', allowed.join(', '))

@@ -1,6 +1,8 @@
-// Dashboard sessions: a browser signs in with an API key once and then holds only an HttpOnly,
-// SameSite=Strict cookie. The cookie's value is a random token the server knows by its hash;
-// the API key itself never reaches the browser's storage.
+// Dashboard sessions: a browser signs in with an API key once (or opens a portal link, see
+// routes/portal.ts) and then holds only an HttpOnly, SameSite=Strict cookie. The cookie's value
+// is a random token the server knows by its hash; the API key itself never reaches the browser's
+// storage. When HOOKLINE_PORTAL_FRAME_ANCESTORS lets other sites frame the dashboard, the cookie
+// is SameSite=None; Secure instead, as a cookie in a cross-site iframe must be.
 //
 // A cookie is sent by the browser on its own, so requests it authenticates must prove they come
 // from the dashboard: unsafe methods need the session's CSRF token in X-CSRF-Token, and must
@@ -8,6 +10,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyRequest } from 'fastify';
+import type { Config } from '../config.js';
 import { hashApiKey } from '../security/keys.js';
 import type { ApiKey, Session } from '../store/types.js';
 import type { Store } from '../store/ports.js';
@@ -16,18 +19,28 @@ import { ApiError } from './errors.js';
 export const SESSION_COOKIE = 'hookline_session';
 export const CSRF_HEADER = 'x-csrf-token';
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 const token = () => randomBytes(32).toString('base64url');
 // The cookie's value is random and long, like an API key: one SHA-256 is enough to store it.
 const hashOf = hashApiKey;
 
-export function cookieOptions(secure: boolean, maxAgeMs?: number): CookieSerializeOptions {
+/**
+ * The session cookie's attributes. Outside development mode the dashboard is expected behind TLS,
+ * and the cookie says so (Secure). A dashboard other sites may frame needs SameSite=None, which
+ * browsers take only with Secure (they keep Secure cookies of http://localhost and 127.0.0.1
+ * too), and Partitioned (CHIPS): browsers that block third-party cookies (Chromium does) still
+ * keep one in a cross-site iframe, apart for each top-level site that frames it, so a session
+ * opened inside one console is not sent anywhere else.
+ */
+export function cookieOptions(config: Pick<Config, 'dev' | 'portalFrameAncestors'>, request: FastifyRequest, maxAgeMs?: number): CookieSerializeOptions {
+  const framed = config.portalFrameAncestors.length > 0;
   return {
     path: '/',
     httpOnly: true,
-    sameSite: 'strict',
-    secure,
+    sameSite: framed ? 'none' : 'strict',
+    secure: framed || !config.dev || request.protocol === 'https',
+    ...(framed ? { partitioned: true } : {}),
     ...(maxAgeMs === undefined ? {} : { maxAge: Math.floor(maxAgeMs / 1000) }),
   };
 }
@@ -37,7 +50,21 @@ export async function openSession(store: Store, key: ApiKey, now: number, ttlMs:
   const cookieValue = token();
   const session = { apiKeyId: key.id, csrfToken: token(), created: now, expires: now + ttlMs };
   await store.createSession(hashOf(cookieValue), session);
-  return { cookieValue, session: { ...session, accountId: key.accountId } satisfies Session };
+  return { cookieValue, session: { ...session, accountId: key.accountId, portal: false, readOnly: false } satisfies Session };
+}
+
+/** A portal link's token: random and long like the cookie, kept as its hash. */
+export function newPortalToken(): { value: string; hash: string } {
+  const value = token();
+  return { value, hash: hashOf(value) };
+}
+
+/** Opens the portal link whose token is `value`, once: its session and cookie, or undefined. */
+export async function openPortalSession(store: Store, value: string, now: number) {
+  await store.purgeSessions(now);
+  const cookieValue = token();
+  const session = await store.openPortalSession(hashOf(value), hashOf(cookieValue), token(), now);
+  return session && { cookieValue, session };
 }
 
 /** The session the request's cookie belongs to, if it is valid now, with its id (the cookie's hash). */

@@ -7,7 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type {
   Account, ApiKey, Attempt, AuditEntry, Delivery, DeliveryFilter, EndpointInfo, EngineStats,
   EventRecord, FeedPosition, HealthPolicy, IngestItem, IngestOptions, IngestOutcome, Outcome, Page, PendingDelivery,
-  PlatformKind, PlatformObject, SealedSecrets, Session, Site, StoreChange, Webhook, WebhookChanges, WebhookStats,
+  PlatformKind, PlatformObject, PortalToken, SealedSecrets, Session, Site, StoreChange, Webhook, WebhookChanges, WebhookStats,
 } from './types.js';
 
 /** Opening, closing, health, and what the store tells of its own writes. */
@@ -89,10 +89,19 @@ export interface Directory {
   setOperatorKey(key: ApiKey, hash: string): Promise<void>;
   hasOperatorKey(): Promise<boolean>;
 
-  createSession(idHash: string, session: Omit<Session, 'accountId'>): Promise<void>;
+  /** A session signed in with the key `apiKeyId` (its account is the key's). */
+  createSession(idHash: string, session: Pick<Session, 'apiKeyId' | 'csrfToken' | 'created' | 'expires'>): Promise<void>;
   /** The session if it exists and has not expired at `now`. */
   findSession(idHash: string, now: number): Promise<Session | undefined>;
   deleteSession(idHash: string): Promise<void>;
+  /** Keeps a portal link, known by its token's hash, until it is opened or expires. */
+  createPortalToken(tokenHash: string, token: PortalToken): Promise<void>;
+  /**
+   * Opens the portal link: consumes the token (if it exists and has not expired at `now`) and
+   * creates its session under `idHash`, in one transaction, so that of two concurrent opens one
+   * at most succeeds. Undefined when the link is unknown, used or expired.
+   */
+  openPortalSession(tokenHash: string, idHash: string, csrfToken: string, now: number): Promise<Session | undefined>;
 
   createSite(site: Site): Promise<void>;
   getSite(id: string): Promise<Site | undefined>;
@@ -210,7 +219,7 @@ export interface Retention {
   purgeEvents(before: number, limit: number): Promise<number>;
   /** Idempotency-Keys, of events and of facts alike. */
   purgeIdempotencyKeys(before: number, limit: number): Promise<number>;
-  /** Forgets sessions expired at `now`. */
+  /** Forgets sessions, and portal links, expired at `now`. */
   purgeSessions(now: number): Promise<number>;
 }
 

@@ -2,7 +2,7 @@
 // types in one place so that SQLite and PostgreSQL answer alike.
 import type { IdField } from '../catalog/events.js';
 import type { AlertFacts } from '../catalog/operational.js';
-import type { Attempt, AuditEntry, Delivery, EventRecord, Webhook } from './types.js';
+import type { Attempt, AuditEntry, Delivery, EventRecord, Session, Webhook } from './types.js';
 
 export type Row = Record<string, any>;
 
@@ -80,3 +80,15 @@ export const auditFrom = (r: Row): AuditEntry => ({
 
 /** An API key or a site: both belong to an account and have a name. */
 export const ownedFrom = (r: Row) => ({ id: r.id, accountId: r.account_id, name: r.name, created: r.created });
+
+/** A session row with its account (the portal's, else its key's) and whether a portal link opened it. */
+export const sessionFrom = (r: Row): Session => ({
+  apiKeyId: r.api_key_id,
+  accountId: r.account_id,
+  csrfToken: r.csrf_token,
+  created: Number(r.created),
+  expires: Number(r.expires),
+  // 0 or 1 on SQLite, a boolean on PostgreSQL.
+  portal: Boolean(r.portal),
+  readOnly: Boolean(r.read_only),
+});

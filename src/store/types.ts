@@ -22,7 +22,8 @@ export interface ApiKey {
 export interface AuditEntry {
   id: string;
   accountId: string | null;
-  actor: 'operator' | 'account';
+  /** portal: a portal session of the account (keyId is the operator key that made its link). */
+  actor: 'operator' | 'account' | 'portal';
   keyId: string | null;
   action: string;
   targetType: string | null;
@@ -198,14 +199,34 @@ export interface EngineStats {
   failing: { webhookId: string; consecutiveFailures: number }[];
 }
 
-/** A dashboard session: a browser signed in with one API key. */
+/**
+ * A dashboard session: a browser signed in with one API key, or opened by a portal link that the
+ * operator's key made for one account (then apiKeyId is the operator's key, accountId that account).
+ */
 export interface Session {
   apiKeyId: string;
-  /** The key's account; null for the operator's key. */
+  /** The account the session sees; null for the operator's key. */
   accountId: string | null;
   csrfToken: string;
   created: number;
   expires: number;
+  /** Opened by a portal link (POST /v2/accounts/{id}/portal_sessions/), not by signing in with a key. */
+  portal: boolean;
+  /** Reads only: every unsafe request is refused (portal sessions made with read_only). */
+  readOnly: boolean;
+}
+
+/** A portal link not opened yet: only its token's hash is kept, and opening it consumes it. */
+export interface PortalToken {
+  /** The operator key that made it: replacing that key voids the link and its session. */
+  apiKeyId: string;
+  accountId: string;
+  readOnly: boolean;
+  created: number;
+  /** The link opens nothing from then on. */
+  expires: number;
+  /** The session it opens ends then at the latest. */
+  sessionExpires: number;
 }
 
 /** What the Webhooks page shows of a webhook's recent deliveries (its health). */

@@ -73,6 +73,16 @@ const CASES: Record<string, () => Promise<void>> = {
     await expectForbidden(b.api.delete(`/v2/accounts/${a.id}/api_keys/${keyA}/`));
     expect((await a.api.get('/v2/webhooks/')).status).toBe(200);
   },
+  'POST /v2/accounts/{account_id}/portal_sessions/': async () => {
+    await expectForbidden(b.api.post(`/v2/accounts/${a.id}/portal_sessions/`, { ttl: '1h' }));
+    await expectForbidden(b.api.post(`/v2/accounts/${b.id}/portal_sessions/`, { ttl: '1h' }));
+  },
+  // Opening a portal link needs its token: B has none of A's, and a guess opens nothing.
+  'POST /ui/portal': async () => {
+    const res = await b.api.post('/ui/portal', { token: 'A'.repeat(43) }, { origin: b.api.baseUrl });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('set-cookie')).toBeNull();
+  },
   'POST /v2/sites/': () => expectForbidden(b.api.post('/v2/sites/', { name: 'p', account_id: b.id })),
   'GET /v2/sites/': async () => {
     const res = await b.api.get('/v2/sites/');

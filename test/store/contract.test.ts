@@ -81,11 +81,42 @@ describe(`the store contract (${TEST_STORE})`, () => {
     await store.createApiKey({ id: 'key00001', accountId: 'acct0001', name: 'cms', created: NOW }, 'hash-1');
     await store.createSession('s1', { apiKeyId: 'key00001', csrfToken: 'csrf', created: NOW, expires: NOW + 1000 });
     await store.createSession('s2', { apiKeyId: 'key00001', csrfToken: 'csrf2', created: NOW, expires: NOW + 10 });
-    expect(await store.findSession('s1', NOW)).toEqual({ apiKeyId: 'key00001', accountId: 'acct0001', csrfToken: 'csrf', created: NOW, expires: NOW + 1000 });
+    expect(await store.findSession('s1', NOW)).toEqual({ apiKeyId: 'key00001', accountId: 'acct0001', csrfToken: 'csrf', created: NOW, expires: NOW + 1000, portal: false, readOnly: false });
     expect(await store.findSession('s2', NOW + 10)).toBeUndefined();
     expect(await store.purgeSessions(NOW + 10)).toBe(1);
     await store.revokeApiKey('acct0001', 'key00001');
     expect(await store.findSession('s1', NOW)).toBeUndefined();
+  });
+
+  it('opens a portal link once, into a session of its account that ends when it says, and forgets it when its key goes', async () => {
+    await store.setOperatorKey({ id: 'op000001', accountId: null, name: 'operator', created: NOW }, 'op-hash');
+    const link = { apiKeyId: 'op000001', accountId: 'acct0001', created: NOW, expires: NOW + 300_000, sessionExpires: NOW + 3_600_000 };
+    await store.createPortalToken('t-hash', { ...link, readOnly: true });
+    const opened = await store.openPortalSession('t-hash', 'ps1', 'csrf-p', NOW + 10);
+    const session = { apiKeyId: 'op000001', accountId: 'acct0001', csrfToken: 'csrf-p', created: NOW + 10, expires: NOW + 3_600_000, portal: true, readOnly: true };
+    expect(opened).toEqual(session);
+    expect(await store.findSession('ps1', NOW + 20)).toEqual(session);
+    // Once: the token is gone, and a second open makes no session.
+    expect(await store.openPortalSession('t-hash', 'ps2', 'csrf-2', NOW + 20)).toBeUndefined();
+    expect(await store.findSession('ps2', NOW + 20)).toBeUndefined();
+    // Concurrent opens of one link: one session at most.
+    await store.createPortalToken('race', { ...link, readOnly: false });
+    const raced = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((id) => store.openPortalSession('race', id, 'c', NOW + 30)));
+    expect(raced.filter(Boolean)).toHaveLength(1);
+    expect(raced.find(Boolean)).toMatchObject({ portal: true, readOnly: false, accountId: 'acct0001' });
+    // A link past its expiry opens nothing, and is purged with expired sessions.
+    await store.createPortalToken('late', { ...link, readOnly: false });
+    expect(await store.openPortalSession('late', 'ps3', 'c', NOW + 300_000)).toBeUndefined();
+    await store.createPortalToken('stale', { ...link, readOnly: false });
+    expect(await store.purgeSessions(NOW + 300_000)).toBe(2); // late and stale
+    expect(await store.openPortalSession('stale', 'ps4', 'c', NOW + 1)).toBeUndefined();
+    // The session ends at its link's sessionExpires.
+    expect(await store.findSession('ps1', NOW + 3_600_000)).toBeUndefined();
+    // Replacing the operator key that made them ends its portal sessions and voids its links.
+    await store.createPortalToken('pending', { ...link, readOnly: false });
+    await store.setOperatorKey({ id: 'op000002', accountId: null, name: 'operator', created: NOW }, 'op-hash-2');
+    expect(await store.findSession('ps1', NOW + 20)).toBeUndefined();
+    expect(await store.openPortalSession('pending', 'ps5', 'c', NOW + 20)).toBeUndefined();
   });
 
   it('creates, lists in order, updates, rotates and deletes webhooks', async () => {

@@ -1,39 +1,74 @@
 // Which page to show: sign in when there is no session, else the page the path names.
-import { useCallback, useEffect, useMemo, useState } from 'react';
-import { onSessionLost } from './api';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { messageOf, onSessionLost } from './api';
 import { Layout } from './components/Layout';
 import { Loading } from './components/Feedback';
 import { EventsPage } from './pages/EventsPage';
+import { NotFound, PortalClosed } from './pages/NotFound';
 import { PropertiesPage } from './pages/PropertiesPage';
 import { SignIn } from './pages/SignIn';
 import { WebhookPage } from './pages/WebhookPage';
 import { WebhooksPage } from './pages/WebhooksPage';
 import { navigate, usePath } from './router';
-import { SessionContext, currentSession, signOut } from './session';
+import { SessionContext, currentSession, openPortal, signOut } from './session';
 import type { Me } from './types';
 
 const TITLES: [RegExp, string][] = [
-  [/^\/webhooks\/.+/, 'Webhook'],
-  [/^\/events$/, 'Events'],
-  [/^\/properties$/, 'Properties'],
-  [/^\/sign-in$/, 'Sign in'],
+  [/^\/(webhooks|portal|sign-in)?\/?$/, 'Webhooks'],
+  [/^\/webhooks\/[A-Za-z0-9]+\/?$/, 'Webhook'],
+  [/^\/events\/?$/, 'Events'],
+  [/^\/properties\/?$/, 'Properties'],
 ];
 
+/** The page a path names; the paths are those the server answers with the page (src/api/routes/dashboard.ts). */
 function page(path: string) {
   const webhook = /^\/webhooks\/([A-Za-z0-9]+)\/?$/.exec(path);
   if (webhook) return <WebhookPage key={webhook[1]} id={webhook[1]!} />;
-  if (path === '/events') return <EventsPage />;
-  if (path === '/properties') return <PropertiesPage />;
-  return <WebhooksPage />;
+  if (/^\/events\/?$/.test(path)) return <EventsPage />;
+  if (/^\/properties\/?$/.test(path)) return <PropertiesPage />;
+  if (/^\/(webhooks|portal|sign-in)?\/?$/.test(path)) return <WebhooksPage />;
+  return <NotFound path={path} />;
+}
+
+/** The portal link's token, taken once from the address (its fragment), which then forgets it. */
+function takePortalToken(): string | undefined {
+  if (location.pathname !== '/portal') return undefined;
+  const token = location.hash.slice(1);
+  history.replaceState(null, '', '/portal');
+  return token || undefined;
 }
 
 export function App() {
   const path = usePath();
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const [notice, setNotice] = useState<string>();
+  const [portalRefused, setPortalRefused] = useState<string>();
+  const started = useRef(false);
 
   useEffect(() => {
-    void currentSession().then(setMe);
+    // Once, even where StrictMode runs effects twice: a portal token opens one session only.
+    if (started.current) return;
+    started.current = true;
+    const enter = (token: string) => {
+      setMe(undefined);
+      openPortal(token).then((opened) => {
+        setPortalRefused(undefined);
+        setMe(opened);
+        navigate('/', { replace: true });
+      }, (err: unknown) => {
+        const why = messageOf(err);
+        setPortalRefused(why.charAt(0).toUpperCase() + why.slice(1));
+        setMe(null);
+      });
+    };
+    const token = takePortalToken();
+    if (token) enter(token);
+    else void currentSession().then(setMe);
+    // Another link opened in this tab while it shows /portal only changes the fragment: no page load.
+    window.addEventListener('hashchange', () => {
+      const next = takePortalToken();
+      if (next) enter(next);
+    });
     onSessionLost(() => {
       setMe(null);
       setNotice('Your session has ended. Sign in again to continue.');
@@ -41,7 +76,7 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    const title = TITLES.find(([re]) => re.test(path))?.[1] ?? 'Webhooks';
+    const title = TITLES.find(([re]) => re.test(path))?.[1] ?? 'Page not found';
     document.title = `${me === null ? 'Sign in' : title} · Hookline`;
   }, [path, me]);
 
@@ -54,6 +89,7 @@ export function App() {
   const session = useMemo(() => (me ? { me, signOut: leave } : null), [me, leave]);
 
   if (me === undefined) return <Loading what="Hookline" />;
+  if (me === null && portalRefused && path === '/portal') return <PortalClosed reason={portalRefused} />;
   if (me === null) {
     return (
       <SignIn

@@ -35,6 +35,22 @@ export async function signIn(apiKey: string): Promise<Me> {
   return me;
 }
 
+/**
+ * Opens a portal link: its one-use token (the link's fragment) for a session cookie. The
+ * fragment never reaches a server's log; the page drops it from the address bar first.
+ */
+export async function openPortal(token: string): Promise<Me> {
+  const me = await api.post<Me>('/ui/portal', { token });
+  forgetCachedData();
+  setCsrfToken(me.csrf_token);
+  return me;
+}
+
+/** Whether the session may change anything: an account's, unless opened read-only. The operator's key only looks. */
+export function canWrite(me: Me): boolean {
+  return me.role === 'account' && !me.read_only;
+}
+
 export async function signOut(): Promise<void> {
   try {
     await api.delete('/ui/session');

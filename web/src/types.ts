@@ -7,6 +7,10 @@ export interface Me {
   account: { id: string; name: string } | null;
   csrf_token: string;
   expires: string;
+  /** Opened by a portal link (left out by servers without portal sessions). */
+  portal?: boolean;
+  /** The session can look, not change: the dashboard hides what would change anything. */
+  read_only?: boolean;
 }
 
 export interface WebhookMetadata {

@@ -1,6 +1,7 @@
 // Signing in to the dashboard: POST /ui/session trades an API key for a session cookie,
 // GET /ui/session says who is signed in (and hands the page its CSRF token), DELETE signs out.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Store } from '../../store/ports.js';
 import type { Session } from '../../store/types.js';
 import { jwpMicros } from '../../time.js';
 import { findKey } from '../auth.js';
@@ -12,20 +13,22 @@ import { noContent } from '../schemas.js';
 
 const signedOut = () => new ApiError(401, 'unauthorized', 'not signed in');
 
+/** What GET /ui/session says of a session: who, until when, and the CSRF token to send. */
+export async function describeSession(store: Store, s: Session) {
+  const account = s.accountId === null ? null : await store.getAccount(s.accountId);
+  return {
+    role: s.accountId === null ? 'operator' as const : 'account' as const,
+    account: account ? { id: account.id, name: account.name } : null,
+    csrf_token: s.csrfToken,
+    expires: jwpMicros(s.expires),
+    portal: s.portal,
+    read_only: s.readOnly,
+  };
+}
+
 export default async function session(fastify: FastifyInstance, { store, clock, config }: ApiContext) {
   const app = fastify.withTypeProvider<ApiTypeProvider>();
-  // Outside development mode the dashboard is expected behind TLS, and the cookie says so.
-  const secure = (request: FastifyRequest) => !config.dev || request.protocol === 'https';
-
-  async function describe(s: Session) {
-    const account = s.accountId === null ? null : await store.getAccount(s.accountId);
-    return {
-      role: s.accountId === null ? 'operator' as const : 'account' as const,
-      account: account ? { id: account.id, name: account.name } : null,
-      csrf_token: s.csrfToken,
-      expires: jwpMicros(s.expires),
-    };
-  }
+  const describe = (s: Session) => describeSession(store, s);
 
   app.post('/ui/session', {
     schema: {
@@ -45,7 +48,7 @@ export default async function session(fastify: FastifyInstance, { store, clock, 
     const key = await findKey(store, request.body.api_key);
     if (!key) throw new ApiError(401, 'unauthorized', 'api_key: this API key is not valid');
     const { cookieValue, session: opened } = await openSession(store, key, clock.now(), config.sessionTtlMs);
-    reply.setCookie(SESSION_COOKIE, cookieValue, cookieOptions(secure(request), config.sessionTtlMs));
+    reply.setCookie(SESSION_COOKIE, cookieValue, cookieOptions(config, request, config.sessionTtlMs));
     return reply.code(201).send(await describe(opened));
   });
 
@@ -62,7 +65,7 @@ export default async function session(fastify: FastifyInstance, { store, clock, 
       assertCsrf(request, current);
       await closeSession(store, request);
     }
-    reply.clearCookie(SESSION_COOKIE, cookieOptions(secure(request)));
+    reply.clearCookie(SESSION_COOKIE, cookieOptions(config, request));
     return reply.code(204).send();
   });
 }

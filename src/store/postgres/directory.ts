@@ -1,6 +1,6 @@
 // The directory on PostgreSQL (the Directory port, src/store/ports.ts): accounts, API keys and
 // the operator's key, dashboard sessions, properties. Each operation with its SQL.
-import { ownedFrom } from '../rows.js';
+import { ownedFrom, sessionFrom } from '../rows.js';
 import type { Account, ApiKey, Session, Site } from '../types.js';
 import type { Db } from './db.js';
 
@@ -54,15 +54,17 @@ export async function hasOperatorKey(db: Db): Promise<boolean> {
   return (await db.query('SELECT 1 FROM api_keys WHERE account_id IS NULL LIMIT 1')).rows.length > 0;
 }
 
-export async function createSession(db: Db, idHash: string, s: Omit<Session, 'accountId'>): Promise<void> {
+export async function createSession(db: Db, idHash: string, s: Pick<Session, 'apiKeyId' | 'csrfToken' | 'created' | 'expires'>): Promise<void> {
   await db.query('INSERT INTO sessions (id_hash, api_key_id, csrf_token, created, expires) VALUES ($1, $2, $3, $4, $5)',
     [idHash, s.apiKeyId, s.csrfToken, s.created, s.expires]);
 }
 
 export async function findSession(db: Db, idHash: string, now: number): Promise<Session | undefined> {
-  const r = (await db.query(`SELECT s.*, k.account_id FROM sessions s JOIN api_keys k ON k.id = s.api_key_id
+  const r = (await db.query(`SELECT s.api_key_id, s.csrf_token, s.created, s.expires, s.read_only,
+      s.account_id IS NOT NULL AS portal, coalesce(s.account_id, k.account_id) AS account_id
+    FROM sessions s JOIN api_keys k ON k.id = s.api_key_id
     WHERE s.id_hash = $1 AND s.expires > $2`, [idHash, now])).rows[0];
-  return r && { apiKeyId: r.api_key_id, accountId: r.account_id, csrfToken: r.csrf_token, created: r.created, expires: r.expires };
+  return r && sessionFrom(r);
 }
 
 export async function deleteSession(db: Db, idHash: string): Promise<void> {

@@ -15,6 +15,7 @@ import * as engine from './engine.js';
 import * as feed from './feed.js';
 import * as intake from './intake.js';
 import * as membership from './membership.js';
+import * as portal from './portal.js';
 import { storeError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
 import * as rateLimits from './rate-limits.js';
@@ -99,6 +100,8 @@ export class PostgresStore implements Store {
   createSession: Directory['createSession'] = (idHash, session) => directory.createSession(this.db, idHash, session);
   findSession: Directory['findSession'] = (idHash, now) => directory.findSession(this.db, idHash, now);
   deleteSession: Directory['deleteSession'] = (idHash) => directory.deleteSession(this.db, idHash);
+  createPortalToken: Directory['createPortalToken'] = (tokenHash, token) => portal.createPortalToken(this.db, tokenHash, token);
+  openPortalSession: Directory['openPortalSession'] = (tokenHash, idHash, csrfToken, now) => portal.openPortalSession(this.db, tokenHash, idHash, csrfToken, now);
   createSite: Directory['createSite'] = (site) => directory.createSite(this.db, site);
   getSite: Directory['getSite'] = (id) => directory.getSite(this.db, id);
   listSites: Directory['listSites'] = (accountId) => directory.listSites(this.db, accountId);

@@ -301,4 +301,25 @@ ALTER TABLE deliveries ADD COLUMN replay BOOLEAN NOT NULL DEFAULT false;
 -- about, as JSON {"subject_webhook_id","subject_webhook_url","reason","failures"}; NULL for JWP's events.
 ALTER TABLE events ADD COLUMN alert TEXT;
 `,
+  /* 10: portal sessions (the embedded store's 13) */ `
+-- A portal link not opened yet. Only the hash of its one-use token is kept; opening it deletes
+-- the row and creates the session in one statement. Replacing the operator key that made it
+-- voids it (and the sessions it opened).
+CREATE TABLE portal_tokens (
+  token_hash       TEXT PRIMARY KEY,
+  api_key_id       TEXT NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+  account_id       TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  read_only        BOOLEAN NOT NULL,
+  created          BIGINT NOT NULL,
+  expires          BIGINT NOT NULL,  -- the link opens nothing from then on
+  session_expires  BIGINT NOT NULL   -- the session it opens ends then at the latest
+);
+CREATE INDEX portal_tokens_by_expiry ON portal_tokens (expires);
+
+-- A session opened by a portal link sees account_id (its key is the operator's); NULL: the
+-- key's own account. read_only: every unsafe request of the session is refused.
+ALTER TABLE sessions
+  ADD COLUMN account_id TEXT REFERENCES accounts(id) ON DELETE CASCADE,
+  ADD COLUMN read_only  BOOLEAN NOT NULL DEFAULT false;
+`,
 ];

@@ -23,5 +23,8 @@ export async function purgeIdempotencyKeys(db: Db, before: number, limit: number
 }
 
 export async function purgeSessions(db: Db, now: number): Promise<number> {
-  return (await db.query('DELETE FROM sessions WHERE expires <= $1', [now])).rowCount ?? 0;
+  const { rows } = await db.query(`WITH links AS (DELETE FROM portal_tokens WHERE expires <= $1 RETURNING 1),
+      sessions AS (DELETE FROM sessions WHERE expires <= $1 RETURNING 1)
+    SELECT (SELECT count(*) FROM links) + (SELECT count(*) FROM sessions) AS n`, [now]);
+  return Number(rows[0].n);
 }

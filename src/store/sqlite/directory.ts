@@ -1,8 +1,9 @@
 // The directory on the embedded store: accounts, API keys (the operator's too), dashboard
 // sessions and properties (sites). What the API's key check and the dashboard read.
-import { ownedFrom, type Row } from '../rows.js';
+import { ownedFrom, sessionFrom, type Row } from '../rows.js';
 import type { Directory } from '../ports.js';
 import type { Account, ApiKey, Session, Site } from '../types.js';
+import { portal } from './portal.js';
 import { statement, type Context } from './statement.js';
 
 export function directory({ db, announce }: Context): Directory {
@@ -59,14 +60,18 @@ export function directory({ db, announce }: Context): Directory {
     },
 
     async findSession(idHash, now): Promise<Session | undefined> {
-      const r = statement(db, `SELECT s.*, k.account_id FROM sessions s JOIN api_keys k ON k.id = s.api_key_id
+      const r = statement(db, `SELECT s.api_key_id, s.csrf_token, s.created, s.expires, s.read_only,
+          s.account_id IS NOT NULL AS portal, coalesce(s.account_id, k.account_id) AS account_id
+        FROM sessions s JOIN api_keys k ON k.id = s.api_key_id
         WHERE s.id_hash = ? AND s.expires > ?`).get(idHash, now) as Row | undefined;
-      return r && { apiKeyId: r.api_key_id, accountId: r.account_id, csrfToken: r.csrf_token, created: r.created, expires: r.expires };
+      return r && sessionFrom(r);
     },
 
     async deleteSession(idHash) {
       statement(db, 'DELETE FROM sessions WHERE id_hash = ?').run(idHash);
     },
+
+    ...portal(db),
 
     async createSite(s) {
       statement(db, 'INSERT INTO sites (id, account_id, name, created) VALUES (?, ?, ?, ?)').run(s.id, s.accountId, s.name, s.created);

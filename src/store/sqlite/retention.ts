@@ -27,7 +27,8 @@ export function retention({ db }: Context): Retention {
     },
 
     async purgeSessions(now) {
-      return statement(db, 'DELETE FROM sessions WHERE expires <= ?').run(now).changes;
+      const links = statement(db, 'DELETE FROM portal_tokens WHERE expires <= ?').run(now).changes;
+      return links + statement(db, 'DELETE FROM sessions WHERE expires <= ?').run(now).changes;
     },
   };
 }

@@ -6,7 +6,8 @@
 import { Fragment, useEffect, useId, useState, type FormEvent } from 'react';
 import { api, messageOf, query } from '../api';
 import { Confirm } from './Dialog';
-import { ago, fullTime, isoToLocalInput, localInputToIso, plural, prettyJson } from '../format';
+import { fullTime, isoToLocalInput, localInputToIso, plural, prettyJson } from '../format';
+import { RelativeTime } from './RelativeTime';
 import { loadEventTypes, useLoad, usePoll } from '../hooks';
 import type { DeliveryDetail, DeliveryList, DeliveryStatus, ReplayCount, Webhook } from '../types';
 import { DeliveryBadge, HttpStatus } from './Badges';
@@ -122,7 +123,7 @@ export function DeliveryLog({ webhook, canAct, refreshKey, pending, onRefresh }:
       {!deliveries && list.error === undefined && <Loading what="deliveries" />}
       {deliveries && deliveries.length === 0 && (
         <div className="empty empty-small">
-          <p>{status || event ? 'No deliveries match these filters.' : 'No deliveries yet. Send a test event to see one arrive.'}</p>
+          <p>{status || event ? 'No deliveries match these filters.' : canAct ? 'No deliveries yet. Send a test event to see one arrive.' : 'No deliveries yet.'}</p>
         </div>
       )}
       {deliveries && deliveries.length > 0 && (
@@ -154,10 +155,12 @@ export function DeliveryLog({ webhook, canAct, refreshKey, pending, onRefresh }:
                     <td data-label="Delivery ID"><span className="mono small">{d.id}</span></td>
                     <td data-label="Attempts">
                       {d.attempts}
-                      {d.next_attempt_at && <div className="row-sub">next {ago(d.next_attempt_at)}</div>}
+                      {d.next_attempt_at && (webhook.status === 'disabled'
+                        ? <div className="row-sub">waits: webhook disabled</div>
+                        : <div className="row-sub">next <RelativeTime iso={d.next_attempt_at} /></div>)}
                     </td>
                     <td data-label="Response">{d.attempts === 0 ? <span className="muted">—</span> : <HttpStatus code={d.last_status_code} />}</td>
-                    <td data-label="Created"><time dateTime={d.created} title={fullTime(d.created)}>{ago(d.created)}</time></td>
+                    <td data-label="Created"><RelativeTime iso={d.created} /></td>
                     <td className="cell-action">
                       <button type="button" className="button button-small" aria-expanded={expanded} aria-controls={`detail-${d.id}`} onClick={() => toggle(d.id)}>
                         {expanded ? 'Hide' : 'Details'}<span className="visually-hidden"> of delivery {d.id}</span>
@@ -241,7 +244,7 @@ function DeliveryDetails({ id, url, canAct, tick, onResent }: DetailsProps) {
         </div>
         <div>
           <h4>Attempts <span className="muted">({d.attempts.length})</span></h4>
-          {d.attempts.length === 0 && <p className="muted">Not attempted yet{d.next_attempt_at ? `: due ${ago(d.next_attempt_at)}` : ''}.</p>}
+          {d.attempts.length === 0 && <p className="muted">Not attempted yet{d.next_attempt_at ? <>: due <RelativeTime iso={d.next_attempt_at} /></> : ''}.</p>}
           <ol className="attempts" reversed>
             {[...d.attempts].reverse().map((a, i) => (
               <li key={`${a.attempted_at}-${i}`} className="attempt">
@@ -249,7 +252,7 @@ function DeliveryDetails({ id, url, canAct, tick, onResent }: DetailsProps) {
                   <span className="attempt-number">#{d.attempts.length - i}</span>
                   <HttpStatus code={a.status_code} />
                   <span className="muted small">{a.duration_ms} ms</span>
-                  <time className="muted small" dateTime={a.attempted_at} title={fullTime(a.attempted_at)}>{ago(a.attempted_at)}</time>
+                  <RelativeTime className="muted small" iso={a.attempted_at} />
                 </div>
                 {a.error && <p className="attempt-error">{a.error}</p>}
                 {a.response_body ? (

@@ -1,7 +1,8 @@
 // A webhook's recent health, from GET /v2/webhooks/{id}/stats/.
-import { ago, fullTime, percent, plural } from '../format';
+import { fullTime, percent, plural } from '../format';
 import type { WebhookStats } from '../types';
 import { DeliveryBadge, HttpStatus } from './Badges';
+import { RelativeTime } from './RelativeTime';
 
 export function LastDelivery({ stats }: { stats: WebhookStats }) {
   const last = stats.last_delivery;
@@ -9,7 +10,7 @@ export function LastDelivery({ stats }: { stats: WebhookStats }) {
   return (
     <span className="last-delivery">
       <DeliveryBadge status={last.status} /> <HttpStatus code={last.last_status_code} />
-      <time className="row-sub" dateTime={last.last_modified} title={fullTime(last.last_modified)}>{ago(last.last_modified)}</time>
+      <RelativeTime className="row-sub" iso={last.last_modified} />
     </span>
   );
 }

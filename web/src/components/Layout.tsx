@@ -1,5 +1,6 @@
-// The frame of every signed-in page: brand, navigation, who is signed in, sign out.
-import type { ReactNode } from 'react';
+// The frame of every signed-in page: brand, navigation, who is signed in, sign out; and where
+// the keyboard focus goes after a navigation.
+import { useEffect, useRef, type ReactNode } from 'react';
 import logo from '../favicon.svg';
 import { Link } from '../router';
 import { useSession } from '../session';
@@ -10,8 +11,39 @@ const NAV = [
   { to: '/properties', label: 'Properties', match: (p: string) => p === '/properties' },
 ];
 
+/**
+ * After a navigation inside the page (not the first load), the keyboard focus goes to the new
+ * page's heading, as a page load would start there: screen readers say where they are, and Tab
+ * goes on from the top of the page. A page still loading gets it as soon as its heading shows.
+ */
+function useHeadingFocus(path: string) {
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const main = document.getElementById('main');
+    if (!main) return;
+    const focusHeading = () => {
+      const heading = main.querySelector('h1');
+      if (!heading) return false;
+      if (!heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+      heading.focus({ preventScroll: true });
+      return true;
+    };
+    if (focusHeading()) return;
+    const observer = new MutationObserver(() => {
+      if (focusHeading()) observer.disconnect();
+    });
+    observer.observe(main, { childList: true, subtree: true });
+    return () => observer.disconnect();
+  }, [path]);
+}
+
 export function Layout({ path, children }: { path: string; children: ReactNode }) {
   const { me, signOut } = useSession();
+  useHeadingFocus(path);
   return (
     <div className="app">
       <a className="skip-link" href="#main">Skip to content</a>
@@ -32,6 +64,7 @@ export function Layout({ path, children }: { path: string; children: ReactNode }
             <span className="who-name" title={me.account ? `Account ${me.account.id}` : 'Operator key'}>
               {me.role === 'operator' ? 'Operator' : me.account?.name ?? 'Account'}
             </span>
+            {me.read_only && <span className="chip chip-readonly" title="This session can look at webhooks and deliveries, not change them">Read-only</span>}
             <button type="button" className="button button-small button-quiet" onClick={() => void signOut()}>Sign out</button>
           </div>
         </div>

@@ -12,10 +12,11 @@ import { LastDelivery, SuccessRate } from '../components/Health';
 import { PageHeader } from '../components/Layout';
 import { useToast } from '../components/Toasts';
 import { WebhookPanel } from '../components/WebhookPanel';
-import { ago, fullTime } from '../format';
+import { fullTime } from '../format';
+import { RelativeTime } from '../components/RelativeTime';
 import { loadEventTypes, loadSites, useLoad } from '../hooks';
 import { Link, navigate } from '../router';
-import { useSession } from '../session';
+import { canWrite, useSession } from '../session';
 import type { EventType, Webhook, WebhookStats } from '../types';
 
 type Open = 'edit' | 'delete' | 'rotate' | 'test' | 'disable' | undefined;
@@ -50,7 +51,7 @@ export function WebhookPage({ id }: { id: string }) {
   }
 
   const w = hook.data;
-  const canAct = me.role === 'account';
+  const canAct = canWrite(me);
   const disabled = w.status === 'disabled';
   const [sites, eventTypes] = names.data ?? [[], []];
   const siteName = (sid: string) => sites.find((s) => s.id === sid)?.name;
@@ -111,13 +112,17 @@ export function WebhookPage({ id }: { id: string }) {
 
       {disabled && (
         <div className="callout callout-warn" role="status">
-          <strong>Disabled{w.disabled_at ? ` ${ago(w.disabled_at)}` : ''}.</strong>{' '}
+          <strong>Disabled{w.disabled_at ? <> <RelativeTime iso={w.disabled_at} /></> : ''}.</strong>{' '}
           {w.disabled_reason ? <>Reason: {w.disabled_reason}. </> : null}
           Its deliveries are kept and not attempted until it is enabled again.
           {w.disabled_at && <span className="muted small"> ({fullTime(w.disabled_at)})</span>}
         </div>
       )}
-      {!canAct && <p className="callout callout-info">Read-only: the operator key can look at webhooks; the account's key changes them.</p>}
+      {!canAct && (
+        <p className="callout callout-info">
+          {me.read_only ? 'Read-only: this session can look at the webhook and its deliveries, not change them.' : "Read-only: the operator key can look at webhooks; the account's key changes them."}
+        </p>
+      )}
 
       <section className="card overview" aria-label="Settings">
         <dl className="overview-grid">
@@ -158,8 +163,8 @@ export function WebhookPage({ id }: { id: string }) {
           </div>
           <div>
             <dt>Created</dt>
-            <dd><time dateTime={w.created} title={fullTime(w.created)}>{ago(w.created)}</time>
-              {w.last_modified !== w.created && <span className="muted small"> · changed {ago(w.last_modified)}</span>}</dd>
+            <dd><RelativeTime iso={w.created} />
+              {w.last_modified !== w.created && <span className="muted small"> · changed <RelativeTime iso={w.last_modified} /></span>}</dd>
           </div>
         </dl>
       </section>
@@ -229,7 +234,10 @@ function TestEventDialog({ open, webhook, eventTypes, onClose, onSent }: { open:
     setError(undefined);
     try {
       await api.post(`/v2/webhooks/${webhook.id}/test/`, { event: chosen });
-      notify('Test event sent. Watch it arrive in the delivery log.');
+      // A disabled webhook's deliveries wait: nothing arrives until it is enabled.
+      notify(webhook.status === 'disabled'
+        ? 'Test event queued. This webhook is disabled: it waits in the delivery log and is sent when you enable the webhook.'
+        : 'Test event sent. Watch it arrive in the delivery log.', webhook.status === 'disabled' ? 'info' : 'success');
       onSent();
     } catch (err) {
       setError(messageOf(err));
@@ -259,6 +267,9 @@ function TestEventDialog({ open, webhook, eventTypes, onClose, onSent }: { open:
         </select>
         {description && <p className="hint" id={`${id}-about`}>{description}</p>}
       </div>
+      {webhook.status === 'disabled' && (
+        <p className="callout callout-warn">This webhook is disabled: the test event waits in its delivery log, and is sent only when you enable it.</p>
+      )}
       {error && <p className="callout callout-error" role="alert">{error}</p>}
     </Dialog>
   );

@@ -12,7 +12,7 @@ import { Pager } from '../components/Pager';
 import { WebhookPanel } from '../components/WebhookPanel';
 import { loadEventTypes, loadSites, useLoad, usePoll } from '../hooks';
 import { Link } from '../router';
-import { useSession } from '../session';
+import { canWrite, useSession } from '../session';
 import type { EventType, Site, Webhook, WebhookList, WebhookStats } from '../types';
 
 const REFRESH_MS = 10_000;
@@ -32,8 +32,9 @@ export function WebhooksPage() {
   const pending = webhooks?.some((w) => w.status !== 'disabled' && (w.health?.deliveries.pending ?? 0) > 0) ?? false;
   usePoll(list.reload, REFRESH_MS, pending);
 
-  const canCreate = me.role === 'account';
-  const create = (
+  const canCreate = canWrite(me);
+  // A read-only session is shown nothing it cannot do; the operator is shown what the account's key does.
+  const create = me.read_only ? undefined : (
     <button type="button" className="button button-primary" onClick={() => setPanelOpen(true)} disabled={!canCreate}
       title={canCreate ? undefined : 'Sign in with an account API key to create webhooks'}>
       Create
@@ -47,9 +48,10 @@ export function WebhooksPage() {
         subtitle="Hookline sends an HTTP POST to each webhook's URL when one of its events happens on one of its properties."
         actions={create}
       />
-      {!canCreate && (
+      {me.role === 'operator' && (
         <p className="callout callout-info">You are signed in with the operator key: you see every account's webhooks. Webhooks are created and changed with an account's API key.</p>
       )}
+      {me.read_only && <p className="callout callout-info">Read-only: you can look at this account's webhooks and their deliveries, not change them.</p>}
       {created?.secret && <CreatedNotice webhook={created} secret={created.secret} onDone={() => setCreated(undefined)} />}
 
       {list.error !== undefined && !webhooks && <LoadError error={list.error} retry={list.reload} />}
