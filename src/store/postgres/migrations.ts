@@ -301,4 +301,15 @@ ALTER TABLE deliveries ADD COLUMN replay BOOLEAN NOT NULL DEFAULT false;
 -- about, as JSON {"subject_webhook_id","subject_webhook_url","reason","failures"}; NULL for JWP's events.
 ALTER TABLE events ADD COLUMN alert TEXT;
 `,
+  /* 10: each webhook's own request headers, and each attempt's request and response headers (the embedded store's 13) */ `
+-- headers: the webhook's own request headers (src/security/custom-headers.ts), a JSON object
+-- sealed like the secret (NULL: none); header_names: their names in clear, JSON, for the answers
+-- that show them with their values masked.
+ALTER TABLE webhooks ADD COLUMN headers TEXT;
+ALTER TABLE webhooks ADD COLUMN header_names TEXT NOT NULL DEFAULT '[]';
+-- What each attempt sent and got, JSON objects: the request's headers (the webhook's own values
+-- masked) and the response's (capped, src/delivery/sender.ts). NULL for attempts made before.
+ALTER TABLE attempts ADD COLUMN request_headers TEXT;
+ALTER TABLE attempts ADD COLUMN response_headers TEXT;
+`,
 ];
