@@ -87,11 +87,10 @@ const SiteList = {
 const Webhook = {
   $id: 'Webhook',
   type: 'object',
-  required: ['id', 'type', 'account_id', 'created', 'last_modified', 'relationships', 'metadata', 'status', 'disabled_reason', 'disabled_at', 'max_in_flight', 'rate_limit', 'headers'],
+  required: ['id', 'type', 'created', 'last_modified', 'relationships', 'metadata', 'status', 'disabled_reason', 'disabled_at', 'max_in_flight', 'rate_limit', 'account_id', 'headers'],
   properties: {
     id: string,
     type: { type: 'string', const: 'webhook' },
-    account_id: { type: 'string', description: "Hookline's: the account the webhook belongs to." },
     created: timestamp,
     last_modified: timestamp,
     relationships: { type: 'object' },
@@ -101,6 +100,7 @@ const Webhook = {
     disabled_at: { ...timestamp, type: ['string', 'null'] },
     max_in_flight: nullable('integer'),
     rate_limit: { type: ['number', 'null'], description: 'Requests per second at most; null: no limit.' },
+    account_id: { type: 'string', description: "Hookline's: the account the webhook belongs to." },
     headers: {
       type: 'object', additionalProperties: { type: 'string' },
       description: `Hookline's: the names of the webhook's own request headers, each value shown as "${MASK}" (sealed at rest, never shown).`,

@@ -35,7 +35,6 @@ export function webhookJson(w: Webhook) {
   return {
     id: w.id,
     type: 'webhook' as const,
-    account_id: w.accountId,
     created: jwpMicros(w.created),
     last_modified: jwpMicros(w.lastModified),
     relationships: {},
@@ -45,6 +44,7 @@ export function webhookJson(w: Webhook) {
     disabled_at: w.disabledAt === null ? null : jwpMicros(w.disabledAt),
     max_in_flight: w.maxInFlight,
     rate_limit: w.rateLimit,
+    account_id: w.accountId,
     headers: maskedHeaders(w.headerNames),
   };
 }
