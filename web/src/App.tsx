@@ -3,6 +3,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { onSessionLost } from './api';
 import { Layout } from './components/Layout';
 import { Loading } from './components/Feedback';
+import { ConsolePage } from './pages/ConsolePage';
 import { EventsPage } from './pages/EventsPage';
 import { PropertiesPage } from './pages/PropertiesPage';
 import { SignIn } from './pages/SignIn';
@@ -16,6 +17,7 @@ const TITLES: [RegExp, string][] = [
   [/^\/webhooks\/.+/, 'Webhook'],
   [/^\/events$/, 'Events'],
   [/^\/properties$/, 'Properties'],
+  [/^\/console$/, 'Operator console'],
   [/^\/sign-in$/, 'Sign in'],
 ];
 
@@ -24,6 +26,7 @@ function page(path: string) {
   if (webhook) return <WebhookPage key={webhook[1]} id={webhook[1]!} />;
   if (path === '/events') return <EventsPage />;
   if (path === '/properties') return <PropertiesPage />;
+  if (path === '/console') return <ConsolePage />;
   return <WebhooksPage />;
 }
 
