@@ -71,7 +71,7 @@ export function DeliveryDetails({ id, url, canAct, tick, onResent }: DetailsProp
             <>
               <div className="block-head">
                 <h4>Headers <span className="muted small">(attempt {d.attempts.lastIndexOf(latest) + 1})</span></h4>
-                <CopyButton text={headerText(latest.request_headers)} label="Copy the request headers" />
+                <CopyButton text={headerText(latest.request_headers)} label="Copy the headers of the request" />
               </div>
               <Headers headers={latest.request_headers} label="Request headers" />
             </>
@@ -85,7 +85,7 @@ export function DeliveryDetails({ id, url, canAct, tick, onResent }: DetailsProp
           )}
           <div className="block-head">
             <h4>Body</h4>
-            {d.request_body && <CopyButton text={prettyJson(d.request_body)} label="Copy the request body" />}
+            {d.request_body && <CopyButton text={prettyJson(d.request_body)} label="Copy the body of the request" />}
           </div>
           {d.request_body
             ? <JsonBlock text={d.request_body} label="Request body" />
@@ -118,7 +118,7 @@ function AttemptView({ attempt: a, number }: { attempt: Attempt; number: number 
           <summary>Response headers ({Object.keys(a.response_headers).length})</summary>
           <div className="block-head">
             <span />
-            <CopyButton text={headerText(a.response_headers)} label={`Copy the response headers of attempt ${number}`} />
+            <CopyButton text={headerText(a.response_headers)} label={`Copy the headers of attempt ${number}'s response`} />
           </div>
           <Headers headers={a.response_headers} label={`Response headers of attempt ${number}`} />
         </details>
@@ -126,14 +126,14 @@ function AttemptView({ attempt: a, number }: { attempt: Attempt; number: number 
       {a.request_headers && (
         <details>
           <summary>Request headers sent</summary>
-          <Headers headers={a.request_headers} label={`Request headers of attempt ${number}`} />
+          <Headers headers={a.request_headers} label={`Headers sent with attempt ${number}`} />
         </details>
       )}
       {a.response_body ? (
         <>
           <div className="block-head">
             <span className="muted small">Response body</span>
-            <CopyButton text={prettyJson(a.response_body)} label={`Copy the response body of attempt ${number}`} />
+            <CopyButton text={prettyJson(a.response_body)} label={`Copy the body of attempt ${number}'s response`} />
           </div>
           <JsonBlock text={a.response_body} label={`Response body of attempt ${number}`} small />
         </>
