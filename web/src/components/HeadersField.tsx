@@ -32,7 +32,7 @@ export function HeadersField({ rows, onChange, errors }: Props) {
   const id = useId();
   const update = (key: number, change: Partial<HeaderRow>) => onChange(rows.map((r) => (r.key === key ? { ...r, ...change } : r)));
   return (
-    <fieldset className={`field ${Object.keys(errors).length ? 'has-error' : ''}`} data-field="headers" tabIndex={-1} aria-describedby={`${id}-hint`}>
+    <fieldset className={`field ${errors[''] ? 'has-error' : ''}`} data-field="headers" tabIndex={-1} aria-describedby={`${id}-hint`}>
       <legend className="field-label">Request headers <span className="optional">(optional)</span></legend>
       <p className="hint" id={`${id}-hint`}>
         Sent with every delivery, e.g. a token for an access proxy in front of your receiver. Values are stored encrypted and never shown again.

@@ -50,6 +50,7 @@ export function KeysCard({ accounts, onChanged }: { accounts: Account[]; onChang
       await api.delete(`/v2/accounts/${chosen}/api_keys/${revoking.id}/`);
       notify(`API key “${revoking.name}” revoked: requests with it now get 401.`);
       setRevoking(undefined);
+      setCreated(undefined);
       await keys.reload();
       onChanged();
     } catch (err) {
@@ -83,7 +84,7 @@ export function KeysCard({ accounts, onChanged }: { accounts: Account[]; onChang
       </form>
       {created && (
         <div className="callout callout-success created">
-          <CopySecret secret={created.secret} label={`API key “${created.name}”`} />
+          <CopySecret secret={created.secret} label={`API key “${created.name}”`} purpose="scripts and the dashboard sign in with it" />
         </div>
       )}
       {keys.error !== undefined && <LoadError error={keys.error} retry={keys.reload} />}
