@@ -19,6 +19,7 @@ const POSTGRES_SUITES = [
   'test/foundation/edge-input.test.ts',
   'test/foundation/intake-commit.test.ts',
   'test/foundation/webhooks-api.test.ts',
+  'test/foundation/webhook-headers.test.ts',
   'test/platform/facts-api.test.ts',
   'test/secrets/rotation.test.ts',
   'test/feed/**/*.test.ts',

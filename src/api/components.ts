@@ -7,6 +7,7 @@ import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-
 import { EVENT_NAMES, ID_FIELDS, type IdField } from '../catalog/events.js';
 import { SUBSCRIBABLE_EVENT_NAMES } from '../catalog/operational.js';
 import { yieldedEvents } from './facts.js';
+import { MASK } from '../security/custom-headers.js';
 import { timestamp } from './schemas.js';
 import { metadataProperties } from './routes/webhooks/shared.js';
 
@@ -86,7 +87,7 @@ const SiteList = {
 const Webhook = {
   $id: 'Webhook',
   type: 'object',
-  required: ['id', 'type', 'created', 'last_modified', 'relationships', 'metadata', 'status', 'disabled_reason', 'disabled_at', 'max_in_flight', 'rate_limit'],
+  required: ['id', 'type', 'created', 'last_modified', 'relationships', 'metadata', 'status', 'disabled_reason', 'disabled_at', 'max_in_flight', 'rate_limit', 'account_id', 'headers'],
   properties: {
     id: string,
     type: { type: 'string', const: 'webhook' },
@@ -99,6 +100,11 @@ const Webhook = {
     disabled_at: { ...timestamp, type: ['string', 'null'] },
     max_in_flight: nullable('integer'),
     rate_limit: { type: ['number', 'null'], description: 'Requests per second at most; null: no limit.' },
+    account_id: { type: 'string', description: "Hookline's: the account the webhook belongs to." },
+    headers: {
+      type: 'object', additionalProperties: { type: 'string' },
+      description: `Hookline's: the names of the webhook's own request headers, each value shown as "${MASK}" (sealed at rest, never shown).`,
+    },
     secret: { type: 'string', description: 'Only in the responses to create and to rotate_secret.' },
     health: { $ref: 'WebhookHealth', description: 'Only in the list, with include=health.' },
   },
@@ -181,8 +187,9 @@ const deliveryProperties = {
   created: timestamp,
   last_modified: timestamp,
   replay: { type: 'boolean', description: 'Made by a replay (POST /v2/webhooks/{webhook_id}/replay/), not by the event\'s intake.' },
+  test: { type: 'boolean', description: 'Carries a test event (POST /v2/webhooks/{webhook_id}/test/), not one the platform reported.' },
 } as const;
-const deliveryRequired = ['id', 'event_id', 'event', 'webhook_id', 'status', 'attempts', 'next_attempt_at', 'last_status_code', 'created', 'last_modified', 'replay'] as const;
+const deliveryRequired = ['id', 'event_id', 'event', 'webhook_id', 'status', 'attempts', 'next_attempt_at', 'last_status_code', 'created', 'last_modified', 'replay', 'test'] as const;
 
 const Delivery = {
   $id: 'Delivery',
@@ -195,13 +202,21 @@ const Delivery = {
 const Attempt = {
   $id: 'Attempt',
   type: 'object',
-  required: ['attempted_at', 'status_code', 'duration_ms', 'error', 'response_body'],
+  required: ['attempted_at', 'status_code', 'duration_ms', 'error', 'response_body', 'request_headers', 'response_headers'],
   properties: {
     attempted_at: timestamp,
     status_code: nullable('integer'),
     duration_ms: integer,
     error: nullable('string'),
-    response_body: nullable('string'),
+    response_body: { type: ['string', 'null'], description: 'The first 4 KiB of the response body.' },
+    request_headers: {
+      type: ['object', 'null'], additionalProperties: { type: 'string' },
+      description: `The headers the request was sent with (the signatures as sent; the webhook's own values as "${MASK}"); null when nothing was sent, or for attempts older than this field.`,
+    },
+    response_headers: {
+      type: ['object', 'null'], additionalProperties: { type: 'string' },
+      description: 'The response\'s headers, names in lower case, repeated ones joined with ", ", the first 4 KiB of names and values; null when no response came.',
+    },
   },
 } as const;
 

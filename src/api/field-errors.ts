@@ -13,7 +13,7 @@ interface Schema {
   type?: unknown;
   properties?: Readonly<Record<string, Schema>>;
   required?: readonly string[];
-  additionalProperties?: boolean;
+  additionalProperties?: boolean | object;
   minProperties?: number;
 }
 

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import { payloadBody } from '../catalog/payload.js';
 import type { Metrics } from '../metrics.js';
+import { loggedRequestHeaders } from '../security/custom-headers.js';
 import type { WebhookSecrets } from '../security/webhook-secrets.js';
 import { signatureHeaders } from '../signing/headers.js';
 import type { Outcome, PendingDelivery } from '../store/types.js';
@@ -39,22 +40,25 @@ export class Attempts {
    * and no attempt is counted against it.
    */
   async make(url: string, d: PendingDelivery): Promise<{ outcome: Outcome; result: SendResult } | 'gone' | 'later'> {
-    const keys = await this.secrets.signingKeys(d.webhookId).catch((err: unknown) => {
+    const credentials = await this.secrets.credentials(d.webhookId).catch((err: unknown) => {
       if (err instanceof StoreUnavailable) return 'later' as const;
       this.log.error({ err, webhookId: d.webhookId }, 'cannot open the webhook secret');
       return null;
     });
-    if (keys === undefined) return 'gone';
-    if (keys === 'later') return 'later';
+    if (credentials === undefined) return 'gone';
+    if (credentials === 'later') return 'later';
     const attemptedAt = this.clock.now();
     const body = payloadBody(d.facts, d.webhookId);
-    const result: SendResult = keys === null
-      ? { statusCode: null, durationMs: 0, error: 'not sent: the webhook secret does not open with this key', responseBody: null, retryAfterMs: null }
-      : await this.sender.send(url, {
-        'content-type': 'application/json',
-        'user-agent': 'Hookline/0.1',
-        ...signatureHeaders(keys, d.id, attemptedAt, body),
-      }, body);
+    // The webhook's own headers first: none of them may bear a name set after them (custom-headers.ts).
+    const headers = credentials && {
+      ...credentials.headers,
+      'content-type': 'application/json',
+      'user-agent': 'Hookline/0.1',
+      ...signatureHeaders(credentials.keys, d.id, attemptedAt, body),
+    };
+    const result: SendResult = headers === null
+      ? { statusCode: null, durationMs: 0, error: 'not sent: the webhook secret does not open with this key', responseBody: null, responseHeaders: null, retryAfterMs: null }
+      : await this.sender.send(url, headers, body);
     const succeeded = result.error === null;
     const now = this.clock.now();
     const attemptsMade = d.attempts + 1;
@@ -76,7 +80,12 @@ export class Attempts {
       nextAttemptAt: next,
       ...(pauseUntil === undefined ? {} : { pauseUntil }),
       ...(d.facts.alert ? { operational: true } : {}),
-      attempt: { attemptedAt, statusCode: result.statusCode, durationMs: result.durationMs, error: result.error, responseBody: result.responseBody },
+      attempt: {
+        attemptedAt, statusCode: result.statusCode, durationMs: result.durationMs, error: result.error, responseBody: result.responseBody,
+        // The signature as sent (it signs this attempt only); the webhook's own values masked.
+        requestHeaders: headers && loggedRequestHeaders(headers, credentials!.headers),
+        responseHeaders: result.responseHeaders,
+      },
     };
     return { outcome, result };
   }

@@ -7,6 +7,8 @@ import { TargetGuard, TargetRefused } from '../security/ssrf.js';
 
 /** How much of a response is kept in the attempt log. */
 export const KEPT_RESPONSE_BYTES = 4096;
+/** How much of a response's headers is kept (names and values); past it, the rest are dropped. */
+export const KEPT_RESPONSE_HEADER_BYTES = 4096;
 /** Past this, the connection is dropped rather than read to its end. */
 export const MAX_READ = 64 * 1024;
 
@@ -15,6 +17,8 @@ export interface SendResult {
   durationMs: number;
   error: string | null;
   responseBody: string | null;
+  /** The response's headers, names in lower case, capped (keptHeaders); null when none came. */
+  responseHeaders: Record<string, string> | null;
   /** How long a 429 or 503 asked us to wait (Retry-After); null when it did not. */
   retryAfterMs: number | null;
 }
@@ -56,9 +60,9 @@ export class Sender {
       if (statusCode >= 300 && statusCode < 400) error = `redirect to ${res.headers.location ?? '(no location)'} not followed`;
       else if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
       const retryAfterMs = statusCode === 429 || statusCode === 503 ? parseRetryAfter(res.headers['retry-after'], Date.now()) : null;
-      return { statusCode, durationMs: elapsed(), error, responseBody, retryAfterMs };
+      return { statusCode, durationMs: elapsed(), error, responseBody, responseHeaders: keptHeaders(res.headers), retryAfterMs };
     } catch (err) {
-      return { statusCode: null, durationMs: elapsed(), error: describe(err, this.timeoutMs), responseBody: null, retryAfterMs: null };
+      return { statusCode: null, durationMs: elapsed(), error: describe(err, this.timeoutMs), responseBody: null, responseHeaders: null, retryAfterMs: null };
     }
   }
 
@@ -109,6 +113,27 @@ export async function readBounded(body: AsyncIterable<Buffer> & { destroy(): voi
     }
   }
   return Buffer.concat(chunks).subarray(0, KEPT_RESPONSE_BYTES).toString('utf8');
+}
+
+/**
+ * A response's headers as the attempt log keeps them: in the order received, a repeated one's
+ * values joined with ", ", until names and values reach KEPT_RESPONSE_HEADER_BYTES; the one that
+ * crosses it is cut there and the rest are dropped. Exported for tests.
+ */
+export function keptHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  let left = KEPT_RESPONSE_HEADER_BYTES;
+  for (const [name, raw] of Object.entries(headers)) {
+    if (raw === undefined) continue;
+    const value = Array.isArray(raw) ? raw.join(', ') : raw;
+    left -= Buffer.byteLength(name);
+    if (left <= 0) break;
+    const bytes = Buffer.from(value);
+    kept[name] = bytes.length <= left ? value : bytes.subarray(0, left).toString('utf8');
+    left -= bytes.length;
+    if (left <= 0) break;
+  }
+  return kept;
 }
 
 /** Retry-After is seconds or an HTTP date (RFC 9110 §10.2.3); anything else is ignored. Exported for tests. */

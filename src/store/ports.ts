@@ -110,8 +110,8 @@ export interface Directory {
 
 /** Webhooks and their sealed secrets. */
 export interface Webhooks {
-  /** `sealedSecret`: the new webhook's secret, sealed. */
-  createWebhook(webhook: Webhook, sealedSecret: string): Promise<void>;
+  /** `sealedSecret`: the new webhook's secret, sealed; `sealedHeaders`: its own headers (names in `webhook.headerNames`), sealed. */
+  createWebhook(webhook: Webhook, sealedSecret: string, sealedHeaders?: string | null): Promise<void>;
   getWebhook(id: string): Promise<Webhook | undefined>;
   getWebhookSecrets(id: string): Promise<SealedSecrets | undefined>;
   /**

@@ -21,6 +21,7 @@ export const webhookFrom = (r: Row): Webhook => ({
   disabledAt: r.disabled_at,
   maxInFlight: r.max_in_flight,
   rateLimit: r.rate_limit ?? null,
+  headerNames: JSON.parse(r.header_names ?? '[]'),
 });
 
 export const deliveryFrom = (r: Row): Delivery => ({
@@ -36,6 +37,8 @@ export const deliveryFrom = (r: Row): Delivery => ({
   lastModified: r.last_modified,
   // 0 or 1 on SQLite, a boolean on PostgreSQL.
   replay: Boolean(r.replay),
+  // The event's column (events.test), read with the delivery.
+  test: Boolean(r.test),
 });
 
 export const idsFrom = (r: Row): Partial<Record<IdField, string>> => {
@@ -65,12 +68,17 @@ export const factsFrom = (r: Row) => {
 
 export const eventFrom = (r: Row): EventRecord => ({ id: r.id, created: r.created, ...factsFrom(r) });
 
+/** An attempt's headers as their column keeps them: JSON, or NULL. */
+export const jsonOrNull = (headers: Record<string, string> | null | undefined): string | null => (headers ? JSON.stringify(headers) : null);
+
 export const attemptFrom = (r: Row): Attempt => ({
   attemptedAt: r.attempted_at,
   statusCode: r.status_code,
   durationMs: r.duration_ms,
   error: r.error,
   responseBody: r.response_body,
+  requestHeaders: r.request_headers == null ? null : JSON.parse(r.request_headers),
+  responseHeaders: r.response_headers == null ? null : JSON.parse(r.response_headers),
 });
 
 export const auditFrom = (r: Row): AuditEntry => ({

@@ -57,6 +57,8 @@ export interface Webhook {
   maxInFlight: number | null;
   /** Requests per second to this webhook at most; null: no limit. */
   rateLimit: number | null;
+  /** The names of its own request headers, in the order given; their values are sealed (SealedSecrets.headers). */
+  headerNames: string[];
 }
 
 export type WebhookStatus = 'active' | 'disabled';
@@ -70,10 +72,15 @@ export interface SealedSecrets {
   previous: string | null;
   /** When `previous` stops signing (epoch ms); null when there is none. */
   previousExpiresAt: number | null;
+  /** The webhook's own request headers, a JSON object sealed (src/security/webhook-secrets.ts); null: none. */
+  headers: string | null;
 }
 
 /** `disabledReason` goes with `status: 'disabled'`; `status: 'active'` also clears the failure streak. */
-export type WebhookChanges = Partial<Pick<Webhook, 'name' | 'description' | 'webhookUrl' | 'siteIds' | 'events' | 'status' | 'disabledReason' | 'maxInFlight' | 'rateLimit'>>;
+export type WebhookChanges = Partial<Pick<Webhook, 'name' | 'description' | 'webhookUrl' | 'siteIds' | 'events' | 'status' | 'disabledReason' | 'maxInFlight' | 'rateLimit'>> & {
+  /** The webhook's own headers, replaced as a whole: their names and, sealed, the names with their values (null: none). */
+  headers?: { names: string[]; sealed: string | null };
+};
 
 export interface Page {
   page: number;
@@ -154,6 +161,8 @@ export interface Delivery {
   lastModified: number;
   /** Made by a replay (POST /v2/webhooks/{id}/replay/), not by intake. */
   replay: boolean;
+  /** Carries a webhook's test event (POST /v2/webhooks/{id}/test/): made-up ids, to that webhook only. */
+  test: boolean;
 }
 
 export interface Attempt {
@@ -162,6 +171,10 @@ export interface Attempt {
   durationMs: number;
   error: string | null;
   responseBody: string | null;
+  /** The headers the request was sent with, the webhook's own values masked; null: none was sent (or logged before they were kept). */
+  requestHeaders: Record<string, string> | null;
+  /** The response's headers, capped (src/delivery/sender.ts); null: no response. */
+  responseHeaders: Record<string, string> | null;
 }
 
 export interface Outcome {

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { Backoff } from '../../src/delivery/backoff.js';
-import { parseRetryAfter } from '../../src/delivery/sender.js';
+import { KEPT_RESPONSE_HEADER_BYTES, keptHeaders, parseRetryAfter } from '../../src/delivery/sender.js';
 import { Retention, RETENTION_BATCH } from '../../src/maintenance/retention.js';
 import { generateSecret } from '../../src/signing/standard.js';
 import { isUnavailable, storeError } from '../../src/store/postgres/errors.js';
@@ -41,6 +41,16 @@ describe('Retry-After', () => {
     expect(parseRetryAfter('Thu, 01 Jan 2026 11:00:00 GMT', now)).toBe(0);
     expect(parseRetryAfter('soon', now)).toBeNull();
     expect(parseRetryAfter(undefined, now)).toBeNull();
+  });
+});
+
+describe("a response's headers as the attempt log keeps them", () => {
+  it('keeps them in order, joins a repeated one, and cuts at the cap', () => {
+    expect(keptHeaders({ 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'], gone: undefined })).toEqual({ 'content-type': 'text/plain', 'set-cookie': 'a=1, b=2' });
+    const big = keptHeaders({ 'x-first': 'f', 'x-big': 'v'.repeat(10_000), 'x-after': 'never' });
+    expect(Object.keys(big)).toEqual(['x-first', 'x-big']);
+    const bytes = Object.entries(big).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+    expect(bytes).toBe(KEPT_RESPONSE_HEADER_BYTES);
   });
 });
 

@@ -22,7 +22,7 @@ let url: string | undefined;
 const hook = (id: string, over: Partial<Webhook> = {}): Webhook => ({
   id, accountId: 'acct0001', name: `hook ${id}`, description: '', webhookUrl: `http://127.0.0.1:9/${id}`,
   siteIds: ['site0001'], events: ['media_available', 'media_updated'], created: NOW, lastModified: NOW,
-  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ...over,
+  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, headerNames: [], ...over,
 });
 const event = (id: string, name = 'media_available', created = NOW): EventRecord =>
   ({ id, siteId: 'site0001', event: name, ids: { media_id: `m_${id}` }, eventTime: NOW - 5, created });
@@ -36,11 +36,14 @@ const fact = (version: number, events: EventRecord[], key?: string, requestHash 
 });
 const ok = (d: PendingDelivery, at = NOW): Outcome => ({
   deliveryId: d.id, webhookId: d.webhookId, succeeded: true, nextAttemptAt: null,
-  attempt: { attemptedAt: at, statusCode: 200, durationMs: 3, error: null, responseBody: 'ok' },
+  attempt: {
+    attemptedAt: at, statusCode: 200, durationMs: 3, error: null, responseBody: 'ok',
+    requestHeaders: { 'webhook-id': d.id, 'x-proxy-token': '********' }, responseHeaders: { 'content-type': 'text/plain', server: 'r' },
+  },
 });
 const failed = (d: PendingDelivery, next: number | null, at = NOW, statusCode = 500): Outcome => ({
   deliveryId: d.id, webhookId: d.webhookId, succeeded: false, nextAttemptAt: next,
-  attempt: { attemptedAt: at, statusCode, durationMs: 4, error: `HTTP ${statusCode}`, responseBody: 'no' },
+  attempt: { attemptedAt: at, statusCode, durationMs: 4, error: `HTTP ${statusCode}`, responseBody: 'no', requestHeaders: null, responseHeaders: null },
 });
 
 /** The deliveries of `webhookId` due at `at`, in the order the engine is to send them. */
@@ -133,16 +136,31 @@ describe(`the store contract (${TEST_STORE})`, () => {
     expect(await store.getWebhook('hook0001')).toEqual(updated);
     expect(await store.updateWebhook('nope', { name: 'x' }, NOW)).toBeUndefined();
 
-    expect(await store.getWebhookSecrets('hook0001')).toEqual({ current: 'sealed-hook0001', previous: null, previousExpiresAt: null });
+    expect(await store.getWebhookSecrets('hook0001')).toEqual({ current: 'sealed-hook0001', previous: null, previousExpiresAt: null, headers: null });
     expect((await store.rotateWebhookSecret('hook0001', 'sealed-new', NOW + 100, NOW + 6))!.lastModified).toBe(NOW + 6);
-    expect(await store.getWebhookSecrets('hook0001')).toEqual({ current: 'sealed-new', previous: 'sealed-hook0001', previousExpiresAt: NOW + 100 });
+    expect(await store.getWebhookSecrets('hook0001')).toEqual({ current: 'sealed-new', previous: 'sealed-hook0001', previousExpiresAt: NOW + 100, headers: null });
     await store.rotateWebhookSecret('hook0001', 'sealed-newer', null, NOW + 7);
-    expect(await store.getWebhookSecrets('hook0001')).toEqual({ current: 'sealed-newer', previous: null, previousExpiresAt: null });
+    expect(await store.getWebhookSecrets('hook0001')).toEqual({ current: 'sealed-newer', previous: null, previousExpiresAt: null, headers: null });
     expect(await store.rotateWebhookSecret('nope', 's', null, NOW)).toBeUndefined();
 
     expect(await store.deleteWebhook('hook0002')).toBe(true);
     expect(await store.deleteWebhook('hook0002')).toBe(false);
     expect((await store.listWebhooks('acct0001', { page: 1, pageLength: 10 }, true)).total).toBe(2);
+  });
+
+  it("keeps a webhook's own headers: names in clear, the sealed value as given, replaced as a whole by an update", async () => {
+    await store.createWebhook(hook('hook0001', { headerNames: ['X-Proxy-Token', 'X-Team'] }), 'sealed-secret', 'sealed-headers');
+    expect(await store.getWebhook('hook0001')).toEqual(hook('hook0001', { headerNames: ['X-Proxy-Token', 'X-Team'] }));
+    expect((await store.getWebhookSecrets('hook0001'))!.headers).toBe('sealed-headers');
+    // An update that leaves the headers out keeps them.
+    await store.updateWebhook('hook0001', { name: 'renamed' }, NOW + 1);
+    expect((await store.getWebhookSecrets('hook0001'))!.headers).toBe('sealed-headers');
+    const updated = await store.updateWebhook('hook0001', { headers: { names: ['X-Other'], sealed: 'sealed-other' } }, NOW + 2);
+    expect(updated).toMatchObject({ headerNames: ['X-Other'], lastModified: NOW + 2 });
+    expect(await store.getWebhookSecrets('hook0001')).toMatchObject({ current: 'sealed-secret', headers: 'sealed-other' });
+    await store.updateWebhook('hook0001', { headers: { names: [], sealed: null } }, NOW + 3);
+    expect(await store.getWebhook('hook0001')).toMatchObject({ headerNames: [] });
+    expect((await store.getWebhookSecrets('hook0001'))!.headers).toBeNull();
   });
 
   it('adopts sealing once: secrets in clear are sealed, and a second adoption changes nothing', async () => {
@@ -254,7 +272,11 @@ describe(`the store contract (${TEST_STORE})`, () => {
     expect(await store.getDelivery(d1!.id)).toMatchObject({ status: 'succeeded', attempts: 1, lastStatusCode: 200, nextAttemptAt: null, lastModified: NOW + 10 });
     expect(await store.getDelivery(d2!.id)).toMatchObject({ status: 'pending', attempts: 1, lastStatusCode: 500, nextAttemptAt: NOW + 500 });
     expect(await store.getDelivery(d3!.id)).toMatchObject({ status: 'failed', attempts: 1, nextAttemptAt: null });
-    expect(await store.listAttempts(d1!.id)).toEqual([{ attemptedAt: NOW, statusCode: 200, durationMs: 3, error: null, responseBody: 'ok' }]);
+    expect(await store.listAttempts(d1!.id)).toEqual([{
+      attemptedAt: NOW, statusCode: 200, durationMs: 3, error: null, responseBody: 'ok',
+      requestHeaders: { 'webhook-id': d1!.id, 'x-proxy-token': '********' }, responseHeaders: { 'content-type': 'text/plain', server: 'r' },
+    }]);
+    expect(await store.listAttempts(d2!.id)).toEqual([{ attemptedAt: NOW, statusCode: 500, durationMs: 4, error: 'HTTP 500', responseBody: 'no', requestHeaders: null, responseHeaders: null }]);
     expect(await store.loadDue('hook0001', NOW + 10, 10)).toEqual({ deliveries: [], nextDueAt: NOW + 500 });
 
     // A manual retry of a failed delivery: due now, one more attempt, the last.

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { messageOf, onSessionLost } from './api';
 import { Layout } from './components/Layout';
 import { Loading } from './components/Feedback';
+import { ConsolePage } from './pages/ConsolePage';
 import { EventsPage } from './pages/EventsPage';
 import { NotFound, PortalClosed } from './pages/NotFound';
 import { PropertiesPage } from './pages/PropertiesPage';
@@ -18,6 +19,7 @@ const TITLES: [RegExp, string][] = [
   [/^\/webhooks\/[A-Za-z0-9]+\/?$/, 'Webhook'],
   [/^\/events\/?$/, 'Events'],
   [/^\/properties\/?$/, 'Properties'],
+  [/^\/console\/?$/, 'Operator console'],
 ];
 
 /** The page a path names; the paths are those the server answers with the page (src/api/routes/dashboard.ts). */
@@ -26,6 +28,7 @@ function page(path: string) {
   if (webhook) return <WebhookPage key={webhook[1]} id={webhook[1]!} />;
   if (/^\/events\/?$/.test(path)) return <EventsPage />;
   if (/^\/properties\/?$/.test(path)) return <PropertiesPage />;
+  if (/^\/console\/?$/.test(path)) return <ConsolePage />;
   if (/^\/(webhooks|portal|sign-in)?\/?$/.test(path)) return <WebhooksPage />;
   return <NotFound path={path} />;
 }

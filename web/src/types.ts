@@ -36,6 +36,10 @@ export interface Webhook {
   max_in_flight?: number | null;
   /** Only in the answers to create and rotate. */
   secret?: string;
+  /** Hookline's: the account it belongs to. */
+  account_id?: string;
+  /** Hookline's: its own request headers, each value shown as "********" (sealed, never shown). */
+  headers?: Record<string, string>;
   /** In the list when it is asked for (include=health). */
   health?: WebhookStats;
 }
@@ -87,6 +91,8 @@ export interface Delivery {
   last_modified: string;
   /** Sent by a replay (POST /v2/webhooks/{id}/replay/); left out by servers without replays. */
   replay?: boolean;
+  /** Carries a test event (POST /v2/webhooks/{id}/test/). */
+  test?: boolean;
 }
 
 /** What a replay made, or (GET) would make now. */
@@ -102,6 +108,28 @@ export interface Attempt {
   duration_ms: number;
   error: string | null;
   response_body: string | null;
+  /** As sent, the webhook's own values masked; null when nothing was sent (or before the server kept them). */
+  request_headers?: Record<string, string> | null;
+  /** The response's, capped; null when no response came. */
+  response_headers?: Record<string, string> | null;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  created: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  created: string;
+  account_id: string | null;
+  actor: 'operator' | 'account';
+  key_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  ip: string | null;
 }
 
 export interface DeliveryDetail extends Omit<Delivery, 'attempts'> {

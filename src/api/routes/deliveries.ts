@@ -17,6 +17,8 @@ const attemptJson = (a: Attempt) => ({
   duration_ms: a.durationMs,
   error: a.error,
   response_body: a.responseBody,
+  request_headers: a.requestHeaders,
+  response_headers: a.responseHeaders,
 });
 
 const deliveryParam = {

@@ -13,14 +13,14 @@ export async function listDeliveries(db: Db, webhookId: string, filter: Delivery
   if (filter.status) conditions.push(`d.status = $${args.push(filter.status)}`);
   if (filter.event) conditions.push(`e.event = $${args.push(filter.event)}`);
   const from = `FROM deliveries d JOIN events e ON e.id = d.event_id WHERE ${conditions.join(' AND ')}`;
-  const { rows } = await db.query(`SELECT d.*, e.event ${from} ORDER BY d.created DESC, d.seq DESC LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
+  const { rows } = await db.query(`SELECT d.*, e.event, e.test ${from} ORDER BY d.created DESC, d.seq DESC LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
     [...args, page.pageLength, (page.page - 1) * page.pageLength]);
   const total = (await db.query(`SELECT count(*) AS total ${from}`, args)).rows[0]!.total;
   return { deliveries: rows.map(deliveryFrom), total };
 }
 
 export async function getDelivery(db: Db, id: string): Promise<Delivery | undefined> {
-  const r = (await db.query('SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1', [id])).rows[0];
+  const r = (await db.query('SELECT d.*, e.event, e.test FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1', [id])).rows[0];
   return r && deliveryFrom(r);
 }
 
@@ -37,7 +37,7 @@ export async function webhookStats(db: Db, webhookIds: readonly string[], since:
     WHERE webhook_id = ANY($1) AND created >= $2 GROUP BY webhook_id, status`, [webhookIds, since]);
   for (const r of counts.rows) all.get(r.webhook_id)![r.status as Delivery['status']] = r.n;
   const last = await db.query(`SELECT l.* FROM unnest($1::text[]) AS w(id) CROSS JOIN LATERAL (
-      SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id
+      SELECT d.*, e.event, e.test FROM deliveries d JOIN events e ON e.id = d.event_id
       WHERE d.webhook_id = w.id AND d.attempts > 0 ORDER BY d.created DESC, d.seq DESC LIMIT 1) l`, [webhookIds]);
   for (const r of last.rows) all.get(r.webhook_id)!.lastAttempted = deliveryFrom(r);
   return all;

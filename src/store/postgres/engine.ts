@@ -2,7 +2,7 @@
 // src/store/ports.ts). The engine schedules in memory, webhook by webhook, on the node that owns
 // the webhook; these tables are its durable log: what is pending, and each attempt's outcome.
 import { alertEvent, autoDisableReason, GONE_REASON, healthChanges, outcomesByWebhook, streakAlerts, type Alert } from '../health.js';
-import { factsFrom, webhookFrom, type Row } from '../rows.js';
+import { factsFrom, jsonOrNull, webhookFrom, type Row } from '../rows.js';
 import type { EndpointInfo, EngineStats, HealthPolicy, Outcome, PendingDelivery, Webhook } from '../types.js';
 import type { Db, Tx } from './db.js';
 import { announceDeliveries, insertEventRow, NEW_DELIVERY_ID } from './intake.js';
@@ -94,8 +94,8 @@ export function recordOutcomes(db: Db, outcomes: Outcome[], now: number, policy:
     // One statement for the batch. A delivery deleted meanwhile (its webhook went) gets no attempt row.
     const { rows: recordedIds } = await tx.query(`
       WITH o AS (
-        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::bigint[], $6::int[], $7::text[], $8::text[])
-          AS o(id, status, due_at, status_code, attempted_at, duration_ms, error, response_body)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::bigint[], $6::int[], $7::text[], $8::text[], $10::text[], $11::text[])
+          AS o(id, status, due_at, status_code, attempted_at, duration_ms, error, response_body, request_headers, response_headers)
       ), updated AS (
         -- A retry asked for after the attempt started (the API cannot know it is in flight) makes
         -- the delivery due now whatever the outcome, its last chance if the outcome ended it, as
@@ -108,8 +108,8 @@ export function recordOutcomes(db: Db, outcomes: Outcome[], now: number, policy:
         FROM o WHERE d.id = o.id
         RETURNING d.id
       ), logged AS (
-        INSERT INTO attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body)
-        SELECT o.id, o.attempted_at, o.status_code, o.duration_ms, o.error, o.response_body
+        INSERT INTO attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body, request_headers, response_headers)
+        SELECT o.id, o.attempted_at, o.status_code, o.duration_ms, o.error, o.response_body, o.request_headers, o.response_headers
         FROM o WHERE o.id IN (SELECT id FROM updated)
       )
       SELECT id FROM updated`, [
@@ -122,6 +122,8 @@ export function recordOutcomes(db: Db, outcomes: Outcome[], now: number, policy:
       column((o) => o.attempt.error),
       column((o) => o.attempt.responseBody),
       now,
+      column((o) => jsonOrNull(o.attempt.requestHeaders)),
+      column((o) => jsonOrNull(o.attempt.responseHeaders)),
     ]);
     const recorded = new Set(recordedIds.map((r) => r.id as string));
     // In id order, so that nodes writing the health of the same webhooks take their locks alike.

@@ -106,7 +106,7 @@ export class PostgresStore implements Store {
   getSite: Directory['getSite'] = (id) => directory.getSite(this.db, id);
   listSites: Directory['listSites'] = (accountId) => directory.listSites(this.db, accountId);
 
-  createWebhook: Webhooks['createWebhook'] = (webhook, sealedSecret) => webhooks.createWebhook(this.db, webhook, sealedSecret);
+  createWebhook: Webhooks['createWebhook'] = (webhook, sealedSecret, sealedHeaders) => webhooks.createWebhook(this.db, webhook, sealedSecret, sealedHeaders);
   getWebhook: Webhooks['getWebhook'] = (id) => webhooks.getWebhook(this.db, id);
   getWebhookSecrets: Webhooks['getWebhookSecrets'] = (id) => webhooks.getWebhookSecrets(this.db, id);
   rotateWebhookSecret: Webhooks['rotateWebhookSecret'] = (id, sealed, previousExpiresAt, now) =>

@@ -322,4 +322,15 @@ ALTER TABLE sessions
   ADD COLUMN account_id TEXT REFERENCES accounts(id) ON DELETE CASCADE,
   ADD COLUMN read_only  BOOLEAN NOT NULL DEFAULT false;
 `,
+  /* 11: each webhook's own request headers, and each attempt's request and response headers (the embedded store's 14) */ `
+-- headers: the webhook's own request headers (src/security/custom-headers.ts), a JSON object
+-- sealed like the secret (NULL: none); header_names: their names in clear, JSON, for the answers
+-- that show them with their values masked.
+ALTER TABLE webhooks ADD COLUMN headers TEXT;
+ALTER TABLE webhooks ADD COLUMN header_names TEXT NOT NULL DEFAULT '[]';
+-- What each attempt sent and got, JSON objects: the request's headers (the webhook's own values
+-- masked) and the response's (capped, src/delivery/sender.ts). NULL for attempts made before.
+ALTER TABLE attempts ADD COLUMN request_headers TEXT;
+ALTER TABLE attempts ADD COLUMN response_headers TEXT;
+`,
 ];

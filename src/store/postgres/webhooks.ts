@@ -17,13 +17,13 @@ async function subscribe(tx: Queryable, w: Pick<Webhook, 'id' | 'siteIds' | 'eve
     ON CONFLICT DO NOTHING`, [w.id, w.siteIds, w.events.filter((e) => !isOperational(e))]);
 }
 
-export async function createWebhook(db: Db, w: Webhook, sealedSecret: string): Promise<void> {
+export async function createWebhook(db: Db, w: Webhook, sealedSecret: string, sealedHeaders: string | null = null): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query(`INSERT INTO webhooks (id, account_id, name, description, webhook_url, site_ids, events, secret,
-        status, disabled_reason, disabled_at, max_in_flight, rate_limit, created, last_modified)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`, [
+        status, disabled_reason, disabled_at, max_in_flight, rate_limit, created, last_modified, headers, header_names)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`, [
       w.id, w.accountId, w.name, w.description, w.webhookUrl, JSON.stringify(w.siteIds), JSON.stringify(w.events), sealedSecret,
-      w.status, w.disabledReason, w.disabledAt, w.maxInFlight, w.rateLimit, w.created, w.lastModified,
+      w.status, w.disabledReason, w.disabledAt, w.maxInFlight, w.rateLimit, w.created, w.lastModified, sealedHeaders, JSON.stringify(w.headerNames),
     ]);
     await subscribe(tx, w);
     tx.announce({ kind: 'webhook', id: w.id });
@@ -36,8 +36,8 @@ export async function getWebhook(db: Db, id: string): Promise<Webhook | undefine
 }
 
 export async function getWebhookSecrets(db: Db, id: string): Promise<SealedSecrets | undefined> {
-  const r = (await db.query('SELECT secret, previous_secret, previous_secret_expires FROM webhooks WHERE id = $1', [id])).rows[0];
-  return r && { current: r.secret, previous: r.previous_secret, previousExpiresAt: r.previous_secret_expires };
+  const r = (await db.query('SELECT secret, previous_secret, previous_secret_expires, headers FROM webhooks WHERE id = $1', [id])).rows[0];
+  return r && { current: r.secret, previous: r.previous_secret, previousExpiresAt: r.previous_secret_expires, headers: r.headers };
 }
 
 export function rotateWebhookSecret(db: Db, id: string, sealedSecret: string, previousExpiresAt: number | null, now: number): Promise<Webhook | undefined> {
@@ -65,10 +65,12 @@ export function updateWebhook(db: Db, id: string, changes: WebhookChanges, now: 
   return db.transaction(async (tx) => {
     const row = (await tx.query('SELECT * FROM webhooks WHERE id = $1 FOR UPDATE', [id])).rows[0];
     if (!row) return undefined;
-    const next = { ...webhookFrom(row), ...changes, lastModified: now };
+    const { headers, ...fields } = changes;
+    const next = { ...webhookFrom(row), ...fields, lastModified: now };
     await tx.query(`UPDATE webhooks SET name = $2, description = $3, webhook_url = $4, site_ids = $5, events = $6,
       max_in_flight = $7, rate_limit = $8, last_modified = $9 WHERE id = $1`,
     [id, next.name, next.description, next.webhookUrl, JSON.stringify(next.siteIds), JSON.stringify(next.events), next.maxInFlight, next.rateLimit, now]);
+    if (headers) await tx.query('UPDATE webhooks SET headers = $2, header_names = $3 WHERE id = $1', [id, headers.sealed, JSON.stringify(headers.names)]);
     if (changes.siteIds || changes.events) await subscribe(tx, next);
     if (changes.status === 'disabled') {
       await tx.query(`UPDATE webhooks SET status = 'disabled', disabled_reason = $2, disabled_at = $3, last_modified = $3

@@ -3,7 +3,7 @@
 // loading what is due writes nothing, and outcomes are written as they come.
 import type Database from 'better-sqlite3';
 import { alertEvent, autoDisableReason, GONE_REASON, healthChanges, outcomesByWebhook, streakAlerts, type Alert } from '../health.js';
-import { factsFrom, webhookFrom, type Row } from '../rows.js';
+import { factsFrom, jsonOrNull, webhookFrom, type Row } from '../rows.js';
 import type { EngineStore } from '../ports.js';
 import type { Outcome, PendingDelivery, Webhook } from '../types.js';
 import { insertEventRow } from './intake.js';
@@ -113,8 +113,11 @@ export function engine({ db, synchronous, announce }: Context): EngineStore {
           });
           // The webhook may have been deleted meanwhile, and its deliveries with it.
           if (changes === 0) continue;
-          statement(db, `INSERT INTO attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body)
-            VALUES (@deliveryId, @attemptedAt, @statusCode, @durationMs, @error, @responseBody)`).run({ deliveryId: o.deliveryId, ...o.attempt });
+          statement(db, `INSERT INTO attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body, request_headers, response_headers)
+            VALUES (@deliveryId, @attemptedAt, @statusCode, @durationMs, @error, @responseBody, @requestHeaders, @responseHeaders)`).run({
+            deliveryId: o.deliveryId, ...o.attempt,
+            requestHeaders: jsonOrNull(o.attempt.requestHeaders), responseHeaders: jsonOrNull(o.attempt.responseHeaders),
+          });
           recorded.push(o);
         }
         const disabled: Webhook[] = [];

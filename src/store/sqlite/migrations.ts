@@ -297,4 +297,15 @@ CREATE INDEX portal_tokens_by_expiry ON portal_tokens(expires);
 ALTER TABLE sessions ADD COLUMN account_id TEXT REFERENCES accounts(id) ON DELETE CASCADE;
 ALTER TABLE sessions ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;
 `,
+  /* 14: each webhook's own request headers, and each attempt's request and response headers */ `
+-- headers: the webhook's own request headers (src/security/custom-headers.ts), a JSON object
+-- sealed like the secret (NULL: none); header_names: their names in clear, JSON, for the answers
+-- that show them with their values masked.
+ALTER TABLE webhooks ADD COLUMN headers TEXT;
+ALTER TABLE webhooks ADD COLUMN header_names TEXT NOT NULL DEFAULT '[]';
+-- What each attempt sent and got, JSON objects: the request's headers (the webhook's own values
+-- masked) and the response's (capped, src/delivery/sender.ts). NULL for attempts made before.
+ALTER TABLE attempts ADD COLUMN request_headers TEXT;
+ALTER TABLE attempts ADD COLUMN response_headers TEXT;
+`,
 ];

@@ -32,13 +32,16 @@ export function webhooks({ db, announce }: Context): Webhooks {
   const changed = (id: string) => announce({ kind: 'webhook', id });
 
   return {
-    async createWebhook(w, sealedSecret) {
+    async createWebhook(w, sealedSecret, sealedHeaders = null) {
       db.transaction(() => {
         statement(db, `INSERT INTO webhooks (id, account_id, name, description, webhook_url, site_ids, events, secret,
-            status, disabled_reason, disabled_at, max_in_flight, rate_limit, created, last_modified)
+            status, disabled_reason, disabled_at, max_in_flight, rate_limit, created, last_modified, headers, header_names)
           VALUES (@id, @accountId, @name, @description, @webhookUrl, @siteIds, @events, @secret,
-            @status, @disabledReason, @disabledAt, @maxInFlight, @rateLimit, @created, @lastModified)`)
-          .run({ ...w, secret: sealedSecret, siteIds: JSON.stringify(w.siteIds), events: JSON.stringify(w.events) });
+            @status, @disabledReason, @disabledAt, @maxInFlight, @rateLimit, @created, @lastModified, @headers, @headerNames)`)
+          .run({
+            ...w, secret: sealedSecret, siteIds: JSON.stringify(w.siteIds), events: JSON.stringify(w.events),
+            headers: sealedHeaders, headerNames: JSON.stringify(w.headerNames),
+          });
         subscribe(db, w);
       })();
       changed(w.id);
@@ -50,8 +53,8 @@ export function webhooks({ db, announce }: Context): Webhooks {
     },
 
     async getWebhookSecrets(id) {
-      const r = statement(db, 'SELECT secret, previous_secret, previous_secret_expires FROM webhooks WHERE id = ?').get(id) as Row | undefined;
-      return r && { current: r.secret, previous: r.previous_secret, previousExpiresAt: r.previous_secret_expires };
+      const r = statement(db, 'SELECT secret, previous_secret, previous_secret_expires, headers FROM webhooks WHERE id = ?').get(id) as Row | undefined;
+      return r && { current: r.secret, previous: r.previous_secret, previousExpiresAt: r.previous_secret_expires, headers: r.headers };
     },
 
     async rotateWebhookSecret(id, sealedSecret, previousExpiresAt, now) {
@@ -78,10 +81,15 @@ export function webhooks({ db, announce }: Context): Webhooks {
       const updated = db.transaction(() => {
         const row = webhookRow(db, id);
         if (!row) return undefined;
-        const next = { ...webhookFrom(row), ...changes, lastModified: now };
+        const { headers, ...fields } = changes;
+        const next = { ...webhookFrom(row), ...fields, lastModified: now };
         statement(db, `UPDATE webhooks SET name = @name, description = @description, webhook_url = @webhookUrl,
           site_ids = @siteIds, events = @events, max_in_flight = @maxInFlight, rate_limit = @rateLimit, last_modified = @lastModified WHERE id = @id`)
           .run({ ...next, siteIds: JSON.stringify(next.siteIds), events: JSON.stringify(next.events) });
+        if (headers) {
+          statement(db, 'UPDATE webhooks SET headers = @sealed, header_names = @names WHERE id = @id')
+            .run({ id, sealed: headers.sealed, names: JSON.stringify(headers.names) });
+        }
         if (changes.siteIds || changes.events) subscribe(db, next);
         if (changes.status === 'disabled') disableWebhook(db, id, changes.disabledReason ?? null, now);
         // Re-enabling starts afresh: the failures that led to disabling are not held against it.

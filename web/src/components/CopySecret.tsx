@@ -1,7 +1,12 @@
 // A secret shown once: readable, selectable, one click to copy, and a plain warning.
 import { useId, useRef, useState } from 'react';
 
-export function CopySecret({ secret, label = 'Signing secret' }: { secret: string; label?: string }) {
+export function CopySecret({ secret, label = 'Signing secret', purpose = "your receiver needs it to verify each delivery's signature" }: {
+  secret: string;
+  label?: string;
+  /** What it is needed for: the end of the warning's second sentence. */
+  purpose?: string;
+}) {
   const id = useId();
   const input = useRef<HTMLInputElement>(null);
   const [copied, setCopied] = useState<'yes' | 'select' | undefined>();
@@ -24,7 +29,7 @@ export function CopySecret({ secret, label = 'Signing secret' }: { secret: strin
       </div>
       <p className="hint" aria-live="polite">
         {copied === 'select' ? 'Selected: press Ctrl+C (⌘C) to copy. ' : ''}
-        <strong>This secret will not be shown again.</strong> Store it now: your receiver needs it to verify each delivery's signature.
+        <strong>This secret will not be shown again.</strong> Store it now: {purpose}.
       </p>
     </div>
   );

@@ -1,16 +1,17 @@
 // A webhook's delivery log: filter by status and event, open a delivery to see what was sent
-// and each attempt's answer, resend it, recover the failed ones since a time, and replay into it
+// and each attempt's answer (DeliveryDetails.tsx), tests marked as such, resend it, recover the failed ones since a time, and replay into it
 // the events it never got (after a count of them). It refreshes itself every few seconds while
 // the tab is visible and a delivery of the webhook is pending (never while the webhook is
 // disabled: its deliveries wait), and waits out a 429's Retry-After.
 import { Fragment, useEffect, useId, useState, type FormEvent } from 'react';
 import { api, messageOf, query } from '../api';
 import { Confirm } from './Dialog';
-import { fullTime, isoToLocalInput, localInputToIso, plural, prettyJson } from '../format';
+import { fullTime, isoToLocalInput, localInputToIso, plural } from '../format';
 import { RelativeTime } from './RelativeTime';
 import { loadEventTypes, useLoad, usePoll } from '../hooks';
-import type { DeliveryDetail, DeliveryList, DeliveryStatus, ReplayCount, Webhook } from '../types';
+import type { DeliveryList, DeliveryStatus, ReplayCount, Webhook } from '../types';
 import { DeliveryBadge, HttpStatus } from './Badges';
+import { DeliveryDetails } from './DeliveryDetails';
 import { LoadError, Loading } from './Feedback';
 import { Pager } from './Pager';
 import { useToast } from './Toasts';
@@ -150,6 +151,7 @@ export function DeliveryLog({ webhook, canAct, refreshKey, pending, onRefresh }:
                     <td data-label="Event">
                       {title(d.event)}
                       {d.replay && <> <span className="chip chip-replay" title="Sent by a replay of past events">Replay</span></>}
+                      {d.test && <> <span className="chip chip-test" title="A test event, with made-up ids, sent to this webhook only">Test</span></>}
                       <div className="row-sub mono">{d.event}</div>
                     </td>
                     <td data-label="Delivery ID"><span className="mono small">{d.id}</span></td>
@@ -182,90 +184,6 @@ export function DeliveryLog({ webhook, canAct, refreshKey, pending, onRefresh }:
       )}
       {list.data && <Pager page={page} pageLength={PAGE_LENGTH} total={list.data.total} onPage={setPage} label="Delivery pages" />}
     </section>
-  );
-}
-
-interface DetailsProps {
-  id: string;
-  url: string;
-  canAct: boolean;
-  tick: number;
-  onResent: () => void;
-}
-
-function DeliveryDetails({ id, url, canAct, tick, onResent }: DetailsProps) {
-  const notify = useToast();
-  const [busy, setBusy] = useState(false);
-  const detail = useLoad(() => api.get<DeliveryDetail>(`/v2/deliveries/${id}/`), [id]);
-  const { reload } = detail;
-  // Follows the log's refreshes, so a pending delivery's new attempts appear while it is open.
-  useEffect(() => {
-    if (tick > 0) void reload();
-  }, [tick, reload]);
-
-  const resend = async () => {
-    setBusy(true);
-    try {
-      await api.post(`/v2/deliveries/${id}/retry/`);
-      notify(`Delivery ${id} resent: one more attempt is on its way.`);
-      // The log reloads, then this delivery with it (tick).
-      onResent();
-    } catch (err) {
-      notify(`Resend failed: ${messageOf(err)}`, 'error');
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  if (!detail.data) return detail.error !== undefined ? <LoadError error={detail.error} retry={detail.reload} /> : <Loading what="the delivery" />;
-  const d = detail.data;
-  return (
-    <div className="delivery-detail">
-      <div className="detail-head">
-        <h3>Delivery <span className="mono">{d.id}</span></h3>
-        {canAct && (
-          <button type="button" className="button button-small button-primary" onClick={resend} disabled={busy}>
-            {busy ? 'Resending…' : 'Resend'}
-          </button>
-        )}
-      </div>
-      <div className="detail-grid">
-        <div>
-          <h4>Request</h4>
-          <dl className="kv mono small">
-            <dt>POST</dt><dd className="url">{url}</dd>
-            <dt>content-type</dt><dd>application/json</dd>
-            <dt>webhook-id</dt><dd>{d.id}</dd>
-            <dt>authorization</dt><dd className="muted">Bearer JWT of the body, signed with the webhook's secret</dd>
-            <dt>webhook-signature</dt><dd className="muted">v1,… (Standard Webhooks), with webhook-timestamp</dd>
-          </dl>
-          <h4>Body</h4>
-          <pre className="code" tabIndex={0} aria-label="Request body">{d.request_body ? prettyJson(d.request_body) : '(the event is no longer kept)'}</pre>
-        </div>
-        <div>
-          <h4>Attempts <span className="muted">({d.attempts.length})</span></h4>
-          {d.attempts.length === 0 && <p className="muted">Not attempted yet{d.next_attempt_at ? <>: due <RelativeTime iso={d.next_attempt_at} /></> : ''}.</p>}
-          <ol className="attempts" reversed>
-            {[...d.attempts].reverse().map((a, i) => (
-              <li key={`${a.attempted_at}-${i}`} className="attempt">
-                <div className="attempt-head">
-                  <span className="attempt-number">#{d.attempts.length - i}</span>
-                  <HttpStatus code={a.status_code} />
-                  <span className="muted small">{a.duration_ms} ms</span>
-                  <RelativeTime className="muted small" iso={a.attempted_at} />
-                </div>
-                {a.error && <p className="attempt-error">{a.error}</p>}
-                {a.response_body ? (
-                  <pre className="code code-small" tabIndex={0} aria-label={`Response body of attempt ${d.attempts.length - i}`}>{prettyJson(a.response_body)}</pre>
-                ) : (
-                  <p className="muted small">{a.status_code === null ? 'No response.' : 'Empty response body.'}</p>
-                )}
-              </li>
-            ))}
-          </ol>
-        </div>
-      </div>
-    </div>
   );
 }
 

@@ -9,6 +9,8 @@ const NAV = [
   { to: '/', label: 'Webhooks', match: (p: string) => p === '/' || p.startsWith('/webhooks') },
   { to: '/events', label: 'Events', match: (p: string) => p === '/events' },
   { to: '/properties', label: 'Properties', match: (p: string) => p === '/properties' },
+  // The operator's only: accounts, properties, keys and the audit log.
+  { to: '/console', label: 'Console', match: (p: string) => p === '/console', operator: true },
 ];
 
 /**
@@ -54,7 +56,7 @@ export function Layout({ path, children }: { path: string; children: ReactNode }
             <span>Hookline</span>
           </Link>
           <nav aria-label="Main" className="nav">
-            {NAV.map((item) => (
+            {NAV.filter((item) => !item.operator || me.role === 'operator').map((item) => (
               <Link key={item.to} to={item.to} className="nav-link" aria-current={item.match(path) ? 'page' : undefined}>
                 {item.label}
               </Link>

@@ -2,12 +2,14 @@
 // Select Property, Choose Event, Create. Editing uses the same panel. The API checks the
 // input and names every field it refuses at once: each message is shown next to its field
 // (under the heading of a group of checkboxes), the first is scrolled to and focused, and the
-// form keeps what was typed. Enter on a checkbox does not submit the half-filled form.
+// form keeps what was typed. Enter on a checkbox does not submit the half-filled form. The
+// webhook's own request headers are edited in HeadersField.tsx.
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { api, fieldErrors, focusFirstError } from '../api';
 import { loadEventTypes, loadSites } from '../hooks';
 import type { EventType, Site, Webhook, WebhookMetadata } from '../types';
 import { Dialog } from './Dialog';
+import { HeadersField, headerErrors, headerRows, headersBody, type HeaderRow } from './HeadersField';
 
 const FIELDS = ['name', 'description', 'webhook_url', 'site_ids', 'events'] as const;
 type Field = (typeof FIELDS)[number];
@@ -35,6 +37,8 @@ export function WebhookPanel({ open, webhook, onClose, onSaved }: PanelProps) {
   const [form, setForm] = useState<WebhookMetadata>(empty);
   const [errors, setErrors] = useState<Partial<Record<Field, string>>>({});
   const [general, setGeneral] = useState<string[]>([]);
+  const [headers, setHeaders] = useState<HeaderRow[]>([]);
+  const [headersError, setHeadersError] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const [sites, setSites] = useState<Site[]>();
   const [eventTypes, setEventTypes] = useState<EventType[]>();
@@ -45,6 +49,8 @@ export function WebhookPanel({ open, webhook, onClose, onSaved }: PanelProps) {
   useEffect(() => {
     if (!open) return;
     setForm(webhook ? { ...webhook.metadata } : empty);
+    setHeaders(headerRows(webhook?.headers));
+    setHeadersError({});
     setErrors({});
     setGeneral([]);
     setLoadError(undefined);
@@ -69,18 +75,32 @@ export function WebhookPanel({ open, webhook, onClose, onSaved }: PanelProps) {
     setBusy(true);
     setErrors({});
     setGeneral([]);
+    setHeadersError({});
     try {
       // Every field is sent, even empty, so that the API names the one it refuses.
       const metadata = { ...form, name: form.name.trim(), webhook_url: form.webhook_url.trim() };
+      // The headers as a whole (an update replaces them); a create without any leaves them out.
+      const own = headersBody(headers);
+      const extra = webhook || Object.keys(own).length > 0 ? { headers: own } : {};
       const saved = webhook
-        ? await api.patch<Webhook>(`/v2/webhooks/${webhook.id}/`, { metadata })
-        : await api.post<Webhook>('/v2/webhooks/', { metadata });
+        ? await api.patch<Webhook>(`/v2/webhooks/${webhook.id}/`, { metadata, ...extra })
+        : await api.post<Webhook>('/v2/webhooks/', { metadata, ...extra });
       onSaved(saved);
     } catch (err) {
       const { byField, other } = fieldErrors(err, FIELDS, 'metadata.');
+      const { byHeader, other: rest } = headerErrors(other);
       setErrors(byField);
-      setGeneral(other);
-      focusFirstError(formRef.current, FIELDS, byField);
+      setGeneral(rest);
+      setHeadersError(byHeader);
+      if (Object.keys(byField).length === 0 && rest.length === 0 && Object.keys(byHeader).length > 0) {
+        requestAnimationFrame(() => {
+          const target = formRef.current?.querySelector<HTMLElement>('[data-header-error]') ?? formRef.current?.querySelector<HTMLElement>('[data-field="headers"]');
+          target?.scrollIntoView({ block: 'center' });
+          target?.focus({ preventScroll: true });
+        });
+      } else {
+        focusFirstError(formRef.current, FIELDS, byField);
+      }
     } finally {
       setBusy(false);
     }
@@ -188,6 +208,8 @@ export function WebhookPanel({ open, webhook, onClose, onSaved }: PanelProps) {
             );
           })}
         </ChoiceGroup>
+
+        <HeadersField rows={headers} onChange={setHeaders} errors={headersError} />
       </form>
     </Dialog>
   );

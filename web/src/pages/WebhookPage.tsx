@@ -5,6 +5,7 @@ import { WebhookStatus } from '../components/Badges';
 import { Url } from '../components/Url';
 import { CopySecret } from '../components/CopySecret';
 import { DeliveryLimits } from '../components/DeliveryLimits';
+import { MASK } from '../components/DeliveryDetails';
 import { DeliveryLog } from '../components/DeliveryLog';
 import { Confirm, Dialog } from '../components/Dialog';
 import { LoadError, Loading } from '../components/Feedback';
@@ -156,6 +157,20 @@ export function WebhookPage({ id }: { id: string }) {
           <div>
             <dt>Success (24 h)</dt>
             <dd><SuccessRate stats={stats.data} /></dd>
+          </div>
+          <div>
+            <dt>Request headers</dt>
+            <dd>
+              {Object.keys(w.headers ?? {}).length === 0
+                ? <span className="muted">None</span>
+                : (
+                  <ul className="chips" aria-label="Request headers">
+                    {Object.keys(w.headers ?? {}).map((name) => (
+                      <li key={name} className="chip mono" title="Sent with every delivery; the value is stored encrypted and never shown">{name}: <span className="masked">{MASK}</span></li>
+                    ))}
+                  </ul>
+                )}
+            </dd>
           </div>
           <div>
             <dt>Webhook ID</dt>

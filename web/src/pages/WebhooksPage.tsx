@@ -1,6 +1,7 @@
 // The Webhooks page: every webhook with its health (one request for the page: include=health),
 // and the Create button that opens the panel. It polls only while a webhook has deliveries pending.
-import { useEffect, useRef, useState } from 'react';
+// The operator sees every account's, with an Account column and a filter by account.
+import { useEffect, useId, useRef, useState } from 'react';
 import { api, query } from '../api';
 import { WebhookStatus } from '../components/Badges';
 import { Url } from '../components/Url';
@@ -13,7 +14,7 @@ import { WebhookPanel } from '../components/WebhookPanel';
 import { loadEventTypes, loadSites, useLoad, usePoll } from '../hooks';
 import { Link } from '../router';
 import { canWrite, useSession } from '../session';
-import type { EventType, Site, Webhook, WebhookList, WebhookStats } from '../types';
+import type { Account, EventType, Site, Webhook, WebhookList, WebhookStats } from '../types';
 
 const REFRESH_MS = 10_000;
 
@@ -24,8 +25,18 @@ export function WebhooksPage() {
   const [page, setPage] = useState(1);
   const [panelOpen, setPanelOpen] = useState(false);
   const [created, setCreated] = useState<Webhook>();
-  const list = useLoad(() => api.get<WebhookList>(`/v2/webhooks/${query({ page, page_length: PAGE_LENGTH, include: 'health' })}`), [page]);
+  const operator = me.role === 'operator';
+  const [account, setAccount] = useState('');
+  const accountFilterId = useId();
+  const list = useLoad(
+    () => api.get<WebhookList>(`/v2/webhooks/${query({ page, page_length: PAGE_LENGTH, include: 'health', account_id: account })}`),
+    [page, account],
+  );
   const names = useLoad(() => Promise.all([loadSites(), loadEventTypes()]), []);
+  const accounts = useLoad(
+    () => (operator ? api.get<{ accounts: Account[] }>('/v2/accounts/').then((r) => r.accounts) : Promise.resolve(undefined)),
+    [operator],
+  );
 
   const webhooks = list.data?.webhooks;
   // A disabled webhook's pending deliveries wait: nothing of it changes until it is enabled.
@@ -48,15 +59,29 @@ export function WebhooksPage() {
         subtitle="Hookline sends an HTTP POST to each webhook's URL when one of its events happens on one of its properties."
         actions={create}
       />
-      {me.role === 'operator' && (
+      {operator && (
         <p className="callout callout-info">You are signed in with the operator key: you see every account's webhooks. Webhooks are created and changed with an account's API key.</p>
       )}
       {me.read_only && <p className="callout callout-info">Read-only: you can look at this account's webhooks and their deliveries, not change them.</p>}
+      {operator && (
+        <div className="toolbar">
+          <div className="field field-inline">
+            <label className="field-label" htmlFor={accountFilterId}>Account</label>
+            <select id={accountFilterId} className="input" value={account} onChange={(e) => { setAccount(e.target.value); setPage(1); }}>
+              <option value="">All accounts</option>
+              {accounts.data?.map((a) => <option key={a.id} value={a.id}>{a.name}</option>)}
+            </select>
+          </div>
+        </div>
+      )}
       {created?.secret && <CreatedNotice webhook={created} secret={created.secret} onDone={() => setCreated(undefined)} />}
 
       {list.error !== undefined && !webhooks && <LoadError error={list.error} retry={list.reload} />}
       {!webhooks && list.error === undefined && <Loading what="webhooks" />}
-      {webhooks && webhooks.length === 0 && (
+      {webhooks && webhooks.length === 0 && account && (
+        <div className="empty"><h2>This account has no webhooks</h2></div>
+      )}
+      {webhooks && webhooks.length === 0 && !account && (
         <div className="empty">
           <h2>No webhooks yet</h2>
           <p className="muted">Create one to be told when media is uploaded, converted, updated or deleted, or when a live channel changes state.</p>
@@ -70,6 +95,7 @@ export function WebhooksPage() {
             <thead>
               <tr>
                 <th scope="col">Name</th>
+                {operator && <th scope="col">Account</th>}
                 <th scope="col">URL</th>
                 <th scope="col">Properties</th>
                 <th scope="col">Events</th>
@@ -80,7 +106,7 @@ export function WebhooksPage() {
             </thead>
             <tbody>
               {webhooks.map((w) => (
-                <WebhookRow key={w.id} webhook={w} stats={w.health} sites={names.data?.[0]} eventTypes={names.data?.[1]} />
+                <WebhookRow key={w.id} webhook={w} stats={w.health} sites={names.data?.[0]} eventTypes={names.data?.[1]} accounts={operator ? accounts.data ?? [] : undefined} />
               ))}
             </tbody>
           </table>
@@ -102,7 +128,11 @@ export function WebhooksPage() {
   );
 }
 
-function WebhookRow({ webhook: w, stats, sites, eventTypes }: { webhook: Webhook; stats?: WebhookStats; sites?: Site[]; eventTypes?: EventType[] }) {
+function WebhookRow({ webhook: w, stats, sites, eventTypes, accounts }: {
+  webhook: Webhook; stats?: WebhookStats; sites?: Site[]; eventTypes?: EventType[];
+  /** The operator's view: the Account column. */
+  accounts?: Account[];
+}) {
   const siteName = (id: string) => sites?.find((s) => s.id === id)?.name ?? id;
   const eventTitle = (name: string) => eventTypes?.find((t) => t.name === name)?.title ?? name;
   return (
@@ -111,6 +141,11 @@ function WebhookRow({ webhook: w, stats, sites, eventTypes }: { webhook: Webhook
         <Link to={`/webhooks/${w.id}`} className="row-title">{w.metadata.name}</Link>
         {w.metadata.description && <div className="row-sub">{w.metadata.description}</div>}
       </td>
+      {accounts && (
+        <td data-label="Account">
+          {accounts.find((a) => a.id === w.account_id)?.name ?? <span className="mono">{w.account_id}</span>}
+        </td>
+      )}
       <td data-label="URL"><Url href={w.metadata.webhook_url} /></td>
       <td data-label="Properties">
         {w.metadata.site_ids.length === 0

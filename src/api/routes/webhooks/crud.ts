@@ -1,19 +1,23 @@
 // JWP's webhook resource: POST/GET /v2/webhooks/, GET/PATCH/DELETE /v2/webhooks/{id}/.
 // The secret is shown once, in the create response (and a new one in a rotation's: see
 // actions.ts); it is stored sealed. Hookline's own fields (status, max_in_flight, rate_limit) sit
-// at the top level, outside `metadata`, so that JWP's fields stay as they are.
+// at the top level, outside `metadata`, so that JWP's fields stay as they are. The webhook's own
+// request headers (`headers`, headers.ts) are sealed like the secret; no answer shows their
+// values, not even the create's (the caller has just sent them).
 // The contract: docs/jwp-api.md.
 import type { FastifyInstance } from 'fastify';
 import { isOperational } from '../../../catalog/operational.js';
-import { randomId } from '../../../ids.js';
+import { ID_PATTERN, randomId } from '../../../ids.js';
+import { MASK } from '../../../security/custom-headers.js';
 import { generateSecret } from '../../../signing/standard.js';
 import type { Webhook, WebhookChanges } from '../../../store/types.js';
 import { requireAccount, visibleAccount } from '../../auth.js';
 import type { ApiContext } from '../../context.js';
-import { notFound } from '../../errors.js';
+import { ApiError, notFound } from '../../errors.js';
 import { FieldProblems } from '../../field-errors.js';
 import { idParam, noContent, pageQuery } from '../../schemas.js';
 import { ref, type ApiTypeProvider } from '../../components.js';
+import { checkHeaders, headersProperty } from './headers.js';
 import { healthOf, metadataProperties, visibleWebhook, WEBHOOK_FIELDS, webhookJson } from './shared.js';
 
 const maxInFlight = {
@@ -34,6 +38,7 @@ const createBody = {
     metadata: { type: 'object', required: ['name', 'webhook_url', 'events', 'site_ids'], additionalProperties: false, properties: metadataProperties },
     max_in_flight: maxInFlight,
     rate_limit: rateLimit,
+    headers: headersProperty,
   },
 } as const;
 
@@ -46,6 +51,7 @@ const patchBody = {
     status: { type: 'string', enum: ['active', 'disabled'], description: 'disabled: deliveries are kept and wait; active: they resume.' },
     max_in_flight: maxInFlight,
     rate_limit: rateLimit,
+    headers: headersProperty,
   },
 } as const;
 
@@ -111,6 +117,7 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
     const problems = new FieldProblems(WEBHOOK_FIELDS);
     if (request.validationError) problems.checkSchema(request, request.body, createBody);
     await checkFields(problems, accountId, problems.about('') ? {} : request.body);
+    const headers = problems.about('') ? undefined : checkHeaders(problems, request.body.headers);
     problems.throwIfAny();
     const body = request.body;
     const m = body.metadata;
@@ -119,9 +126,10 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
       id: randomId(), accountId, name: m.name, description: m.description ?? '', webhookUrl: m.webhook_url,
       siteIds: m.site_ids, events: m.events, created: now, lastModified: now,
       status: 'active', disabledReason: null, disabledAt: null, maxInFlight: body.max_in_flight ?? null, rateLimit: body.rate_limit ?? null,
+      headerNames: Object.keys(headers ?? {}),
     };
     const secret = generateSecret();
-    await store.createWebhook(webhook, secrets.seal(webhook.id, secret));
+    await store.createWebhook(webhook, secrets.seal(webhook.id, secret), secrets.sealHeaders(webhook.id, headers ?? {}));
     return reply.code(201).send({ ...webhookJson(webhook), secret });
   });
 
@@ -133,6 +141,7 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
         properties: {
           ...pageQuery,
           sort: { type: 'string', enum: ['created:asc', 'created:dsc', 'created:desc'], default: 'created:dsc' },
+          account_id: { type: 'string', pattern: ID_PATTERN, description: "Hookline's, operator only: one account's webhooks." },
           include: {
             type: 'string', enum: ['health'],
             description: "Hookline's: `health` adds each webhook's health (as GET /v2/webhooks/{id}/stats/ answers it), read for the whole page at once.",
@@ -143,8 +152,12 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
     },
   }, async (request) => {
     const q = request.query;
+    const own = visibleAccount(request);
+    if (own !== null && q.account_id !== undefined && q.account_id !== own) {
+      throw new ApiError(403, 'forbidden', 'account_id: an account key lists its own account only');
+    }
     const { webhooks: list, total } = await store.listWebhooks(
-      visibleAccount(request), { page: q.page, pageLength: q.page_length }, q.sort === 'created:asc',
+      own ?? q.account_id ?? null, { page: q.page, pageLength: q.page_length }, q.sort === 'created:asc',
     );
     const health = q.include === 'health' ? await healthOf(store, list.map((w) => w.id), clock.now()) : undefined;
     const webhooks = list.map((w, i) => (health ? { ...webhookJson(w), health: health[i] } : webhookJson(w)));
@@ -169,6 +182,12 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
     const problems = new FieldProblems(WEBHOOK_FIELDS);
     if (request.validationError) problems.checkSchema(request, request.body, patchBody);
     await checkFields(problems, accountId, problems.about('') ? {} : request.body, current);
+    const given = problems.about('') ? undefined : request.body.headers;
+    // The stored values are opened only for an update that sends a mask back.
+    const stored = given && Object.values(given).includes(MASK)
+      ? secrets.openHeaders(webhook_id, (await store.getWebhookSecrets(webhook_id))?.headers ?? null)
+      : {};
+    const headers = checkHeaders(problems, given, stored);
     problems.throwIfAny();
     const body = request.body;
     const m = body.metadata ?? {};
@@ -180,6 +199,7 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
     if (m.site_ids !== undefined) changes.siteIds = m.site_ids;
     if (body.max_in_flight !== undefined) changes.maxInFlight = body.max_in_flight;
     if (body.rate_limit !== undefined) changes.rateLimit = body.rate_limit;
+    if (headers) changes.headers = { names: Object.keys(headers), sealed: secrets.sealHeaders(webhook_id, headers) };
     if (body.status === 'disabled') Object.assign(changes, { status: 'disabled', disabledReason: 'disabled through the API' });
     if (body.status === 'active') changes.status = 'active';
     const updated = await store.updateWebhook(webhook_id, changes, clock.now());

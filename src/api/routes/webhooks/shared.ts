@@ -4,6 +4,7 @@
 import type { FastifyRequest } from 'fastify';
 import { SUBSCRIBABLE_EVENT_NAMES } from '../../../catalog/operational.js';
 import { ID_PATTERN } from '../../../ids.js';
+import { maskedHeaders } from '../../../security/custom-headers.js';
 import type { Store } from '../../../store/ports.js';
 import type { Delivery, Webhook } from '../../../store/types.js';
 import { jwpMicros } from '../../../time.js';
@@ -27,7 +28,7 @@ export const metadataProperties = {
 /** The resource's fields in their order: a refusal lists the bad ones in it (src/api/field-errors.ts). */
 export const WEBHOOK_FIELDS = [
   '', 'metadata', 'metadata.name', 'metadata.description', 'metadata.webhook_url', 'metadata.site_ids', 'metadata.events',
-  'status', 'max_in_flight', 'rate_limit',
+  'status', 'max_in_flight', 'rate_limit', 'headers',
 ] as const;
 
 export function webhookJson(w: Webhook) {
@@ -43,6 +44,8 @@ export function webhookJson(w: Webhook) {
     disabled_at: w.disabledAt === null ? null : jwpMicros(w.disabledAt),
     max_in_flight: w.maxInFlight,
     rate_limit: w.rateLimit,
+    account_id: w.accountId,
+    headers: maskedHeaders(w.headerNames),
   };
 }
 
@@ -59,6 +62,8 @@ export const deliveryJson = (d: Delivery) => ({
   last_modified: jwpMicros(d.lastModified),
   // Hookline's replay (POST /v2/webhooks/{id}/replay/) made it, not intake.
   replay: d.replay,
+  // A webhook's test event (POST /v2/webhooks/{id}/test/), not one the platform reported.
+  test: d.test,
 });
 
 /** The window of the success rate the Webhooks page shows. */
