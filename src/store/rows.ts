@@ -21,6 +21,7 @@ export const webhookFrom = (r: Row): Webhook => ({
   disabledAt: r.disabled_at,
   maxInFlight: r.max_in_flight,
   rateLimit: r.rate_limit ?? null,
+  ordering: r.ordering ?? 'none',
 });
 
 export const deliveryFrom = (r: Row): Delivery => ({

@@ -56,7 +56,11 @@ export interface Webhook {
   maxInFlight: number | null;
   /** Requests per second to this webhook at most; null: no limit. */
   rateLimit: number | null;
+  /** per_media: the deliveries of one media (or live channel) go one at a time, in commit order (src/delivery/ordering.ts). */
+  ordering: WebhookOrdering;
 }
+
+export type WebhookOrdering = 'none' | 'per_media';
 
 export type WebhookStatus = 'active' | 'disabled';
 
@@ -72,7 +76,7 @@ export interface SealedSecrets {
 }
 
 /** `disabledReason` goes with `status: 'disabled'`; `status: 'active'` also clears the failure streak. */
-export type WebhookChanges = Partial<Pick<Webhook, 'name' | 'description' | 'webhookUrl' | 'siteIds' | 'events' | 'status' | 'disabledReason' | 'maxInFlight' | 'rateLimit'>>;
+export type WebhookChanges = Partial<Pick<Webhook, 'name' | 'description' | 'webhookUrl' | 'siteIds' | 'events' | 'status' | 'disabledReason' | 'maxInFlight' | 'rateLimit' | 'ordering'>>;
 
 export interface Page {
   page: number;
@@ -267,6 +271,11 @@ export interface PendingDelivery {
   /** When it may be sent: intake's first attempt may wait (HOOKLINE_RETRY_SCHEDULE's first delay). */
   dueAt: number;
   facts: EventFacts;
+  /**
+   * Its media's or live channel's key when its webhook orders per media (src/store/order-key.ts):
+   * no two deliveries of one key go at once, and they go in commit order. null: unordered.
+   */
+  orderKey: string | null;
 }
 
 /** What the delivery engine keeps of a webhook. */
@@ -279,6 +288,8 @@ export interface EndpointInfo {
   maxInFlight: number | null;
   /** Requests per second at most; null: none. */
   rateLimit: number | null;
+  /** Its deliveries carry order keys, held one at a time (src/delivery/ordering.ts). */
+  ordered: boolean;
   consecutiveFailures: number;
   /** No attempt before this (a Retry-After, or the breaker's next probe); null: none. */
   pausedUntil: number | null;
