@@ -38,7 +38,7 @@ export class KeyOrder {
   /** Whether the keys held by deliveries waiting in the store are known (loadDueOrdered's `learn`). */
   learned = false;
 
-  /** The keys whose first pending delivery waits for its retry in the store, read when memory knows none. */
+  /** The keys held by a delivery waiting for its retry in the store, read when memory knows none. */
   learn(waiting: readonly { key: string; deliveryId: string }[]): void {
     for (const { key, deliveryId } of waiting) {
       if (this.held.has(key)) continue;

@@ -153,8 +153,9 @@ export interface EngineStore {
   /**
    * loadDue for a webhook that orders per media: its due deliveries in commit order instead, less
    * those behind an earlier pending one of their key that is not due yet (waiting for its retry).
-   * With `learn`, also each key whose first pending delivery (in commit order) is not due yet,
-   * with that delivery: what an owner that has just taken the webhook must hold back.
+   * With `learn`, also each key held by a delivery waiting for its retry (attempted, not due yet;
+   * the first in commit order if several), with that delivery: what an owner that has just taken
+   * the webhook must hold back.
    */
   loadDueOrdered(webhookId: string, now: number, limit: number, learn: boolean): Promise<{
     deliveries: PendingDelivery[]; nextDueAt: number | null; waiting: { key: string; deliveryId: string }[];

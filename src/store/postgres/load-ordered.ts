@@ -27,12 +27,13 @@ export async function loadDueOrdered(db: Db, webhookId: string, now: number, lim
     FROM next n
     LEFT JOIN (due d JOIN events e ON e.id = d.event_id) ON true
     ORDER BY d.seq`, [webhookId, now, limit]);
-  // Each key whose first pending delivery waits: a not-yet-due one with none of its key before it.
+  // Each key held by a delivery waiting for its retry (attempted, not due yet): the first such of the key.
   const waiting = learn
     ? (await db.query(`SELECT d.order_key, d.id FROM deliveries d
-        WHERE d.webhook_id = $1 AND d.status = 'pending' AND d.order_key IS NOT NULL AND d.order_key <> '' AND d.due_at > $2
+        WHERE d.webhook_id = $1 AND d.status = 'pending' AND d.order_key IS NOT NULL AND d.order_key <> '' AND d.due_at > $2 AND d.attempts > 0
           AND NOT EXISTS (SELECT 1 FROM deliveries p
-            WHERE p.webhook_id = d.webhook_id AND p.order_key = d.order_key AND p.status = 'pending' AND p.order_key IS NOT NULL AND p.seq < d.seq)`,
+            WHERE p.webhook_id = d.webhook_id AND p.order_key = d.order_key AND p.status = 'pending' AND p.order_key IS NOT NULL
+              AND p.due_at > $2 AND p.attempts > 0 AND p.seq < d.seq)`,
       [webhookId, now])).rows.map((r) => ({ key: r.order_key as string, deliveryId: r.id as string }))
     : [];
   return {

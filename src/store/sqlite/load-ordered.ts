@@ -21,13 +21,15 @@ export function loadDueOrdered(db: Database.Database, webhookId: string, now: nu
     ORDER BY d.created, d.rowid LIMIT @limit`).all({ webhookId, now, limit }) as Row[];
   const next = statement(db, `SELECT min(due_at) AS due FROM deliveries
     WHERE webhook_id = ? AND status = 'pending' AND due_at > ?`).get(webhookId, now) as Row;
-  // Each key whose first pending delivery waits: a not-yet-due one with none of its key before it.
+  // Each key held by a delivery waiting for its retry (attempted, not due yet): the first such of the key.
   const waiting = learn
     ? (statement(db, `SELECT d.order_key, d.id FROM deliveries d
-        WHERE d.webhook_id = @webhookId AND d.status = 'pending' AND d.order_key IS NOT NULL AND d.order_key <> '' AND d.due_at > @now
+        WHERE d.webhook_id = @webhookId AND d.status = 'pending' AND d.order_key IS NOT NULL AND d.order_key <> ''
+          AND d.due_at > @now AND d.attempts > 0
           AND NOT EXISTS (SELECT 1 FROM deliveries p
             WHERE p.webhook_id = d.webhook_id AND p.order_key = d.order_key AND p.status = 'pending' AND p.order_key IS NOT NULL
-              AND (p.created < d.created OR (p.created = d.created AND p.rowid < d.rowid)))`).all({ webhookId, now }) as Row[])
+              AND p.due_at > @now AND p.attempts > 0 AND (p.created < d.created OR (p.created = d.created AND p.rowid < d.rowid)))`)
+      .all({ webhookId, now }) as Row[])
       .map((r) => ({ key: r.order_key as string, deliveryId: r.id as string }))
     : [];
   return { deliveries: rows.map(pendingFrom), nextDueAt: next.due ?? null, waiting };
