@@ -138,6 +138,38 @@ describe('ordering per_media', () => {
     expect(of(rx.received, statuses, 'liveChan')).toEqual(['channel_active:500', 'channel_idle:200', 'channel_active:200']);
   });
 
+  it('sends a delivery retried by hand only once the delivery of its media in flight has ended', async () => {
+    // The held attempt must not time out: the test answers it.
+    const node = await start({ retrySchedule: [0], requestTimeoutMs: 60_000 });
+    let answerHeld: ((status: number) => void) | undefined;
+    const statuses = new Map<Received, number>();
+    const rx = await receiver(async (r) => {
+      // The first media_created fails for good (one attempt); media_updated is held until the test answers it.
+      const status = r.json.event === 'media_updated'
+        ? await new Promise<number>((resolve) => (answerHeld = resolve))
+        : rx.received.filter((x) => x.json.event === 'media_created').length === 1 ? 500 : 200;
+      statuses.set(r, status);
+      return status;
+    });
+    const hook = await orderedWebhook(node, rx.url, MEDIA_EVENTS);
+    await report(node, 'media_created', { media_id: 'mediaAAA' });
+    await rx.waitFor(1);
+    const [first] = (await until(async () => {
+      const res = await node.account.api.get(`/v2/webhooks/${hook.id}/deliveries/?status=failed`);
+      return res.body.deliveries.length === 1 && res.body.deliveries;
+    }, 10_000, 'the failed delivery'));
+    await report(node, 'media_updated', { media_id: 'mediaAAA' });
+    await until(() => answerHeld, 10_000, 'media_updated in flight');
+    expect((await node.account.api.post(`/v2/deliveries/${first.id}/retry/`, {})).status).toBe(202);
+    // Another media goes meanwhile; the retry of A's first waits for A's delivery in flight.
+    await report(node, 'media_created', { media_id: 'mediaBBB' });
+    await until(() => of(rx.received, statuses, 'mediaBBB').length === 1, 10_000, "media B's event");
+    expect(of(rx.received, statuses, 'mediaAAA')).toEqual(['media_created:500', 'media_updated:?']);
+    answerHeld!(200);
+    await until(() => of(rx.received, statuses, 'mediaAAA').length === 3, 10_000, 'the retry');
+    expect(of(rx.received, statuses, 'mediaAAA')).toEqual(['media_created:500', 'media_updated:200', 'media_created:200']);
+  });
+
   it(`keeps the order across a restart${TEST_STORE === 'postgres' ? ', and a handover from one PostgreSQL node to another' : ''}`, async () => {
     const { clock, skip } = offsetClock();
     const schema = TEST_STORE === 'postgres' ? await freshSchema() : undefined;
