@@ -373,6 +373,13 @@ export class Engine {
       if (!ep) continue;
       ep.known.delete(o.deliveryId);
       if (ep.loading) ep.settledDuringLoad.add(o.deliveryId);
+      // A per_media webhook's media moves on as the outcome says; one not written keeps its media held.
+      if (ep.order && !lost) {
+        const { dropped, ready, load } = ep.settled(o);
+        this.queued -= dropped;
+        if (ready) this.turns.ready(ep);
+        if (load) this.spill(ep);
+      }
       if (lost || ep.retryAfterAttempt.delete(o.deliveryId)) {
         this.spill(ep); // pending in the store: load it again
         continue;
@@ -380,12 +387,6 @@ export class Engine {
       if (o.nextAttemptAt !== null && ep.active) {
         ep.nextDueAt = ep.nextDueAt === null ? o.nextAttemptAt : Math.min(ep.nextDueAt, o.nextAttemptAt);
         this.turns.wakeAt(ep, o.nextAttemptAt);
-      }
-      if (ep.order) {
-        const { dropped, ready, load } = ep.settled(o);
-        this.queued -= dropped;
-        if (ready) this.turns.ready(ep);
-        if (load) this.spill(ep);
       }
       if (!ep.active && ep.inFlight === 0 && ep.known.size === 0) this.endpoints.delete(o.webhookId);
     }

@@ -170,6 +170,29 @@ describe('ordering per_media', () => {
     expect(of(rx.received, statuses, 'mediaAAA')).toEqual(['media_created:500', 'media_updated:200', 'media_created:200']);
   });
 
+  it('lets a media move on after a delivery that was retried by hand while it waited behind another', async () => {
+    const node = await start({ requestTimeoutMs: 60_000 });
+    let answerHeld: ((status: number) => void) | undefined;
+    const rx = await receiver((r) => (r.json.event === 'media_created' && !answerHeld
+      ? new Promise<number>((resolve) => (answerHeld = resolve))
+      : 200));
+    const hook = await orderedWebhook(node, rx.url, MEDIA_EVENTS);
+    await report(node, 'media_created', { media_id: 'mediaAAA' });
+    await until(() => answerHeld, 10_000, 'media_created in flight');
+    await report(node, 'media_updated', { media_id: 'mediaAAA' });
+    const waiting = await until(async () => {
+      const res = await node.account.api.get(`/v2/webhooks/${hook.id}/deliveries/?event=media_updated`);
+      return res.body.deliveries[0];
+    }, 10_000, 'the waiting delivery');
+    expect((await node.account.api.post(`/v2/deliveries/${waiting.id}/retry/`, {})).status).toBe(202);
+    answerHeld!(200);
+    await report(node, 'media_available', { media_id: 'mediaAAA' });
+    await until(() => rx.received.some((r) => r.json.event === 'media_available'), 10_000, 'media_available');
+    const events = rx.received.map((r) => r.json.event);
+    expect(events.slice(0, 2)).toEqual(['media_created', 'media_updated']);
+    expect(events.indexOf('media_available')).toBeGreaterThan(1);
+  });
+
   it(`keeps the order across a restart${TEST_STORE === 'postgres' ? ', and a handover from one PostgreSQL node to another' : ''}`, async () => {
     const { clock, skip } = offsetClock();
     const schema = TEST_STORE === 'postgres' ? await freshSchema() : undefined;
