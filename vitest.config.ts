@@ -12,6 +12,7 @@ const POSTGRES_SUITES = [
   'test/store/**/*.test.ts',
   'test/store/postgres.test.ts',
   'test/engine/store.test.ts',
+  'test/engine/ordering.test.ts',
   'test/cluster/**/*.test.ts',
   'test/foundation/delivery.test.ts',
   'test/foundation/alerts.test.ts',

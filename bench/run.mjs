@@ -26,7 +26,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const USAGE = `Usage: npm run bench [-- options]
   --quick              smaller counts: the whole run takes under a minute
   --only <names>       comma-separated measurements: ceiling, ingest, delivery, latency, latency_2k, fanout,
-                       isolation, fairness, backlog (with --store postgres: ceiling, delivery_1w, delivery_2w, latency_pg)
+                       isolation, fairness, backlog, ordering (with --store postgres: ceiling, delivery_1w, delivery_2w, latency_pg)
   --store <store>      sqlite (default) or postgres (DATABASE_URL, or postgres://postgres@127.0.0.1:5432/test):
                        deliveries/s with one --role api and 1, then 2, --role worker processes
   --profile            writes a CPU profile of each server a measurement starts (bench/results/profile-*)
@@ -56,8 +56,8 @@ function usage(message) {
 
 // Counts per mode. The quick ones keep every measurement meaningful but small.
 const SIZES = {
-  full: { ceiling: 100_000, ingest: 30_000, delivery: [100, 1_000], latencySeconds: 10, fanoutRepeats: 3, isolationEvents: 5_000, isolationWindowMs: 60_000, fairness: [100, 1_000], backlog: [1_000, 1_000], backlogTimeoutMs: 900_000 },
-  quick: { ceiling: 10_000, ingest: 2_000, delivery: [100, 100], latencySeconds: 2, fanoutRepeats: 1, isolationEvents: 600, isolationWindowMs: 6_000, fairness: [100, 50], backlog: [100, 100], backlogTimeoutMs: 60_000 },
+  full: { ceiling: 100_000, ingest: 30_000, delivery: [100, 1_000], latencySeconds: 10, fanoutRepeats: 3, isolationEvents: 5_000, isolationWindowMs: 60_000, fairness: [100, 1_000], backlog: [1_000, 1_000], backlogTimeoutMs: 900_000, ordering: [10, 10_000, 1_000] },
+  quick: { ceiling: 10_000, ingest: 2_000, delivery: [100, 100], latencySeconds: 2, fanoutRepeats: 1, isolationEvents: 600, isolationWindowMs: 6_000, fairness: [100, 50], backlog: [100, 100], backlogTimeoutMs: 60_000, ordering: [10, 1_000, 100] },
 };
 
 const TARGETS = {
@@ -458,6 +458,31 @@ const measurements = {
     }
   },
 
+  /**
+   * What per-media ordering costs: the same drain twice, each on a fresh server, 10 webhooks on
+   * 10 endpoints and 10,000 events (quick: 1,000) over 1,000 media (quick: 100), each media's
+   * events spread through the stream: once with ordering none, once with per_media (one delivery
+   * of a media at a time per webhook, in commit order). The ratio is per_media's rate over none's.
+   */
+  async ordering({ sizes, serverOptions }) {
+    const [webhooks, events, media] = sizes.ordering;
+    const drain = (ordering) => withServer(serverOptions, async (server, receiver) => {
+      const endpoints = await Promise.all(Array.from({ length: 10 }, () => receiver.endpoint()));
+      await inParallel(webhooks, 16, (i) => server.call('POST', '/v2/webhooks/', {
+        metadata: { name: 'bench', webhook_url: endpoints[i % endpoints.length].url, events: ['media_available'], site_ids: [server.account.siteId] },
+        ordering,
+      }, server.account.key));
+      const total = webhooks * events;
+      await inParallel(events, 8, (i) => server.report(`m${i % media}`));
+      await receiver.waitFor(total, 600_000);
+      const s = await receiver.stats();
+      return { deliveries: total, perSecond: rate(s.count - 1, s.last - s.first) };
+    });
+    const none = await drain('none');
+    const perMedia = await drain('per_media');
+    return { webhooks, events, media, none, perMedia, ratio: perMedia.perSecond / none.perSecond };
+  },
+
   /** 1,000,000 deliveries (1,000 webhooks × 1,000 events) drained, with the server's peak RSS. */
   async backlog({ sizes, serverOptions }) {
     const [webhooks, events] = sizes.backlog;
@@ -572,6 +597,10 @@ function rows(results) {
   if (r.fanout) out.push(['fanout', `${fmt(r.fanout.medianMs)} ms to the last of 1,000`, '', '']);
   if (r.isolation) out.push(['isolation', `ratio ${fmt(r.isolation.ratio, 2)} (${fmt(r.isolation.oneBlackHole.perSecond)} vs ${fmt(r.isolation.allHealthy.perSecond)} healthy/s)`, `≥ ${TARGETS.isolationRatio}`, met(r.isolation.ratio >= TARGETS.isolationRatio)]);
   if (r.fairness) out.push(['fairness', `quiet p99 ${fmt(r.fairness.p99, 1)} ms while ${fmt(r.fairness.backlog)} drain`, `p99 ≤ ${TARGETS.fairnessP99Ms} ms`, met(r.fairness.p99 <= TARGETS.fairnessP99Ms)]);
+  if (r.ordering) {
+    const o = r.ordering;
+    out.push(['ordering', `ratio ${fmt(o.ratio, 2)} (per_media ${fmt(o.perMedia.perSecond)} vs none ${fmt(o.none.perSecond)} deliveries/s)`, `${fmt(o.webhooks * o.events)} deliveries, ${fmt(o.media)} media`, '']);
+  }
   if (r.backlog) out.push(['backlog', `${fmt(r.backlog.deliveries)} in ${fmt(r.backlog.drainSeconds, 1)} s (${fmt(r.backlog.perSecond)}/s), peak RSS ${fmt(r.backlog.peakRssMb)} MB`, `peak RSS ≤ ${TARGETS.peakRssMb} MB`, met(r.backlog.peakRssMb <= TARGETS.peakRssMb)]);
   for (const k of [1, 2]) {
     const p = r[`delivery_${k}w`];

@@ -84,10 +84,16 @@ const SiteList = {
   properties: { sites: { type: 'array', items: { $ref: 'Site' } }, total: integer },
 } as const;
 
+/** A webhook's ordering, as the webhook shows it and as a create or an update sets it. */
+export const ordering = {
+  type: 'string', enum: ['none', 'per_media'],
+  description: "Hookline's: per_media sends the deliveries of one media (or live channel) one at a time, in the order their events were committed; a failing one holds back its media's later ones only. none (the default): no order.",
+} as const;
+
 const Webhook = {
   $id: 'Webhook',
   type: 'object',
-  required: ['id', 'type', 'created', 'last_modified', 'relationships', 'metadata', 'status', 'disabled_reason', 'disabled_at', 'max_in_flight', 'rate_limit', 'account_id', 'headers'],
+  required: ['id', 'type', 'created', 'last_modified', 'relationships', 'metadata', 'status', 'disabled_reason', 'disabled_at', 'max_in_flight', 'rate_limit', 'ordering', 'account_id', 'headers'],
   properties: {
     id: string,
     type: { type: 'string', const: 'webhook' },
@@ -100,6 +106,7 @@ const Webhook = {
     disabled_at: { ...timestamp, type: ['string', 'null'] },
     max_in_flight: nullable('integer'),
     rate_limit: { type: ['number', 'null'], description: 'Requests per second at most; null: no limit.' },
+    ordering: ordering,
     account_id: { type: 'string', description: "Hookline's: the account the webhook belongs to." },
     headers: {
       type: 'object', additionalProperties: { type: 'string' },

@@ -8,51 +8,21 @@
 // Per delivery, the hot path is: shift from a lane, sign, send, push the outcome to a buffer.
 // A batch of outcomes is one transaction. See the README's architecture section for the figures.
 import type { Logger } from 'pino';
-import type { Metrics } from '../metrics.js';
 import type { WebhookSecrets } from '../security/webhook-secrets.js';
 import type { EngineStore } from '../store/ports.js';
-import type { HealthPolicy, Outcome, PendingDelivery, Webhook } from '../store/types.js';
+import type { Outcome, PendingDelivery } from '../store/types.js';
 import { StoreUnavailable } from '../store/unavailable.js';
 import type { Clock } from '../time.js';
 import { Attempts } from './attempt.js';
 import { Backoff } from './backoff.js';
 import { Coalesced } from './coalesce.js';
 import { Endpoint } from './endpoint.js';
+import { MEMORY_BUDGET, WINDOW, type EngineOptions } from './engine-options.js';
 import { OutcomeWriter } from './outcome-writer.js';
 import type { Sender } from './sender.js';
 import { Turns } from './turns.js';
 
-export interface EngineOptions {
-  retrySchedule: readonly number[];
-  retryJitter: number;
-  /** Attempts in flight at once on this node. */
-  maxInFlight: number;
-  /** Of those, at most this many for one account, so that no account holds every place. */
-  accountMaxInFlight: number;
-  /** In-flight cap of a webhook that sets none, and the most any webhook may set. */
-  endpointMaxInFlight: number;
-  maxInFlightLimit: number;
-  health: HealthPolicy;
-  /** Whether this node owns a webhook (ownership.ts): every one on the embedded store. */
-  owns: (webhookId: string) => boolean;
-  /** When this node may start sending to a webhook it owns (a handover from a live node waits). */
-  readyAt?: (webhookId: string) => number;
-  /** Told of the webhooks that outcomes disabled (410 Gone, failing too long). */
-  onDisabled?: (webhooks: Webhook[]) => void;
-  metrics?: Metrics;
-  random?: () => number;
-  /** Deliveries of one webhook loaded from the store at once, and in memory for all at most. */
-  window?: number;
-  memoryBudget?: number;
-}
-
-/** What a load brings per webhook; a backlog past it stays in the store and is paged in. */
-const WINDOW = 500;
-/**
- * Deliveries queued in memory on this node at most: about 1.5 KB each in V8 with their facts, so
- * 50,000 hold about 75 MB (the 1,000,000-delivery backlog of the bench peaked at 738 MB with 200,000).
- */
-const MEMORY_BUDGET = 50_000;
+export type { EngineOptions } from './engine-options.js';
 
 export class Engine {
   private running = false;
@@ -133,7 +103,7 @@ export class Engine {
 
   /** Not this node's to send any more (disabled, deleted, owned elsewhere): queued ones dropped, pending in the store. */
   private retire(ep: Endpoint): void {
-    this.queued -= ep.queued;
+    this.queued -= ep.held;
     this.starved.delete(ep);
     ep.drop();
     ep.active = false;
@@ -163,11 +133,11 @@ export class Engine {
         this.turns.wakeAt(ep, d.dueAt);
         continue;
       }
-      if (ep.spilled || ep.queued >= this.window || this.queued >= this.budget) {
+      if (ep.spilled || ep.held >= this.window || this.queued >= this.budget || !ep.mayTake(d)) {
         this.spill(ep);
         continue;
       }
-      ep.push(d);
+      if (ep.push(d) === 'left') continue;
       this.queued++;
       this.turns.ready(ep);
     }
@@ -236,6 +206,11 @@ export class Engine {
     }
     if (ep) {
       const wasActive = ep.active;
+      if (info.ordered !== (ep.order !== null)) {
+        // Its ordering changed (and the store re-keyed its pending deliveries): memory starts again from the store.
+        this.queued -= ep.held;
+        ep.drop();
+      }
       ep.update(info, this.bounds);
       if (!wasActive) ep.spilled = true;
       this.spill(ep);
@@ -284,7 +259,7 @@ export class Engine {
   }
 
   private async load(ep: Endpoint): Promise<void> {
-    const room = Math.min(this.window - ep.queued, this.budget - this.queued);
+    const room = Math.min(this.window - ep.held, this.budget - this.queued);
     if (room <= 0) {
       if (ep.queued === 0) this.starved.add(ep);
       return; // loaded again when its lanes run low, or memory frees
@@ -295,17 +270,19 @@ export class Engine {
     try {
       // Skip what memory holds already: loaded earlier, handed over, in flight, outcome unwritten.
       const asked = room + ep.known.size;
-      const { deliveries, nextDueAt } = await this.store.loadDue(ep.id, now, asked);
+      const order = ep.order;
+      const { deliveries, nextDueAt, waiting } = order
+        ? await this.store.loadDueOrdered(ep.id, now, asked, !order.learned)
+        : { ...await this.store.loadDue(ep.id, now, asked), waiting: [] };
       this.backoff.reset();
+      if (order && !order.learned) order.learn(waiting);
       let taken = 0;
-      let left = 0;
-      for (const d of deliveries) {
+      // Its ordering changed while reading: the next load reads it as it is now.
+      let left = order === ep.order ? 0 : deliveries.length;
+      for (const d of left > 0 ? [] : deliveries) {
         if (ep.known.has(d.id) || ep.settledDuringLoad.has(d.id)) continue;
         if (taken >= room) left++;
-        else {
-          ep.push(d);
-          taken++;
-        }
+        else if (ep.push(d) !== 'left') taken++;
       }
       this.queued += taken;
       // Everything due is in memory unless the load was cut at its limit or at the room.
@@ -396,6 +373,13 @@ export class Engine {
       if (!ep) continue;
       ep.known.delete(o.deliveryId);
       if (ep.loading) ep.settledDuringLoad.add(o.deliveryId);
+      // A per_media webhook's media moves on as the outcome says; one not written keeps its media held.
+      if (ep.order && !lost) {
+        const { dropped, ready, load } = ep.settled(o);
+        this.queued -= dropped;
+        if (ready) this.turns.ready(ep);
+        if (load) this.spill(ep);
+      }
       if (lost || ep.retryAfterAttempt.delete(o.deliveryId)) {
         this.spill(ep); // pending in the store: load it again
         continue;

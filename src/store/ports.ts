@@ -160,6 +160,16 @@ export interface EngineStore {
    */
   loadDue(webhookId: string, now: number, limit: number): Promise<{ deliveries: PendingDelivery[]; nextDueAt: number | null }>;
   /**
+   * loadDue for a webhook that orders per media: its due deliveries in commit order instead, less
+   * those behind an earlier pending one of their key that is not due yet (waiting for its retry).
+   * With `learn`, also each key held by a delivery waiting for its retry (attempted, not due yet;
+   * the first in commit order if several), with that delivery: what an owner that has just taken
+   * the webhook must hold back.
+   */
+  loadDueOrdered(webhookId: string, now: number, limit: number, learn: boolean): Promise<{
+    deliveries: PendingDelivery[]; nextDueAt: number | null; waiting: { key: string; deliveryId: string }[];
+  }>;
+  /**
    * Writes the outcomes, their attempts and each webhook's health: a success ends the failure
    * streak, a failure lengthens it, 410 Gone or failing past `autoDisableAfterMs` disables the
    * webhook. A retry asked for during an attempt makes its delivery due again whatever the

@@ -22,6 +22,7 @@ export const webhookFrom = (r: Row): Webhook => ({
   maxInFlight: r.max_in_flight,
   rateLimit: r.rate_limit ?? null,
   headerNames: JSON.parse(r.header_names ?? '[]'),
+  ordering: r.ordering ?? 'none',
 });
 
 export const deliveryFrom = (r: Row): Delivery => ({

@@ -59,7 +59,11 @@ export interface Webhook {
   rateLimit: number | null;
   /** The names of its own request headers, in the order given; their values are sealed (SealedSecrets.headers). */
   headerNames: string[];
+  /** per_media: the deliveries of one media (or live channel) go one at a time, in commit order (src/delivery/ordering.ts). */
+  ordering: WebhookOrdering;
 }
+
+export type WebhookOrdering = 'none' | 'per_media';
 
 export type WebhookStatus = 'active' | 'disabled';
 
@@ -77,7 +81,7 @@ export interface SealedSecrets {
 }
 
 /** `disabledReason` goes with `status: 'disabled'`; `status: 'active'` also clears the failure streak. */
-export type WebhookChanges = Partial<Pick<Webhook, 'name' | 'description' | 'webhookUrl' | 'siteIds' | 'events' | 'status' | 'disabledReason' | 'maxInFlight' | 'rateLimit'>> & {
+export type WebhookChanges = Partial<Pick<Webhook, 'name' | 'description' | 'webhookUrl' | 'siteIds' | 'events' | 'status' | 'disabledReason' | 'maxInFlight' | 'rateLimit' | 'ordering'>> & {
   /** The webhook's own headers, replaced as a whole: their names and, sealed, the names with their values (null: none). */
   headers?: { names: string[]; sealed: string | null };
 };
@@ -301,6 +305,11 @@ export interface PendingDelivery {
   /** When it may be sent: intake's first attempt may wait (HOOKLINE_RETRY_SCHEDULE's first delay). */
   dueAt: number;
   facts: EventFacts;
+  /**
+   * Its media's or live channel's key when its webhook orders per media (src/store/order-key.ts):
+   * no two deliveries of one key go at once, and they go in commit order. null: unordered.
+   */
+  orderKey: string | null;
 }
 
 /** What the delivery engine keeps of a webhook. */
@@ -313,6 +322,8 @@ export interface EndpointInfo {
   maxInFlight: number | null;
   /** Requests per second at most; null: none. */
   rateLimit: number | null;
+  /** Its deliveries carry order keys, held one at a time (src/delivery/ordering.ts). */
+  ordered: boolean;
   consecutiveFailures: number;
   /** No attempt before this (a Retry-After, or the breaker's next probe); null: none. */
   pausedUntil: number | null;

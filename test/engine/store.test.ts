@@ -28,7 +28,7 @@ afterEach(() => dispose());
 async function webhook(id: string, events: string[], maxInFlight: number | null = null, account = 'acct0001'): Promise<void> {
   const w: Webhook = {
     id, accountId: account, name: id, description: '', webhookUrl: `http://127.0.0.1:9/${id}`, siteIds: [account === 'acct0001' ? 'site0001' : 'site0002'], events,
-    created: NOW, lastModified: NOW, status: 'active', disabledReason: null, disabledAt: null, maxInFlight, rateLimit: null, headerNames: [],
+    created: NOW, lastModified: NOW, status: 'active', disabledReason: null, disabledAt: null, maxInFlight, rateLimit: null, ordering: 'none', headerNames: [],
   };
   await store.createWebhook(w, 'sealed.v1.unused');
 }

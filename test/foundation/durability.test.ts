@@ -27,7 +27,7 @@ it('keeps synchronous=FULL for what is acknowledged, around outcomes (even a bat
   await store.createSite({ id: 'site0001', accountId: 'acct0001', name: 's', created: NOW });
   await store.createWebhook({
     id: 'hook0001', accountId: 'acct0001', name: 'h', description: '', webhookUrl: 'http://127.0.0.1:9/', siteIds: ['site0001'],
-    events: ['media_available'], created: NOW, lastModified: NOW, status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, headerNames: [],
+    events: ['media_available'], created: NOW, lastModified: NOW, status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [],
   }, 'sealed.v1.unused');
   await store.ingest([{ siteId: 'site0001', events: [{ id: 'evt_1', siteId: 'site0001', event: 'media_available', ids: { media_id: 'm1' }, eventTime: NOW, created: NOW }] }],
     NOW, { idempotencyWindowMs: DAY, firstAttemptAt: NOW });

@@ -23,7 +23,7 @@ describe('webhook resource', () => {
     const res = await api.post('/v2/webhooks/', metadata());
     expect(res.status).toBe(201);
     expect(Object.keys(res.body)).toEqual(['id', 'type', 'created', 'last_modified', 'relationships', 'metadata',
-      'status', 'disabled_reason', 'disabled_at', 'max_in_flight', 'rate_limit', 'account_id', 'headers', 'secret']);
+      'status', 'disabled_reason', 'disabled_at', 'max_in_flight', 'rate_limit', 'ordering', 'account_id', 'headers', 'secret']);
     expect(res.body).toMatchObject({
       type: 'webhook', relationships: {}, metadata: metadata().metadata, status: 'active', disabled_reason: null, disabled_at: null, max_in_flight: null,
     });

@@ -21,7 +21,7 @@ beforeEach(async () => {
   await store.createWebhook({
     id: 'hook0001', accountId: 'acct0001', name: 'h', description: '', webhookUrl: 'http://127.0.0.1:9/', siteIds: ['site0001'],
     events: ['media_created', 'media_updated', 'media_available', 'conversions_complete'], created: now, lastModified: now,
-    status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, headerNames: [],
+    status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [],
   }, 'sealed.v1.unused');
 });
 afterEach(() => store.close());

@@ -58,7 +58,7 @@ describe('rotate_secret', () => {
     const res = await node.account.api.post(`/v2/webhooks/${hook.id}/rotate_secret/`, { grace_period_seconds: 3600 });
     expect(res.status).toBe(200);
     expect(Object.keys(res.body)).toEqual(['id', 'type', 'created', 'last_modified', 'relationships', 'metadata',
-      'status', 'disabled_reason', 'disabled_at', 'max_in_flight', 'rate_limit', 'account_id', 'headers', 'secret']);
+      'status', 'disabled_reason', 'disabled_at', 'max_in_flight', 'rate_limit', 'ordering', 'account_id', 'headers', 'secret']);
     expect(res.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(res.body.secret).not.toBe(hook.secret);
     expect(res.body.metadata).toEqual(hook.metadata);

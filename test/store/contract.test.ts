@@ -22,7 +22,7 @@ let url: string | undefined;
 const hook = (id: string, over: Partial<Webhook> = {}): Webhook => ({
   id, accountId: 'acct0001', name: `hook ${id}`, description: '', webhookUrl: `http://127.0.0.1:9/${id}`,
   siteIds: ['site0001'], events: ['media_available', 'media_updated'], created: NOW, lastModified: NOW,
-  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, headerNames: [], ...over,
+  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [], ...over,
 });
 const event = (id: string, name = 'media_available', created = NOW): EventRecord =>
   ({ id, siteId: 'site0001', event: name, ids: { media_id: `m_${id}` }, eventTime: NOW - 5, created });
@@ -212,7 +212,7 @@ describe(`the store contract (${TEST_STORE})`, () => {
     expect(all.deliveries.map((d) => d.eventId)).toEqual(order);
     expect(all.nextDueAt).toBe(NOW + 10);
     expect(all.deliveries[1]).toEqual({
-      id: expect.stringMatching(/^msg_[0-9a-f]{24}$/), eventId: 'evt_b', webhookId: 'hook0001', attempts: 0, lastChance: false, dueAt: NOW,
+      id: expect.stringMatching(/^msg_[0-9a-f]{24}$/), eventId: 'evt_b', webhookId: 'hook0001', attempts: 0, lastChance: false, dueAt: NOW, orderKey: null,
       facts: { event: 'media_available', siteId: 'site0001', eventTime: NOW - 5, ids: { media_id: 'm_evt_b' } },
     });
     // Writes nothing: the same again, and a limit takes the first ones.
@@ -249,7 +249,7 @@ describe(`the store contract (${TEST_STORE})`, () => {
     await store.createWebhook(hook('hook0001', { maxInFlight: 5 }), 's');
     expect(await store.getEndpoint('hook0001')).toEqual({
       id: 'hook0001', accountId: 'acct0001', url: 'http://127.0.0.1:9/hook0001', status: 'active', maxInFlight: 5,
-      rateLimit: null, consecutiveFailures: 0, pausedUntil: null,
+      rateLimit: null, ordered: false, consecutiveFailures: 0, pausedUntil: null,
     });
     expect(await store.getEndpoint('nope')).toBeUndefined();
     await store.ingest([item('evt_1'), item('evt_2')], NOW, options);
@@ -478,7 +478,7 @@ describe(`what the store announces (${TEST_STORE})`, () => {
     expect(loaded).toHaveLength(2);
     expect(told()).toEqual([{ kind: 'deliveries', webhookIds: ['hook0001', 'hook0002'], created: loaded }]);
     expect(loaded[1]).toEqual({
-      id: expect.stringMatching(/^msg_/), eventId: 'evt_1', webhookId: 'hook0002', attempts: 0, lastChance: false, dueAt: NOW,
+      id: expect.stringMatching(/^msg_/), eventId: 'evt_1', webhookId: 'hook0002', attempts: 0, lastChance: false, dueAt: NOW, orderKey: null,
       facts: { event: 'media_available', siteId: 'site0001', eventTime: NOW - 5, ids: { media_id: 'm_evt_1' } },
     });
 
@@ -500,7 +500,7 @@ describe(`what the store announces (${TEST_STORE})`, () => {
     expect(factChange).toEqual({
       kind: 'deliveries', webhookIds: ['hook0001', 'hook0002'],
       created: ['hook0001', 'hook0002'].map((webhookId) => ({
-        id: expect.stringMatching(/^msg_/), eventId: 'evt_f1', webhookId, attempts: 0, lastChance: false, dueAt: NOW + 1,
+        id: expect.stringMatching(/^msg_/), eventId: 'evt_f1', webhookId, attempts: 0, lastChance: false, dueAt: NOW + 1, orderKey: null,
         facts: { event: 'media_updated', siteId: 'site0001', eventTime: NOW - 5, ids: { media_id: 'm_evt_f1' } },
       })),
     });

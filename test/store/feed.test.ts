@@ -22,7 +22,7 @@ let dispose: () => Promise<void>;
 const hook = (id: string, over: Partial<Webhook> = {}): Webhook => ({
   id, accountId: 'acct0001', name: `hook ${id}`, description: '', webhookUrl: `http://127.0.0.1:9/${id}`,
   siteIds: ['site0001'], events: ['media_available'], created: NOW, lastModified: NOW,
-  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, headerNames: [], ...over,
+  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [], ...over,
 });
 const event = (id: string, name = 'media_available', siteId = 'site0001', created = NOW): EventRecord =>
   ({ id, siteId, event: name, ids: { media_id: `m_${id}` }, eventTime: NOW - 5, created });

@@ -15,7 +15,7 @@ let dispose: () => Promise<void>;
 const hook = (id: string): Webhook => ({
   id, accountId: 'acct0001', name: `hook ${id}`, description: '', webhookUrl: `http://127.0.0.1:9/${id}`,
   siteIds: ['site0001'], events: ['media_available', 'media_updated'], created: NOW, lastModified: NOW,
-  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, headerNames: [],
+  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [],
 });
 const event = (id: string, name = 'media_available'): EventRecord =>
   ({ id, siteId: 'site0001', event: name, ids: { media_id: `m_${id}` }, eventTime: NOW - 5, created: NOW });

@@ -22,7 +22,7 @@ const others: PostgresStore[] = [];
 const hook = (id: string): Webhook => ({
   id, accountId: 'acct0001', name: `hook ${id}`, description: '', webhookUrl: `http://127.0.0.1:9/${id}`,
   siteIds: ['site0001'], events: ['media_available'], created: NOW, lastModified: NOW,
-  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, headerNames: [],
+  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [],
 });
 const event = (id: string): EventRecord => ({ id, siteId: 'site0001', event: 'media_available', ids: { media_id: `m_${id}` }, eventTime: NOW - 5, created: NOW });
 

@@ -2,6 +2,7 @@
 // src/store/ports.ts). The engine schedules in memory, webhook by webhook, on the node that owns
 // the webhook; these tables are its durable log: what is pending, and each attempt's outcome.
 import { alertEvent, autoDisableReason, GONE_REASON, healthChanges, outcomesByWebhook, streakAlerts, type Alert } from '../health.js';
+import { orderKeyFrom } from '../order-key.js';
 import { factsFrom, jsonOrNull, webhookFrom, type Row } from '../rows.js';
 import type { EndpointInfo, EngineStats, HealthPolicy, Outcome, PendingDelivery, Webhook } from '../types.js';
 import type { Db, Tx } from './db.js';
@@ -16,6 +17,7 @@ export const pendingFrom = (r: Row): PendingDelivery => ({
   lastChance: r.last_chance,
   dueAt: Number(r.due_at),
   facts: factsFrom(r),
+  orderKey: orderKeyFrom(r.order_key),
 });
 
 /**
@@ -32,11 +34,13 @@ async function raiseAlerts(tx: Tx, subject: Row, alerts: Alert[], now: number): 
     if (recipients.length === 0) continue;
     const event = alertEvent(alert, { id: subject.id, url: subject.webhook_url }, now);
     await insertEventRow(tx, event, false);
-    const { rows } = await tx.query(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
-      SELECT ${NEW_DELIVERY_ID}, $1, webhook_id, $2, $2, $2 FROM unnest($3::text[]) AS webhook_id RETURNING id, webhook_id`,
+    // About no media: on a per_media webhook's ordered path ('') but held by no key.
+    const { rows } = await tx.query(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified, order_key)
+      SELECT ${NEW_DELIVERY_ID}, $1, w.id, $2, $2, $2, CASE WHEN w.ordering = 'per_media' THEN '' END
+      FROM unnest($3::text[]) AS r(webhook_id) JOIN webhooks w ON w.id = r.webhook_id RETURNING id, webhook_id`,
     [event.id, now, recipients.map((r) => r.id)]);
     const facts = { event: event.event, siteId: '', eventTime: event.eventTime, ids: {}, alert: event.alert };
-    for (const r of rows) made.push({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, dueAt: now, facts });
+    for (const r of rows) made.push({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, dueAt: now, facts, orderKey: null });
   }
   return made;
 }
@@ -56,11 +60,11 @@ export async function pendingWebhooks(db: Db): Promise<string[]> {
 }
 
 export async function getEndpoint(db: Db, id: string): Promise<EndpointInfo | undefined> {
-  const r = (await db.query(`SELECT id, account_id, webhook_url, status, max_in_flight, rate_limit, consecutive_failures, paused_until
+  const r = (await db.query(`SELECT id, account_id, webhook_url, status, max_in_flight, rate_limit, ordering, consecutive_failures, paused_until
     FROM webhooks WHERE id = $1`, [id])).rows[0];
   return r && {
     id: r.id, accountId: r.account_id, url: r.webhook_url, status: r.status, maxInFlight: r.max_in_flight,
-    rateLimit: r.rate_limit, consecutiveFailures: r.consecutive_failures, pausedUntil: r.paused_until,
+    rateLimit: r.rate_limit, ordered: r.ordering === 'per_media', consecutiveFailures: r.consecutive_failures, pausedUntil: r.paused_until,
   };
 }
 
@@ -69,13 +73,13 @@ export async function loadDue(db: Db, webhookId: string, now: number, limit: num
   // insertion) with their events, and the first not yet due. `next` always gives one row.
   const { rows } = await db.query(`
     WITH due AS (
-      SELECT id, event_id, webhook_id, attempts, last_chance, due_at, seq FROM deliveries
+      SELECT id, event_id, webhook_id, attempts, last_chance, due_at, seq, order_key FROM deliveries
       WHERE webhook_id = $1 AND status = 'pending' AND due_at <= $2
       ORDER BY due_at, seq LIMIT $3
     ), next AS (
       SELECT min(due_at) AS next_due_at FROM deliveries WHERE webhook_id = $1 AND status = 'pending' AND due_at > $2
     )
-    SELECT n.next_due_at, d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance, d.due_at,
+    SELECT n.next_due_at, d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance, d.due_at, d.order_key,
       e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id, e.alert
     FROM next n
     LEFT JOIN (due d JOIN events e ON e.id = d.event_id) ON true

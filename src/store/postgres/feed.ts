@@ -19,6 +19,7 @@
 // the server (Hookline's own last at most the query timeout). It is the method of transactional
 // outboxes that page by transaction id (pg_snapshot_xmin as the visibility horizon).
 import { setTimeout as sleep } from 'node:timers/promises';
+import { orderKeyFrom, orderKeyOf } from '../order-key.js';
 import { eventFrom, idsFrom, type Row } from '../rows.js';
 import type { EventRecord, FeedPosition, PendingDelivery } from '../types.js';
 import type { Db, Queryable } from './db.js';
@@ -102,13 +103,16 @@ export async function replayEvents(db: Db, webhookId: string, since: number, now
           const owed = rows.filter((r) => r.owed);
           if (owed.length === 0) return { rows, made: 0 };
           // In the events' order, which the deliveries' seq (the engine's order among equal due times) follows.
-          const { rows: made } = await tx.query(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified, replay)
-            SELECT ${NEW_DELIVERY_ID}, w.event_id, $2, $3, $3, $3, true FROM unnest($1::text[]) WITH ORDINALITY AS w(event_id, n) ORDER BY w.n
-            RETURNING id, event_id`, [owed.map((r) => r.id), webhookId, now]);
-          const byEvent = new Map(made.map((m) => [m.event_id as string, m.id as string]));
-          const created: PendingDelivery[] = owed.map((r) => ({
-            id: byEvent.get(r.id)!, eventId: r.id, webhookId, attempts: 0, lastChance: false, dueAt: now,
-            facts: { event: r.event, siteId: r.site_id, eventTime: r.event_time, ids: idsFrom(r) },
+          const facts = owed.map((r) => ({ event: r.event as string, siteId: r.site_id as string, eventTime: r.event_time as number, ids: idsFrom(r) }));
+          const { rows: made } = await tx.query(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified, replay, order_key)
+            SELECT ${NEW_DELIVERY_ID}, w.event_id, $2, $3, $3, $3, true,
+              CASE WHEN (SELECT ordering FROM webhooks WHERE id = $2) = 'per_media' THEN w.order_key END
+            FROM unnest($1::text[], $4::text[]) WITH ORDINALITY AS w(event_id, order_key, n) ORDER BY w.n
+            RETURNING id, event_id, order_key`, [owed.map((r) => r.id), webhookId, now, facts.map(orderKeyOf)]);
+          const byEvent = new Map(made.map((m) => [m.event_id as string, m]));
+          const created: PendingDelivery[] = owed.map((r, i) => ({
+            id: byEvent.get(r.id)!.id, eventId: r.id, webhookId, attempts: 0, lastChance: false, dueAt: now,
+            facts: facts[i]!, orderKey: orderKeyFrom(byEvent.get(r.id)!.order_key),
           }));
           announceDeliveries(tx, created);
           return { rows, made: created.length };

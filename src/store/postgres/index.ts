@@ -14,6 +14,7 @@ import * as directory from './directory.js';
 import * as engine from './engine.js';
 import * as feed from './feed.js';
 import * as intake from './intake.js';
+import { loadDueOrdered } from './load-ordered.js';
 import * as membership from './membership.js';
 import * as portal from './portal.js';
 import { storeError } from './errors.js';
@@ -124,6 +125,7 @@ export class PostgresStore implements Store {
   pendingWebhooks: EngineStore['pendingWebhooks'] = () => engine.pendingWebhooks(this.db);
   getEndpoint: EngineStore['getEndpoint'] = (id) => engine.getEndpoint(this.db, id);
   loadDue: EngineStore['loadDue'] = (webhookId, now, limit) => engine.loadDue(this.db, webhookId, now, limit);
+  loadDueOrdered: EngineStore['loadDueOrdered'] = (webhookId, now, limit, learn) => loadDueOrdered(this.db, webhookId, now, limit, learn);
   recordOutcomes: EngineStore['recordOutcomes'] = (outcomes, now, policy) => engine.recordOutcomes(this.db, outcomes, now, policy);
   engineStats: EngineStore['engineStats'] = (top) => engine.engineStats(this.db, top);
 

@@ -3,6 +3,7 @@
 // in one transaction. What a commit creates is announced
 // with the deliveries themselves (to this process's engine) and the webhooks concerned (to the
 // other nodes).
+import { orderKeyFrom, orderKeyOf } from '../order-key.js';
 import { alertJson } from '../rows.js';
 import type { EventRecord, IngestItem, IngestOptions, IngestOutcome, PendingDelivery, PlatformKind, PlatformObject } from '../types.js';
 import type { Db, Queryable, Tx } from './db.js';
@@ -35,15 +36,20 @@ export async function insertEventRow(tx: Queryable, event: EventRecord, test: bo
 /** Inserts the event and its deliveries: one per subscribed webhook, or one to `onlyWebhookId`. */
 async function insertEvent(tx: Queryable, event: EventRecord, now: number, firstAttemptAt: number, onlyWebhookId?: string): Promise<PendingDelivery[]> {
   await insertEventRow(tx, event, onlyWebhookId !== undefined);
+  // A per_media webhook's delivery takes the event's order key (src/store/order-key.ts).
+  const orderKey = orderKeyOf(event);
   const { rows } = onlyWebhookId
-    ? await tx.query(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
-        SELECT ${NEW_DELIVERY_ID}, $1, id, $2, $3, $3 FROM webhooks WHERE id = $4
-        RETURNING id, webhook_id`, [event.id, firstAttemptAt, now, onlyWebhookId])
-    : await tx.query(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
-        SELECT ${NEW_DELIVERY_ID}, $1, webhook_id, $2, $3, $3 FROM subscriptions WHERE site_id = $4 AND event = $5
-        RETURNING id, webhook_id`, [event.id, firstAttemptAt, now, event.siteId, event.event]);
+    ? await tx.query(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified, order_key)
+        SELECT ${NEW_DELIVERY_ID}, $1, id, $2, $3, $3, CASE WHEN ordering = 'per_media' THEN $5 END FROM webhooks WHERE id = $4
+        RETURNING id, webhook_id, order_key`, [event.id, firstAttemptAt, now, onlyWebhookId, orderKey])
+    : await tx.query(`INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified, order_key)
+        SELECT ${NEW_DELIVERY_ID}, $1, s.webhook_id, $2, $3, $3, CASE WHEN w.ordering = 'per_media' THEN $6 END
+        FROM subscriptions s JOIN webhooks w ON w.id = s.webhook_id WHERE s.site_id = $4 AND s.event = $5
+        RETURNING id, webhook_id, order_key`, [event.id, firstAttemptAt, now, event.siteId, event.event, orderKey]);
   const facts = { event: event.event, siteId: event.siteId, eventTime: event.eventTime, ids: event.ids, ...(event.alert ? { alert: event.alert } : {}) };
-  return rows.map((r) => ({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, dueAt: firstAttemptAt, facts }));
+  return rows.map((r) => ({
+    id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, dueAt: firstAttemptAt, facts, orderKey: orderKeyFrom(r.order_key),
+  }));
 }
 
 /** One item: its key taken, its objects written, its events inserted. Throws StaleFact if an object moved. */

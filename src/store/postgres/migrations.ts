@@ -333,4 +333,18 @@ ALTER TABLE webhooks ADD COLUMN header_names TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE attempts ADD COLUMN request_headers TEXT;
 ALTER TABLE attempts ADD COLUMN response_headers TEXT;
 `,
+  /* 12: per-media ordering (the embedded store's 15; src/delivery/ordering.ts) */ `
+-- A webhook's ordering: 'none', or 'per_media' (the deliveries of one media, or one live channel,
+-- go one at a time, in commit order).
+ALTER TABLE webhooks ADD COLUMN ordering TEXT NOT NULL DEFAULT 'none';
+
+-- A delivery to a per_media webhook keeps its key (src/store/order-key.ts), set when it is made:
+-- 'media:<id>', 'channel:<id>', or '' (neither: unordered). NULL for every other webhook's, so
+-- that the indexes below hold the ordered webhooks' pending deliveries only. The first walks
+-- them in insertion order (seq); the second finds the pending ones of a key that are not due yet
+-- (a delivery waiting for its retry holds its key).
+ALTER TABLE deliveries ADD COLUMN order_key TEXT;
+CREATE INDEX deliveries_ordered ON deliveries(webhook_id, seq) WHERE status = 'pending' AND order_key IS NOT NULL;
+CREATE INDEX deliveries_order_key ON deliveries(webhook_id, order_key, due_at) WHERE status = 'pending' AND order_key IS NOT NULL;
+`,
 ];

@@ -2,9 +2,10 @@
 // subscribe to, and their sealed secrets. Each operation with its SQL; every change to a webhook
 // is announced, so that the node sending to it reads it again.
 import { isOperational } from '../../catalog/operational.js';
-import { webhookFrom } from '../rows.js';
-import type { Page, SealedSecrets, Webhook, WebhookChanges } from '../types.js';
-import type { Db, Queryable } from './db.js';
+import { orderKeyOf } from '../order-key.js';
+import { idsFrom, webhookFrom } from '../rows.js';
+import type { Page, SealedSecrets, Webhook, WebhookChanges, WebhookOrdering } from '../types.js';
+import type { Db, Queryable, Tx } from './db.js';
 
 /**
  * Makes the webhook's subscriptions (what fan-out reads) those of its sites and JWP events.
@@ -17,13 +18,28 @@ async function subscribe(tx: Queryable, w: Pick<Webhook, 'id' | 'siteIds' | 'eve
     ON CONFLICT DO NOTHING`, [w.id, w.siteIds, w.events.filter((e) => !isOperational(e))]);
 }
 
+/**
+ * The webhook's ordering changed: its pending deliveries take keys (per_media), from their events,
+ * or lose them (none), in the same transaction, so that the new ordering holds for its backlog too.
+ */
+async function rekey(tx: Tx, id: string, ordering: WebhookOrdering): Promise<void> {
+  if (ordering === 'none') {
+    await tx.query(`UPDATE deliveries SET order_key = NULL WHERE webhook_id = $1 AND status = 'pending'`, [id]);
+    return;
+  }
+  const { rows } = await tx.query(`SELECT d.id, e.event, e.media_id, e.channel_id, e.thumbnail_id, e.track_id FROM deliveries d
+    JOIN events e ON e.id = d.event_id WHERE d.webhook_id = $1 AND d.status = 'pending'`, [id]);
+  await tx.query(`UPDATE deliveries d SET order_key = k.order_key FROM unnest($1::text[], $2::text[]) AS k(id, order_key) WHERE d.id = k.id`,
+    [rows.map((r) => r.id), rows.map((r) => orderKeyOf({ event: r.event, ids: idsFrom(r) }))]);
+}
+
 export async function createWebhook(db: Db, w: Webhook, sealedSecret: string, sealedHeaders: string | null = null): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query(`INSERT INTO webhooks (id, account_id, name, description, webhook_url, site_ids, events, secret,
-        status, disabled_reason, disabled_at, max_in_flight, rate_limit, created, last_modified, headers, header_names)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`, [
+        status, disabled_reason, disabled_at, max_in_flight, rate_limit, created, last_modified, ordering, headers, header_names)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`, [
       w.id, w.accountId, w.name, w.description, w.webhookUrl, JSON.stringify(w.siteIds), JSON.stringify(w.events), sealedSecret,
-      w.status, w.disabledReason, w.disabledAt, w.maxInFlight, w.rateLimit, w.created, w.lastModified, sealedHeaders, JSON.stringify(w.headerNames),
+      w.status, w.disabledReason, w.disabledAt, w.maxInFlight, w.rateLimit, w.created, w.lastModified, w.ordering, sealedHeaders, JSON.stringify(w.headerNames),
     ]);
     await subscribe(tx, w);
     tx.announce({ kind: 'webhook', id: w.id });
@@ -68,10 +84,11 @@ export function updateWebhook(db: Db, id: string, changes: WebhookChanges, now: 
     const { headers, ...fields } = changes;
     const next = { ...webhookFrom(row), ...fields, lastModified: now };
     await tx.query(`UPDATE webhooks SET name = $2, description = $3, webhook_url = $4, site_ids = $5, events = $6,
-      max_in_flight = $7, rate_limit = $8, last_modified = $9 WHERE id = $1`,
-    [id, next.name, next.description, next.webhookUrl, JSON.stringify(next.siteIds), JSON.stringify(next.events), next.maxInFlight, next.rateLimit, now]);
+      max_in_flight = $7, rate_limit = $8, last_modified = $9, ordering = $10 WHERE id = $1`,
+    [id, next.name, next.description, next.webhookUrl, JSON.stringify(next.siteIds), JSON.stringify(next.events), next.maxInFlight, next.rateLimit, now, next.ordering]);
     if (headers) await tx.query('UPDATE webhooks SET headers = $2, header_names = $3 WHERE id = $1', [id, headers.sealed, JSON.stringify(headers.names)]);
     if (changes.siteIds || changes.events) await subscribe(tx, next);
+    if (changes.ordering !== undefined && changes.ordering !== row.ordering) await rekey(tx, id, changes.ordering);
     if (changes.status === 'disabled') {
       await tx.query(`UPDATE webhooks SET status = 'disabled', disabled_reason = $2, disabled_at = $3, last_modified = $3
         WHERE id = $1 AND status = 'active'`, [id, changes.disabledReason ?? null, now]);

@@ -3,20 +3,22 @@
 // loading what is due writes nothing, and outcomes are written as they come.
 import type Database from 'better-sqlite3';
 import { alertEvent, autoDisableReason, GONE_REASON, healthChanges, outcomesByWebhook, streakAlerts, type Alert } from '../health.js';
+import { orderKeyFrom } from '../order-key.js';
 import { factsFrom, jsonOrNull, webhookFrom, type Row } from '../rows.js';
 import type { EngineStore } from '../ports.js';
 import type { Outcome, PendingDelivery, Webhook } from '../types.js';
 import { insertEventRow } from './intake.js';
+import { loadDueOrdered } from './load-ordered.js';
 import { statement, type Context } from './statement.js';
 import { disableWebhook } from './webhooks.js';
 
 /** What a pending delivery needs of its row and its event's (deliveries d JOIN events e). */
-export const PENDING_COLUMNS = `d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance, d.due_at,
+export const PENDING_COLUMNS = `d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance, d.due_at, d.order_key,
   e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id, e.alert`;
 
 export const pendingFrom = (r: Row): PendingDelivery => ({
   id: r.id, eventId: r.event_id, webhookId: r.webhook_id, attempts: r.attempts, lastChance: r.last_chance === 1, dueAt: r.due_at,
-  facts: factsFrom(r),
+  facts: factsFrom(r), orderKey: orderKeyFrom(r.order_key),
 });
 
 /**
@@ -34,11 +36,13 @@ function raiseAlerts(db: Database.Database, subject: Row, alerts: Alert[], now: 
     if (recipients.length === 0) continue;
     const event = alertEvent(alert, { id: subject.id, url: subject.webhook_url }, now);
     insertEventRow(db, event, false);
-    const insert = statement(db, `INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
-      VALUES ('msg_' || lower(hex(randomblob(12))), @eventId, @webhookId, @now, @now, @now) RETURNING id`);
+    // About no media: on a per_media webhook's ordered path ('') but held by no key.
+    const insert = statement(db, `INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified, order_key)
+      SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, id, @now, @now, @now, CASE WHEN ordering = 'per_media' THEN '' END
+      FROM webhooks WHERE id = @webhookId RETURNING id`);
     for (const webhookId of recipients) {
       const { id } = insert.get({ eventId: event.id, webhookId, now }) as Row;
-      made.push({ id, eventId: event.id, webhookId, attempts: 0, lastChance: false, dueAt: now, facts: { event: event.event, siteId: '', eventTime: event.eventTime, ids: {}, alert: event.alert } });
+      made.push({ id, eventId: event.id, webhookId, attempts: 0, lastChance: false, dueAt: now, facts: { event: event.event, siteId: '', eventTime: event.eventTime, ids: {}, alert: event.alert }, orderKey: null });
     }
   }
   return made;
@@ -80,11 +84,11 @@ export function engine({ db, synchronous, announce }: Context): EngineStore {
     },
 
     async getEndpoint(id) {
-      const r = statement(db, `SELECT id, account_id, webhook_url, status, max_in_flight, rate_limit, consecutive_failures, paused_until
+      const r = statement(db, `SELECT id, account_id, webhook_url, status, max_in_flight, rate_limit, ordering, consecutive_failures, paused_until
         FROM webhooks WHERE id = ?`).get(id) as Row | undefined;
       return r && {
         id: r.id, accountId: r.account_id, url: r.webhook_url, status: r.status, maxInFlight: r.max_in_flight,
-        rateLimit: r.rate_limit, consecutiveFailures: r.consecutive_failures, pausedUntil: r.paused_until,
+        rateLimit: r.rate_limit, ordered: r.ordering === 'per_media', consecutiveFailures: r.consecutive_failures, pausedUntil: r.paused_until,
       };
     },
 
@@ -93,6 +97,10 @@ export function engine({ db, synchronous, announce }: Context): EngineStore {
       const next = statement(db, `SELECT min(due_at) AS due FROM deliveries
         WHERE webhook_id = ? AND status = 'pending' AND due_at > ?`).get(webhookId, now) as Row;
       return { deliveries: rows.map(pendingFrom), nextDueAt: next.due ?? null };
+    },
+
+    async loadDueOrdered(webhookId, now, limit, learn) {
+      return loadDueOrdered(db, webhookId, now, limit, learn);
     },
 
     async recordOutcomes(outcomes, now, policy) {

@@ -3,6 +3,7 @@
 // webhook. One process writes, and intake numbers each event (feed_seq) inside its transaction,
 // so feed_seq order is the commit order: no later commit ever lands behind a position handed
 // out. A position's `tx` means nothing here (it is "0").
+import { orderKeyFrom, orderKeyOf } from '../order-key.js';
 import { eventFrom, idsFrom, type Row } from '../rows.js';
 import type { EventFeed } from '../ports.js';
 import type { PendingDelivery } from '../types.js';
@@ -49,12 +50,13 @@ export function eventFeed({ db, announce }: Context): EventFeed {
             if (!dryRun) {
               // One by one, in the events' order: the deliveries' rowids, the engine's order among equal due times, follow it.
               for (const r of owed) {
-                const { id } = statement(db, `INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified, replay)
-                  VALUES ('msg_' || lower(hex(randomblob(12))), ?, ?, ?, ?, ?, 1) RETURNING id`).get(r.id, webhookId, now, now, now) as Row;
-                made.push({
-                  id, eventId: r.id, webhookId, attempts: 0, lastChance: false, dueAt: now,
-                  facts: { event: r.event, siteId: r.site_id, eventTime: r.event_time, ids: idsFrom(r) },
-                });
+                const facts = { event: r.event, siteId: r.site_id, eventTime: r.event_time, ids: idsFrom(r) };
+                const row = statement(db, `INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified, replay, order_key)
+                  SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, id, @now, @now, @now, 1, CASE WHEN ordering = 'per_media' THEN @orderKey END
+                  FROM webhooks WHERE id = @webhookId RETURNING id, order_key`)
+                  .get({ eventId: r.id, webhookId, now, orderKey: orderKeyOf(facts) }) as Row | undefined;
+                if (!row) continue; // the webhook was deleted meanwhile
+                made.push({ id: row.id, eventId: r.id, webhookId, attempts: 0, lastChance: false, dueAt: now, facts, orderKey: orderKeyFrom(row.order_key) });
               }
             }
             return { scanned: rows.length, last: rows.at(-1)?.feed_seq as number | undefined, owed: owed.length, made };

@@ -3,6 +3,7 @@
 // deliveries they fan out to and each request's Idempotency-Key (one table for both). Once committed, the deliveries are announced with all the engine
 // needs to send them ({kind: 'deliveries', created}), so that it need not read them back.
 import type Database from 'better-sqlite3';
+import { orderKeyFrom, orderKeyOf } from '../order-key.js';
 import { alertJson, type Row } from '../rows.js';
 import type { Intake } from '../ports.js';
 import type { EventRecord, IngestItem, IngestOutcome, PendingDelivery } from '../types.js';
@@ -33,16 +34,19 @@ export function insertEventRow(db: Database.Database, event: EventRecord, test: 
  */
 function insertEvent(db: Database.Database, event: EventRecord, now: number, dueAt: number, onlyWebhookId?: string): PendingDelivery[] {
   insertEventRow(db, event, onlyWebhookId !== undefined);
+  // A per_media webhook's delivery takes the event's order key (src/store/order-key.ts).
+  const orderKey = orderKeyOf(event);
   const rows = (onlyWebhookId
-    ? statement(db, `INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
-        SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, id, @dueAt, @now, @now FROM webhooks WHERE id = @webhookId
-        RETURNING id, webhook_id`).all({ eventId: event.id, dueAt, now, webhookId: onlyWebhookId })
-    : statement(db, `INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified)
-        SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, webhook_id, @dueAt, @now, @now
-        FROM subscriptions WHERE site_id = @siteId AND event = @event
-        RETURNING id, webhook_id`).all({ eventId: event.id, dueAt, now, siteId: event.siteId, event: event.event })) as Row[];
+    ? statement(db, `INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified, order_key)
+        SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, id, @dueAt, @now, @now, CASE WHEN ordering = 'per_media' THEN @orderKey END
+        FROM webhooks WHERE id = @webhookId
+        RETURNING id, webhook_id, order_key`).all({ eventId: event.id, dueAt, now, webhookId: onlyWebhookId, orderKey })
+    : statement(db, `INSERT INTO deliveries (id, event_id, webhook_id, due_at, created, last_modified, order_key)
+        SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, s.webhook_id, @dueAt, @now, @now, CASE WHEN w.ordering = 'per_media' THEN @orderKey END
+        FROM subscriptions s JOIN webhooks w ON w.id = s.webhook_id WHERE s.site_id = @siteId AND s.event = @event
+        RETURNING id, webhook_id, order_key`).all({ eventId: event.id, dueAt, now, siteId: event.siteId, event: event.event, orderKey })) as Row[];
   const facts = { event: event.event, siteId: event.siteId, eventTime: event.eventTime, ids: event.ids, ...(event.alert ? { alert: event.alert } : {}) };
-  return rows.map((r) => ({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, dueAt, facts }));
+  return rows.map((r) => ({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, dueAt, facts, orderKey: orderKeyFrom(r.order_key) }));
 }
 
 /** Writes a fact's objects, each only at the version it was read at; StaleFact if one moved. */

@@ -2,9 +2,10 @@
 // secrets and the adoption of sealing. Every committed change is announced ({kind: 'webhook'}).
 import type Database from 'better-sqlite3';
 import { isOperational } from '../../catalog/operational.js';
-import { webhookFrom, type Row } from '../rows.js';
+import { orderKeyOf } from '../order-key.js';
+import { idsFrom, webhookFrom, type Row } from '../rows.js';
 import type { Webhooks } from '../ports.js';
-import type { Webhook } from '../types.js';
+import type { Webhook, WebhookOrdering } from '../types.js';
 import { statement, type Context } from './statement.js';
 
 /** The webhook's row as it is now; undefined when it is gone. */
@@ -28,6 +29,21 @@ function subscribe(db: Database.Database, w: Pick<Webhook, 'id' | 'siteIds' | 'e
   for (const site of w.siteIds) for (const event of w.events.filter((e) => !isOperational(e))) insert.run(site, event, w.id);
 }
 
+/**
+ * The webhook's ordering changed: its pending deliveries take keys (per_media), from their events,
+ * or lose them (none), in the same transaction, so that the new ordering holds for its backlog too.
+ */
+function rekey(db: Database.Database, id: string, ordering: WebhookOrdering): void {
+  if (ordering === 'none') {
+    statement(db, `UPDATE deliveries SET order_key = NULL WHERE webhook_id = ? AND status = 'pending'`).run(id);
+    return;
+  }
+  const setKey = statement(db, 'UPDATE deliveries SET order_key = ? WHERE id = ?');
+  const pending = statement(db, `SELECT d.id, e.event, e.media_id, e.channel_id, e.thumbnail_id, e.track_id FROM deliveries d
+    JOIN events e ON e.id = d.event_id WHERE d.webhook_id = ? AND d.status = 'pending'`).all(id) as Row[];
+  for (const r of pending) setKey.run(orderKeyOf({ event: r.event, ids: idsFrom(r) }), r.id);
+}
+
 export function webhooks({ db, announce }: Context): Webhooks {
   const changed = (id: string) => announce({ kind: 'webhook', id });
 
@@ -35,9 +51,9 @@ export function webhooks({ db, announce }: Context): Webhooks {
     async createWebhook(w, sealedSecret, sealedHeaders = null) {
       db.transaction(() => {
         statement(db, `INSERT INTO webhooks (id, account_id, name, description, webhook_url, site_ids, events, secret,
-            status, disabled_reason, disabled_at, max_in_flight, rate_limit, created, last_modified, headers, header_names)
+            status, disabled_reason, disabled_at, max_in_flight, rate_limit, ordering, created, last_modified, headers, header_names)
           VALUES (@id, @accountId, @name, @description, @webhookUrl, @siteIds, @events, @secret,
-            @status, @disabledReason, @disabledAt, @maxInFlight, @rateLimit, @created, @lastModified, @headers, @headerNames)`)
+            @status, @disabledReason, @disabledAt, @maxInFlight, @rateLimit, @ordering, @created, @lastModified, @headers, @headerNames)`)
           .run({
             ...w, secret: sealedSecret, siteIds: JSON.stringify(w.siteIds), events: JSON.stringify(w.events),
             headers: sealedHeaders, headerNames: JSON.stringify(w.headerNames),
@@ -84,13 +100,15 @@ export function webhooks({ db, announce }: Context): Webhooks {
         const { headers, ...fields } = changes;
         const next = { ...webhookFrom(row), ...fields, lastModified: now };
         statement(db, `UPDATE webhooks SET name = @name, description = @description, webhook_url = @webhookUrl,
-          site_ids = @siteIds, events = @events, max_in_flight = @maxInFlight, rate_limit = @rateLimit, last_modified = @lastModified WHERE id = @id`)
+          site_ids = @siteIds, events = @events, max_in_flight = @maxInFlight, rate_limit = @rateLimit, ordering = @ordering,
+          last_modified = @lastModified WHERE id = @id`)
           .run({ ...next, siteIds: JSON.stringify(next.siteIds), events: JSON.stringify(next.events) });
         if (headers) {
           statement(db, 'UPDATE webhooks SET headers = @sealed, header_names = @names WHERE id = @id')
             .run({ id, sealed: headers.sealed, names: JSON.stringify(headers.names) });
         }
         if (changes.siteIds || changes.events) subscribe(db, next);
+        if (changes.ordering !== undefined && changes.ordering !== row.ordering) rekey(db, id, changes.ordering);
         if (changes.status === 'disabled') disableWebhook(db, id, changes.disabledReason ?? null, now);
         // Re-enabling starts afresh: the failures that led to disabling are not held against it.
         if (changes.status === 'active') {

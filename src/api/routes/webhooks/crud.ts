@@ -1,9 +1,9 @@
 // JWP's webhook resource: POST/GET /v2/webhooks/, GET/PATCH/DELETE /v2/webhooks/{id}/.
 // The secret is shown once, in the create response (and a new one in a rotation's: see
-// actions.ts); it is stored sealed. Hookline's own fields (status, max_in_flight, rate_limit) sit
-// at the top level, outside `metadata`, so that JWP's fields stay as they are. The webhook's own
-// request headers (`headers`, headers.ts) are sealed like the secret; no answer shows their
-// values, not even the create's (the caller has just sent them).
+// actions.ts); it is stored sealed. Hookline's own fields (status, max_in_flight, rate_limit,
+// ordering) sit at the top level, outside `metadata`, so that JWP's fields stay as they are. The
+// webhook's own request headers (`headers`, headers.ts) are sealed like the secret; no answer
+// shows their values, not even the create's (the caller has just sent them).
 // The contract: docs/jwp-api.md.
 import type { FastifyInstance } from 'fastify';
 import { isOperational } from '../../../catalog/operational.js';
@@ -16,7 +16,7 @@ import type { ApiContext } from '../../context.js';
 import { ApiError, notFound } from '../../errors.js';
 import { FieldProblems } from '../../field-errors.js';
 import { idParam, noContent, pageQuery } from '../../schemas.js';
-import { ref, type ApiTypeProvider } from '../../components.js';
+import { ordering, ref, type ApiTypeProvider } from '../../components.js';
 import { checkHeaders, headersProperty } from './headers.js';
 import { healthOf, metadataProperties, visibleWebhook, WEBHOOK_FIELDS, webhookJson } from './shared.js';
 
@@ -38,6 +38,7 @@ const createBody = {
     metadata: { type: 'object', required: ['name', 'webhook_url', 'events', 'site_ids'], additionalProperties: false, properties: metadataProperties },
     max_in_flight: maxInFlight,
     rate_limit: rateLimit,
+    ordering,
     headers: headersProperty,
   },
 } as const;
@@ -51,6 +52,7 @@ const patchBody = {
     status: { type: 'string', enum: ['active', 'disabled'], description: 'disabled: deliveries are kept and wait; active: they resume.' },
     max_in_flight: maxInFlight,
     rate_limit: rateLimit,
+    ordering,
     headers: headersProperty,
   },
 } as const;
@@ -126,6 +128,7 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
       id: randomId(), accountId, name: m.name, description: m.description ?? '', webhookUrl: m.webhook_url,
       siteIds: m.site_ids, events: m.events, created: now, lastModified: now,
       status: 'active', disabledReason: null, disabledAt: null, maxInFlight: body.max_in_flight ?? null, rateLimit: body.rate_limit ?? null,
+      ordering: body.ordering ?? 'none',
       headerNames: Object.keys(headers ?? {}),
     };
     const secret = generateSecret();
@@ -199,6 +202,7 @@ export default async function webhookCrud(fastify: FastifyInstance, { store, sec
     if (m.site_ids !== undefined) changes.siteIds = m.site_ids;
     if (body.max_in_flight !== undefined) changes.maxInFlight = body.max_in_flight;
     if (body.rate_limit !== undefined) changes.rateLimit = body.rate_limit;
+    if (body.ordering !== undefined) changes.ordering = body.ordering;
     if (headers) changes.headers = { names: Object.keys(headers), sealed: secrets.sealHeaders(webhook_id, headers) };
     if (body.status === 'disabled') Object.assign(changes, { status: 'disabled', disabledReason: 'disabled through the API' });
     if (body.status === 'active') changes.status = 'active';

@@ -28,7 +28,7 @@ export const metadataProperties = {
 /** The resource's fields in their order: a refusal lists the bad ones in it (src/api/field-errors.ts). */
 export const WEBHOOK_FIELDS = [
   '', 'metadata', 'metadata.name', 'metadata.description', 'metadata.webhook_url', 'metadata.site_ids', 'metadata.events',
-  'status', 'max_in_flight', 'rate_limit', 'headers',
+  'status', 'max_in_flight', 'rate_limit', 'ordering', 'headers',
 ] as const;
 
 export function webhookJson(w: Webhook) {
@@ -44,6 +44,7 @@ export function webhookJson(w: Webhook) {
     disabled_at: w.disabledAt === null ? null : jwpMicros(w.disabledAt),
     max_in_flight: w.maxInFlight,
     rate_limit: w.rateLimit,
+    ordering: w.ordering,
     account_id: w.accountId,
     headers: maskedHeaders(w.headerNames),
   };
