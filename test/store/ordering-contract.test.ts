@@ -16,7 +16,7 @@ let dispose: () => Promise<void>;
 const hook = (id: string, ordering: Webhook['ordering']): Webhook => ({
   id, accountId: 'acct0001', name: `hook ${id}`, description: '', webhookUrl: `http://127.0.0.1:9/${id}`,
   siteIds: ['site0001'], events: ['media_available', 'media_updated', 'channel_active', 'channel_idle'], created: NOW, lastModified: NOW,
-  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering,
+  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering, headerNames: [],
 });
 const event = (id: string, name: string, ids: EventRecord['ids']): EventRecord => ({ id, siteId: 'site0001', event: name, ids, eventTime: NOW, created: NOW });
 const failed = (d: PendingDelivery, next: number | null): Outcome => ({
