@@ -319,7 +319,7 @@ CREATE INDEX events_by_channel ON events(channel_id) WHERE channel_id IS NOT NUL
 -- keep NULL and are in no window.
 ALTER TABLE attempts ADD COLUMN webhook_id TEXT;
 UPDATE attempts a SET webhook_id = d.webhook_id FROM deliveries d
-  WHERE d.id = a.delivery_id AND a.attempted_at >= (extract(epoch FROM now()) * 1000)::bigint - 31 * 86400000;
+  WHERE d.id = a.delivery_id AND a.attempted_at >= (extract(epoch FROM now()) * 1000)::bigint - 31 * 86400000::bigint;
 CREATE INDEX attempts_by_webhook ON attempts(webhook_id, attempted_at) INCLUDE (duration_ms) WHERE webhook_id IS NOT NULL;
 `,
 ];

@@ -8,8 +8,9 @@ import { statement, type Context } from './statement.js';
 export function webhookHistory({ db }: Context): Pick<DeliveryInsights, 'webhookHistory'> {
   return {
     async webhookHistory(webhookId, { start, end, bucketMs }) {
+      // better-sqlite3 binds numbers as REAL: the bucket's index is cast back to an integer.
       const params = { webhookId, start, end, bucketMs };
-      const buckets = (statement(db, `SELECT (attempted_at - @start) / @bucketMs AS bucket, count(*) AS attempts, sum(error IS NULL) AS succeeded
+      const buckets = (statement(db, `SELECT CAST((attempted_at - @start) / @bucketMs AS INTEGER) AS bucket, count(*) AS attempts, sum(error IS NULL) AS succeeded
         FROM attempts WHERE webhook_id = @webhookId AND attempted_at >= @start AND attempted_at < @end
         GROUP BY bucket ORDER BY bucket`).all(params) as Row[])
         .map((r) => ({ index: r.bucket as number, attempts: r.attempts as number, succeeded: r.succeeded as number }));
