@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/ports.js';
 import type { Delivery, DeliverySearch, HealthPolicy, Webhook } from '../../src/store/types.js';
+import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { TEST_STORE, openTestStore } from '../helpers.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
@@ -181,5 +182,46 @@ describe(`a webhook's history (${TEST_STORE})`, () => {
     const other = await store.webhookHistory('hook0001', { start: NOW, end: NOW + HOUR, bucketMs: 60_000 });
     expect(other.buckets).toEqual([{ index: 1, attempts: 24, succeeded: 8 }]);
     expect(other.latency).toEqual({ p50: 5, p95: 5, p99: 5 });
+  });
+});
+
+describe.runIf(TEST_STORE === 'sqlite')('the delivery search\'s plans (sqlite)', () => {
+  /** The plan of every statement one search prepares (SQLite's EXPLAIN QUERY PLAN, one line a step). */
+  async function plans(search: Omit<DeliverySearch, 'limit'>): Promise<string[]> {
+    const db = (store as SqliteStore).db;
+    const prepare = db.prepare.bind(db);
+    const seen: string[] = [];
+    db.prepare = ((sql: string) => (seen.push(sql), prepare(sql))) as typeof db.prepare;
+    try {
+      await store.searchDeliveries({ ...search, limit: 10 });
+    } finally {
+      db.prepare = prepare;
+    }
+    // Statements are prepared once per text: the first search of each shape shows them all.
+    const params = { accountId: 'a', webhookId: 'w', eventId: 'e', mediaId: 'm', channelId: 'c', event: 'x', status: 'failed', statusCode: 500, since: 1, until: 2, afterCreated: 1, afterId: 'x', limit: 10 };
+    return seen.map((sql) => (prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((r) => r.detail).join('; '));
+  }
+  const after = { created: NOW + 5000, id: 'msg_ffffffffffffffffffffffff' };
+
+  it('walks an index from the cursor, in order, for every search that pages through the log', async () => {
+    expect(await plans({ accountId: null, after, status: 'failed', event: 'media_updated', statusCode: 500 })).toEqual([
+      'SEARCH d USING INDEX deliveries_by_time ((created,id)<(?,?)); SEARCH e USING INDEX sqlite_autoindex_events_1 (id=?)',
+    ]);
+    expect(await plans({ accountId: 'acct0001', after })).toEqual([
+      'SEARCH webhooks USING INDEX webhooks_by_account (account_id=?)',
+      'SEARCH d USING INDEX deliveries_by_webhook_time (webhook_id=? AND (created,id)<(?,?)); SEARCH e USING INDEX sqlite_autoindex_events_1 (id=?)',
+    ]);
+    // until and a cursor: the tighter bound alone, so that the walk starts at the cursor.
+    expect(await plans({ accountId: null, after, since: NOW, until: NOW + 20_000 })).toEqual([
+      'SEARCH d USING INDEX deliveries_by_time (created>? AND (created,id)<(?,?)); SEARCH e USING INDEX sqlite_autoindex_events_1 (id=?)',
+    ]);
+  });
+
+  it('finds a media\'s, a channel\'s or an event\'s deliveries through their events, then sorts only those', async () => {
+    for (const [search, index] of [[{ mediaId: 'm0' }, 'events_by_media (media_id=?)'], [{ channelId: 'chan0001' }, 'events_by_channel (channel_id=?)'], [{ eventId: 'evt_s1_0' }, 'sqlite_autoindex_events_1 (id=?)']] as const) {
+      const [plan] = await plans({ accountId: 'acct0001', after, ...search });
+      expect(plan).toMatch(new RegExp(`^SEARCH e USING INDEX ${index.replace(/[()?]/g, '\\$&')}; SEARCH d USING INDEX deliveries_by_event \\(event_id=\\?\\);.* SEARCH webhooks USING INDEX webhooks_by_account`));
+      expect(plan).not.toMatch(/SCAN/);
+    }
   });
 });

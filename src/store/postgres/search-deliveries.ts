@@ -2,10 +2,12 @@
 // newest first, from a cursor, each page a walk along an index from where the last one ended
 // (migration 10), never an OFFSET: a page deep in the log costs what the first does.
 import { deliveryFrom } from '../rows.js';
+import { tightestBound } from '../search.js';
 import type { Delivery, DeliverySearch } from '../types.js';
 import type { Db } from './db.js';
 
-export async function searchDeliveries(db: Db, search: DeliverySearch): Promise<Delivery[]> {
+export async function searchDeliveries(db: Db, asked: DeliverySearch): Promise<Delivery[]> {
+  const search = tightestBound(asked);
   const args: unknown[] = [];
   const arg = (value: unknown) => `$${args.push(value)}`;
   // What every way of driving the search checks along its walk.

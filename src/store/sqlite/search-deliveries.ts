@@ -3,6 +3,7 @@
 // one ended (migration 13), never an OFFSET: a page deep in the log costs what the first does.
 import { deliveryFrom, type Row } from '../rows.js';
 import type { DeliveryInsights } from '../ports.js';
+import { tightestBound } from '../search.js';
 import type { Delivery } from '../types.js';
 import { statement, type Context } from './statement.js';
 
@@ -11,7 +12,8 @@ const newestFirst = (a: Delivery, b: Delivery) => b.created - a.created || (a.id
 
 export function searchDeliveries({ db }: Context): Pick<DeliveryInsights, 'searchDeliveries'> {
   return {
-    async searchDeliveries(search) {
+    async searchDeliveries(asked) {
+      const search = tightestBound(asked);
       const params = {
         accountId: search.accountId, webhookId: search.webhookId, eventId: search.eventId, mediaId: search.mediaId,
         channelId: search.channelId, event: search.event, status: search.status, statusCode: search.statusCode,
@@ -52,9 +54,10 @@ export function searchDeliveries({ db }: Context): Pick<DeliveryInsights, 'searc
 
       // One webhook, or each of the account's in turn: a walk along deliveries_by_webhook_time
       // each, whose pages are merged. A page costs the account's webhooks times its length.
-      const webhookIds = (statement(db, `SELECT id FROM webhooks
-        WHERE (@accountId IS NULL OR account_id = @accountId) AND (@webhookId IS NULL OR id = @webhookId)`)
-        .all({ accountId: search.accountId, webhookId: search.webhookId ?? null }) as Row[]).map((r) => r.id as string);
+      const scope: string[] = [];
+      if (search.accountId !== null) scope.push('account_id = @accountId');
+      if (search.webhookId !== undefined) scope.push('id = @webhookId');
+      const webhookIds = (statement(db, `SELECT id FROM webhooks WHERE ${scope.join(' AND ')}`).all(params) as Row[]).map((r) => r.id as string);
       const walk = statement(db, `SELECT d.*, e.event FROM deliveries d CROSS JOIN events e ON e.id = d.event_id
         WHERE ${['d.webhook_id = @webhookId', ...checks].join(' AND ')} ${order}`);
       const found = webhookIds.flatMap((webhookId) => (walk.all({ ...params, webhookId }) as Row[]).map(deliveryFrom));
