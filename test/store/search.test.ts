@@ -55,6 +55,7 @@ async function pages(search: Omit<DeliverySearch, 'limit'>, limit: number): Prom
     const page = await store.searchDeliveries({ ...search, after, limit });
     if (page.length > 0) out.push(page);
     if (page.length < limit) return out;
+    if (out.length > 200) throw new Error('the cursor does not move on');
     const last = page.at(-1)!;
     after = { created: last.created, id: last.id };
   }

@@ -6,6 +6,7 @@ import type { Attempt, Delivery } from '../../store/types.js';
 import { jwpMicros } from '../../time.js';
 import { requireAccount } from '../auth.js';
 import { notFound } from '../errors.js';
+import { historyOf } from '../history.js';
 import { ref, type ApiTypeProvider } from '../components.js';
 import { idParam, pageQuery } from '../schemas.js';
 import type { ApiContext } from '../context.js';
@@ -65,15 +66,21 @@ export default async function deliveries(fastify: FastifyInstance, { store, cloc
   app.get('/v2/webhooks/:webhook_id/stats/', {
     schema: {
       tags: ['deliveries'],
-      description: "The webhook's deliveries of the last 24 hours by status, their success rate, and its newest attempted delivery.",
+      description: "The webhook's deliveries of the last 24 hours by status, their success rate, and its newest attempted delivery; "
+        + 'and over the window, its attempts and their success rate per hour (24h) or per UTC day (30d), and the percentiles of their durations.',
       params: idParam('webhook_id'),
+      querystring: {
+        type: 'object',
+        properties: { window: { type: 'string', enum: ['24h', '30d'], default: '24h' } },
+      },
       response: { 200: ref('WebhookStats') },
     },
   }, async (request) => {
     const { webhook_id } = request.params;
     await visibleWebhook(store, request, webhook_id);
-    const [health] = await healthOf(store, [webhook_id], clock.now());
-    return { webhook_id, ...health };
+    const now = clock.now();
+    const [[health], history] = await Promise.all([healthOf(store, [webhook_id], now), historyOf(store, webhook_id, request.query.window, now)]);
+    return { webhook_id, ...health!, ...history };
   });
 
   app.get('/v2/deliveries/:delivery_id/', { schema: { tags: ['deliveries'], params: deliveryParam, response: { 200: ref('DeliveryDetail') } } }, async (request) => {
