@@ -3,6 +3,8 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { onSessionLost } from './api';
 import { Layout } from './components/Layout';
 import { Loading } from './components/Feedback';
+import { DeliveriesPage } from './pages/DeliveriesPage';
+import { DeliveryPage } from './pages/DeliveryPage';
 import { EventsPage } from './pages/EventsPage';
 import { PropertiesPage } from './pages/PropertiesPage';
 import { SignIn } from './pages/SignIn';
@@ -14,6 +16,8 @@ import type { Me } from './types';
 
 const TITLES: [RegExp, string][] = [
   [/^\/webhooks\/.+/, 'Webhook'],
+  [/^\/deliveries\/.+/, 'Delivery'],
+  [/^\/deliveries$/, 'Deliveries'],
   [/^\/events$/, 'Events'],
   [/^\/properties$/, 'Properties'],
   [/^\/sign-in$/, 'Sign in'],
@@ -22,6 +26,9 @@ const TITLES: [RegExp, string][] = [
 function page(path: string) {
   const webhook = /^\/webhooks\/([A-Za-z0-9]+)\/?$/.exec(path);
   if (webhook) return <WebhookPage key={webhook[1]} id={webhook[1]!} />;
+  const delivery = /^\/deliveries\/(msg_[0-9a-f]{24})\/?$/.exec(path);
+  if (delivery) return <DeliveryPage key={delivery[1]} id={delivery[1]!} />;
+  if (path === '/deliveries') return <DeliveriesPage />;
   if (path === '/events') return <EventsPage />;
   if (path === '/properties') return <PropertiesPage />;
   return <WebhooksPage />;

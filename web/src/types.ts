@@ -117,4 +117,25 @@ export interface WebhookStats {
   deliveries: { pending: number; succeeded: number; failed: number };
   success_rate: number | null;
   last_delivery: Delivery | null;
+  /** GET /v2/webhooks/{id}/stats/ only (not the list's health): attempts over the window asked for. */
+  window?: HistoryWindow;
+  buckets?: HistoryBucket[];
+  latency_ms?: { p50: number; p95: number; p99: number } | null;
+}
+
+export type HistoryWindow = '24h' | '30d';
+
+/** One hour (24h) or one UTC day (30d) of attempts to a webhook. */
+export interface HistoryBucket {
+  start: string;
+  attempts: number;
+  succeeded: number;
+  success_rate: number | null;
+}
+
+/** A page of GET /v2/deliveries/. */
+export interface DeliverySearchPage {
+  deliveries: Delivery[];
+  page_length: number;
+  next_cursor: string | null;
 }

@@ -13,7 +13,7 @@ import type { ApiContext } from '../context.js';
 export const DASHBOARD_DIR = fileURLToPath(new URL('../../../dist/web/', import.meta.url));
 
 /** The paths the page answers; anything else stays the API's JSON 404. */
-export const PAGE_PATHS = ['/', '/sign-in', '/webhooks', '/webhooks/:webhook_id', '/events', '/properties'];
+export const PAGE_PATHS = ['/', '/sign-in', '/webhooks', '/webhooks/:webhook_id', '/deliveries', '/deliveries/:delivery_id', '/events', '/properties'];
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",

@@ -190,7 +190,7 @@ interface DetailsProps {
   onResent: () => void;
 }
 
-function DeliveryDetails({ id, url, canAct, tick, onResent }: DetailsProps) {
+export function DeliveryDetails({ id, url, canAct, tick, onResent }: DetailsProps) {
   const notify = useToast();
   const [busy, setBusy] = useState(false);
   const detail = useLoad(() => api.get<DeliveryDetail>(`/v2/deliveries/${id}/`), [id]);

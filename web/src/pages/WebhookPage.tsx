@@ -1,4 +1,5 @@
-// One webhook: its settings and health, what can be done with it, and its delivery log.
+// One webhook: its settings and health (and its health over time, drawn), what can be done with it,
+// and its delivery log.
 import { useId, useState } from 'react';
 import { ApiError, api, messageOf } from '../api';
 import { WebhookStatus } from '../components/Badges';
@@ -8,6 +9,7 @@ import { DeliveryLimits } from '../components/DeliveryLimits';
 import { DeliveryLog } from '../components/DeliveryLog';
 import { Confirm, Dialog } from '../components/Dialog';
 import { LoadError, Loading } from '../components/Feedback';
+import { HealthCharts } from '../components/HealthCharts';
 import { LastDelivery, SuccessRate } from '../components/Health';
 import { PageHeader } from '../components/Layout';
 import { useToast } from '../components/Toasts';
@@ -16,7 +18,7 @@ import { ago, fullTime } from '../format';
 import { loadEventTypes, loadSites, useLoad } from '../hooks';
 import { Link, navigate } from '../router';
 import { useSession } from '../session';
-import type { EventType, Webhook, WebhookStats } from '../types';
+import type { EventType, HistoryWindow, Webhook, WebhookStats } from '../types';
 
 type Open = 'edit' | 'delete' | 'rotate' | 'test' | 'disable' | undefined;
 
@@ -24,7 +26,8 @@ export function WebhookPage({ id }: { id: string }) {
   const { me } = useSession();
   const notify = useToast();
   const hook = useLoad(() => api.get<Webhook>(`/v2/webhooks/${id}/`), [id]);
-  const stats = useLoad(() => api.get<WebhookStats>(`/v2/webhooks/${id}/stats/`), [id]);
+  const [historyWindow, setHistoryWindow] = useState<HistoryWindow>('24h');
+  const stats = useLoad(() => api.get<WebhookStats>(`/v2/webhooks/${id}/stats/?window=${historyWindow}`), [id, historyWindow]);
   const names = useLoad(() => Promise.all([loadSites(), loadEventTypes()]), []);
   const [open, setOpen] = useState<Open>();
   const [busy, setBusy] = useState(false);
@@ -163,6 +166,8 @@ export function WebhookPage({ id }: { id: string }) {
           </div>
         </dl>
       </section>
+
+      <HealthCharts stats={stats.data} window={historyWindow} onWindow={setHistoryWindow} loading={stats.loading} />
 
       <DeliveryLimits webhook={w} canAct={canAct} onSaved={() => void hook.reload()} />
 
