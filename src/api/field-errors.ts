@@ -1,4 +1,5 @@
-// A refused create or update of a webhook names every bad field at once, in JWP's `errors` array:
+// A refused create or update of a webhook (and a refused delivery search, the fields of its query
+// string, as invalid_query) names every bad field at once, in JWP's `errors` array:
 // one entry per field, in the order of the resource's fields, instead of the first one the
 // validator met. Fastify checks the body against the route's schema and stops at the first error
 // (ajv's allErrors stays off: with it, one large body could make any number of errors); when it
