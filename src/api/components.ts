@@ -244,11 +244,11 @@ const WebhookHealth = {
 const WebhookStats = {
   $id: 'WebhookStats',
   type: 'object',
-  required: ['webhook_id', 'since', 'deliveries', 'success_rate', 'last_delivery', 'window', 'buckets', 'latency_ms'],
+  required: ['webhook_id', 'since', 'deliveries', 'success_rate', 'last_delivery'],
   properties: {
     webhook_id: string,
     ...healthProperties,
-    window: { type: 'string', enum: ['24h', '30d'], description: 'What `buckets` and `latency_ms` cover: 24 hours by the hour, or 30 days by the day (UTC); the last bucket is the current one.' },
+    window: { type: 'string', enum: ['24h', '30d'], description: 'With ?window= only, as `buckets` and `latency_ms`: what they cover, 24 hours by the hour or 30 days by the day (UTC); the last bucket is the current one.' },
     buckets: { type: 'array', items: { $ref: 'HistoryBucket' }, description: 'Oldest first, every bucket of the window, empty ones too.' },
     latency_ms: {
       type: ['object', 'null'],

@@ -89,10 +89,8 @@ describe('GET /v2/webhooks/{id}/stats/', () => {
     }, 10_000, 'the deliveries to finish');
     expect(list.webhooks.length).toBeGreaterThan(1);
     for (const w of list.webhooks) {
-      // The stats route adds the webhook's history (window, buckets, latency_ms) to the same health.
-      const { webhook_id, window, buckets, latency_ms, ...stats } = (await node.account.api.get(`/v2/webhooks/${w.id}/stats/`)).body;
+      const { webhook_id, ...stats } = (await node.account.api.get(`/v2/webhooks/${w.id}/stats/`)).body;
       expect(webhook_id).toBe(w.id);
-      expect([window, buckets.length, latency_ms === null || typeof latency_ms.p50]).toEqual(['24h', 24, 'number']);
       expect(w.health).toEqual(stats);
     }
     expect(list.webhooks.filter((w: any) => w.health.last_delivery !== null).length).toBeGreaterThan(1);

@@ -179,7 +179,11 @@ describe(`a webhook's stats over time (${TEST_STORE})`, () => {
       }], at, policy);
     }
 
-    const day = await node.account.api.get(`/v2/webhooks/${hook}/stats/`);
+    // Without a window, the health alone (what the dashboard polls); with one, the history too.
+    const health = await node.account.api.get(`/v2/webhooks/${hook}/stats/`);
+    expect(health.status).toBe(200);
+    expect(Object.keys(health.body).sort()).toEqual(['deliveries', 'last_delivery', 'since', 'success_rate', 'webhook_id']);
+    const day = await node.account.api.get(`/v2/webhooks/${hook}/stats/?window=24h`);
     expect(day.status).toBe(200);
     expect(day.body.window).toBe('24h');
     expect(day.body.buckets).toHaveLength(24);

@@ -117,7 +117,7 @@ export interface WebhookStats {
   deliveries: { pending: number; succeeded: number; failed: number };
   success_rate: number | null;
   last_delivery: Delivery | null;
-  /** GET /v2/webhooks/{id}/stats/ only (not the list's health): attempts over the window asked for. */
+  /** GET /v2/webhooks/{id}/stats/?window= only: attempts over that window. */
   window?: HistoryWindow;
   buckets?: HistoryBucket[];
   latency_ms?: { p50: number; p95: number; p99: number } | null;

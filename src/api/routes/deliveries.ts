@@ -67,11 +67,11 @@ export default async function deliveries(fastify: FastifyInstance, { store, cloc
     schema: {
       tags: ['deliveries'],
       description: "The webhook's deliveries of the last 24 hours by status, their success rate, and its newest attempted delivery; "
-        + 'and over the window, its attempts and their success rate per hour (24h) or per UTC day (30d), and the percentiles of their durations.',
+        + 'with `window`, also its attempts and their success rate per hour (24h) or per UTC day (30d), and the percentiles of their durations.',
       params: idParam('webhook_id'),
       querystring: {
         type: 'object',
-        properties: { window: { type: 'string', enum: ['24h', '30d'], default: '24h' } },
+        properties: { window: { type: 'string', enum: ['24h', '30d'], description: 'Adds the history over this window; left out, the health alone (cheap enough to poll).' } },
       },
       response: { 200: ref('WebhookStats') },
     },
@@ -79,7 +79,8 @@ export default async function deliveries(fastify: FastifyInstance, { store, cloc
     const { webhook_id } = request.params;
     await visibleWebhook(store, request, webhook_id);
     const now = clock.now();
-    const [[health], history] = await Promise.all([healthOf(store, [webhook_id], now), historyOf(store, webhook_id, request.query.window, now)]);
+    const { window } = request.query;
+    const [[health], history] = await Promise.all([healthOf(store, [webhook_id], now), window && historyOf(store, webhook_id, window, now)]);
     return { webhook_id, ...health!, ...history };
   });
 

@@ -26,8 +26,10 @@ export function WebhookPage({ id }: { id: string }) {
   const { me } = useSession();
   const notify = useToast();
   const hook = useLoad(() => api.get<Webhook>(`/v2/webhooks/${id}/`), [id]);
+  const stats = useLoad(() => api.get<WebhookStats>(`/v2/webhooks/${id}/stats/`), [id]);
+  // The charts' history: loaded when the window changes, not with the log's refreshes (the health above is cheap to poll; this is not).
   const [historyWindow, setHistoryWindow] = useState<HistoryWindow>('24h');
-  const stats = useLoad(() => api.get<WebhookStats>(`/v2/webhooks/${id}/stats/?window=${historyWindow}`), [id, historyWindow]);
+  const history = useLoad(() => api.get<WebhookStats>(`/v2/webhooks/${id}/stats/?window=${historyWindow}`), [id, historyWindow]);
   const names = useLoad(() => Promise.all([loadSites(), loadEventTypes()]), []);
   const [open, setOpen] = useState<Open>();
   const [busy, setBusy] = useState(false);
@@ -167,7 +169,7 @@ export function WebhookPage({ id }: { id: string }) {
         </dl>
       </section>
 
-      <HealthCharts stats={stats.data} window={historyWindow} onWindow={setHistoryWindow} loading={stats.loading} />
+      <HealthCharts stats={history.data} window={historyWindow} onWindow={setHistoryWindow} loading={history.loading} />
 
       <DeliveryLimits webhook={w} canAct={canAct} onSaved={() => void hook.reload()} />
 
