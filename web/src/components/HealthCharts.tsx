@@ -105,6 +105,7 @@ function AttemptsChart({ buckets, window, total, succeeded }: { buckets: History
           </g>
         ))}
         {line && <path className="chart-rate" d={line} />}
+        {rated.map(({ b, i }) => <circle key={b.start} className="chart-rate-dot" cx={x(i) + barW / 2} cy={rateY(b.success_rate!)} r={3} />)}
       </svg>
       <details className="chart-table">
         <summary>Show as a table</summary>
