@@ -24,6 +24,7 @@ const POSTGRES_SUITES = [
   'test/platform/facts-api.test.ts',
   'test/secrets/rotation.test.ts',
   'test/feed/**/*.test.ts',
+  'test/search/**/*.test.ts',
 ];
 /** These need PostgreSQL and mean nothing on the embedded store. */
 const POSTGRES_ONLY = ['test/cluster/**/*.test.ts', 'test/foundation/intake-commit.test.ts', 'test/store/postgres.test.ts'];

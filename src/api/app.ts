@@ -19,6 +19,7 @@ import catalog from './routes/catalog.js';
 import channels from './routes/channels.js';
 import dashboard, { dashboardPage } from './routes/dashboard.js';
 import deliveries from './routes/deliveries.js';
+import deliverySearch from './routes/delivery-search.js';
 import events from './routes/events.js';
 import health from './routes/health.js';
 import media from './routes/media.js';
@@ -94,7 +95,7 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
   await app.register(health, context);
   app.get('/openapi.json', { schema: { hide: true, security: [] } }, async () => app.swagger());
 
-  for (const plugin of [accounts, admin, sites, webhooks, events, media, thumbnails, channels, deliveries, audit, catalog, metrics, session, portal, dashboard]) {
+  for (const plugin of [accounts, admin, sites, webhooks, events, media, thumbnails, channels, deliveries, deliverySearch, audit, catalog, metrics, session, portal, dashboard]) {
     await app.register(plugin, context);
   }
   return app;

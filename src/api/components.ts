@@ -9,6 +9,7 @@ import { SUBSCRIBABLE_EVENT_NAMES } from '../catalog/operational.js';
 import { yieldedEvents } from './facts.js';
 import { MASK } from '../security/custom-headers.js';
 import { timestamp } from './schemas.js';
+import { DeliverySearchPage, HistoryBucket } from './insight-components.js';
 import { metadataProperties } from './routes/webhooks/shared.js';
 
 const string = { type: 'string' } as const;
@@ -266,7 +267,18 @@ const WebhookStats = {
   $id: 'WebhookStats',
   type: 'object',
   required: ['webhook_id', 'since', 'deliveries', 'success_rate', 'last_delivery'],
-  properties: { webhook_id: string, ...healthProperties },
+  properties: {
+    webhook_id: string,
+    ...healthProperties,
+    window: { type: 'string', enum: ['24h', '30d'], description: 'With ?window= only, as `buckets` and `latency_ms`: what they cover, 24 hours by the hour or 30 days by the day (UTC); the last bucket is the current one.' },
+    buckets: { type: 'array', items: { $ref: 'HistoryBucket' }, description: 'Oldest first, every bucket of the window, empty ones too.' },
+    latency_ms: {
+      type: ['object', 'null'],
+      description: "Percentiles (nearest rank) of the window's attempt durations, in ms; null without attempts.",
+      required: ['p50', 'p95', 'p99'],
+      properties: { p50: integer, p95: integer, p99: integer },
+    },
+  },
 } as const;
 
 const AuditEntry = {
@@ -398,7 +410,7 @@ const Session = {
 
 export const COMPONENTS = [
   ErrorBody, Account, AccountList, ApiKey, NewApiKey, ApiKeyList, Site, SiteList, Webhook, WebhookList, TestEvent, Recovery,
-  Replay, ReportedEvent, FeedEvent, EventFeed, Delivery, Attempt, DeliveryDetail, DeliveryList, WebhookHealth, WebhookStats, AuditEntry, AuditLog, EventType,
+  Replay, ReportedEvent, FeedEvent, EventFeed, Delivery, Attempt, DeliveryDetail, DeliveryList, DeliverySearchPage, WebhookHealth, HistoryBucket, WebhookStats, AuditEntry, AuditLog, EventType,
   EventTypeList, Media, MediaRendition, TextTrack, Thumbnail, Channel, Session, PortalSession,
 ] as const;
 

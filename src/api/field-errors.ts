@@ -1,4 +1,5 @@
-// A refused create or update of a webhook names every bad field at once, in JWP's `errors` array:
+// A refused create or update of a webhook (and a refused delivery search, the fields of its query
+// string, as invalid_query) names every bad field at once, in JWP's `errors` array:
 // one entry per field, in the order of the resource's fields, instead of the first one the
 // validator met. Fastify checks the body against the route's schema and stops at the first error
 // (ajv's allErrors stays off: with it, one large body could make any number of errors); when it
@@ -31,8 +32,11 @@ function wrap(schema: Schema): object {
 export class FieldProblems {
   private readonly found: { field: string; description: string }[] = [];
 
-  /** `order`: the fields in the resource's order, '' (the body itself) first. */
-  constructor(private readonly order: readonly string[]) {}
+  /**
+   * `order`: the fields in the resource's order, '' (the body itself) first. `context`: what is
+   * checked, the body (invalid_body) or the query string (invalid_query, GET /v2/deliveries/).
+   */
+  constructor(private readonly order: readonly string[], private readonly context: 'body' | 'querystring' = 'body') {}
 
   /** Refuses `field`, unless it (or an object it sits in) is refused already: one entry per field. */
   add(field: string, description: string): void {
@@ -49,7 +53,7 @@ export class FieldProblems {
    * schema; `field`: where `value` sits), coercing what passes as the route's validation would.
    */
   checkSchema(request: FastifyRequest, value: unknown, schema: Schema, field = ''): void {
-    const refuse = (e: AjvError, at = field) => this.add(at, describeValidation('body', e));
+    const refuse = (e: AjvError, at = field) => this.add(at, describeValidation(this.context, e));
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       return refuse({ keyword: 'type', instancePath: pointer(field), message: 'must be object', params: {} });
     }
@@ -78,7 +82,7 @@ export class FieldProblems {
     const validate = request.compileValidationSchema(wrap(schema));
     if (!validate(holder)) {
       const e = validate.errors![0] as AjvError;
-      this.add(field, describeValidation('body', { ...e, instancePath: pointer(field) + e.instancePath.replace(/^\/v/, '') }));
+      this.add(field, describeValidation(this.context, { ...e, instancePath: pointer(field) + e.instancePath.replace(/^\/v/, '') }));
     }
     return holder.v;
   }
@@ -91,6 +95,6 @@ export class FieldProblems {
       return i === -1 ? this.order.length : i;
     };
     const sorted = this.found.map((p, i) => ({ ...p, i })).sort((a, b) => rank(a.field) - rank(b.field) || a.i - b.i);
-    throw new FieldErrors(sorted.map((p) => p.description));
+    throw new FieldErrors(sorted.map((p) => p.description), this.context === 'body' ? 'invalid_body' : 'invalid_query');
   }
 }

@@ -5,8 +5,8 @@
 // operation with its SQL beside it; `Store` is all of them, what a node opens.
 import type { FileHandle } from 'node:fs/promises';
 import type {
-  Account, ApiKey, Attempt, AuditEntry, Delivery, DeliveryFilter, EndpointInfo, EngineStats,
-  EventRecord, FeedPosition, HealthPolicy, IngestItem, IngestOptions, IngestOutcome, Outcome, Page, PendingDelivery,
+  Account, ApiKey, Attempt, AuditEntry, Delivery, DeliveryFilter, DeliverySearch, EndpointInfo, EngineStats,
+  EventRecord, HistoryWindow, WebhookHistory, FeedPosition, HealthPolicy, IngestItem, IngestOptions, IngestOutcome, Outcome, Page, PendingDelivery,
   PlatformKind, PlatformObject, PortalToken, SealedSecrets, Session, Site, StoreChange, Webhook, WebhookChanges, WebhookStats,
 } from './types.js';
 
@@ -200,6 +200,19 @@ export interface DeliveryLog {
   recoverDeliveries(webhookId: string, since: number, now: number): Promise<number>;
 }
 
+/** Looking across the delivery log: the search, and a webhook's attempts over time. */
+export interface DeliveryInsights {
+  /**
+   * Up to `limit` deliveries matching the search, newest first (created, then id, descending).
+   * Each page is a walk along an index from its cursor (the webhook's, or every delivery's), or
+   * the deliveries of one media's, channel's or event's events: as cheap deep in the log as at
+   * its head. Filters on event, status and status code are checked along the walk.
+   */
+  searchDeliveries(search: DeliverySearch): Promise<Delivery[]>;
+  /** The webhook's attempts made in the window, per bucket, and their durations' percentiles. */
+  webhookHistory(webhookId: string, window: HistoryWindow): Promise<WebhookHistory>;
+}
+
 /**
  * Each property's events in commit order: a feed that clients catch up from with a cursor, and
  * what a replay gives a webhook. A webhook's test events are none of the property's: left out.
@@ -240,5 +253,5 @@ export interface Audit {
 }
 
 /** Everything a node opens: every port, from one database. */
-export interface Store extends StoreLifecycle, Directory, Webhooks, Intake, EngineStore, DeliveryLog, EventFeed, Retention, Audit {}
+export interface Store extends StoreLifecycle, Directory, Webhooks, Intake, EngineStore, DeliveryLog, DeliveryInsights, EventFeed, Retention, Audit {}
 

@@ -328,3 +328,47 @@ export interface EndpointInfo {
   /** No attempt before this (a Retry-After, or the breaker's next probe); null: none. */
   pausedUntil: number | null;
 }
+
+/** A place in the delivery search's order (newest first): right after the delivery (created, id). */
+export interface DeliveryPosition {
+  created: number;
+  id: string;
+}
+
+/**
+ * What GET /v2/deliveries/ asks of the store: the deliveries of the caller's webhooks (an
+ * account's; null: every account's, the operator's) that match every filter given, newest
+ * first, from after `after` on.
+ */
+export interface DeliverySearch {
+  accountId: string | null;
+  webhookId?: string;
+  eventId?: string;
+  mediaId?: string;
+  channelId?: string;
+  event?: string;
+  status?: DeliveryStatus;
+  /** The last attempt's HTTP status. */
+  statusCode?: number;
+  /** Created at or after (epoch ms). */
+  since?: number;
+  /** Created before (epoch ms). */
+  until?: number;
+  after?: DeliveryPosition;
+  limit: number;
+}
+
+/** A webhook's attempts over a window cut into equal buckets, from `start` to `end`. */
+export interface HistoryWindow {
+  start: number;
+  end: number;
+  bucketMs: number;
+}
+
+/** What webhookHistory finds in a window. */
+export interface WebhookHistory {
+  /** The buckets that had attempts, in order: their index from the window's start, the attempts, the successes. */
+  buckets: { index: number; attempts: number; succeeded: number }[];
+  /** The attempts' durations in ms at the 50th, 95th and 99th percentiles (nearest rank); null without attempts. */
+  latency: { p50: number; p95: number; p99: number } | null;
+}

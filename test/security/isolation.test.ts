@@ -158,6 +158,16 @@ const CASES: Record<string, () => Promise<void>> = {
     expect((await a.api.get(`/v2/webhooks/${hookA.id}/`)).status).toBe(200);
   },
   'GET /v2/webhooks/{webhook_id}/deliveries/': () => expectHidden((id) => b.api.get(`/v2/webhooks/${id}/deliveries/`), hookA.id, missingHook),
+  // The search finds none of A's deliveries for B, whatever B filters on; the operator sees them.
+  'GET /v2/deliveries/': async () => {
+    for (const filter of ['', `?webhook_id=${hookA.id}`, '?media_id=isoA', `?event_id=${(await a.api.get(`/v2/deliveries/${deliveryA}/`)).body.event_id}`]) {
+      const res = await b.api.get(`/v2/deliveries/${filter}`);
+      expect(res.status).toBe(200);
+      expect(JSON.stringify(res.body)).not.toContain(hookA.id);
+    }
+    const theirs = await node.operator.get('/v2/deliveries/?media_id=isoA');
+    expect(theirs.body.deliveries.map((d: { id: string }) => d.id)).toEqual([deliveryA]);
+  },
   'GET /v2/deliveries/{delivery_id}/': () => expectHidden((id) => b.api.get(`/v2/deliveries/${id}/`), deliveryA, missingDelivery),
   'POST /v2/deliveries/{delivery_id}/retry/': () => expectHidden((id) => b.api.post(`/v2/deliveries/${id}/retry/`), deliveryA, missingDelivery),
   'GET /v2/audit_log/': async () => {

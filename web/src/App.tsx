@@ -4,6 +4,8 @@ import { messageOf, onSessionLost } from './api';
 import { Layout } from './components/Layout';
 import { Loading } from './components/Feedback';
 import { ConsolePage } from './pages/ConsolePage';
+import { DeliveriesPage } from './pages/DeliveriesPage';
+import { DeliveryPage } from './pages/DeliveryPage';
 import { EventsPage } from './pages/EventsPage';
 import { NotFound, PortalClosed } from './pages/NotFound';
 import { PropertiesPage } from './pages/PropertiesPage';
@@ -17,6 +19,8 @@ import type { Me } from './types';
 const TITLES: [RegExp, string][] = [
   [/^\/(webhooks|portal|sign-in)?\/?$/, 'Webhooks'],
   [/^\/webhooks\/[A-Za-z0-9]+\/?$/, 'Webhook'],
+  [/^\/deliveries\/?$/, 'Deliveries'],
+  [/^\/deliveries\/msg_[0-9a-f]{24}\/?$/, 'Delivery'],
   [/^\/events\/?$/, 'Events'],
   [/^\/properties\/?$/, 'Properties'],
   [/^\/console\/?$/, 'Operator console'],
@@ -26,6 +30,9 @@ const TITLES: [RegExp, string][] = [
 function page(path: string) {
   const webhook = /^\/webhooks\/([A-Za-z0-9]+)\/?$/.exec(path);
   if (webhook) return <WebhookPage key={webhook[1]} id={webhook[1]!} />;
+  const delivery = /^\/deliveries\/(msg_[0-9a-f]{24})\/?$/.exec(path);
+  if (delivery) return <DeliveryPage key={delivery[1]} id={delivery[1]!} />;
+  if (/^\/deliveries\/?$/.test(path)) return <DeliveriesPage />;
   if (/^\/events\/?$/.test(path)) return <EventsPage />;
   if (/^\/properties\/?$/.test(path)) return <PropertiesPage />;
   if (/^\/console\/?$/.test(path)) return <ConsolePage />;

@@ -149,4 +149,25 @@ export interface WebhookStats {
   deliveries: { pending: number; succeeded: number; failed: number };
   success_rate: number | null;
   last_delivery: Delivery | null;
+  /** GET /v2/webhooks/{id}/stats/?window= only: attempts over that window. */
+  window?: HistoryWindow;
+  buckets?: HistoryBucket[];
+  latency_ms?: { p50: number; p95: number; p99: number } | null;
+}
+
+export type HistoryWindow = '24h' | '30d';
+
+/** One hour (24h) or one UTC day (30d) of attempts to a webhook. */
+export interface HistoryBucket {
+  start: string;
+  attempts: number;
+  succeeded: number;
+  success_rate: number | null;
+}
+
+/** A page of GET /v2/deliveries/. */
+export interface DeliverySearchPage {
+  deliveries: Delivery[];
+  page_length: number;
+  next_cursor: string | null;
 }

@@ -16,7 +16,7 @@ import type { ApiContext } from '../context.js';
 export const DASHBOARD_DIR = fileURLToPath(new URL('../../../dist/web/', import.meta.url));
 
 /** The paths the page answers with 200 (/portal opens a portal link: routes/portal.ts). */
-export const PAGE_PATHS = ['/', '/sign-in', '/webhooks', '/webhooks/:webhook_id', '/events', '/properties', '/console', '/portal'];
+export const PAGE_PATHS = ['/', '/sign-in', '/webhooks', '/webhooks/:webhook_id', '/deliveries', '/deliveries/:delivery_id', '/events', '/properties', '/console', '/portal'];
 
 /** The dashboard's Content-Security-Policy; `frameAncestors`: the origins that may frame it (none: 'none'). */
 export function contentSecurityPolicy(frameAncestors: readonly string[]): string {

@@ -6,6 +6,7 @@ import type { Attempt, Delivery } from '../../store/types.js';
 import { jwpMicros } from '../../time.js';
 import { requireAccount } from '../auth.js';
 import { notFound } from '../errors.js';
+import { historyOf } from '../history.js';
 import { ref, type ApiTypeProvider } from '../components.js';
 import { idParam, pageQuery } from '../schemas.js';
 import type { ApiContext } from '../context.js';
@@ -67,15 +68,22 @@ export default async function deliveries(fastify: FastifyInstance, { store, cloc
   app.get('/v2/webhooks/:webhook_id/stats/', {
     schema: {
       tags: ['deliveries'],
-      description: "The webhook's deliveries of the last 24 hours by status, their success rate, and its newest attempted delivery.",
+      description: "The webhook's deliveries of the last 24 hours by status, their success rate, and its newest attempted delivery; "
+        + 'with `window`, also its attempts and their success rate per hour (24h) or per UTC day (30d), and the percentiles of their durations.',
       params: idParam('webhook_id'),
+      querystring: {
+        type: 'object',
+        properties: { window: { type: 'string', enum: ['24h', '30d'], description: 'Adds the history over this window; left out, the health alone (cheap enough to poll).' } },
+      },
       response: { 200: ref('WebhookStats') },
     },
   }, async (request) => {
     const { webhook_id } = request.params;
     await visibleWebhook(store, request, webhook_id);
-    const [health] = await healthOf(store, [webhook_id], clock.now());
-    return { webhook_id, ...health };
+    const now = clock.now();
+    const { window } = request.query;
+    const [[health], history] = await Promise.all([healthOf(store, [webhook_id], now), window && historyOf(store, webhook_id, window, now)]);
+    return { webhook_id, ...health!, ...history };
   });
 
   app.get('/v2/deliveries/:delivery_id/', { schema: { tags: ['deliveries'], params: deliveryParam, response: { 200: ref('DeliveryDetail') } } }, async (request) => {

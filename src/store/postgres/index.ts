@@ -1,10 +1,10 @@
 // The shared store: PostgreSQL, for many API and worker nodes on one database. This class only
 // opens, migrates and closes it; each port's operations live in a file of their own, each with
-// its SQL (directory.ts, webhooks.ts, intake.ts, engine.ts, delivery-log.ts, feed.ts, retention.ts,
-// audit.ts, membership.ts), and run through the pool of db.ts. Nodes tell each other of changes
-// with LISTEN/NOTIFY on one channel per schema (changes.ts).
+// its SQL (directory.ts, webhooks.ts, intake.ts, engine.ts, delivery-log.ts, search-deliveries.ts,
+// webhook-history.ts, feed.ts, retention.ts, audit.ts, membership.ts), and run through the pool
+// of db.ts. Nodes tell each other of changes with LISTEN/NOTIFY on one channel per schema (changes.ts).
 import pg from 'pg';
-import type { Audit, DeliveryLog, Directory, EngineStore, EventFeed, Intake, Membership, Migrated, RateLimits, Retention, Store, Webhooks } from '../ports.js';
+import type { Audit, DeliveryInsights, DeliveryLog, Directory, EngineStore, EventFeed, Intake, Membership, Migrated, RateLimits, Retention, Store, Webhooks } from '../ports.js';
 import type { StoreChange } from '../types.js';
 import * as audit from './audit.js';
 import { ChangeFeed } from './changes.js';
@@ -21,6 +21,8 @@ import { storeError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
 import * as rateLimits from './rate-limits.js';
 import * as retention from './retention.js';
+import { searchDeliveries } from './search-deliveries.js';
+import { webhookHistory } from './webhook-history.js';
 import * as webhooks from './webhooks.js';
 
 export class PostgresStore implements Store {
@@ -136,6 +138,9 @@ export class PostgresStore implements Store {
   listAttempts: DeliveryLog['listAttempts'] = (deliveryId) => log.listAttempts(this.db, deliveryId);
   retryDelivery: DeliveryLog['retryDelivery'] = (id, now) => log.retryDelivery(this.db, id, now);
   recoverDeliveries: DeliveryLog['recoverDeliveries'] = (webhookId, since, now) => log.recoverDeliveries(this.db, webhookId, since, now);
+
+  searchDeliveries: DeliveryInsights['searchDeliveries'] = (search) => searchDeliveries(this.db, search);
+  webhookHistory: DeliveryInsights['webhookHistory'] = (webhookId, window) => webhookHistory(this.db, webhookId, window);
 
   readFeed: EventFeed['readFeed'] = (siteId, after, event, limit) => feed.readFeed(this.db, siteId, after, event, limit);
   replayEvents: EventFeed['replayEvents'] = (webhookId, since, now, dryRun) => feed.replayEvents(this.db, webhookId, since, now, dryRun);

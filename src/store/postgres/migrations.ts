@@ -347,4 +347,25 @@ ALTER TABLE deliveries ADD COLUMN order_key TEXT;
 CREATE INDEX deliveries_ordered ON deliveries(webhook_id, seq) WHERE status = 'pending' AND order_key IS NOT NULL;
 CREATE INDEX deliveries_order_key ON deliveries(webhook_id, order_key, due_at) WHERE status = 'pending' AND order_key IS NOT NULL;
 `,
+  /* 13: delivery search and each webhook's health over time (the embedded store's 16) */ `
+-- The search lists deliveries newest first and pages with a cursor on (created, id): ids are
+-- random (msg_ and 24 hex digits), so they break ties and never order by time themselves. Each
+-- way a search is driven walks one of these (src/store/postgres/search-deliveries.ts): the
+-- operator's every delivery, one webhook's (an account's search walks each of its webhooks in a
+-- LATERAL join), or the deliveries of a media's or a channel's events. deliveries_by_webhook
+-- stays, ordered by seq for the paged lists.
+CREATE INDEX deliveries_by_time ON deliveries(created, id);
+CREATE INDEX deliveries_by_webhook_time ON deliveries(webhook_id, created, id);
+CREATE INDEX events_by_media ON events(media_id) WHERE media_id IS NOT NULL;
+CREATE INDEX events_by_channel ON events(channel_id) WHERE channel_id IS NOT NULL;
+
+-- Each attempt names its webhook, so that a webhook's attempts per hour and per day, and their
+-- durations' percentiles, are one range of an index (src/store/postgres/webhook-history.ts).
+-- Attempts of the last 31 days get theirs now (the longest window shown is 30 days); older ones
+-- keep NULL and are in no window.
+ALTER TABLE attempts ADD COLUMN webhook_id TEXT;
+UPDATE attempts a SET webhook_id = d.webhook_id FROM deliveries d
+  WHERE d.id = a.delivery_id AND a.attempted_at >= (extract(epoch FROM now()) * 1000)::bigint - 31 * 86400000::bigint;
+CREATE INDEX attempts_by_webhook ON attempts(webhook_id, attempted_at) INCLUDE (duration_ms) WHERE webhook_id IS NOT NULL;
+`,
 ];

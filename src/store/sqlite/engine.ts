@@ -121,9 +121,9 @@ export function engine({ db, synchronous, announce }: Context): EngineStore {
           });
           // The webhook may have been deleted meanwhile, and its deliveries with it.
           if (changes === 0) continue;
-          statement(db, `INSERT INTO attempts (delivery_id, attempted_at, status_code, duration_ms, error, response_body, request_headers, response_headers)
-            VALUES (@deliveryId, @attemptedAt, @statusCode, @durationMs, @error, @responseBody, @requestHeaders, @responseHeaders)`).run({
-            deliveryId: o.deliveryId, ...o.attempt,
+          statement(db, `INSERT INTO attempts (delivery_id, webhook_id, attempted_at, status_code, duration_ms, error, response_body, request_headers, response_headers)
+            VALUES (@deliveryId, @webhookId, @attemptedAt, @statusCode, @durationMs, @error, @responseBody, @requestHeaders, @responseHeaders)`).run({
+            deliveryId: o.deliveryId, webhookId: o.webhookId, ...o.attempt,
             requestHeaders: jsonOrNull(o.attempt.requestHeaders), responseHeaders: jsonOrNull(o.attempt.responseHeaders),
           });
           recorded.push(o);

@@ -1,12 +1,13 @@
 // The embedded store: better-sqlite3 in WAL mode, held by one process (exclusive locking). This
 // file opens it and tells of its writes; each port's operations live in a file of their own
-// (directory.ts, webhooks.ts, intake.ts, engine.ts, delivery-log.ts, feed.ts, retention.ts, audit.ts),
+// (directory.ts, webhooks.ts, intake.ts, engine.ts, delivery-log.ts, search-deliveries.ts,
+// webhook-history.ts, feed.ts, retention.ts, audit.ts),
 // each with its SQL beside it; copies of the file are backup.ts's.
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, mkdirSync, openSync, realpathSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Audit, DatabaseCopy, DeliveryLog, Directory, EngineStore, EventFeed, Intake, Migrated, Retention, Store, Webhooks } from '../ports.js';
+import type { Audit, DatabaseCopy, DeliveryInsights, DeliveryLog, Directory, EngineStore, EventFeed, Intake, Migrated, Retention, Store, Webhooks } from '../ports.js';
 import type { StoreChange } from '../types.js';
 import { audit } from './audit.js';
 import { backupTempFile, copyDatabase, DATABASE_FILE, removeLeftovers } from './backup.js';
@@ -19,8 +20,10 @@ import { randomId } from '../../ids.js';
 import { Listeners } from '../listeners.js';
 import { MIGRATIONS } from './migrations.js';
 import { retention } from './retention.js';
+import { searchDeliveries } from './search-deliveries.js';
 import type { Context } from './statement.js';
 import { StorageWatch } from './storage-full.js';
+import { webhookHistory } from './webhook-history.js';
 import { webhooks } from './webhooks.js';
 
 export interface SqliteOptions {
@@ -43,7 +46,7 @@ function createPrivately(dataDir: string): string {
 }
 
 /** The ports' operations, put on the class by the constructor (one object per port file). */
-export interface SqliteStore extends Directory, Webhooks, Intake, EngineStore, DeliveryLog, EventFeed, Retention, Audit {}
+export interface SqliteStore extends Directory, Webhooks, Intake, EngineStore, DeliveryLog, DeliveryInsights, EventFeed, Retention, Audit {}
 
 export class SqliteStore implements Store {
   readonly membership = null;
@@ -75,7 +78,7 @@ export class SqliteStore implements Store {
     const context: Context = { db: this.db, synchronous, announce: (change) => this.announce(change) };
     // Every operation that finds no room to write throws StorageFull (storage-full.ts).
     this.storage = new StorageWatch(this.db);
-    for (const port of [directory(context), webhooks(context), intake(context), engine(context), deliveryLog(context), eventFeed(context), retention(context), audit(context)]) {
+    for (const port of [directory(context), webhooks(context), intake(context), engine(context), deliveryLog(context), searchDeliveries(context), webhookHistory(context), eventFeed(context), retention(context), audit(context)]) {
       Object.assign(this, this.storage.guard(port));
     }
   }

@@ -7,6 +7,7 @@ import { useSession } from '../session';
 
 const NAV = [
   { to: '/', label: 'Webhooks', match: (p: string) => p === '/' || p.startsWith('/webhooks') },
+  { to: '/deliveries', label: 'Deliveries', match: (p: string) => p.startsWith('/deliveries') },
   { to: '/events', label: 'Events', match: (p: string) => p === '/events' },
   { to: '/properties', label: 'Properties', match: (p: string) => p === '/properties' },
   // The operator's only: accounts, properties, keys and the audit log.

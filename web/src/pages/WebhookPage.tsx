@@ -1,4 +1,5 @@
-// One webhook: its settings and health, what can be done with it, and its delivery log.
+// One webhook: its settings and health (and its health over time, drawn), what can be done with it,
+// and its delivery log.
 import { useId, useState } from 'react';
 import { ApiError, api, messageOf } from '../api';
 import { WebhookStatus } from '../components/Badges';
@@ -9,6 +10,7 @@ import { MASK } from '../components/DeliveryDetails';
 import { DeliveryLog } from '../components/DeliveryLog';
 import { Confirm, Dialog } from '../components/Dialog';
 import { LoadError, Loading } from '../components/Feedback';
+import { HealthCharts } from '../components/HealthCharts';
 import { LastDelivery, SuccessRate } from '../components/Health';
 import { PageHeader } from '../components/Layout';
 import { useToast } from '../components/Toasts';
@@ -18,7 +20,7 @@ import { RelativeTime } from '../components/RelativeTime';
 import { loadEventTypes, loadSites, useLoad } from '../hooks';
 import { Link, navigate } from '../router';
 import { canWrite, useSession } from '../session';
-import type { EventType, Webhook, WebhookStats } from '../types';
+import type { EventType, HistoryWindow, Webhook, WebhookStats } from '../types';
 
 type Open = 'edit' | 'delete' | 'rotate' | 'test' | 'disable' | undefined;
 
@@ -27,6 +29,9 @@ export function WebhookPage({ id }: { id: string }) {
   const notify = useToast();
   const hook = useLoad(() => api.get<Webhook>(`/v2/webhooks/${id}/`), [id]);
   const stats = useLoad(() => api.get<WebhookStats>(`/v2/webhooks/${id}/stats/`), [id]);
+  // The charts' history: loaded when the window changes, not with the log's refreshes (the health above is cheap to poll; this is not).
+  const [historyWindow, setHistoryWindow] = useState<HistoryWindow>('24h');
+  const history = useLoad(() => api.get<WebhookStats>(`/v2/webhooks/${id}/stats/?window=${historyWindow}`), [id, historyWindow]);
   const names = useLoad(() => Promise.all([loadSites(), loadEventTypes()]), []);
   const [open, setOpen] = useState<Open>();
   const [busy, setBusy] = useState(false);
@@ -183,6 +188,8 @@ export function WebhookPage({ id }: { id: string }) {
           </div>
         </dl>
       </section>
+
+      <HealthCharts stats={history.data} window={historyWindow} onWindow={setHistoryWindow} loading={history.loading} />
 
       <DeliveryLimits webhook={w} canAct={canAct} onSaved={() => void hook.reload()} />
 
