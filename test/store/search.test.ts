@@ -18,7 +18,7 @@ let dispose: () => Promise<void>;
 const hook = (id: string, accountId: string, siteId: string): Webhook => ({
   id, accountId, name: id, description: '', webhookUrl: `http://127.0.0.1:9/${id}`, siteIds: [siteId],
   events: ['media_available', 'media_updated', 'channel_active'], created: NOW, lastModified: NOW,
-  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null,
+  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [],
 });
 
 /** Every delivery written, with the ids of its event, to work the expected answers out from. */
