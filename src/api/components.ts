@@ -6,10 +6,10 @@
 import type { JsonSchemaToTsProvider } from '@fastify/type-provider-json-schema-to-ts';
 import { EVENT_NAMES, ID_FIELDS, type IdField } from '../catalog/events.js';
 import { SUBSCRIBABLE_EVENT_NAMES } from '../catalog/operational.js';
-import { yieldedEvents } from './facts.js';
 import { MASK } from '../security/custom-headers.js';
 import { timestamp } from './schemas.js';
 import { DeliverySearchPage, HistoryBucket } from './insight-components.js';
+import { Channel, Media, MediaRendition, TextTrack, Thumbnail } from './facts-components.js';
 import { metadataProperties } from './routes/webhooks/shared.js';
 
 const string = { type: 'string' } as const;
@@ -328,54 +328,6 @@ const EventTypeList = {
   type: 'object',
   required: ['event_types', 'total'],
   properties: { event_types: { type: 'array', items: { $ref: 'EventType' } }, total: integer },
-} as const;
-
-/** The platform facts' objects below all list the events the fact yielded. */
-const facts = { events: yieldedEvents } as const;
-
-const statusList = <S extends string>(statuses: S[]) => ({
-  type: 'array',
-  items: { type: 'object', required: ['id', 'status'], properties: { id: string, status: { type: 'string', enum: statuses } } },
-}) as const;
-const once = { type: 'string', enum: ['pending', 'sent', 'never'] } as const;
-
-const Media = {
-  $id: 'Media',
-  description: 'A media, as the platform reported it.',
-  type: 'object',
-  required: ['id', 'type', 'status', 'metadata', 'renditions', 'thumbnails', 'text_tracks', 'reuploads', 'media_available', 'conversions_complete', 'events'],
-  properties: {
-    id: string,
-    type: { type: 'string', const: 'media' },
-    status: { type: 'string', enum: ['processing', 'publishable', 'deleted'] },
-    metadata: { type: 'object', required: ['publish_start_date'], properties: { publish_start_date: nullable('string') } },
-    renditions: statusList(['processing', 'ready']),
-    thumbnails: statusList(['processing', 'ready', 'deleted']),
-    text_tracks: statusList(['created', 'deleted']),
-    reuploads: integer,
-    media_available: once,
-    conversions_complete: once,
-    ...facts,
-  },
-} as const;
-
-const mediaChild = <I extends string, T extends string, S extends string>($id: I, type: T, statuses: S[]) => ({
-  $id,
-  type: 'object',
-  required: ['id', 'type', 'media_id', 'status', 'events'],
-  properties: { id: string, type: { type: 'string', const: type }, media_id: string, status: { type: 'string', enum: statuses }, ...facts },
-}) as const;
-
-const MediaRendition = mediaChild('MediaRendition', 'media_rendition', ['ready']);
-const TextTrack = mediaChild('TextTrack', 'text_track', ['created', 'deleted']);
-const Thumbnail = mediaChild('Thumbnail', 'thumbnail', ['processing', 'ready', 'deleted']);
-
-const Channel = {
-  $id: 'Channel',
-  description: 'A live channel.',
-  type: 'object',
-  required: ['id', 'type', 'status', 'events'],
-  properties: { id: string, type: { type: 'string', const: 'channel' }, status: { type: 'string', enum: ['idle', 'active'] }, ...facts },
 } as const;
 
 const PortalSession = {
