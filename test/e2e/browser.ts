@@ -78,3 +78,15 @@ export async function screenshot(page: Page, name: string, fullPage = true): Pro
   if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(SCREENSHOTS, `dashboard-${name}.png`), fullPage, animations: 'disabled' });
 }
+
+/**
+ * Collects a page's script errors and console errors into `problems`, for a test to find empty at
+ * the end. The API's refusals that tests provoke (401, 400, 429) log "Failed to load resource":
+ * those are expected and left out.
+ */
+export function watchProblems(page: Page, problems: string[]): void {
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+}

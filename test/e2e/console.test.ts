@@ -8,7 +8,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Api, OPERATOR_KEY, createAccount, createWebhook, startReceiver, startTestNode, until, type Receiver, type TestNode } from '../helpers.js';
-import { describeInBrowser, launchBrowser, screenshot, type Browser } from './browser.js';
+import { describeInBrowser, launchBrowser, screenshot, watchProblems, type Browser } from './browser.js';
 
 describeInBrowser('request headers and the operator console in Chromium', 60_000, consoleTests);
 
@@ -28,10 +28,7 @@ function consoleTests() {
     browser = await launchBrowser();
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: node.url });
     page = await browser.context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
+    watchProblems(page, problems);
   });
 
   afterAll(async () => {

@@ -6,7 +6,7 @@
 import type { Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createWebhook, startReceiver, startTestNode, until, type Api, type Receiver, type TestNode } from '../helpers.js';
-import { describeInBrowser, launchBrowser, screenshot, type Browser } from './browser.js';
+import { describeInBrowser, launchBrowser, screenshot, watchProblems, type Browser } from './browser.js';
 
 describeInBrowser('a customer in Chromium', 90_000, customerTests);
 
@@ -44,11 +44,7 @@ function customerTests() {
     page.on('response', (r) => {
       if (new URL(r.url()).pathname.startsWith('/v2/')) answers.push(r);
     });
-    page.on('console', (m) => {
-      // The refusals these tests provoke (429, 400) log "Failed to load resource"; anything else counts.
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
+    watchProblems(page, problems);
   });
 
   afterAll(async () => {

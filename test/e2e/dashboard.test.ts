@@ -7,7 +7,7 @@ import { jwtVerify } from 'jose';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { OPERATOR_KEY, createAccount, createWebhook, startReceiver, startTestNode, until, type Receiver, type TestNode } from '../helpers.js';
-import { describeInBrowser, launchBrowser, screenshot, type Browser } from './browser.js';
+import { describeInBrowser, launchBrowser, screenshot, watchProblems, type Browser } from './browser.js';
 
 describeInBrowser('the dashboard in Chromium', 60_000, dashboardTests);
 
@@ -48,11 +48,7 @@ function dashboardTests() {
     browser = await launchBrowser();
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: node.url });
     page = await browser.context.newPage();
-    page.on('console', (m) => {
-      // The API's refusals that the tests provoke (401, 400) log "Failed to load resource"; anything else counts.
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
+    watchProblems(page, problems);
   });
 
   afterAll(async () => {

@@ -6,7 +6,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createWebhook, startReceiver, startTestNode, until, type Receiver, type TestNode } from '../helpers.js';
-import { describeInBrowser, launchBrowser, screenshot, type Browser } from './browser.js';
+import { describeInBrowser, launchBrowser, screenshot, watchProblems, type Browser } from './browser.js';
 
 describeInBrowser('the Deliveries page and the health charts in Chromium', 60_000, () => {
   let node: TestNode;
@@ -34,10 +34,7 @@ describeInBrowser('the Deliveries page and the health charts in Chromium', 60_00
     }, 20_000, 'every delivery to end');
     browser = await launchBrowser();
     page = await browser.context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
+    watchProblems(page, problems);
     await page.goto(node.url + '/');
     await page.getByLabel('API key').fill(node.account.api.key!);
     await page.getByRole('button', { name: 'Sign in' }).click();

@@ -1,6 +1,6 @@
 // Loading data for a page, and keeping it fresh while something on it is pending.
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, ApiError } from './api';
+import { api, ApiError, messageOf } from './api';
 import type { EventType, Site } from './types';
 
 export interface Loaded<T> {
@@ -33,6 +33,33 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
     void reload();
   }, [reload]);
   return { ...state, reload };
+}
+
+export interface Action {
+  busy: boolean;
+  /** What the last run met, as the form shows it under itself; undefined while it runs and after a success. */
+  error: string | undefined;
+  setError: (error: string | undefined) => void;
+  /** Runs `act` unless one is running: busy meanwhile, its failure's message kept in `error`. */
+  run: (act: () => Promise<unknown>) => Promise<void>;
+}
+
+/** A form's or a button's request: one at a time, busy while it runs, its failure shown by the caller. */
+export function useAction(): Action {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  const run = useCallback(async (act: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await act();
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, setError, run };
 }
 
 /** How long the server asked to wait (Retry-After on a 429 or a 503) in what a tick resolved with (reload's errors). */

@@ -4,14 +4,15 @@
 // the tab is visible and a delivery of the webhook is pending (never while the webhook is
 // disabled: its deliveries wait), and waits out a 429's Retry-After.
 import { Fragment, useEffect, useId, useState, type FormEvent } from 'react';
-import { api, messageOf, query } from '../api';
+import { api, query } from '../api';
 import { Confirm } from './Dialog';
 import { fullTime, isoToLocalInput, localInputToIso, plural } from '../format';
 import { RelativeTime } from './RelativeTime';
-import { loadEventTypes, useLoad, usePoll } from '../hooks';
+import { loadEventTypes, useAction, useLoad, usePoll } from '../hooks';
 import type { DeliveryList, DeliveryStatus, ReplayCount, Webhook } from '../types';
 import { DeliveryBadge, HttpStatus } from './Badges';
 import { DeliveryDetails } from './DeliveryDetails';
+import { EventFilter, StatusFilter } from './DeliveryFilters';
 import { LoadError, Loading } from './Feedback';
 import { Pager } from './Pager';
 import { useToast } from './Toasts';
@@ -95,22 +96,8 @@ export function DeliveryLog({ webhook, canAct, refreshKey, pending, onRefresh }:
 
       <div className="toolbar">
         <div className="toolbar-filters">
-          <div className="field field-inline">
-            <label className="field-label" htmlFor={ids.status}>Status</label>
-            <select id={ids.status} className="input" value={status} onChange={(e) => filter(() => setStatus(e.target.value as DeliveryStatus | ''))}>
-              <option value="">All statuses</option>
-              <option value="succeeded">Succeeded</option>
-              <option value="pending">Pending</option>
-              <option value="failed">Failed</option>
-            </select>
-          </div>
-          <div className="field field-inline">
-            <label className="field-label" htmlFor={ids.event}>Event</label>
-            <select id={ids.event} className="input" value={event} onChange={(e) => filter(() => setEvent(e.target.value))}>
-              <option value="">All events</option>
-              {(eventTypes.data ?? []).map((t) => <option key={t.name} value={t.name}>{t.title}</option>)}
-            </select>
-          </div>
+          <StatusFilter id={ids.status} value={status} onChange={(v) => filter(() => setStatus(v))} />
+          <EventFilter id={ids.event} value={event} eventTypes={eventTypes.data} onChange={(v) => filter(() => setEvent(v))} />
         </div>
         {canAct && (
           <div className="toolbar-actions">
@@ -204,28 +191,18 @@ function RecoverForm({ webhook, onRecovered }: { webhook: Webhook; onRecovered: 
   const notify = useToast();
   const id = useId();
   const [since, setSince] = useState(() => isoToLocalInput(Date.now() - 24 * 3_600_000));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-  const submit = async (e: FormEvent) => {
+  const { busy, error, setError, run } = useAction();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     const iso = localInputToIso(since);
-    if (!iso) {
-      setError('Enter a date and time.');
-      return;
-    }
-    setBusy(true);
-    setError(undefined);
-    try {
+    if (!iso) return setError('Enter a date and time.');
+    void run(async () => {
       const { recovered } = await api.post<{ recovered: number }>(`/v2/webhooks/${webhook.id}/recover/`, { since: iso });
       notify(recovered === 0
         ? 'No failed deliveries since then: nothing to recover.'
         : `${plural(recovered, 'failed delivery', 'failed deliveries')} queued for one more attempt.`);
       onRecovered();
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form className="recover" onSubmit={submit} noValidate>
@@ -244,50 +221,34 @@ function ReplayForm({ webhook, onReplayed }: { webhook: Webhook; onReplayed: () 
   const notify = useToast();
   const id = useId();
   const [since, setSince] = useState(() => isoToLocalInput(Date.now() - 24 * 3_600_000));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
   const [preview, setPreview] = useState<{ since: string; count: number }>();
-  const [confirmError, setConfirmError] = useState<string>();
-  const count = async (e: FormEvent) => {
+  const counting = useAction();
+  const replaying = useAction();
+  const { error } = counting;
+  const busy = counting.busy || replaying.busy;
+  const count = (e: FormEvent) => {
     e.preventDefault();
     const iso = localInputToIso(since);
-    if (!iso) {
-      setError('Enter a date and time.');
-      return;
-    }
-    setBusy(true);
-    setError(undefined);
-    try {
+    if (!iso) return counting.setError('Enter a date and time.');
+    void counting.run(async () => {
       const { deliveries } = await api.get<ReplayCount>(`/v2/webhooks/${webhook.id}/replay/${query({ since: iso })}`);
       if (deliveries === 0) notify('Nothing to replay: this webhook has every event since then already.');
       else setPreview({ since: iso, count: deliveries });
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const close = () => {
     setPreview(undefined);
-    setConfirmError(undefined);
+    replaying.setError(undefined);
   };
-  const replay = async () => {
+  const replay = () => replaying.run(async () => {
     if (!preview) return;
-    setBusy(true);
-    setConfirmError(undefined);
-    try {
-      const { deliveries } = await api.post<ReplayCount>(`/v2/webhooks/${webhook.id}/replay/`, { since: preview.since });
-      notify(deliveries === 0
-        ? 'Nothing to replay: this webhook has every event since then already.'
-        : `${plural(deliveries, 'event')} replayed: each is on its way as a delivery marked Replay.`);
-      close();
-      onReplayed();
-    } catch (err) {
-      setConfirmError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    const { deliveries } = await api.post<ReplayCount>(`/v2/webhooks/${webhook.id}/replay/`, { since: preview.since });
+    notify(deliveries === 0
+      ? 'Nothing to replay: this webhook has every event since then already.'
+      : `${plural(deliveries, 'event')} replayed: each is on its way as a delivery marked Replay.`);
+    close();
+    onReplayed();
+  });
   return (
     <form className="recover" onSubmit={count} noValidate>
       <SinceField id={id} label="Replay events since" value={since} onChange={setSince} error={error} />
@@ -298,7 +259,7 @@ function ReplayForm({ webhook, onReplayed }: { webhook: Webhook; onReplayed: () 
         title="Replay past events?"
         confirmLabel={`Replay ${plural(preview?.count ?? 0, 'event')}`}
         busy={busy}
-        error={confirmError}
+        error={replaying.error}
         onConfirm={() => void replay()}
         onClose={close}
       >

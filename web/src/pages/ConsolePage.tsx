@@ -2,14 +2,14 @@
 // account's API keys (create, shown once; revoke), and the audit log. Each through the operator
 // routes of the API (/v2/accounts/, /v2/sites/, …/api_keys/, /v2/audit_log/).
 import { useId, useState, type FormEvent } from 'react';
-import { api, messageOf } from '../api';
+import { api } from '../api';
 import { AuditLogCard } from '../components/console/AuditLogCard';
 import { KeysCard } from '../components/console/KeysCard';
 import { LoadError, Loading } from '../components/Feedback';
 import { PageHeader } from '../components/Layout';
 import { useToast } from '../components/Toasts';
 import { fullTime } from '../format';
-import { forgetCachedData, useLoad } from '../hooks';
+import { forgetCachedData, useAction, useLoad } from '../hooks';
 import { useSession } from '../session';
 import type { Account, Site } from '../types';
 
@@ -61,22 +61,15 @@ function AccountsCard({ accounts, sites, onChanged }: { accounts: Account[]; sit
   const notify = useToast();
   const id = useId();
   const [name, setName] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const create = async (e: FormEvent) => {
+  const { busy, error, run } = useAction();
+  const create = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
+    void run(async () => {
       const account = await api.post<Account>('/v2/accounts/', { name: name.trim() });
       notify(`Account “${account.name}” created.`);
       setName('');
       await onChanged();
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <section className="card table-card" aria-labelledby={`${id}-title`}>
@@ -112,24 +105,17 @@ function PropertiesCard({ accounts, sites, onChanged }: { accounts: Account[]; s
   const id = useId();
   const [name, setName] = useState('');
   const [account, setAccount] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const chosen = account || accounts[0]?.id || '';
   const accountName = (aid: string) => accounts.find((a) => a.id === aid)?.name ?? aid;
-  const create = async (e: FormEvent) => {
+  const create = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
+    void run(async () => {
       const site = await api.post<Site>('/v2/sites/', { name: name.trim(), account_id: chosen });
       notify(`Property “${site.name}” created: its site_id is ${site.id}.`);
       setName('');
       await onChanged();
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <section className="card table-card" aria-labelledby={`${id}-title`}>

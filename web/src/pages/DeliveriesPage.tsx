@@ -6,9 +6,11 @@
 import { useId, useRef, useState, type FormEvent } from 'react';
 import { ApiError, api, query } from '../api';
 import { DeliveryBadge, HttpStatus } from '../components/Badges';
+import { EventFilter, StatusFilter } from '../components/DeliveryFilters';
 import { LoadError, Loading } from '../components/Feedback';
 import { PageHeader } from '../components/Layout';
-import { ago, fullTime, localInputToIso } from '../format';
+import { RelativeTime } from '../components/RelativeTime';
+import { localInputToIso } from '../format';
 import { loadEventTypes, useLoad } from '../hooks';
 import { Link } from '../router';
 import type { DeliveryDetail, DeliverySearchPage, DeliveryStatus, WebhookList } from '../types';
@@ -115,22 +117,8 @@ export function DeliveriesPage() {
         </form>
         <div className="toolbar">
           <div className="toolbar-filters">
-            <div className="field field-inline">
-              <label className="field-label" htmlFor={ids.event}>Event</label>
-              <select id={ids.event} className="input" value={event} onChange={(e) => change(setEvent)(e.target.value)}>
-                <option value="">All events</option>
-                {(eventTypes.data ?? []).map((t) => <option key={t.name} value={t.name}>{t.title}</option>)}
-              </select>
-            </div>
-            <div className="field field-inline">
-              <label className="field-label" htmlFor={ids.status}>Status</label>
-              <select id={ids.status} className="input" value={status} onChange={(e) => change(setStatus)(e.target.value as DeliveryStatus | '')}>
-                <option value="">All statuses</option>
-                <option value="succeeded">Succeeded</option>
-                <option value="pending">Pending</option>
-                <option value="failed">Failed</option>
-              </select>
-            </div>
+            <EventFilter id={ids.event} value={event} eventTypes={eventTypes.data} onChange={change(setEvent)} />
+            <StatusFilter id={ids.status} value={status} onChange={change(setStatus)} />
             <div className="field field-inline">
               <label className="field-label" htmlFor={ids.code}>HTTP status</label>
               <input id={ids.code} className="input input-short" type="number" min={100} max={599} inputMode="numeric" value={statusCode}
@@ -186,9 +174,9 @@ export function DeliveriesPage() {
                   <td data-label="Event">{title(d.event)}<div className="row-sub mono">{d.event}</div></td>
                   <td data-label="Webhook"><Link to={`/webhooks/${d.webhook_id}`}>{hookName(d.webhook_id) ?? d.webhook_id}</Link><div className="row-sub mono">{d.webhook_id}</div></td>
                   <td data-label="Delivery ID"><Link to={`/deliveries/${d.id}`} className="mono small">{d.id}</Link></td>
-                  <td data-label="Attempts">{d.attempts}{d.next_attempt_at && <div className="row-sub">next {ago(d.next_attempt_at)}</div>}</td>
+                  <td data-label="Attempts">{d.attempts}{d.next_attempt_at && <div className="row-sub">next <RelativeTime iso={d.next_attempt_at} /></div>}</td>
                   <td data-label="Response">{d.attempts === 0 ? <span className="muted">—</span> : <HttpStatus code={d.last_status_code} />}</td>
-                  <td data-label="Created"><time dateTime={d.created} title={fullTime(d.created)}>{ago(d.created)}</time></td>
+                  <td data-label="Created"><RelativeTime iso={d.created} /></td>
                 </tr>
               ))}
             </tbody>

@@ -1,9 +1,9 @@
 // The operator console's API keys: one account's live keys, a new one (its secret shown once),
 // and revoking one after confirmation (from then on the key gets 401, on every node).
 import { useId, useState, type FormEvent } from 'react';
-import { api, messageOf } from '../../api';
+import { api } from '../../api';
 import { fullTime } from '../../format';
-import { useLoad } from '../../hooks';
+import { useAction, useLoad } from '../../hooks';
 import type { Account, ApiKey } from '../../types';
 import { CopySecret } from '../CopySecret';
 import { Confirm } from '../Dialog';
@@ -20,45 +20,32 @@ export function KeysCard({ accounts, onChanged }: { accounts: Account[]; onChang
     [chosen],
   );
   const [name, setName] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<{ name: string; secret: string }>();
   const [revoking, setRevoking] = useState<ApiKey>();
-  const [revokeError, setRevokeError] = useState<string>();
+  const creating = useAction();
+  const revocation = useAction();
+  const { error } = creating;
+  const busy = creating.busy || revocation.busy;
 
-  const create = async (e: FormEvent) => {
+  const create = (e: FormEvent) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
+    void creating.run(async () => {
       const key = await api.post<ApiKey & { secret: string }>(`/v2/accounts/${chosen}/api_keys/`, { name: name.trim() });
       setCreated({ name: key.name, secret: key.secret });
       setName('');
       await keys.reload();
       onChanged();
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
-  const revoke = async () => {
+  const revoke = () => revocation.run(async () => {
     if (!revoking) return;
-    setBusy(true);
-    setRevokeError(undefined);
-    try {
-      await api.delete(`/v2/accounts/${chosen}/api_keys/${revoking.id}/`);
-      notify(`API key “${revoking.name}” revoked: requests with it now get 401.`);
-      setRevoking(undefined);
-      setCreated(undefined);
-      await keys.reload();
-      onChanged();
-    } catch (err) {
-      setRevokeError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    await api.delete(`/v2/accounts/${chosen}/api_keys/${revoking.id}/`);
+    notify(`API key “${revoking.name}” revoked: requests with it now get 401.`);
+    setRevoking(undefined);
+    setCreated(undefined);
+    await keys.reload();
+    onChanged();
+  });
 
   return (
     <section className="card table-card" aria-labelledby={`${id}-title`}>
@@ -116,9 +103,9 @@ export function KeysCard({ accounts, onChanged }: { accounts: Account[]; onChang
         confirmLabel="Revoke key"
         danger
         busy={busy}
-        error={revokeError}
+        error={revocation.error}
         onConfirm={() => void revoke()}
-        onClose={() => { setRevoking(undefined); setRevokeError(undefined); }}
+        onClose={() => { setRevoking(undefined); revocation.setError(undefined); }}
       >
         <p>Every request with “{revoking?.name}” is refused from now on, and dashboard sessions signed in with it end. This cannot be undone.</p>
       </Confirm>
