@@ -49,6 +49,7 @@ export interface Config {
   shutdownGraceMs: number;
   sqliteSynchronous: 'FULL' | 'NORMAL';
   logLevel: string;
+  propagateTrace: boolean;
   simulationStepMs: number;
   sessionTtlMs: number;
 }
@@ -151,6 +152,7 @@ export const SETTINGS = [
   }, doc: 'FULL: an acknowledged event survives a power loss. NORMAL: faster, but the last commits may be lost on power loss (never on a crash of the process).' }),
   setting({ key: 'simulationStepMs', flag: '--simulation-step', env: ['HOOKLINE_SIMULATION_STEP'], default: 1_000, parse: duration, doc: 'Time between the steps of a simulated upload, reupload or live channel ("simulate": true).' }),
   setting({ key: 'sessionTtlMs', flag: '--session-ttl', env: ['HOOKLINE_SESSION_TTL'], default: 12 * 3_600_000, parse: duration, doc: 'How long a dashboard sign-in lasts before the browser must sign in again.' }),
+  setting({ key: 'propagateTrace', flag: '--propagate-trace', env: ['HOOKLINE_PROPAGATE_TRACE'], default: false, parse: bool, boolean: true, doc: 'Send each delivery attempt\'s trace context to the receiver as a W3C traceparent header (the attempt\'s span). Needs tracing on: OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER.' }),
   setting({ key: 'logLevel', flag: '--log-level', env: ['HOOKLINE_LOG_LEVEL'], default: 'info', parse: str, doc: 'pino log level: fatal, error, warn, info, debug, trace or silent.' }),
 ] as const;
 

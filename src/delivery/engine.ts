@@ -8,13 +8,12 @@
 // Per delivery, the hot path is: shift from a lane, sign, send, push the outcome to a buffer.
 // A batch of outcomes is one transaction. See the README's architecture section for the figures.
 import type { Logger } from 'pino';
-import type { Metrics } from '../metrics.js';
 import type { WebhookSecrets } from '../security/webhook-secrets.js';
 import type { EngineStore } from '../store/ports.js';
 import type { HealthPolicy, Outcome, PendingDelivery, Webhook } from '../store/types.js';
 import { StoreUnavailable } from '../store/unavailable.js';
 import type { Clock } from '../time.js';
-import { Attempts } from './attempt.js';
+import { Attempts, type AttemptOptions } from './attempt.js';
 import { Backoff } from './backoff.js';
 import { Coalesced } from './coalesce.js';
 import { Endpoint } from './endpoint.js';
@@ -22,9 +21,8 @@ import { OutcomeWriter } from './outcome-writer.js';
 import type { Sender } from './sender.js';
 import { Turns } from './turns.js';
 
-export interface EngineOptions {
-  retrySchedule: readonly number[];
-  retryJitter: number;
+/** The schedule, the metrics and the traces are the attempts' (attempt.ts). */
+export interface EngineOptions extends AttemptOptions {
   /** Attempts in flight at once on this node. */
   maxInFlight: number;
   /** Of those, at most this many for one account, so that no account holds every place. */
@@ -39,8 +37,6 @@ export interface EngineOptions {
   readyAt?: (webhookId: string) => number;
   /** Told of the webhooks that outcomes disabled (410 Gone, failing too long). */
   onDisabled?: (webhooks: Webhook[]) => void;
-  metrics?: Metrics;
-  random?: () => number;
   /** Deliveries of one webhook loaded from the store at once, and in memory for all at most. */
   window?: number;
   memoryBudget?: number;

@@ -6,6 +6,7 @@
 // that commit, so that nothing acknowledged is lost.
 import { NotFound } from '../errors.js';
 import type { Directory, Intake } from '../store/ports.js';
+import type { CommitSpan, Tracing } from '../tracing/index.js';
 import type { IngestItem, IngestOutcome } from '../store/types.js';
 import type { Clock } from '../time.js';
 
@@ -29,6 +30,8 @@ export interface Answered<A> {
 
 interface Waiting {
   item: IngestItem;
+  /** Its commit's span, when tracing is on. */
+  span?: CommitSpan;
   resolve: (outcome: IngestOutcome) => void;
   reject: (err: unknown) => void;
 }
@@ -41,6 +44,7 @@ export class IntakeCommit {
     private readonly store: Pick<Intake, 'ingest' | 'findAnswer'> & Pick<Directory, 'getSite'>,
     readonly clock: Clock,
     private readonly firstAttemptDelayMs: number,
+    private readonly tracing?: Tracing,
   ) {}
 
   /** Refuses a request about a property that does not exist. */
@@ -78,8 +82,11 @@ export class IntakeCommit {
   }
 
   private enqueue(item: IngestItem): Promise<IngestOutcome> {
+    // Traced: a span per request's commit, in the request's trace; its events keep it for their attempts.
+    const span = this.tracing?.startCommit(item.events.map((e) => e.id), item.siteId);
+    if (span) item = { ...item, events: item.events.map((e) => ({ ...e, traceparent: span.traceparent })) };
     return new Promise((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, span, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -109,9 +116,15 @@ export class IntakeCommit {
         firstAttemptAt: now + this.firstAttemptDelayMs,
       });
       // The store tells the engine of the deliveries it committed (StoreChange 'deliveries').
-      batch.forEach((w, i) => w.resolve(outcomes[i]!));
+      batch.forEach((w, i) => {
+        w.span?.end(outcomes[i]!, batch.length);
+        w.resolve(outcomes[i]!);
+      });
     } catch (err) {
-      for (const w of batch) w.reject(err);
+      for (const w of batch) {
+        w.span?.fail(err);
+        w.reject(err);
+      }
     }
   }
 }

@@ -18,12 +18,12 @@ class StaleFact extends Error {}
  */
 export function insertEventRow(db: Database.Database, event: EventRecord, test: boolean): void {
   const { last: feedSeq } = statement(db, 'UPDATE event_feed_seq SET last = last + 1 RETURNING last').get() as Row;
-  statement(db, `INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created, feed_seq, test, alert)
-    VALUES (@id, @siteId, @event, @media_id, @channel_id, @thumbnail_id, @track_id, @eventTime, @created, @feedSeq, @test, @alert)`).run({
+  statement(db, `INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created, feed_seq, test, alert, traceparent)
+    VALUES (@id, @siteId, @event, @media_id, @channel_id, @thumbnail_id, @track_id, @eventTime, @created, @feedSeq, @test, @alert, @traceparent)`).run({
     id: event.id, siteId: event.siteId, event: event.event, eventTime: event.eventTime, created: event.created,
     media_id: event.ids.media_id ?? null, channel_id: event.ids.channel_id ?? null,
     thumbnail_id: event.ids.thumbnail_id ?? null, track_id: event.ids.track_id ?? null,
-    feedSeq, test: test ? 1 : 0, alert: alertJson(event.alert),
+    feedSeq, test: test ? 1 : 0, alert: alertJson(event.alert), traceparent: event.traceparent ?? null,
   });
 }
 
@@ -41,7 +41,10 @@ function insertEvent(db: Database.Database, event: EventRecord, now: number, due
         SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, webhook_id, @dueAt, @now, @now
         FROM subscriptions WHERE site_id = @siteId AND event = @event
         RETURNING id, webhook_id`).all({ eventId: event.id, dueAt, now, siteId: event.siteId, event: event.event })) as Row[];
-  const facts = { event: event.event, siteId: event.siteId, eventTime: event.eventTime, ids: event.ids, ...(event.alert ? { alert: event.alert } : {}) };
+  const facts = {
+    event: event.event, siteId: event.siteId, eventTime: event.eventTime, ids: event.ids,
+    ...(event.alert ? { alert: event.alert } : {}), ...(event.traceparent ? { traceparent: event.traceparent } : {}),
+  };
   return rows.map((r) => ({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, dueAt, facts }));
 }
 

@@ -277,4 +277,10 @@ ALTER TABLE deliveries ADD COLUMN replay INTEGER NOT NULL DEFAULT 0;
 -- {"subject_webhook_id","subject_webhook_url","reason","failures"}; NULL for JWP's events.
 ALTER TABLE events ADD COLUMN alert TEXT;
 `,
+  /* 13: traces (src/tracing/): each event's trace context */ `
+-- The W3C traceparent of the span that committed the event (00-<trace id>-<span id>-<flags>),
+-- when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT): each attempt at one of its deliveries is a
+-- span of that trace, whichever node makes it. NULL when tracing was off at intake.
+ALTER TABLE events ADD COLUMN traceparent TEXT;
+`,
 ];
