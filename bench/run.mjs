@@ -26,7 +26,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const USAGE = `Usage: npm run bench [-- options]
   --quick              smaller counts: the whole run takes under a minute
   --only <names>       comma-separated measurements: ceiling, ingest, delivery, latency, latency_2k, fanout,
-                       isolation, fairness, backlog (with --store postgres: ceiling, delivery_1w, delivery_2w, latency_pg)
+                       isolation, fairness, backlog, tracing (with --store postgres: ceiling, delivery_1w, delivery_2w, latency_pg)
   --store <store>      sqlite (default) or postgres (DATABASE_URL, or postgres://postgres@127.0.0.1:5432/test):
                        deliveries/s with one --role api and 1, then 2, --role worker processes
   --profile            writes a CPU profile of each server a measurement starts (bench/results/profile-*)
@@ -56,8 +56,8 @@ function usage(message) {
 
 // Counts per mode. The quick ones keep every measurement meaningful but small.
 const SIZES = {
-  full: { ceiling: 100_000, ingest: 30_000, delivery: [100, 1_000], latencySeconds: 10, fanoutRepeats: 3, isolationEvents: 5_000, isolationWindowMs: 60_000, fairness: [100, 1_000], backlog: [1_000, 1_000], backlogTimeoutMs: 900_000 },
-  quick: { ceiling: 10_000, ingest: 2_000, delivery: [100, 100], latencySeconds: 2, fanoutRepeats: 1, isolationEvents: 600, isolationWindowMs: 6_000, fairness: [100, 50], backlog: [100, 100], backlogTimeoutMs: 60_000 },
+  full: { ceiling: 100_000, ingest: 30_000, delivery: [100, 1_000], tracingPairs: 3, latencySeconds: 10, fanoutRepeats: 3, isolationEvents: 5_000, isolationWindowMs: 60_000, fairness: [100, 1_000], backlog: [1_000, 1_000], backlogTimeoutMs: 900_000 },
+  quick: { ceiling: 10_000, ingest: 2_000, delivery: [100, 100], tracingPairs: 3, latencySeconds: 2, fanoutRepeats: 1, isolationEvents: 600, isolationWindowMs: 6_000, fairness: [100, 50], backlog: [100, 100], backlogTimeoutMs: 60_000 },
 };
 
 const TARGETS = {
@@ -67,6 +67,7 @@ const TARGETS = {
   isolationRatio: 0.9,
   fairnessP99Ms: 50,
   peakRssMb: 300,
+  tracingRatio: 0.9,
 };
 
 // HTTP concurrency of the ceiling and of the ingest clients: Hookline's default in-flight cap.
@@ -271,12 +272,35 @@ function latencies(sentAt, arrivals, offset = 0) {
 
 const rate = (count, ms) => (ms > 0 ? (count * 1000) / ms : null);
 
-/** Runs `fn(server, receiver)` with a fresh server and receiver, and stops both after. */
+/**
+ * Deliveries per second while draining: `webhooks` over 10 endpoints, each of `events` fanned out
+ * to all of them, so intake costs a hundredth of the deliveries.
+ */
+async function drain(server, receiver, [webhooks, events]) {
+  const endpoints = await Promise.all(Array.from({ length: 10 }, () => receiver.endpoint()));
+  await server.createWebhooks(webhooks, endpoints);
+  const total = webhooks * events;
+  await inParallel(events, 8, (i) => server.report(`m${i}`));
+  await receiver.waitFor(total, 600_000);
+  const s = await receiver.stats();
+  return {
+    deliveries: total,
+    webhooks,
+    perSecond: rate(s.count - 1, s.last - s.first),
+    // The middle 80 % leaves out the start and the tail.
+    steadyPerSecond: rate(0.8 * s.count, s.p90 - s.p10),
+  };
+}
+
+/**
+ * Runs `fn(server, receiver)` with a fresh server and receiver, and stops both after. `options`
+ * may be a function of the receiver (a server that needs one of its endpoints from the start).
+ */
 async function withServer(options, fn) {
   const receiver = await Receiver.start();
   let server;
   try {
-    server = await Server.start(options);
+    server = await Server.start(typeof options === 'function' ? await options(receiver) : options);
     return await fn(server, receiver);
   } finally {
     // The receiver goes first: what hangs on it fails at once, so the server stops promptly.
@@ -357,22 +381,31 @@ const measurements = {
    * each event fanned out to all of them, so intake costs a hundredth of the deliveries.
    */
   async delivery({ sizes, serverOptions }) {
-    const [webhooks, events] = sizes.delivery;
-    return withServer(serverOptions, async (server, receiver) => {
-      const endpoints = await Promise.all(Array.from({ length: 10 }, () => receiver.endpoint()));
-      await server.createWebhooks(webhooks, endpoints);
-      const total = webhooks * events;
-      await inParallel(events, 8, (i) => server.report(`m${i}`));
-      await receiver.waitFor(total, 600_000);
-      const s = await receiver.stats();
-      return {
-        deliveries: total,
-        webhooks,
-        perSecond: rate(s.count - 1, s.last - s.first),
-        // The middle 80 % leaves out the start and the tail.
-        steadyPerSecond: rate(0.8 * s.count, s.p90 - s.p10),
+    return withServer(serverOptions, (server, receiver) => drain(server, receiver, sizes.delivery));
+  },
+
+  /**
+   * The delivery line's drain with tracing off, then on (OTLP/HTTP protobuf, the SDK's defaults,
+   * to a null collector in the receiver process), in pairs one right after the other: the ratio
+   * of the two rates, per pair, and its median.
+   */
+  async tracing({ sizes, serverOptions }) {
+    const pairs = [];
+    for (let i = 0; i < sizes.tracingPairs; i++) {
+      const off = await withServer(serverOptions, (server, receiver) => drain(server, receiver, sizes.delivery));
+      const traced = async (receiver) => {
+        const collector = await receiver.endpoint('collector');
+        return { ...serverOptions, env: { ...serverOptions.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.port}` } };
       };
-    });
+      const on = await withServer(traced, async (server, receiver) => ({
+        ...(await drain(server, receiver, sizes.delivery)),
+        // What reached the collector by the end of the drain (a batch of up to 512 waits for the SDK's 5 s timer).
+        collected: await receiver.call('collected'),
+      }));
+      pairs.push({ off, on, ratio: on.perSecond / off.perSecond });
+    }
+    const ratios = pairs.map((p) => p.ratio).sort((a, b) => a - b);
+    return { pairs, ratio: ratios[Math.floor(ratios.length / 2)], ratios };
   },
 
   /** Intake → receiver at a fixed 1,000 events/s, 1 webhook: the intake's commit included. */
@@ -572,6 +605,12 @@ function rows(results) {
   if (r.fanout) out.push(['fanout', `${fmt(r.fanout.medianMs)} ms to the last of 1,000`, '', '']);
   if (r.isolation) out.push(['isolation', `ratio ${fmt(r.isolation.ratio, 2)} (${fmt(r.isolation.oneBlackHole.perSecond)} vs ${fmt(r.isolation.allHealthy.perSecond)} healthy/s)`, `≥ ${TARGETS.isolationRatio}`, met(r.isolation.ratio >= TARGETS.isolationRatio)]);
   if (r.fairness) out.push(['fairness', `quiet p99 ${fmt(r.fairness.p99, 1)} ms while ${fmt(r.fairness.backlog)} drain`, `p99 ≤ ${TARGETS.fairnessP99Ms} ms`, met(r.fairness.p99 <= TARGETS.fairnessP99Ms)]);
+  if (r.tracing) {
+    const t = r.tracing;
+    const all = t.pairs.map((p) => fmt(p.ratio, 2)).join(', ');
+    const spans = t.pairs.map((p) => fmt(p.on.collected.spans)).join(', ');
+    out.push(['tracing', `drain traced / untraced: ratio ${fmt(t.ratio, 2)} (pairs ${all}; spans collected ${spans})`, `≥ ${TARGETS.tracingRatio}`, met(t.ratio >= TARGETS.tracingRatio)]);
+  }
   if (r.backlog) out.push(['backlog', `${fmt(r.backlog.deliveries)} in ${fmt(r.backlog.drainSeconds, 1)} s (${fmt(r.backlog.perSecond)}/s), peak RSS ${fmt(r.backlog.peakRssMb)} MB`, `peak RSS ≤ ${TARGETS.peakRssMb} MB`, met(r.backlog.peakRssMb <= TARGETS.peakRssMb)]);
   for (const k of [1, 2]) {
     const p = r[`delivery_${k}w`];

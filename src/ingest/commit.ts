@@ -6,7 +6,7 @@
 // that commit, so that nothing acknowledged is lost.
 import { NotFound } from '../errors.js';
 import type { Directory, Intake } from '../store/ports.js';
-import type { CommitSpan, Tracing } from '../tracing/index.js';
+import type { CommitSpan, TraceParent, Tracing } from '../tracing/index.js';
 import type { IngestItem, IngestOutcome } from '../store/types.js';
 import type { Clock } from '../time.js';
 
@@ -68,12 +68,13 @@ export class IntakeCommit {
    * Commits `change` and, with it, `key` and the answer `answer` makes of the deliveries
    * created. A key already used within the window commits nothing: the first answer (repeat) or
    * 'conflict' (another request). 'stale': an object the change writes moved since it was read.
+   * `trace`: the request's span, when traced (src/tracing/), under which its commit's span goes.
    */
-  async commit<A>(change: Change, key: RequestKey | undefined, answer: (deliveries: number) => A): Promise<Answered<A> | 'conflict' | 'stale'> {
+  async commit<A>(change: Change, key: RequestKey | undefined, answer: (deliveries: number) => A, trace?: TraceParent): Promise<Answered<A> | 'conflict' | 'stale'> {
     const outcome = await this.enqueue({
       ...change,
       idempotency: key && { ...key, answer: (deliveries) => JSON.stringify(answer(deliveries)) },
-    });
+    }, trace);
     switch (outcome.kind) {
       case 'accepted': return { answer: answer(outcome.deliveries), repeat: false };
       case 'repeat': return { answer: JSON.parse(outcome.answer) as A, repeat: true };
@@ -81,9 +82,9 @@ export class IntakeCommit {
     }
   }
 
-  private enqueue(item: IngestItem): Promise<IngestOutcome> {
+  private enqueue(item: IngestItem, trace: TraceParent | undefined): Promise<IngestOutcome> {
     // Traced: a span per request's commit, in the request's trace; its events keep it for their attempts.
-    const span = this.tracing?.startCommit(item.events.map((e) => e.id), item.siteId);
+    const span = this.tracing?.startCommit(item.events.map((e) => e.id), item.siteId, trace);
     if (span) item = { ...item, events: item.events.map((e) => ({ ...e, traceparent: span.traceparent })) };
     return new Promise((resolve, reject) => {
       this.queue.push({ item, span, resolve, reject });

@@ -2,7 +2,7 @@
 // variables say so), and the few calls intake, the engine and the API make when they are. This file
 // imports nothing of OpenTelemetry: the SDK (otel.ts) is loaded only when tracing is on, so that a
 // node without it pays one `undefined` check per intake and per attempt, and loads nothing.
-import type { FastifyPluginCallback } from 'fastify';
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config.js';
 import type { SendResult } from '../delivery/sender.js';
@@ -33,6 +33,22 @@ export function tracesWanted(env: NodeJS.ProcessEnv = process.env): TraceExporte
   return set('OTEL_EXPORTER_OTLP_ENDPOINT') || set('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ? ['otlp'] : undefined;
 }
 
+/**
+ * Where a request's spans hang: the OpenTelemetry context of its request span, passed along by
+ * hand (no AsyncLocalStorage: on Node 20 it would slow every promise of the process, and the
+ * engine makes many).
+ */
+export interface TraceParent {
+  getValue(key: symbol): unknown;
+}
+
+/** The request's span (@fastify/otel's), as the parent of what it commits; undefined when not traced. */
+export function requestTrace(request: FastifyRequest): TraceParent | undefined {
+  if (!('opentelemetry' in request) || typeof request.opentelemetry !== 'function') return undefined;
+  const otel: { context?: TraceParent | null } = request.opentelemetry();
+  return otel.context ?? undefined;
+}
+
 /** A commit's span: started in the intake request's context, ended once the transaction answered. */
 export interface CommitSpan {
   /** What the committed events keep (events.traceparent): their attempts are spans of this trace. */
@@ -51,7 +67,7 @@ export interface AttemptSpan {
 export interface Tracing {
   /** @fastify/otel: a span per API request. Registered before any route. */
   readonly fastifyPlugin: FastifyPluginCallback;
-  startCommit(eventIds: readonly string[], siteId: string): CommitSpan;
+  startCommit(eventIds: readonly string[], siteId: string, parent: TraceParent | undefined): CommitSpan;
   startAttempt(d: PendingDelivery, url: string): AttemptSpan;
   /** Exports what is buffered and stops. */
   shutdown(): Promise<void>;

@@ -19,7 +19,7 @@ import { ConfigError } from '../config.js';
 import type { SendResult } from '../delivery/sender.js';
 import type { PendingDelivery } from '../store/types.js';
 import { VERSION } from '../version.js';
-import type { AttemptSpan, CommitSpan, TraceExporterName, Tracing, TracingOptions } from './index.js';
+import type { AttemptSpan, CommitSpan, TraceExporterName, TraceParent, Tracing, TracingOptions } from './index.js';
 
 /** Attribute names of Hookline's own (no semantic convention names these ids). */
 export const ATTR = {
@@ -60,9 +60,10 @@ export class OtelTracing implements Tracing {
       // OTEL_BSP_* set the batches (queue 2048, 512 per export, every 5 s by default).
       spanProcessors: exporters.map((name) => new BatchSpanProcessor(exporter(name, env))),
     });
-    // The API's globals: the context manager (AsyncLocalStorage) carries a request's span into
-    // intake, and W3C traceparent is read from requests.
-    this.provider.register();
+    // The API's globals, but no context manager: AsyncLocalStorage would slow every promise of the
+    // process on Node 20 (a hook on each), and the engine makes many. A request's span reaches its
+    // commit by hand (requestTrace); W3C traceparent is read from requests (the propagator).
+    this.provider.register({ contextManager: null });
     this.tracer = this.provider.getTracer('hookline', VERSION);
     const instrumentation = new FastifyOtelInstrumentation({
       // The request and its handler: a span per hook (auth, limits, audit) would triple the spans.
@@ -74,7 +75,7 @@ export class OtelTracing implements Tracing {
     options.logger.info({ exporters }, 'tracing on (OpenTelemetry)');
   }
 
-  startCommit(eventIds: readonly string[], siteId: string): CommitSpan {
+  startCommit(eventIds: readonly string[], siteId: string, parent: TraceParent | undefined): CommitSpan {
     const span = this.tracer.startSpan('hookline.commit', {
       kind: SpanKind.INTERNAL,
       attributes: {
@@ -82,7 +83,7 @@ export class OtelTracing implements Tracing {
         [ATTR.siteId]: siteId,
         [ATTR.dbSystem]: this.options.database,
       },
-    }, context.active());
+    }, parent === undefined ? ROOT_CONTEXT : (parent as Context));
     return {
       traceparent: traceparentOf(span.spanContext()),
       end: (outcome, batchSize) => {

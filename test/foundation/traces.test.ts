@@ -79,10 +79,10 @@ it('follows one event from its intake request through its commit to each deliver
   const handler = inTrace.find((s) => s.parentSpanId === request!.spanId && s.name.startsWith('handler'));
   expect(handler).toBeDefined();
 
-  // Its commit, under the handler.
+  // Its commit, under the request.
   const [commit, ...otherCommits] = named(inTrace, 'hookline.commit');
   expect(otherCommits).toEqual([]);
-  expect(commit!.parentSpanId).toBe(handler!.spanId);
+  expect(commit!.parentSpanId).toBe(request!.spanId);
   expect(commit!.attributes).toMatchObject({
     'hookline.event.id': eventId, 'hookline.site.id': siteId, 'hookline.deliveries': 1,
     'hookline.commit.outcome': 'accepted', 'db.system.name': 'sqlite',
