@@ -51,7 +51,7 @@ export class Attempts {
     });
     if (keys === undefined) return 'gone';
     if (keys === 'later') return 'later';
-    const span = this.options.tracing?.startAttempt(d, url);
+    const span = this.options.tracing?.startAttempt(d);
     const attemptedAt = this.clock.now();
     const body = payloadBody(d.facts, d.webhookId);
     let result: SendResult;

@@ -68,7 +68,7 @@ export interface Tracing {
   /** @fastify/otel: a span per API request. Registered before any route. */
   readonly fastifyPlugin: FastifyPluginCallback;
   startCommit(eventIds: readonly string[], siteId: string, parent: TraceParent | undefined): CommitSpan;
-  startAttempt(d: PendingDelivery, url: string): AttemptSpan;
+  startAttempt(d: PendingDelivery): AttemptSpan;
   /** Exports what is buffered and stops. */
   shutdown(): Promise<void>;
 }

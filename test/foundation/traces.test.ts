@@ -91,15 +91,13 @@ it('follows one event from its intake request through its commit to each deliver
   // Each attempt, under the commit: the same trace, whichever turn of the engine sent it.
   const attempts = named(spans, 'hookline.attempt').sort((a, b) => Number(a.attributes['hookline.attempt']) - Number(b.attributes['hookline.attempt']));
   expect(attempts).toHaveLength(2);
-  const target = new URL(receiver.url);
   for (const attempt of attempts) {
     expect(attempt.traceId).toBe(PLATFORM_TRACE);
     expect(attempt.parentSpanId).toBe(commit!.spanId);
     expect(attempt.kind).toBe(3); // CLIENT
     expect(attempt.attributes).toMatchObject({
       'hookline.webhook.id': webhook.id, 'hookline.delivery.id': deliveryId, 'hookline.event.id': eventId,
-      'hookline.event.type': 'media_available', 'http.request.method': 'POST', 'url.full': receiver.url,
-      'server.address': target.hostname, 'server.port': Number(target.port),
+      'hookline.event.type': 'media_available',
     });
   }
   expect(attempts[0]!.attributes).toMatchObject({ 'hookline.attempt': 1, 'http.response.status_code': 500, 'error.type': '500', 'hookline.attempt.outcome': 'retrying' });
