@@ -56,7 +56,7 @@ function usage(message) {
 
 // Counts per mode. The quick ones keep every measurement meaningful but small.
 const SIZES = {
-  full: { ceiling: 100_000, ingest: 30_000, delivery: [100, 1_000], tracingPairs: 3, latencySeconds: 10, fanoutRepeats: 3, isolationEvents: 5_000, isolationWindowMs: 60_000, fairness: [100, 1_000], backlog: [1_000, 1_000], backlogTimeoutMs: 900_000 },
+  full: { ceiling: 100_000, ingest: 30_000, delivery: [100, 1_000], tracingPairs: 5, latencySeconds: 10, fanoutRepeats: 3, isolationEvents: 5_000, isolationWindowMs: 60_000, fairness: [100, 1_000], backlog: [1_000, 1_000], backlogTimeoutMs: 900_000 },
   quick: { ceiling: 10_000, ingest: 2_000, delivery: [100, 100], tracingPairs: 3, latencySeconds: 2, fanoutRepeats: 1, isolationEvents: 600, isolationWindowMs: 6_000, fairness: [100, 50], backlog: [100, 100], backlogTimeoutMs: 60_000 },
 };
 
