@@ -137,3 +137,27 @@ it('refuses HOOKLINE_PROPAGATE_TRACE without tracing, and an exporter it does no
   expect(grpc.code).toBe(2);
   expect(grpc.output).toContain('OTEL_EXPORTER_OTLP_PROTOCOL: Hookline exports traces over http/protobuf or http/json, not "grpc"');
 });
+
+it('puts a platform fact\'s commit in its request\'s trace, and exports what is buffered when the node stops', async () => {
+  const { collector, receiver } = await collectorAndReceiver();
+  // Batches wait an hour: what the collector gets, the node's shutdown sent.
+  const { cli, operator, account, siteId } = await tracedNode(collector, { OTEL_BSP_SCHEDULE_DELAY: '3600000' });
+  const webhook = await createWebhook(account, [siteId], receiver.url, ['media_created']);
+  const created = await operator.post(`/v2/sites/${siteId}/media/`, { id: 'MNYaMSQl', renditions: ['180p'] }, {
+    traceparent: `00-${PLATFORM_TRACE}-${PLATFORM_SPAN}-01`,
+  });
+  expect(created.status).toBe(201);
+  const [{ id: eventId }] = created.body.events;
+  await receiver.waitFor(1);
+  expect(collector.spans.filter((s) => s.name === 'hookline.attempt')).toEqual([]);
+
+  cli.child.kill('SIGTERM');
+  expect(await cli.exited).toBe(0);
+  const request = collector.spans.find((s) => s.name === 'request' && s.attributes['http.route'] === '/v2/sites/:site_id/media/');
+  expect(request?.traceId).toBe(PLATFORM_TRACE);
+  const commit = collector.spans.find((s) => s.name === 'hookline.commit' && s.attributes['hookline.event.id'] === eventId);
+  expect(commit).toMatchObject({ traceId: PLATFORM_TRACE, parentSpanId: request!.spanId });
+  const attempt = collector.spans.find((s) => s.name === 'hookline.attempt');
+  expect(attempt).toMatchObject({ traceId: PLATFORM_TRACE, parentSpanId: commit!.spanId });
+  expect(attempt!.attributes).toMatchObject({ 'hookline.webhook.id': webhook.id, 'hookline.event.id': eventId, 'hookline.event.type': 'media_created' });
+});
