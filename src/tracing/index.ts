@@ -2,11 +2,16 @@
 // variables say so), and the few calls intake, the engine and the API make when they are. This file
 // imports nothing of OpenTelemetry: the SDK (otel.ts) is loaded only when tracing is on, so that a
 // node without it pays one `undefined` check per intake and per attempt, and loads nothing.
-import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
+import type { FastifyOtelInstrumentation } from '@fastify/otel';
+import type { Context } from '@opentelemetry/api';
+import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config.js';
 import type { SendResult } from '../delivery/sender.js';
 import type { PendingDelivery } from '../store/types.js';
+
+/** @fastify/otel's plugin (a type only, as the other OpenTelemetry types here). */
+export type FastifyOtelPlugin = ReturnType<FastifyOtelInstrumentation['plugin']>;
 
 /** The exporters OTEL_TRACES_EXPORTER may name here (the OpenTelemetry SDK's names). */
 const EXPORTERS = ['otlp', 'console', 'none'] as const;
@@ -36,11 +41,9 @@ export function tracesWanted(env: NodeJS.ProcessEnv = process.env): TraceExporte
 /**
  * Where a request's spans hang: the OpenTelemetry context of its request span, passed along by
  * hand (no AsyncLocalStorage: on Node 20 it would slow every promise of the process, and the
- * engine makes many).
+ * engine makes many). A type only: nothing of OpenTelemetry is loaded for it.
  */
-export interface TraceParent {
-  getValue(key: symbol): unknown;
-}
+export type TraceParent = Context;
 
 /** The request's span (@fastify/otel's), as the parent of what it commits; undefined when not traced. */
 export function requestTrace(request: FastifyRequest): TraceParent | undefined {
@@ -66,7 +69,7 @@ export interface AttemptSpan {
 
 export interface Tracing {
   /** @fastify/otel: a span per API request. Registered before any route. */
-  readonly fastifyPlugin: FastifyPluginCallback;
+  readonly fastifyPlugin: FastifyOtelPlugin;
   startCommit(eventIds: readonly string[], siteId: string, parent: TraceParent | undefined): CommitSpan;
   startAttempt(d: PendingDelivery): AttemptSpan;
   /** Exports what is buffered and stops. */

@@ -11,12 +11,11 @@ import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/export
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ConsoleSpanExporter, NodeTracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace-node';
 import { ATTR_ERROR_TYPE, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import type { FastifyPluginCallback } from 'fastify';
 import { ConfigError } from '../config.js';
 import type { SendResult } from '../delivery/sender.js';
 import type { PendingDelivery } from '../store/types.js';
 import { VERSION } from '../version.js';
-import type { AttemptSpan, CommitSpan, TraceExporterName, TraceParent, Tracing, TracingOptions } from './index.js';
+import type { AttemptSpan, CommitSpan, FastifyOtelPlugin, TraceExporterName, TraceParent, Tracing, TracingOptions } from './index.js';
 
 /** Attribute names of Hookline's own (no semantic convention names these ids), and db.system.name's. */
 const ATTR = {
@@ -36,7 +35,7 @@ const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 const PARENTS_KEPT = 4_096;
 
 export class OtelTracing implements Tracing {
-  readonly fastifyPlugin: FastifyPluginCallback;
+  readonly fastifyPlugin: FastifyOtelPlugin;
   private readonly provider: NodeTracerProvider;
   private readonly tracer: Tracer;
   private readonly parents = new Map<string, Context>();
@@ -62,7 +61,7 @@ export class OtelTracing implements Tracing {
       ignorePaths: (route: { url?: string }) => UNTRACED_PATHS.has(route.url ?? ''),
     });
     instrumentation.setTracerProvider(this.provider);
-    this.fastifyPlugin = instrumentation.plugin() as unknown as FastifyPluginCallback;
+    this.fastifyPlugin = instrumentation.plugin();
     options.logger.info({ exporters }, 'tracing on (OpenTelemetry)');
   }
 
@@ -74,7 +73,7 @@ export class OtelTracing implements Tracing {
         [ATTR.siteId]: siteId,
         [ATTR.dbSystem]: this.options.database,
       },
-    }, parent === undefined ? ROOT_CONTEXT : (parent as Context));
+    }, parent ?? ROOT_CONTEXT);
     return {
       traceparent: traceparentOf(span.spanContext()),
       end: (outcome, batchSize) => {
