@@ -26,7 +26,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const USAGE = `Usage: npm run bench [-- options]
   --quick              smaller counts: the whole run takes under a minute
   --only <names>       comma-separated measurements: ceiling, ingest, delivery, latency, latency_2k, fanout,
-                       isolation, fairness, backlog, ordering (with --store postgres: ceiling, delivery_1w, delivery_2w, latency_pg)
+                       isolation, fairness, backlog, ordering, tracing (with --store postgres: ceiling, delivery_1w, delivery_2w, latency_pg)
   --store <store>      sqlite (default) or postgres (DATABASE_URL, or postgres://postgres@127.0.0.1:5432/test):
                        deliveries/s with one --role api and 1, then 2, --role worker processes
   --profile            writes a CPU profile of each server a measurement starts (bench/results/profile-*)
@@ -56,8 +56,8 @@ function usage(message) {
 
 // Counts per mode. The quick ones keep every measurement meaningful but small.
 const SIZES = {
-  full: { ceiling: 100_000, ingest: 30_000, delivery: [100, 1_000], latencySeconds: 10, fanoutRepeats: 3, isolationEvents: 5_000, isolationWindowMs: 60_000, fairness: [100, 1_000], backlog: [1_000, 1_000], backlogTimeoutMs: 900_000, ordering: [10, 10_000, 1_000] },
-  quick: { ceiling: 10_000, ingest: 2_000, delivery: [100, 100], latencySeconds: 2, fanoutRepeats: 1, isolationEvents: 600, isolationWindowMs: 6_000, fairness: [100, 50], backlog: [100, 100], backlogTimeoutMs: 60_000, ordering: [10, 1_000, 100] },
+  full: { ceiling: 100_000, ingest: 30_000, delivery: [100, 1_000], tracingPairs: 5, latencySeconds: 10, fanoutRepeats: 3, isolationEvents: 5_000, isolationWindowMs: 60_000, fairness: [100, 1_000], backlog: [1_000, 1_000], backlogTimeoutMs: 900_000, ordering: [10, 10_000, 1_000] },
+  quick: { ceiling: 10_000, ingest: 2_000, delivery: [100, 100], tracingPairs: 3, latencySeconds: 2, fanoutRepeats: 1, isolationEvents: 600, isolationWindowMs: 6_000, fairness: [100, 50], backlog: [100, 100], backlogTimeoutMs: 60_000, ordering: [10, 1_000, 100] },
 };
 
 const TARGETS = {
@@ -67,6 +67,7 @@ const TARGETS = {
   isolationRatio: 0.9,
   fairnessP99Ms: 50,
   peakRssMb: 300,
+  tracingRatio: 0.9,
 };
 
 // HTTP concurrency of the ceiling and of the ingest clients: Hookline's default in-flight cap.
@@ -166,6 +167,12 @@ class Server {
     const key = /account API key \(shown once, keep it\): (hlk_\S+)/.exec(s.output)?.[1];
     if (site) s.account = { siteId: site, key };
     return s;
+  }
+
+  /** CPU time (user + system) the process has used so far, in ms (/proc/<pid>/stat, in clock ticks of 10 ms). */
+  cpuMs() {
+    const fields = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
   }
 
   /** Peak resident memory of the process so far (VmHWM), in MB. */
@@ -271,12 +278,39 @@ function latencies(sentAt, arrivals, offset = 0) {
 
 const rate = (count, ms) => (ms > 0 ? (count * 1000) / ms : null);
 
-/** Runs `fn(server, receiver)` with a fresh server and receiver, and stops both after. */
+/**
+ * Deliveries per second while draining: `webhooks` over 10 endpoints, each of `events` fanned out
+ * to all of them, so intake costs a hundredth of the deliveries.
+ */
+async function drain(server, receiver, [webhooks, events]) {
+  const endpoints = await Promise.all(Array.from({ length: 10 }, () => receiver.endpoint()));
+  await server.createWebhooks(webhooks, endpoints);
+  const total = webhooks * events;
+  const cpuBefore = server.cpuMs();
+  await inParallel(events, 8, (i) => server.report(`m${i}`));
+  await receiver.waitFor(total, 600_000);
+  const cpuMs = server.cpuMs() - cpuBefore;
+  const s = await receiver.stats();
+  return {
+    deliveries: total,
+    webhooks,
+    perSecond: rate(s.count - 1, s.last - s.first),
+    // The middle 80 % leaves out the start and the tail.
+    steadyPerSecond: rate(0.8 * s.count, s.p90 - s.p10),
+    // The server's CPU for the events' intake and their deliveries: what it costs whatever else runs on the machine.
+    serverCpuUsPerDelivery: (cpuMs * 1000) / total,
+  };
+}
+
+/**
+ * Runs `fn(server, receiver)` with a fresh server and receiver, and stops both after. `options`
+ * may be a function of the receiver (a server that needs one of its endpoints from the start).
+ */
 async function withServer(options, fn) {
   const receiver = await Receiver.start();
   let server;
   try {
-    server = await Server.start(options);
+    server = await Server.start(typeof options === 'function' ? await options(receiver) : options);
     return await fn(server, receiver);
   } finally {
     // The receiver goes first: what hangs on it fails at once, so the server stops promptly.
@@ -357,22 +391,34 @@ const measurements = {
    * each event fanned out to all of them, so intake costs a hundredth of the deliveries.
    */
   async delivery({ sizes, serverOptions }) {
-    const [webhooks, events] = sizes.delivery;
-    return withServer(serverOptions, async (server, receiver) => {
-      const endpoints = await Promise.all(Array.from({ length: 10 }, () => receiver.endpoint()));
-      await server.createWebhooks(webhooks, endpoints);
-      const total = webhooks * events;
-      await inParallel(events, 8, (i) => server.report(`m${i}`));
-      await receiver.waitFor(total, 600_000);
-      const s = await receiver.stats();
-      return {
-        deliveries: total,
-        webhooks,
-        perSecond: rate(s.count - 1, s.last - s.first),
-        // The middle 80 % leaves out the start and the tail.
-        steadyPerSecond: rate(0.8 * s.count, s.p90 - s.p10),
-      };
-    });
+    return withServer(serverOptions, (server, receiver) => drain(server, receiver, sizes.delivery));
+  },
+
+  /**
+   * The delivery line's drain with tracing off and on (OTLP/HTTP protobuf, the SDK's defaults, to
+   * a null collector in the receiver process), in pairs one right after the other (which goes
+   * first alternates): per pair, the ratio of the drain rates, and the ratio of the server's CPU
+   * per delivery (untraced / traced), which a machine shared with other work disturbs less; the
+   * medians of both.
+   */
+  async tracing({ sizes, serverOptions }) {
+    const off = () => withServer(serverOptions, (server, receiver) => drain(server, receiver, sizes.delivery));
+    const traced = async (receiver) => {
+      const collector = await receiver.endpoint('collector');
+      return { ...serverOptions, env: { ...serverOptions.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collector.port}` } };
+    };
+    const on = () => withServer(traced, async (server, receiver) => ({
+      ...(await drain(server, receiver, sizes.delivery)),
+      // What reached the collector by the end of the drain (a batch of up to 512 waits for the SDK's 5 s timer).
+      collected: await receiver.call('collected'),
+    }));
+    const pairs = [];
+    for (let i = 0; i < sizes.tracingPairs; i++) {
+      const [a, b] = i % 2 === 0 ? [await off(), await on()] : [await on(), await off()].reverse();
+      pairs.push({ off: a, on: b, ratio: b.perSecond / a.perSecond, cpuRatio: a.serverCpuUsPerDelivery / b.serverCpuUsPerDelivery });
+    }
+    const median = (values) => values.sort((x, y) => x - y)[Math.floor(values.length / 2)];
+    return { pairs, ratio: median(pairs.map((p) => p.ratio)), cpuRatio: median(pairs.map((p) => p.cpuRatio)) };
   },
 
   /** Intake → receiver at a fixed 1,000 events/s, 1 webhook: the intake's commit included. */
@@ -600,6 +646,12 @@ function rows(results) {
   if (r.ordering) {
     const o = r.ordering;
     out.push(['ordering', `ratio ${fmt(o.ratio, 2)} (per_media ${fmt(o.perMedia.perSecond)} vs none ${fmt(o.none.perSecond)} deliveries/s)`, `${fmt(o.webhooks * o.events)} deliveries, ${fmt(o.media)} media`, '']);
+  }
+  if (r.tracing) {
+    const t = r.tracing;
+    const all = (key) => t.pairs.map((p) => fmt(p[key], 2)).join(', ');
+    const spans = t.pairs.map((p) => fmt(p.on.collected.spans)).join(', ');
+    out.push(['tracing', `drain traced / untraced: ${fmt(t.ratio, 2)} (pairs ${all('ratio')}); server CPU per delivery untraced / traced: ${fmt(t.cpuRatio, 2)} (pairs ${all('cpuRatio')}); spans collected ${spans}`, `≥ ${TARGETS.tracingRatio}`, met(t.ratio >= TARGETS.tracingRatio)]);
   }
   if (r.backlog) out.push(['backlog', `${fmt(r.backlog.deliveries)} in ${fmt(r.backlog.drainSeconds, 1)} s (${fmt(r.backlog.perSecond)}/s), peak RSS ${fmt(r.backlog.peakRssMb)} MB`, `peak RSS ≤ ${TARGETS.peakRssMb} MB`, met(r.backlog.peakRssMb <= TARGETS.peakRssMb)]);
   for (const k of [1, 2]) {

@@ -49,6 +49,7 @@ export interface Config {
   shutdownGraceMs: number;
   sqliteSynchronous: 'FULL' | 'NORMAL';
   logLevel: string;
+  propagateTrace: boolean;
   simulationStepMs: number;
   sessionTtlMs: number;
   publicUrl: string | undefined;
@@ -175,6 +176,7 @@ export const SETTINGS = [
   setting({ key: 'sessionTtlMs', flag: '--session-ttl', env: ['HOOKLINE_SESSION_TTL'], default: 12 * 3_600_000, parse: duration, doc: 'How long a dashboard sign-in lasts before the browser must sign in again.' }),
   setting({ key: 'publicUrl', flag: '--public-url', env: ['HOOKLINE_PUBLIC_URL'], default: undefined, parse: publicUrl, doc: 'The address browsers reach Hookline at (https://hooks.example.com): portal links start with it. Unset: the address the request that asked for the link came to.' }),
   setting({ key: 'portalFrameAncestors', flag: '--portal-frame-ancestors', env: ['HOOKLINE_PORTAL_FRAME_ANCESTORS'], default: [], parse: frameAncestors, doc: 'Comma-separated origins (https://console.example.com, https://*.example.com) whose pages may show the dashboard in an iframe: its Content-Security-Policy frame-ancestors. Set, the session cookie is SameSite=None; Secure; Partitioned, which browsers keep only over https (and on localhost). Unset: no page may frame it (X-Frame-Options: DENY).' }),
+  setting({ key: 'propagateTrace', flag: '--propagate-trace', env: ['HOOKLINE_PROPAGATE_TRACE'], default: false, parse: bool, boolean: true, doc: 'Send each delivery attempt\'s trace context to the receiver as a W3C traceparent header (the attempt\'s span). Needs tracing on: OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER.' }),
   setting({ key: 'logLevel', flag: '--log-level', env: ['HOOKLINE_LOG_LEVEL'], default: 'info', parse: str, doc: 'pino log level: fatal, error, warn, info, debug, trace or silent.' }),
 ] as const;
 

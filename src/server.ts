@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { buildApi, buildWorkerApi } from './api/app.js';
 import { bootstrap, type FirstStart } from './bootstrap.js';
-import { accountMaxInFlight, checkProductionConfig, type Config } from './config.js';
+import { accountMaxInFlight, checkProductionConfig, ConfigError, type Config } from './config.js';
 import { Engine, type EngineOptions } from './delivery/engine.js';
 import { Ownership } from './delivery/ownership.js';
 import { Sender } from './delivery/sender.js';
@@ -24,6 +24,7 @@ import { openStore } from './store/open.js';
 import type { Store } from './store/ports.js';
 import type { StoreChange } from './store/types.js';
 import { systemClock, type Clock } from './time.js';
+import { startTracing } from './tracing/index.js';
 
 export interface Hookline {
   url: string;
@@ -51,6 +52,12 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   const clock = options.clock ?? systemClock;
   checkProductionConfig(config);
   const logger = options.logger ?? pino({ level: config.logLevel });
+  const nodeId = `node_${randomId()}`;
+  // Off unless the OTEL_* variables ask for it; then the SDK is loaded (src/tracing/).
+  const tracing = await startTracing({ nodeId, database: config.databaseUrl ? 'postgresql' : 'sqlite', logger });
+  if (config.propagateTrace && !tracing) {
+    throw new ConfigError('HOOKLINE_PROPAGATE_TRACE needs tracing on: set OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_TRACES_EXPORTER)');
+  }
   const store = await openStore(config);
   // Once when writes start failing for lack of space, once when they find room again: requests
   // refused and dispatcher backoffs meanwhile are not logged one by one.
@@ -66,7 +73,6 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     throw err;
   }
   const firstStart = await bootstrap(store, config.operatorKey, config.dev, clock.now());
-  const nodeId = `node_${randomId()}`;
   const guard = new TargetGuard({ allowAll: config.dev, allowed: parseAllowList(config.allowedTargets), resolve: options.resolve });
   const sender = new Sender(config.requestTimeoutMs, { guard: config.dev ? undefined : guard, ca: options.ca });
   const metrics = new Metrics(store, clock);
@@ -91,10 +97,12 @@ export async function startHookline(config: Config, options: StartOptions = {}):
     onDisabled: notices && ((webhooks) => void notices.webhooksDisabled(webhooks)),
     health: { breakerThreshold: config.breakerThreshold, probeIntervalMs: config.probeIntervalMs, autoDisableAfterMs: config.autoDisableAfterMs },
     random: options.random,
+    tracing,
+    propagateTrace: config.propagateTrace,
     ...options.engine,
   });
   // One intake path: reported events and platform facts commit through the same IntakeCommit.
-  const intake = new IntakeCommit(store, clock, config.retrySchedule[0]!);
+  const intake = new IntakeCommit(store, clock, config.retrySchedule[0]!, tracing);
   const ingestor = new EventIntake(intake);
   const lifecycle = new Lifecycle(store, intake);
   const simulator = new Simulator(lifecycle, config.simulationStepMs, logger);
@@ -123,7 +131,7 @@ export async function startHookline(config: Config, options: StartOptions = {}):
   });
   const app = config.role === 'worker'
     ? await buildWorkerApi({ store, clock, metrics }, logger)
-    : await buildApi({ store, ingestor, lifecycle, simulator, secrets, clock, config, guard, metrics }, logger);
+    : await buildApi({ store, ingestor, lifecycle, simulator, secrets, clock, config, guard, metrics, tracing }, logger);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -158,6 +166,8 @@ export async function startHookline(config: Config, options: StartOptions = {}):
         await ownership.stop();
         await sender.close();
         await store.close();
+        // The spans of the attempts that just ended go out before the process does.
+        await tracing?.shutdown();
       })()),
   };
 }

@@ -59,6 +59,8 @@ export async function buildWorkerApi(context: Pick<ApiContext, 'store' | 'clock'
 
 export async function buildApi(context: ApiContext, logger: Logger): Promise<FastifyInstance> {
   const app = newApp(logger);
+  // First, so that it sees every route (a span per request, and one for its handler).
+  if (context.tracing) await app.register(context.tracing.fastifyPlugin);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -9,6 +9,7 @@ import type { TargetGuard } from '../security/ssrf.js';
 import type { WebhookSecrets } from '../security/webhook-secrets.js';
 import type { Store } from '../store/ports.js';
 import type { Clock } from '../time.js';
+import type { Tracing } from '../tracing/index.js';
 
 export interface ApiContext {
   store: Store;
@@ -22,4 +23,6 @@ export interface ApiContext {
   /** Judges webhook URLs at creation; the sender judges addresses at connect. */
   guard: TargetGuard;
   metrics: Metrics;
+  /** When tracing is on: its request spans (@fastify/otel). */
+  tracing?: Tracing;
 }

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { EVENT_NAMES } from '../catalog/events.js';
 import { ID_PATTERN } from '../ids.js';
 import { factRequestHash, type FactRequest } from '../platform/lifecycle.js';
+import { requestTrace } from '../tracing/index.js';
 import { requireOperator } from './auth.js';
 import { externalId, idempotencyHeaders } from './schemas.js';
 
@@ -64,7 +65,8 @@ export const yieldedEvents = {
 export function factRequest(request: FastifyRequest): FactRequest {
   requireOperator(request);
   const key = request.headers['idempotency-key'] as string | undefined;
-  if (!key) return {};
+  const trace = requestTrace(request);
+  if (!key) return trace ? { trace } : {};
   const path = request.url.split('?')[0]!.replace(/\/$/, '');
-  return { key, requestHash: factRequestHash(request.method, path, request.body) };
+  return { key, requestHash: factRequestHash(request.method, path, request.body), ...(trace ? { trace } : {}) };
 }

@@ -13,6 +13,8 @@ export interface EventFacts {
   ids: Partial<Record<IdField, string>>;
   /** Set for an operational event only. */
   alert?: AlertFacts;
+  /** The trace its attempts belong to (src/tracing/): set when tracing was on at intake. Not in the body. */
+  traceparent?: string;
 }
 
 export function payloadBody(facts: EventFacts, webhookId: string): string {

@@ -10,6 +10,7 @@ import { signatureHeaders } from '../signing/headers.js';
 import type { Outcome, PendingDelivery } from '../store/types.js';
 import { StoreUnavailable } from '../store/unavailable.js';
 import type { Clock } from '../time.js';
+import type { Tracing } from '../tracing/index.js';
 import { nextAttemptAt } from './schedule.js';
 import type { SendResult, Sender } from './sender.js';
 
@@ -18,6 +19,10 @@ export interface AttemptOptions {
   retryJitter: number;
   metrics?: Metrics;
   random?: () => number;
+  /** When tracing is on: a span per attempt, in its event's trace (src/tracing/). */
+  tracing?: Tracing;
+  /** Send the attempt's span as the W3C traceparent header (HOOKLINE_PROPAGATE_TRACE). */
+  propagateTrace?: boolean;
 }
 
 export class Attempts {
@@ -47,15 +52,17 @@ export class Attempts {
     });
     if (credentials === undefined) return 'gone';
     if (credentials === 'later') return 'later';
+    const span = this.options.tracing?.startAttempt(d);
     const attemptedAt = this.clock.now();
     const body = payloadBody(d.facts, d.webhookId);
     // The webhook's own headers first: none of them may bear a name set after them (custom-headers.ts).
-    const headers = credentials && {
+    const headers: Record<string, string> | null = credentials && {
       ...credentials.headers,
       'content-type': 'application/json',
       'user-agent': 'Hookline/0.1',
       ...signatureHeaders(credentials.keys, d.id, attemptedAt, body),
     };
+    if (headers !== null && span !== undefined && this.options.propagateTrace) headers.traceparent = span.traceparent;
     const result: SendResult = headers === null
       ? { statusCode: null, durationMs: 0, error: 'not sent: the webhook secret does not open with this key', responseBody: null, responseHeaders: null, retryAfterMs: null }
       : await this.sender.send(url, headers, body);
@@ -67,7 +74,9 @@ export class Attempts {
       ? null
       : nextAttemptAt(this.options.retrySchedule, this.options.retryJitter, attemptsMade, now, this.options.random);
     const next = scheduled === null ? null : Math.max(scheduled, pauseUntil ?? 0);
-    this.options.metrics?.attempted(succeeded ? 'succeeded' : next === null ? 'failed' : 'retrying', result.durationMs);
+    const state = succeeded ? 'succeeded' : next === null ? 'failed' : 'retrying';
+    this.options.metrics?.attempted(state, result.durationMs);
+    span?.end(result, state);
     if (succeeded) {
       this.log.debug({ deliveryId: d.id, eventId: d.eventId, webhookId: d.webhookId, attempt: attemptsMade, statusCode: result.statusCode, durationMs: result.durationMs }, 'delivered');
     } else {

@@ -1,12 +1,11 @@
 // What the delivery engine (engine.ts) is given: the node's settings that bound it, what it asks
 // of ownership, and the sizes of its memory. Apart from engine.ts so that it stays one screen of
 // scheduling.
-import type { Metrics } from '../metrics.js';
 import type { HealthPolicy, Webhook } from '../store/types.js';
+import type { AttemptOptions } from './attempt.js';
 
-export interface EngineOptions {
-  retrySchedule: readonly number[];
-  retryJitter: number;
+/** The schedule, the metrics and the traces are the attempts' (attempt.ts). */
+export interface EngineOptions extends AttemptOptions {
   /** Attempts in flight at once on this node. */
   maxInFlight: number;
   /** Of those, at most this many for one account, so that no account holds every place. */
@@ -21,8 +20,6 @@ export interface EngineOptions {
   readyAt?: (webhookId: string) => number;
   /** Told of the webhooks that outcomes disabled (410 Gone, failing too long). */
   onDisabled?: (webhooks: Webhook[]) => void;
-  metrics?: Metrics;
-  random?: () => number;
   /** Deliveries of one webhook loaded from the store at once, and in memory for all at most. */
   window?: number;
   memoryBudget?: number;

@@ -13,7 +13,7 @@ import type { EngineStore } from '../store/ports.js';
 import type { Outcome, PendingDelivery } from '../store/types.js';
 import { StoreUnavailable } from '../store/unavailable.js';
 import type { Clock } from '../time.js';
-import { Attempts } from './attempt.js';
+import { Attempts, type AttemptOptions } from './attempt.js';
 import { Backoff } from './backoff.js';
 import { Coalesced } from './coalesce.js';
 import { Endpoint } from './endpoint.js';

@@ -6,6 +6,7 @@
 // that commit, so that nothing acknowledged is lost.
 import { NotFound } from '../errors.js';
 import type { Directory, Intake } from '../store/ports.js';
+import type { CommitSpan, TraceParent, Tracing } from '../tracing/index.js';
 import type { IngestItem, IngestOutcome } from '../store/types.js';
 import type { Clock } from '../time.js';
 
@@ -29,6 +30,8 @@ export interface Answered<A> {
 
 interface Waiting {
   item: IngestItem;
+  /** Its commit's span, when tracing is on. */
+  span?: CommitSpan;
   resolve: (outcome: IngestOutcome) => void;
   reject: (err: unknown) => void;
 }
@@ -41,6 +44,7 @@ export class IntakeCommit {
     private readonly store: Pick<Intake, 'ingest' | 'findAnswer'> & Pick<Directory, 'getSite'>,
     readonly clock: Clock,
     private readonly firstAttemptDelayMs: number,
+    private readonly tracing?: Tracing,
   ) {}
 
   /** Refuses a request about a property that does not exist. */
@@ -64,12 +68,13 @@ export class IntakeCommit {
    * Commits `change` and, with it, `key` and the answer `answer` makes of the deliveries
    * created. A key already used within the window commits nothing: the first answer (repeat) or
    * 'conflict' (another request). 'stale': an object the change writes moved since it was read.
+   * `trace`: the request's span, when traced (src/tracing/), under which its commit's span goes.
    */
-  async commit<A>(change: Change, key: RequestKey | undefined, answer: (deliveries: number) => A): Promise<Answered<A> | 'conflict' | 'stale'> {
+  async commit<A>(change: Change, key: RequestKey | undefined, answer: (deliveries: number) => A, trace?: TraceParent): Promise<Answered<A> | 'conflict' | 'stale'> {
     const outcome = await this.enqueue({
       ...change,
       idempotency: key && { ...key, answer: (deliveries) => JSON.stringify(answer(deliveries)) },
-    });
+    }, trace);
     switch (outcome.kind) {
       case 'accepted': return { answer: answer(outcome.deliveries), repeat: false };
       case 'repeat': return { answer: JSON.parse(outcome.answer) as A, repeat: true };
@@ -77,9 +82,12 @@ export class IntakeCommit {
     }
   }
 
-  private enqueue(item: IngestItem): Promise<IngestOutcome> {
+  private enqueue(item: IngestItem, trace: TraceParent | undefined): Promise<IngestOutcome> {
+    // Traced: a span per request's commit, in the request's trace; its events keep it for their attempts.
+    const span = this.tracing?.startCommit(item.events.map((e) => e.id), item.siteId, trace);
+    if (span) item = { ...item, events: item.events.map((e) => ({ ...e, traceparent: span.traceparent })) };
     return new Promise((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, span, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -109,9 +117,15 @@ export class IntakeCommit {
         firstAttemptAt: now + this.firstAttemptDelayMs,
       });
       // The store tells the engine of the deliveries it committed (StoreChange 'deliveries').
-      batch.forEach((w, i) => w.resolve(outcomes[i]!));
+      batch.forEach((w, i) => {
+        w.span?.end(outcomes[i]!, batch.length);
+        w.resolve(outcomes[i]!);
+      });
     } catch (err) {
-      for (const w of batch) w.reject(err);
+      for (const w of batch) {
+        w.span?.fail(err);
+        w.reject(err);
+      }
     }
   }
 }

@@ -9,6 +9,7 @@ import { Conflict, Invalid } from '../errors.js';
 import { CommitUnknown } from '../store/unavailable.js';
 import { parseIsoTime } from '../time.js';
 import { newEventId } from '../ids.js';
+import type { TraceParent } from '../tracing/index.js';
 import type { IntakeCommit } from './commit.js';
 
 export interface EventInput {
@@ -78,9 +79,10 @@ export class EventIntake {
 
   /**
    * An event for every webhook subscribed to its property and type, answered once committed.
-   * The same request again with `key` gets the first answer and delivers nothing new.
+   * The same request again with `key` gets the first answer and delivers nothing new. `trace`:
+   * the request's span, when traced.
    */
-  async report(siteId: string, input: EventInput, key?: string): Promise<EventAnswer> {
+  async report(siteId: string, input: EventInput, key?: string, trace?: TraceParent): Promise<EventAnswer> {
     await this.intake.requireSite(siteId);
     const now = this.intake.clock.now();
     const event = validateEvent(input, now);
@@ -91,6 +93,7 @@ export class EventIntake {
         { siteId, events: [{ id, siteId, created: now, ...event }] },
         key ? { key, requestHash: requestHash(siteId, input) } : undefined,
         (deliveries): EventAnswer => ({ id, event: event.event, site_id: siteId, deliveries }),
+        trace,
       );
     } catch (err) {
       if (err instanceof CommitUnknown) throw new CommitUnknown(err.cause, commitUnknownAdvice(key));
@@ -102,12 +105,13 @@ export class EventIntake {
   }
 
   /** A test event: one delivery, to this webhook only (`siteId` '' for an operational event). */
-  async test(webhookId: string, siteId: string, event: ValidEvent): Promise<{ id: string; deliveries: number }> {
+  async test(webhookId: string, siteId: string, event: ValidEvent, trace?: TraceParent): Promise<{ id: string; deliveries: number }> {
     const id = newEventId();
     const done = await this.intake.commit(
       { siteId, events: [{ id, siteId, created: this.intake.clock.now(), ...event }], onlyWebhookId: webhookId },
       undefined,
       (deliveries) => ({ id, deliveries }),
+      trace,
     );
     if (typeof done === 'string') throw new Error(`a test event cannot be ${done}`);
     return done.answer;

@@ -12,6 +12,7 @@ import { newEventId } from '../ids.js';
 import type { IntakeCommit } from '../ingest/commit.js';
 import type { Intake } from '../store/ports.js';
 import type { PlatformObject } from '../store/types.js';
+import type { TraceParent } from '../tracing/index.js';
 import { applyChannelFact, type ChannelFact, type ChannelState } from './channel.js';
 import type { Decision } from './decision.js';
 import { applyMediaFact, storedMediaState, type MediaFact, type MediaState } from './media.js';
@@ -20,6 +21,8 @@ import { applyMediaFact, storedMediaState, type MediaFact, type MediaState } fro
 export interface FactRequest {
   key?: string;
   requestHash?: string;
+  /** The request's span, when traced (src/tracing/): the fact's commit span goes under it. */
+  trace?: TraceParent;
 }
 
 export interface FactResult<S> {
@@ -137,7 +140,7 @@ export class Lifecycle {
       const { state } = step.decision;
       const events = step.decision.events.map((e) => ({ id: newEventId(), siteId, event: e.event, ids: e.ids, eventTime: now, created: now }));
       const result: FactResult<S> = { id: step.id, about: step.about, state, events: events.map((e) => ({ id: e.id, event: e.event })), repeat: false };
-      const done = await this.intake.commit({ siteId, writes: step.writes(state), events }, key, () => result);
+      const done = await this.intake.commit({ siteId, writes: step.writes(state), events }, key, () => result, request.trace);
       if (done === 'stale') {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * BACKOFF_STEP_MS * (attempt + 1)));
         continue;

@@ -64,7 +64,10 @@ export const alertFrom = (json: string | null): AlertFacts | undefined => {
 /** The facts a delivery's body is made of, from a row with the event's columns. */
 export const factsFrom = (r: Row) => {
   const alert = alertFrom(r.alert);
-  return { event: r.event as string, siteId: r.site_id as string, eventTime: r.event_time as number, ids: idsFrom(r), ...(alert ? { alert } : {}) };
+  return {
+    event: r.event as string, siteId: r.site_id as string, eventTime: r.event_time as number, ids: idsFrom(r),
+    ...(alert ? { alert } : {}), ...(typeof r.traceparent === 'string' ? { traceparent: r.traceparent } : {}),
+  };
 };
 
 export const eventFrom = (r: Row): EventRecord => ({ id: r.id, created: r.created, ...factsFrom(r) });

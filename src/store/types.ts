@@ -101,6 +101,8 @@ export interface EventRecord {
   created: number;
   /** What an operational event says about its subject webhook; unset for JWP's events. */
   alert?: AlertFacts;
+  /** The W3C traceparent of the span that committed it, when tracing was on (src/tracing/). */
+  traceparent?: string;
 }
 
 /**

@@ -519,6 +519,25 @@ describe(`what the store announces (${TEST_STORE})`, () => {
     expect(told()).toEqual([]);
   });
 
+  it('keeps an event\'s trace context with it: its deliveries carry it when announced, loaded and recovered', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await store.ingest([{ siteId: 'site0001', events: [{ ...event('evt_t'), traceparent }] }, item('evt_u')], NOW, options);
+    const [announced] = told();
+    const created = announced!.kind === 'deliveries' ? announced!.created ?? [] : [];
+    expect(created.map((d) => [d.webhookId, d.eventId, d.facts.traceparent]).sort()).toEqual([
+      ['hook0001', 'evt_t', traceparent], ['hook0001', 'evt_u', undefined], ['hook0002', 'evt_t', traceparent], ['hook0002', 'evt_u', undefined],
+    ]);
+    const [traced, untraced] = await due('hook0001');
+    expect(traced!.facts).toEqual(created.find((d) => d.id === traced!.id)!.facts);
+    expect(traced!.facts.traceparent).toBe(traceparent);
+    expect(untraced!.facts).not.toHaveProperty('traceparent');
+    expect(await store.getEvent('evt_t')).toEqual({ ...event('evt_t'), traceparent });
+    // A recovery announces it again, as loading does.
+    await store.recordOutcomes([failed(traced!, null)], NOW + 1, policy);
+    expect(await store.recoverDeliveries('hook0001', NOW, NOW + 2)).toBe(1);
+    expect(told()).toEqual([{ kind: 'deliveries', webhookIds: ['hook0001'], created: [{ ...traced!, attempts: 1, lastChance: true, dueAt: NOW + 2 }] }]);
+  });
+
   it('announces retries and recoveries by hand, and the webhooks an outcome disabled', async () => {
     await store.ingest([item('evt_1'), item('evt_2')], NOW, options);
     told();

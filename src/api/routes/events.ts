@@ -9,6 +9,7 @@ import type { EventInput } from '../../ingest/events.js';
 import { ID_PATTERN } from '../../ids.js';
 import type { EventRecord, FeedPosition } from '../../store/types.js';
 import { jwpSeconds } from '../../time.js';
+import { requestTrace } from '../../tracing/index.js';
 import { requireOperator, visibleAccount } from '../auth.js';
 import { badRequest, notFound } from '../errors.js';
 import { externalId, idempotencyHeaders } from '../schemas.js';
@@ -67,7 +68,7 @@ export default async function events(fastify: FastifyInstance, { ingestor, store
     requireOperator(request);
     const input: EventInput = request.body;
     const key = request.headers['idempotency-key'] as string | undefined;
-    return reply.code(202).send(await ingestor.report(request.params.site_id, input, key));
+    return reply.code(202).send(await ingestor.report(request.params.site_id, input, key, requestTrace(request)));
   });
 
   app.get('/v2/sites/:site_id/events/', {

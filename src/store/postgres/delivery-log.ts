@@ -66,7 +66,7 @@ export function recoverDeliveries(db: Db, webhookId: string, since: number, now:
     const { rows } = await tx.query(`UPDATE deliveries d SET status = 'pending', due_at = $3, last_chance = true, last_modified = $3
       FROM events e WHERE e.id = d.event_id AND d.webhook_id = $1 AND d.status = 'failed' AND d.created >= $2
       RETURNING d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance, d.due_at, d.created, d.seq, d.order_key,
-        e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id, e.alert`, [webhookId, since, now]);
+        e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id, e.alert, e.traceparent`, [webhookId, since, now]);
     // Oldest first, as they were created.
     rows.sort((a, b) => a.created - b.created || a.seq - b.seq);
     announceDeliveries(tx, rows.map(pendingFrom));

@@ -80,7 +80,7 @@ export async function loadDue(db: Db, webhookId: string, now: number, limit: num
       SELECT min(due_at) AS next_due_at FROM deliveries WHERE webhook_id = $1 AND status = 'pending' AND due_at > $2
     )
     SELECT n.next_due_at, d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance, d.due_at, d.order_key,
-      e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id, e.alert
+      e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id, e.alert, e.traceparent
     FROM next n
     LEFT JOIN (due d JOIN events e ON e.id = d.event_id) ON true
     ORDER BY d.due_at, d.seq`, [webhookId, now, limit]);

@@ -26,10 +26,11 @@ export function announceDeliveries(tx: Tx, created: PendingDelivery[]): void {
  * and feed_xid (this transaction's id) take their defaults: src/store/postgres/feed.ts.
  */
 export async function insertEventRow(tx: Queryable, event: EventRecord, test: boolean): Promise<void> {
-  await tx.query(`INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created, test, alert)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
+  await tx.query(`INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created, test, alert, traceparent)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, [
     event.id, event.siteId, event.event, event.ids.media_id ?? null, event.ids.channel_id ?? null,
     event.ids.thumbnail_id ?? null, event.ids.track_id ?? null, event.eventTime, event.created, test, alertJson(event.alert),
+    event.traceparent ?? null,
   ]);
 }
 
@@ -46,7 +47,10 @@ async function insertEvent(tx: Queryable, event: EventRecord, now: number, first
         SELECT ${NEW_DELIVERY_ID}, $1, s.webhook_id, $2, $3, $3, CASE WHEN w.ordering = 'per_media' THEN $6 END
         FROM subscriptions s JOIN webhooks w ON w.id = s.webhook_id WHERE s.site_id = $4 AND s.event = $5
         RETURNING id, webhook_id, order_key`, [event.id, firstAttemptAt, now, event.siteId, event.event, orderKey]);
-  const facts = { event: event.event, siteId: event.siteId, eventTime: event.eventTime, ids: event.ids, ...(event.alert ? { alert: event.alert } : {}) };
+  const facts = {
+    event: event.event, siteId: event.siteId, eventTime: event.eventTime, ids: event.ids,
+    ...(event.alert ? { alert: event.alert } : {}), ...(event.traceparent ? { traceparent: event.traceparent } : {}),
+  };
   return rows.map((r) => ({
     id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, dueAt: firstAttemptAt, facts, orderKey: orderKeyFrom(r.order_key),
   }));

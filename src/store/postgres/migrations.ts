@@ -368,4 +368,10 @@ UPDATE attempts a SET webhook_id = d.webhook_id FROM deliveries d
   WHERE d.id = a.delivery_id AND a.attempted_at >= (extract(epoch FROM now()) * 1000)::bigint - 31 * 86400000::bigint;
 CREATE INDEX attempts_by_webhook ON attempts(webhook_id, attempted_at) INCLUDE (duration_ms) WHERE webhook_id IS NOT NULL;
 `,
+  /* 14: traces (src/tracing/; the embedded store's 17): each event's trace context */ `
+-- The W3C traceparent of the span that committed the event (00-<trace id>-<span id>-<flags>),
+-- when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT): each attempt at one of its deliveries is a
+-- span of that trace, whichever node makes it. NULL when tracing was off at intake.
+ALTER TABLE events ADD COLUMN traceparent TEXT;
+`,
 ];

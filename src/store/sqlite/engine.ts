@@ -14,7 +14,7 @@ import { disableWebhook } from './webhooks.js';
 
 /** What a pending delivery needs of its row and its event's (deliveries d JOIN events e). */
 export const PENDING_COLUMNS = `d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance, d.due_at, d.order_key,
-  e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id, e.alert`;
+  e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id, e.alert, e.traceparent`;
 
 export const pendingFrom = (r: Row): PendingDelivery => ({
   id: r.id, eventId: r.event_id, webhookId: r.webhook_id, attempts: r.attempts, lastChance: r.last_chance === 1, dueAt: r.due_at,

@@ -19,12 +19,12 @@ class StaleFact extends Error {}
  */
 export function insertEventRow(db: Database.Database, event: EventRecord, test: boolean): void {
   const { last: feedSeq } = statement(db, 'UPDATE event_feed_seq SET last = last + 1 RETURNING last').get() as Row;
-  statement(db, `INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created, feed_seq, test, alert)
-    VALUES (@id, @siteId, @event, @media_id, @channel_id, @thumbnail_id, @track_id, @eventTime, @created, @feedSeq, @test, @alert)`).run({
+  statement(db, `INSERT INTO events (id, site_id, event, media_id, channel_id, thumbnail_id, track_id, event_time, created, feed_seq, test, alert, traceparent)
+    VALUES (@id, @siteId, @event, @media_id, @channel_id, @thumbnail_id, @track_id, @eventTime, @created, @feedSeq, @test, @alert, @traceparent)`).run({
     id: event.id, siteId: event.siteId, event: event.event, eventTime: event.eventTime, created: event.created,
     media_id: event.ids.media_id ?? null, channel_id: event.ids.channel_id ?? null,
     thumbnail_id: event.ids.thumbnail_id ?? null, track_id: event.ids.track_id ?? null,
-    feedSeq, test: test ? 1 : 0, alert: alertJson(event.alert),
+    feedSeq, test: test ? 1 : 0, alert: alertJson(event.alert), traceparent: event.traceparent ?? null,
   });
 }
 
@@ -45,7 +45,10 @@ function insertEvent(db: Database.Database, event: EventRecord, now: number, due
         SELECT 'msg_' || lower(hex(randomblob(12))), @eventId, s.webhook_id, @dueAt, @now, @now, CASE WHEN w.ordering = 'per_media' THEN @orderKey END
         FROM subscriptions s JOIN webhooks w ON w.id = s.webhook_id WHERE s.site_id = @siteId AND s.event = @event
         RETURNING id, webhook_id, order_key`).all({ eventId: event.id, dueAt, now, siteId: event.siteId, event: event.event, orderKey })) as Row[];
-  const facts = { event: event.event, siteId: event.siteId, eventTime: event.eventTime, ids: event.ids, ...(event.alert ? { alert: event.alert } : {}) };
+  const facts = {
+    event: event.event, siteId: event.siteId, eventTime: event.eventTime, ids: event.ids,
+    ...(event.alert ? { alert: event.alert } : {}), ...(event.traceparent ? { traceparent: event.traceparent } : {}),
+  };
   return rows.map((r) => ({ id: r.id, eventId: event.id, webhookId: r.webhook_id, attempts: 0, lastChance: false, dueAt, facts, orderKey: orderKeyFrom(r.order_key) }));
 }
 

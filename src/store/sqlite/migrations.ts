@@ -343,4 +343,10 @@ UPDATE attempts SET webhook_id = (SELECT d.webhook_id FROM deliveries d WHERE d.
   WHERE attempted_at >= (unixepoch() - 31 * 86400) * 1000;
 CREATE INDEX attempts_by_webhook ON attempts(webhook_id, attempted_at) WHERE webhook_id IS NOT NULL;
 `,
+  /* 17: traces (src/tracing/): each event's trace context */ `
+-- The W3C traceparent of the span that committed the event (00-<trace id>-<span id>-<flags>),
+-- when tracing is on (OTEL_EXPORTER_OTLP_ENDPOINT): each attempt at one of its deliveries is a
+-- span of that trace, whichever node makes it. NULL when tracing was off at intake.
+ALTER TABLE events ADD COLUMN traceparent TEXT;
+`,
 ];

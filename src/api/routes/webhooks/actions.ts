@@ -6,6 +6,7 @@ import { isOperational, SUBSCRIBABLE_EVENT_NAMES } from '../../../catalog/operat
 import { sampleIds } from '../../../catalog/sample.js';
 import { ID_PATTERN } from '../../../ids.js';
 import { generateSecret } from '../../../signing/standard.js';
+import { requestTrace } from '../../../tracing/index.js';
 import { requireAccount } from '../../auth.js';
 import { badRequest, notFound } from '../../errors.js';
 import { noBodyIsEmpty } from '../../facts.js';
@@ -93,14 +94,14 @@ export default async function webhookActions(fastify: FastifyInstance, { store, 
     if (isOperational(event)) {
       if (body.site_id !== undefined) throw badRequest(`site_id: ${event} is about a webhook, not a property`);
       const alert = { subjectWebhookId: webhook.id, subjectWebhookUrl: webhook.webhookUrl, reason: 'a test event', failures: 0 };
-      const sent = await ingestor.test(webhook_id, '', { event, eventTime, ids: {}, alert });
+      const sent = await ingestor.test(webhook_id, '', { event, eventTime, ids: {}, alert }, requestTrace(request));
       return reply.code(202).send({ id: sent.id, event, site_id: null, webhook_id, deliveries: sent.deliveries });
     }
     const type = eventType(event)!;
     const siteId = body.site_id ?? webhook.siteIds[0];
     if (siteId === undefined) throw badRequest(`site_id: this webhook has no property to send ${event} from; send it one of its operational events`);
     if (!webhook.siteIds.includes(siteId)) throw badRequest(`site_id: property ${siteId} is not one of this webhook's site_ids`);
-    const sent = await ingestor.test(webhook_id, siteId, { event: type.name, eventTime, ids: sampleIds(type) });
+    const sent = await ingestor.test(webhook_id, siteId, { event: type.name, eventTime, ids: sampleIds(type) }, requestTrace(request));
     return reply.code(202).send({ id: sent.id, event: type.name, site_id: siteId, webhook_id, deliveries: sent.deliveries });
   });
 
