@@ -231,6 +231,17 @@ export interface Retention {
   purgeIdempotencyKeys(before: number, limit: number): Promise<number>;
   /** Forgets sessions, and portal links, expired at `now`. */
   purgeSessions(now: number): Promise<number>;
+  /**
+   * Makes the time partitions of events, deliveries and attempts for the interval of `now` and
+   * those ahead, if missing; returns how many intervals it made. The embedded store has no
+   * partitions: 0.
+   */
+  preparePartitions(now: number): Promise<number>;
+  /**
+   * Drops whole the partitions wholly older than `before`, keeping each that still holds a pending
+   * delivery (or an event a later replay delivers). The embedded store has none: nothing.
+   */
+  dropPartitions(before: number): Promise<{ dropped: number; kept: number }>;
 }
 
 export interface Audit {

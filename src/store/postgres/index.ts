@@ -19,6 +19,7 @@ import * as membership from './membership.js';
 import * as portal from './portal.js';
 import { storeError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
+import * as partitions from './partitions.js';
 import * as rateLimits from './rate-limits.js';
 import * as retention from './retention.js';
 import * as webhooks from './webhooks.js';
@@ -51,9 +52,12 @@ export class PostgresStore implements Store {
   async migrate(): Promise<Migrated> {
     const db = new pg.Client(this.db.connection);
     db.on('error', () => {}); // the failing query rejects too
+    let migrated: Migrated;
     try {
       await db.connect();
       await db.query('BEGIN');
+      // The partitions' interval, for migration 13 (src/store/postgres/partition-migration.ts).
+      await db.query(`SELECT set_config('hookline.partition_interval_ms', $1, true)`, [String(this.db.partitionIntervalMs)]);
       // Every node starting at once waits here; the first migrates, the others find it done.
       await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hookline migrate ${this.schema}`]);
       await db.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
@@ -65,12 +69,17 @@ export class PostgresStore implements Store {
         await db.query('INSERT INTO hookline_migrations (version, applied) VALUES ($1, $2)', [i + 1, Date.now()]);
       }
       await db.query('COMMIT');
-      return { from, to: MIGRATIONS.length };
+      migrated = { from, to: MIGRATIONS.length };
     } catch (err) {
       throw storeError(err); // ending the connection rolls back
     } finally {
       await db.end().catch(() => {});
     }
+    // The intervals ahead, as every retention pass makes them, so that a node's first inserts land in theirs.
+    await partitions.ensurePartitions(this.db, Date.now(), this.db.partitionIntervalMs).catch((err) => {
+      throw storeError(err);
+    });
+    return migrated;
   }
 
   async close(): Promise<void> {
@@ -144,6 +153,8 @@ export class PostgresStore implements Store {
   purgeEvents: Retention['purgeEvents'] = (before, limit) => retention.purgeEvents(this.db, before, limit);
   purgeIdempotencyKeys: Retention['purgeIdempotencyKeys'] = (before, limit) => retention.purgeIdempotencyKeys(this.db, before, limit);
   purgeSessions: Retention['purgeSessions'] = (now) => retention.purgeSessions(this.db, now);
+  preparePartitions: Retention['preparePartitions'] = (now) => partitions.ensurePartitions(this.db, now, this.db.partitionIntervalMs);
+  dropPartitions: Retention['dropPartitions'] = (before) => partitions.dropPartitions(this.db, before);
 
   appendAudit: Audit['appendAudit'] = (entry) => audit.appendAudit(this.db, entry);
   listAudit: Audit['listAudit'] = (accountId, page) => audit.listAudit(this.db, accountId, page);

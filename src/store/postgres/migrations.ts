@@ -5,6 +5,7 @@
 // The same tables as the embedded store's (src/store/sqlite/migrations.ts), in PostgreSQL's
 // dialect: times are BIGINT epoch milliseconds, and `seq` columns give the insertion order that
 // SQLite's rowid gives (ties between equal creation or due times).
+import { PARTITION_MIGRATION } from './partition-migration.js';
 
 export const MIGRATIONS: string[] = [
   /* 1: everything the embedded store's migrations 1 to 5 made */ `
@@ -347,4 +348,5 @@ ALTER TABLE deliveries ADD COLUMN order_key TEXT;
 CREATE INDEX deliveries_ordered ON deliveries(webhook_id, seq) WHERE status = 'pending' AND order_key IS NOT NULL;
 CREATE INDEX deliveries_order_key ON deliveries(webhook_id, order_key, due_at) WHERE status = 'pending' AND order_key IS NOT NULL;
 `,
+  /* 13: events, deliveries and attempts partitioned by time (src/store/postgres/partition-migration.ts) */ PARTITION_MIGRATION,
 ];
