@@ -13,7 +13,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, Pool } from 'undici';
-import { scale } from './scale.mjs';
+import { scale, sqliteRetention } from './scale.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist/cli/index.js');
@@ -27,7 +27,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const USAGE = `Usage: npm run bench [-- options]
   --quick              smaller counts: the whole run takes under a minute
   --only <names>       comma-separated measurements: ceiling, ingest, delivery, latency, latency_2k, fanout,
-                       isolation, fairness, backlog, ordering (with --store postgres: ceiling, delivery_1w, delivery_2w, latency_pg,
+                       isolation, fairness, backlog, ordering, retention_sqlite (with --store postgres: ceiling, delivery_1w, delivery_2w, latency_pg,
                        scale: 10,000,000 deliveries, retention by partition vs batch purge, bench/scale.mjs)
   --store <store>      sqlite (default) or postgres (DATABASE_URL, or postgres://postgres@127.0.0.1:5432/test):
                        deliveries/s with one --role api and 1, then 2, --role worker processes
@@ -320,6 +320,7 @@ function pacedLatency(perSecond, { sizes, serverOptions }) {
 }
 
 const measurements = {
+  retention_sqlite: ({ sizes }) => sqliteRetention({ quick: sizes === SIZES.quick, ROOT }),
   /** Raw undici POSTs of a delivery's bytes to the receiver: what the machine's HTTP allows. */
   async ceiling({ sizes }) {
     const receiver = await Receiver.start();
@@ -604,6 +605,10 @@ function rows(results) {
     out.push(['ordering', `ratio ${fmt(o.ratio, 2)} (per_media ${fmt(o.perMedia.perSecond)} vs none ${fmt(o.none.perSecond)} deliveries/s)`, `${fmt(o.webhooks * o.events)} deliveries, ${fmt(o.media)} media`, '']);
   }
   if (r.backlog) out.push(['backlog', `${fmt(r.backlog.deliveries)} in ${fmt(r.backlog.drainSeconds, 1)} s (${fmt(r.backlog.perSecond)}/s), peak RSS ${fmt(r.backlog.peakRssMb)} MB`, `peak RSS ≤ ${TARGETS.peakRssMb} MB`, met(r.backlog.peakRssMb <= TARGETS.peakRssMb)]);
+  if (r.retention_sqlite) {
+    const s = r.retention_sqlite;
+    out.push(['retention sqlite', `one day's batch purge: ${fmt(s.day.deliveries)} deliveries in ${fmt(s.day.seconds, 1)} s (${fmt(s.day.perSecond)}/s); ${fmt(s.bytesPerDelivery)} bytes a delivery`, `${fmt(s.deliveries)} deliveries`, '']);
+  }
   if (r.scale) {
     const s = r.scale;
     const wal = s.retentionPartition.walBytes / s.retentionBatch.walBytes;

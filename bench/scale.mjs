@@ -268,3 +268,57 @@ export async function scale({ quick, Server, Receiver, inParallel, rate, OPERATO
     await admin.end();
   }
 }
+
+/**
+ * The embedded store's retention (npm run bench -- --only retention_sqlite): `deliveries` finished
+ * deliveries over DAYS days (events, attempts as above) in a SQLite file, then one day's batch
+ * purge, as the Retention pass runs it (batches of 500, each its own transaction).
+ */
+export async function sqliteRetention({ quick, ROOT }) {
+  const { default: pino } = await import('pino');
+  const { mkdtempSync, rmSync, statSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { SqliteStore } = await import(join(ROOT, 'dist/store/sqlite/index.js'));
+  const { Retention } = await import(join(ROOT, 'dist/maintenance/retention.js'));
+  const deliveries = Number(process.env.HOOKLINE_BENCH_SCALE_DELIVERIES) || (quick ? 300_000 : 3_000_000);
+  const dataDir = mkdtempSync(join(tmpdir(), 'hookline-bench-sqlite-'));
+  const store = new SqliteStore({ dataDir, synchronous: 'FULL' });
+  try {
+    const db = store.db;
+    const start = Math.floor((Date.now() - DAYS * DAY) / DAY) * DAY;
+    const events = Math.ceil(deliveries / FANOUT);
+    const t = performance.now();
+    db.exec(`INSERT INTO accounts (id, name, created) VALUES ('acct_bulk', 'bulk', 0)`);
+    db.exec(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${WEBHOOKS - 1})
+      INSERT INTO webhooks (id, account_id, name, description, webhook_url, site_ids, events, secret, created, last_modified)
+      SELECT 'hook_' || i, 'acct_bulk', 'bulk', '', 'http://127.0.0.1:9/', '[]', '[]', 's', 0, 0 FROM n`);
+    const insert = db.transaction(() => {
+      db.exec(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${events - 1})
+        INSERT INTO events (id, site_id, event, media_id, event_time, created)
+        SELECT printf('evt_%016x', i), 'site_bulk', 'media_available', 'm' || (i % 200000), c, c FROM (SELECT i, ${start} + (i * ${DAYS * DAY} / ${events}) AS c FROM n)`);
+      db.exec(`INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, due_at, last_status_code, created, last_modified)
+        SELECT printf('msg_%024x', e.rowid * ${FANOUT} + k.k), e.id, 'hook_' || ((e.rowid * ${FANOUT} + k.k) % ${WEBHOOKS}),
+          CASE WHEN (e.rowid + k.k) % 20 = 0 THEN 'failed' ELSE 'succeeded' END, CASE WHEN (e.rowid + k.k) % 20 = 0 THEN 3 ELSE 1 END, NULL,
+          CASE WHEN (e.rowid + k.k) % 20 = 0 THEN 500 ELSE 200 END, e.created, e.created + 1000
+        FROM events e, (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2) k`);
+      db.exec(`INSERT INTO attempts (delivery_id, attempted_at, status_code, duration_ms, response_body)
+        SELECT d.id, d.created + a.a * 60000, d.last_status_code, 40, 'ok'
+        FROM deliveries d, (SELECT 1 AS a UNION ALL SELECT 2 UNION ALL SELECT 3) a WHERE a.a <= d.attempts`);
+    });
+    insert();
+    db.exec('ANALYZE');
+    const buildSeconds = (performance.now() - t) / 1000;
+    const file = join(dataDir, 'hookline.db');
+    const bytes = statSync(file).size;
+    const before = (Math.floor(start / DAY) + 1) * DAY;
+    const dayRows = db.prepare('SELECT count(*) AS n FROM deliveries WHERE created < ?').get(before).n;
+    const t2 = performance.now();
+    await new Retention(store, { now: () => before + 30 * DAY }, pino({ level: 'silent' }), { dataMs: 30 * DAY, idempotencyMs: DAY }).runOnce();
+    const seconds = (performance.now() - t2) / 1000;
+    const left = db.prepare('SELECT count(*) AS n FROM deliveries WHERE created < ?').get(before).n;
+    return { deliveries, buildSeconds, bytes, bytesPerDelivery: bytes / deliveries, day: { deliveries: dayRows, seconds, perSecond: dayRows / seconds, left } };
+  } finally {
+    await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
