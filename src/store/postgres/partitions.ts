@@ -94,7 +94,7 @@ export async function dropPartitions(db: Db, before: number): Promise<{ dropped:
   let dropped = 0;
   let kept = 0;
   for (const p of old) {
-    const outcome = await db.transaction(async (tx) => {
+    const outcome = await db.transaction<'busy' | 'kept' | 'dropped'>(async (tx) => {
       if (!(await lockPartitions(tx, db.schema))) return 'busy';
       // The partitions themselves, by name: each check reads one partition's own index.
       const { rows: [held] } = await tx.query(`SELECT
@@ -104,7 +104,11 @@ export async function dropPartitions(db: Db, before: number): Promise<{ dropped:
       if (held!.pending || held!.replayed) return 'kept';
       await tx.query(`DROP TABLE ${TABLES.map((t) => `${t}${p.suffix}`).join(', ')}`);
       return 'dropped';
-    }, null);
+    }, null).catch((err: unknown) => {
+      // 55P03: a long statement holds one of the tables past the lock_timeout; the next pass tries again.
+      if ((err as { code?: string }).code === '55P03') return 'busy' as const;
+      throw err;
+    });
     if (outcome === 'busy') break;
     if (outcome === 'kept') kept++;
     else dropped++;
