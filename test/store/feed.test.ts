@@ -165,9 +165,12 @@ describe(`the store contract: the event feed (${TEST_STORE})`, () => {
     const pgStore = store as PostgresStore;
     // Enough rows on several properties that the planner weighs its choices for real: in today's
     // partition, the next, and the default one (NOW is before the partitions made).
-    await pgStore.pool.query(`INSERT INTO events (id, site_id, event, media_id, event_time, created)
-      SELECT 'evt_' || n, CASE WHEN n % 2 = 0 THEN 'site0001' ELSE 'site0002' END, CASE WHEN n % 3 = 0 THEN 'media_available' ELSE 'media_updated' END,
-        'm' || n, $1, CASE WHEN n % 4 = 0 THEN $1 ELSE $2 + n * 10000 END FROM generate_series(1, 20000) AS n`, [NOW, Date.now()]);
+    // Written by 20 transactions, as intake writes them (each its own feed_xid), not by one.
+    for (let from = 1; from <= 20_000; from += 1_000) {
+      await pgStore.pool.query(`INSERT INTO events (id, site_id, event, media_id, event_time, created)
+        SELECT 'evt_' || n, CASE WHEN n % 2 = 0 THEN 'site0001' ELSE 'site0002' END, CASE WHEN n % 3 = 0 THEN 'media_available' ELSE 'media_updated' END,
+          'm' || n, $1::bigint, CASE WHEN n % 4 = 0 THEN $1::bigint ELSE $2::bigint + n * 10000 END FROM generate_series($3::int, $3::int + 999) AS n`, [NOW, Date.now(), from]);
+    }
     await pgStore.pool.query('ANALYZE events');
     const { next } = await feedPage('site0001', null, undefined, 100);
     // events is partitioned by time: events_feed is an index on each partition (each its own name).
