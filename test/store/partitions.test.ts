@@ -118,6 +118,25 @@ describe.runIf(TEST_STORE === 'postgres')('partitions (postgres)', () => {
     expect(await store.getDelivery(d.id)).toMatchObject({ status: 'pending' });
   });
 
+  it('leave the work to the next pass while a long statement holds the log (lock_timeout), failing nothing', async () => {
+    const old = await deliveryAt('evt_old', T0);
+    await store.recordOutcomes([outcome(old, T0, null)], T0, policy);
+    const holder = await (store as PostgresStore).pool.connect();
+    try {
+      // A long read of deliveries: dropping or adding a partition needs the table to itself.
+      await holder.query('BEGIN');
+      await holder.query('SELECT count(*) FROM deliveries');
+      expect(await store.dropPartitions(T0 + 31 * DAY)).toEqual({ dropped: 0, kept: 0 });
+      expect(await store.preparePartitions(T0 + 200 * DAY)).toBe(0);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    expect((await store.dropPartitions(T0 + 31 * DAY)).dropped).toBeGreaterThan(0);
+    expect(await partitionNames()).not.toContain(`deliveries${suffixOf(T0)}`);
+    expect(await store.preparePartitions(T0 + 200 * DAY)).toBe(4);
+  });
+
   it('keeps the events of a dropped day that a later replay still delivers', async () => {
     const old = await deliveryAt('evt_replayed', T0);
     await store.recordOutcomes([outcome(old, T0, null)], T0, policy);
