@@ -190,7 +190,11 @@ export interface DeliveryLog {
    * one: the Webhooks page's health of a whole page of webhooks in one call.
    */
   webhookStats(webhookIds: readonly string[], since: number): Promise<Map<string, WebhookStats>>;
-  listAttempts(deliveryId: string): Promise<Attempt[]>;
+  /**
+   * The delivery's attempts, oldest first. `created`: the delivery's creation time, when the
+   * caller has it; on PostgreSQL it narrows the read to the delivery's partition.
+   */
+  listAttempts(deliveryId: string, created?: number): Promise<Attempt[]>;
   /**
    * Schedules one more attempt now, whatever the delivery's status. A retry asked for while an
    * attempt is in flight is made once that attempt's outcome is written (recordOutcomes).

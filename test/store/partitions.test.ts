@@ -90,6 +90,24 @@ describe(`retention over time (${TEST_STORE})`, () => {
   });
 });
 
+describe(`a delivery's attempts by its creation time too (${TEST_STORE})`, () => {
+  it('gives the same attempts with the time as without; on PostgreSQL it reads one partition of attempts', async () => {
+    const d = await deliveryAt('evt_tried', T0 + DAY);
+    await store.recordOutcomes([outcome(d, T0 + DAY, T0 + DAY + 10)], T0 + DAY, policy);
+    await store.recordOutcomes([outcome(d, T0 + DAY + 10, null)], T0 + DAY + 10, policy);
+    const created = (await store.getDelivery(d.id))!.created;
+    const all = await store.listAttempts(d.id);
+    expect(all.map((a) => a.statusCode)).toEqual([500, 200]);
+    expect(await store.listAttempts(d.id, created)).toEqual(all);
+    if (store instanceof PostgresStore) {
+      const { rows } = await store.pool.query(`EXPLAIN SELECT * FROM attempts WHERE delivery_id = $1 AND delivery_created = $2 ORDER BY attempted_at, seq`, [d.id, created]);
+      const scanned = rows.map((r) => String(r['QUERY PLAN'])).filter((l) => / on attempts_/.test(l));
+      expect(scanned, rows.map((r) => r['QUERY PLAN']).join('\n')).toHaveLength(1);
+      expect(scanned[0]).toContain(`attempts${suffixOf(T0 + DAY)}`);
+    }
+  });
+});
+
 describe.runIf(TEST_STORE === 'postgres')('partitions (postgres)', () => {
   it('are made ahead by two nodes at once without failing, each once', async () => {
     const other = new PostgresStore({ url: url!, poolSize: 4 });

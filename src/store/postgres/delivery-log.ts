@@ -51,8 +51,12 @@ export async function webhookStats(db: Db, webhookIds: readonly string[], since:
   return all;
 }
 
-export async function listAttempts(db: Db, deliveryId: string): Promise<Attempt[]> {
-  const { rows } = await db.query('SELECT * FROM attempts WHERE delivery_id = $1 ORDER BY attempted_at, seq', [deliveryId]);
+export async function listAttempts(db: Db, deliveryId: string, created?: number): Promise<Attempt[]> {
+  // With the delivery's creation time, the one partition of attempts that holds them (the
+  // planner prunes the others); without it, each partition's attempts_by_delivery is probed.
+  const { rows } = created === undefined
+    ? await db.query('SELECT * FROM attempts WHERE delivery_id = $1 ORDER BY attempted_at, seq', [deliveryId])
+    : await db.query('SELECT * FROM attempts WHERE delivery_id = $1 AND delivery_created = $2 ORDER BY attempted_at, seq', [deliveryId, created]);
   return rows.map(attemptFrom);
 }
 

@@ -142,7 +142,7 @@ export class PostgresStore implements Store {
   getDelivery: DeliveryLog['getDelivery'] = (id) => log.getDelivery(this.db, id);
   getEvent: DeliveryLog['getEvent'] = (id) => log.getEvent(this.db, id);
   webhookStats: DeliveryLog['webhookStats'] = (webhookIds, since) => log.webhookStats(this.db, webhookIds, since);
-  listAttempts: DeliveryLog['listAttempts'] = (deliveryId) => log.listAttempts(this.db, deliveryId);
+  listAttempts: DeliveryLog['listAttempts'] = (deliveryId, created) => log.listAttempts(this.db, deliveryId, created);
   retryDelivery: DeliveryLog['retryDelivery'] = (id, now) => log.retryDelivery(this.db, id, now);
   recoverDeliveries: DeliveryLog['recoverDeliveries'] = (webhookId, since, now) => log.recoverDeliveries(this.db, webhookId, since, now);
 
