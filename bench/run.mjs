@@ -13,6 +13,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, Pool } from 'undici';
+import { scale, sqliteRetention } from './scale.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = join(ROOT, 'dist/cli/index.js');
@@ -26,7 +27,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const USAGE = `Usage: npm run bench [-- options]
   --quick              smaller counts: the whole run takes under a minute
   --only <names>       comma-separated measurements: ceiling, ingest, delivery, latency, latency_2k, fanout,
-                       isolation, fairness, backlog, ordering, tracing (with --store postgres: ceiling, delivery_1w, delivery_2w, latency_pg)
+                       isolation, fairness, backlog, ordering, tracing, retention_sqlite (with --store postgres: ceiling, delivery_1w, delivery_2w, latency_pg,
+                       scale: 10,000,000 deliveries, retention by partition vs batch purge, bench/scale.mjs)
   --store <store>      sqlite (default) or postgres (DATABASE_URL, or postgres://postgres@127.0.0.1:5432/test):
                        deliveries/s with one --role api and 1, then 2, --role worker processes
   --profile            writes a CPU profile of each server a measurement starts (bench/results/profile-*)
@@ -352,6 +354,7 @@ function pacedLatency(perSecond, { sizes, serverOptions }) {
 }
 
 const measurements = {
+  retention_sqlite: ({ sizes }) => sqliteRetention({ quick: sizes === SIZES.quick, ROOT }),
   /** Raw undici POSTs of a delivery's bytes to the receiver: what the machine's HTTP allows. */
   async ceiling({ sizes }) {
     const receiver = await Receiver.start();
@@ -654,6 +657,22 @@ function rows(results) {
     out.push(['tracing', `drain traced / untraced: ${fmt(t.ratio, 2)} (pairs ${all('ratio')}); server CPU per delivery untraced / traced: ${fmt(t.cpuRatio, 2)} (pairs ${all('cpuRatio')}); spans collected ${spans}`, `≥ ${TARGETS.tracingRatio}`, met(t.ratio >= TARGETS.tracingRatio)]);
   }
   if (r.backlog) out.push(['backlog', `${fmt(r.backlog.deliveries)} in ${fmt(r.backlog.drainSeconds, 1)} s (${fmt(r.backlog.perSecond)}/s), peak RSS ${fmt(r.backlog.peakRssMb)} MB`, `peak RSS ≤ ${TARGETS.peakRssMb} MB`, met(r.backlog.peakRssMb <= TARGETS.peakRssMb)]);
+  if (r.retention_sqlite) {
+    const s = r.retention_sqlite;
+    out.push(['retention sqlite', `one day's batch purge: ${fmt(s.day.deliveries)} deliveries in ${fmt(s.day.seconds, 1)} s (${fmt(s.day.perSecond)}/s); ${fmt(s.bytesPerDelivery)} bytes a delivery`, `${fmt(s.deliveries)} deliveries`, '']);
+  }
+  if (r.scale) {
+    const s = r.scale;
+    const wal = s.retentionPartition.walBytes / s.retentionBatch.walBytes;
+    out.push(['scale retention', `partition drop ${fmt(s.retentionPartition.seconds, 2)} s, ${fmt(s.retentionPartition.walBytes / 1024)} KiB WAL; batch purge ${fmt(s.retentionBatch.seconds, 1)} s, ${fmt(s.retentionBatch.walBytes / 2 ** 20)} MiB WAL (${fmt(wal * 100, 3)} %)`,
+      `one day of ${fmt(s.retentionBatch.deliveries)}: < 1 s, < 1 % WAL`, met(s.retentionPartition.seconds < 1 && wal < 0.01)]);
+    const l = s.list;
+    const worst = Math.max(l.apiFirst.p99, l.apiDeep.p99);
+    out.push(['scale list', `p99 page 1 ${fmt(l.apiFirst.p99, 1)} ms, page ${fmt(l.deepPage)} ${fmt(l.apiDeep.p99, 1)} ms (API); store ${fmt(l.storeFirst.p99, 1)} / ${fmt(l.storeDeep.p99, 1)} ms, unpartitioned ${fmt(l.unpartitionedFirst.p99, 1)} / ${fmt(l.unpartitionedDeep.p99, 1)} ms`, 'p99 < 50 ms', met(worst < 50)]);
+    out.push(['scale by id', `p99 GET delivery ${fmt(s.byId.apiDelivery.p99, 1)} ms; store ${fmt(s.byId.storeDelivery.p99, 1)} ms, attempts ${fmt(s.byId.storeAttempts.p99, 1)} ms`, '', '']);
+    out.push(['scale drain', `ratio ${fmt(s.drain.ratio, 2)} (${fmt(s.drain.withRetention.perSecond)} vs ${fmt(s.drain.baseline.perSecond)}/s); during a batch purge ${fmt(s.drain.batchRatio, 2)}`, '≥ 0.9', met(s.drain.ratio >= 0.9)]);
+    out.push(['scale upgrade', `migration 13: ${fmt(s.upgrade.seconds, 0)} s, ${fmt(s.upgrade.secondsPerMillionRows, 1)} s per million rows`, '', '']);
+  }
   for (const k of [1, 2]) {
     const p = r[`delivery_${k}w`];
     if (!p) continue;
@@ -702,7 +721,7 @@ async function main() {
   }
   const sizes = SIZES[options.quick ? 'quick' : 'full'];
   // PostgreSQL runs the ceiling and the delivery line with 1 and 2 workers; the rest is SQLite's.
-  const known = options.store === 'postgres' ? ['ceiling', 'delivery_1w', 'delivery_2w', 'latency_pg'] : Object.keys(measurements);
+  const known = options.store === 'postgres' ? ['ceiling', 'delivery_1w', 'delivery_2w', 'latency_pg', 'scale'] : Object.keys(measurements);
   const unknown = (options.only ?? []).filter((n) => !known.includes(n));
   if (unknown.length) usage(`unknown measurement ${unknown.join(', ')} on ${options.store} (it has ${known.join(', ')})`);
   const names = options.only ?? known;
@@ -727,6 +746,8 @@ async function main() {
       ? await postgresDelivery(Number(pg[1]), { sizes })
       : name === 'latency_pg'
         ? await postgresLatency({ sizes })
+        : name === 'scale'
+          ? await scale({ quick: options.quick, Server, Receiver, inParallel, rate, OPERATOR_KEY, ROOT })
         : await measurements[name]({ sizes, serverOptions: options.profile ? profiled(name) : {} });
     console.log(`${((Date.now() - started) / 1000).toFixed(1)} s`);
   }

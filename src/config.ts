@@ -46,6 +46,7 @@ export interface Config {
   operatorWebhookUrl: string | undefined;
   operatorWebhookSecret: string | undefined;
   retentionMs: number;
+  partitionIntervalMs: number;
   shutdownGraceMs: number;
   sqliteSynchronous: 'FULL' | 'NORMAL';
   logLevel: string;
@@ -88,6 +89,12 @@ const duration = (raw: string) => parseDuration(raw);
 const timeout = (raw: string) => {
   const ms = parseDuration(raw);
   if (ms < 100 || ms > 3_600_000) throw new ConfigError(`expected a duration from 100ms to 1h, got "${raw}"`);
+  return ms;
+};
+/** A partition's interval: an hour at least (more partitions slow planning), 30 days at most. */
+const partitionInterval = (raw: string) => {
+  const ms = parseDuration(raw);
+  if (ms < 3_600_000 || ms > 30 * 86_400_000) throw new ConfigError(`expected a duration from 1h to 30d, got "${raw}"`);
   return ms;
 };
 const targets = (raw: string) => {
@@ -166,6 +173,7 @@ export const SETTINGS = [
   setting({ key: 'operatorWebhookUrl', flag: '--operator-webhook-url', env: ['HOOKLINE_OPERATOR_WEBHOOK_URL'], default: undefined, parse: url, doc: 'Where the operator is told (a signed webhook.disabled POST) that a webhook was disabled automatically.' }),
   setting({ key: 'operatorWebhookSecret', flag: '--operator-webhook-secret', env: ['HOOKLINE_OPERATOR_WEBHOOK_SECRET'], default: undefined, parse: signingSecret, doc: 'The whsec_… secret that signs the operator notices. Required with --operator-webhook-url.' }),
   setting({ key: 'retentionMs', flag: '--retention', env: ['HOOKLINE_RETENTION'], default: 30 * 86_400_000, parse: duration, doc: 'How long finished deliveries, their attempts and events are kept (pending deliveries are kept until they finish). Idempotency keys are kept 24 h.' }),
+  setting({ key: 'partitionIntervalMs', flag: '--partition-interval', env: ['HOOKLINE_PARTITION_INTERVAL'], default: 86_400_000, parse: partitionInterval, doc: 'PostgreSQL: the time each partition of events, deliveries and attempts covers (1h to 30d); retention drops whole partitions past HOOKLINE_RETENTION. A change applies to the partitions made from then on.' }),
   setting({ key: 'shutdownGraceMs', flag: '--shutdown-grace', env: ['HOOKLINE_SHUTDOWN_GRACE'], default: 10_000, parse: duration, doc: 'On SIGTERM, how long attempts in flight may finish; the deliveries still in flight then stay pending, and whoever owns their webhook next sends them.' }),
   setting({ key: 'sqliteSynchronous', flag: '--sqlite-synchronous', env: ['HOOKLINE_SQLITE_SYNCHRONOUS'], default: 'FULL', parse: (raw) => {
     const v = raw.toUpperCase();
@@ -269,7 +277,7 @@ function shownDefault(s: (typeof SETTINGS)[number]): string | undefined {
   const parse: unknown = s.parse;
   if (value === undefined || (Array.isArray(value) && value.length === 0)) return undefined;
   if (parse === parseSchedule) return (value as number[]).map(formatDuration).join(',');
-  if (parse === duration || parse === timeout) return formatDuration(value as number);
+  if (parse === duration || parse === timeout || parse === partitionInterval) return formatDuration(value as number);
   return Array.isArray(value) ? value.join(',') : String(value);
 }
 

@@ -1,4 +1,5 @@
-// Retention: every minute, what is past its window goes, in small batches that each commit on
+// Retention: every minute, what is past its window goes: on PostgreSQL whole partitions first
+// (src/store/postgres/partitions.ts), then, on both stores, in small batches that each commit on
 // their own, so that intake and claims never wait long behind a purge. Pending deliveries are
 // never purged (nothing acknowledged is lost), and an event goes only after its deliveries.
 import type { Logger } from 'pino';
@@ -46,6 +47,11 @@ export class Retention {
   private async pass(): Promise<void> {
     const now = this.clock.now();
     try {
+      // On PostgreSQL: the partitions ahead made, and those past the window dropped whole; the
+      // batch purge then finds only what a kept partition (or the default one) still holds.
+      await this.store.preparePartitions(now);
+      const partitions = await this.store.dropPartitions(now - this.windows.dataMs);
+      if (partitions.dropped + partitions.kept > 0) this.log.info(partitions, 'retention: partitions past the window');
       const purged = {
         deliveries: await this.drain((limit) => this.store.purgeDeliveries(now - this.windows.dataMs, limit)),
         events: await this.drain((limit) => this.store.purgeEvents(now - this.windows.dataMs, limit)),

@@ -7,7 +7,7 @@ import { DatabaseHeld, holdDatabase } from './sqlite/backup.js';
 import { SqliteStore } from './sqlite/index.js';
 import type { Migrated, Store } from './ports.js';
 
-type StoreSettings = Pick<Config, 'dataDir' | 'sqliteSynchronous' | 'databaseUrl' | 'databasePool' | 'databaseConnectTimeoutMs' | 'databaseQueryTimeoutMs'>;
+type StoreSettings = Pick<Config, 'dataDir' | 'sqliteSynchronous' | 'databaseUrl' | 'databasePool' | 'databaseConnectTimeoutMs' | 'databaseQueryTimeoutMs' | 'partitionIntervalMs'>;
 
 function postgres(config: StoreSettings & { databaseUrl: string }): PostgresStore {
   return new PostgresStore({
@@ -15,6 +15,7 @@ function postgres(config: StoreSettings & { databaseUrl: string }): PostgresStor
     poolSize: config.databasePool,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     queryTimeoutMs: config.databaseQueryTimeoutMs,
+    partitionIntervalMs: config.partitionIntervalMs,
   });
 }
 

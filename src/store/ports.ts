@@ -190,7 +190,11 @@ export interface DeliveryLog {
    * one: the Webhooks page's health of a whole page of webhooks in one call.
    */
   webhookStats(webhookIds: readonly string[], since: number): Promise<Map<string, WebhookStats>>;
-  listAttempts(deliveryId: string): Promise<Attempt[]>;
+  /**
+   * The delivery's attempts, oldest first. `created`: the delivery's creation time, when the
+   * caller has it; on PostgreSQL it narrows the read to the delivery's partition.
+   */
+  listAttempts(deliveryId: string, created?: number): Promise<Attempt[]>;
   /**
    * Schedules one more attempt now, whatever the delivery's status. A retry asked for while an
    * attempt is in flight is made once that attempt's outcome is written (recordOutcomes).
@@ -244,6 +248,17 @@ export interface Retention {
   purgeIdempotencyKeys(before: number, limit: number): Promise<number>;
   /** Forgets sessions, and portal links, expired at `now`. */
   purgeSessions(now: number): Promise<number>;
+  /**
+   * Makes the time partitions of events, deliveries and attempts for the interval of `now` and
+   * those ahead, if missing; returns how many intervals it made. The embedded store has no
+   * partitions: 0.
+   */
+  preparePartitions(now: number): Promise<number>;
+  /**
+   * Drops whole the partitions wholly older than `before`, keeping each that still holds a pending
+   * delivery (or an event a later replay delivers). The embedded store has none: nothing.
+   */
+  dropPartitions(before: number): Promise<{ dropped: number; kept: number }>;
 }
 
 export interface Audit {

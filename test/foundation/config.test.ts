@@ -28,6 +28,13 @@ describe('settings', () => {
     expect(() => loadConfig([], { HOOKLINE_DATABASE_QUERY_TIMEOUT: '0' })).toThrow(/HOOKLINE_DATABASE_QUERY_TIMEOUT: expected a duration from 100ms to 1h/);
   });
 
+  it('partitions PostgreSQL\'s log by day unless set, from an hour to 30 days', () => {
+    expect(loadConfig([], {})).toMatchObject({ partitionIntervalMs: 86_400_000 });
+    expect(loadConfig(['--partition-interval', '6h'], {})).toMatchObject({ partitionIntervalMs: 21_600_000 });
+    expect(() => loadConfig([], { HOOKLINE_PARTITION_INTERVAL: '10m' })).toThrow(/HOOKLINE_PARTITION_INTERVAL: expected a duration from 1h to 30d/);
+    expect(() => loadConfig([], { HOOKLINE_PARTITION_INTERVAL: '31d' })).toThrow(ConfigError);
+  });
+
   it('bounds each call to PostgreSQL: 5 s to connect, 5 s per call, unless set', () => {
     expect(loadConfig([], {})).toMatchObject({ databaseConnectTimeoutMs: 5_000, databaseQueryTimeoutMs: 5_000 });
     expect(loadConfig(['--database-connect-timeout', '2s'], { HOOKLINE_DATABASE_QUERY_TIMEOUT: '1500ms' }))

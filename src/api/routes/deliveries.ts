@@ -88,7 +88,7 @@ export default async function deliveries(fastify: FastifyInstance, { store, cloc
 
   app.get('/v2/deliveries/:delivery_id/', { schema: { tags: ['deliveries'], params: deliveryParam, response: { 200: ref('DeliveryDetail') } } }, async (request) => {
     const delivery = await visibleDelivery(request, request.params.delivery_id);
-    const [attempts, event] = await Promise.all([store.listAttempts(delivery.id), store.getEvent(delivery.eventId)]);
+    const [attempts, event] = await Promise.all([store.listAttempts(delivery.id, delivery.created), store.getEvent(delivery.eventId)]);
     return {
       ...deliveryJson(delivery),
       attempts: attempts.map(attemptJson),

@@ -20,6 +20,8 @@ export interface PostgresOptions {
   connectTimeoutMs?: number;
   /** One call: a statement or a whole transaction (5 s unless given). See HOOKLINE_DATABASE_QUERY_TIMEOUT. */
   queryTimeoutMs?: number;
+  /** The time each partition of events, deliveries and attempts covers (1 day unless given). See HOOKLINE_PARTITION_INTERVAL. */
+  partitionIntervalMs?: number;
 }
 
 /** Silence on an idle connection before TCP keepalive probes it (Node then probes every second, 10 times). */
@@ -75,11 +77,14 @@ export class Db implements Queryable {
   readonly guarded: pg.ClientConfig;
   /** The deadline of one call (run()): the query timeout and its grace. */
   readonly callTimeoutMs: number;
+  /** See PostgresOptions. */
+  readonly partitionIntervalMs: number;
   private readonly listeners = new Listeners();
 
   constructor(options: PostgresOptions) {
     const { connectionString, schema } = parseDatabaseUrl(options.url);
     this.schema = schema;
+    this.partitionIntervalMs = options.partitionIntervalMs ?? 86_400_000;
     this.channel = changeChannel(schema);
     const queryTimeoutMs = options.queryTimeoutMs ?? 5_000;
     this.callTimeoutMs = queryTimeoutMs + GRACE_MS;

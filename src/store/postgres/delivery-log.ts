@@ -12,9 +12,17 @@ export async function listDeliveries(db: Db, webhookId: string, filter: Delivery
   const conditions = ['d.webhook_id = $1'];
   if (filter.status) conditions.push(`d.status = $${args.push(filter.status)}`);
   if (filter.event) conditions.push(`e.event = $${args.push(filter.event)}`);
-  const from = `FROM deliveries d JOIN events e ON e.id = d.event_id WHERE ${conditions.join(' AND ')}`;
-  const { rows } = await db.query(`SELECT d.*, e.event, e.test ${from} ORDER BY d.created DESC, d.seq DESC LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
-    [...args, page.pageLength, (page.page - 1) * page.pageLength]);
+  // events is partitioned by time and a delivery's event found by id alone (a replay's is older
+  // than the delivery): each lookup probes every partition's index. So the page is cut from
+  // deliveries first and only its rows look up their events; without an event filter the total
+  // needs no events at all (every delivery has its event).
+  const from = filter.event
+    ? `FROM deliveries d JOIN events e ON e.id = d.event_id WHERE ${conditions.join(' AND ')}`
+    : `FROM deliveries d WHERE ${conditions.join(' AND ')}`;
+  const { rows } = await db.query(`SELECT d.*, e.event, e.test FROM (
+      SELECT d.* ${from} ORDER BY d.created DESC, d.seq DESC LIMIT $${args.length + 1} OFFSET $${args.length + 2}
+    ) d JOIN events e ON e.id = d.event_id ORDER BY d.created DESC, d.seq DESC`,
+  [...args, page.pageLength, (page.page - 1) * page.pageLength]);
   const total = (await db.query(`SELECT count(*) AS total ${from}`, args)).rows[0]!.total;
   return { deliveries: rows.map(deliveryFrom), total };
 }
@@ -43,8 +51,12 @@ export async function webhookStats(db: Db, webhookIds: readonly string[], since:
   return all;
 }
 
-export async function listAttempts(db: Db, deliveryId: string): Promise<Attempt[]> {
-  const { rows } = await db.query('SELECT * FROM attempts WHERE delivery_id = $1 ORDER BY attempted_at, seq', [deliveryId]);
+export async function listAttempts(db: Db, deliveryId: string, created?: number): Promise<Attempt[]> {
+  // With the delivery's creation time, the one partition of attempts that holds them (the
+  // planner prunes the others); without it, each partition's attempts_by_delivery is probed.
+  const { rows } = created === undefined
+    ? await db.query('SELECT * FROM attempts WHERE delivery_id = $1 ORDER BY attempted_at, seq', [deliveryId])
+    : await db.query('SELECT * FROM attempts WHERE delivery_id = $1 AND delivery_created = $2 ORDER BY attempted_at, seq', [deliveryId, created]);
   return rows.map(attemptFrom);
 }
 

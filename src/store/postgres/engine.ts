@@ -110,10 +110,11 @@ export function recordOutcomes(db: Db, outcomes: Outcome[], now: number, policy:
           last_chance = d.retry_requested > o.attempted_at AND o.status <> 'pending', retry_requested = 0,
           last_status_code = o.status_code, last_modified = $9
         FROM o WHERE d.id = o.id
-        RETURNING d.id, d.webhook_id
+        RETURNING d.id, d.webhook_id, d.created
       ), logged AS (
-        INSERT INTO attempts (delivery_id, webhook_id, attempted_at, status_code, duration_ms, error, response_body, request_headers, response_headers)
-        SELECT o.id, u.webhook_id, o.attempted_at, o.status_code, o.duration_ms, o.error, o.response_body, o.request_headers, o.response_headers
+        -- In their delivery's partition (delivery_created: src/store/postgres/partition-migration.ts).
+        INSERT INTO attempts (delivery_id, webhook_id, delivery_created, attempted_at, status_code, duration_ms, error, response_body, request_headers, response_headers)
+        SELECT o.id, u.webhook_id, u.created, o.attempted_at, o.status_code, o.duration_ms, o.error, o.response_body, o.request_headers, o.response_headers
         FROM o JOIN updated u ON u.id = o.id
       )
       SELECT id FROM updated`, [

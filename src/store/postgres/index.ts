@@ -19,6 +19,7 @@ import * as membership from './membership.js';
 import * as portal from './portal.js';
 import { storeError } from './errors.js';
 import { MIGRATIONS } from './migrations.js';
+import * as partitions from './partitions.js';
 import * as rateLimits from './rate-limits.js';
 import * as retention from './retention.js';
 import { searchDeliveries } from './search-deliveries.js';
@@ -53,9 +54,12 @@ export class PostgresStore implements Store {
   async migrate(): Promise<Migrated> {
     const db = new pg.Client(this.db.connection);
     db.on('error', () => {}); // the failing query rejects too
+    let migrated: Migrated;
     try {
       await db.connect();
       await db.query('BEGIN');
+      // The partitions' interval, for migration 13 (src/store/postgres/partition-migration.ts).
+      await db.query(`SELECT set_config('hookline.partition_interval_ms', $1, true)`, [String(this.db.partitionIntervalMs)]);
       // Every node starting at once waits here; the first migrates, the others find it done.
       await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hookline migrate ${this.schema}`]);
       await db.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
@@ -67,12 +71,17 @@ export class PostgresStore implements Store {
         await db.query('INSERT INTO hookline_migrations (version, applied) VALUES ($1, $2)', [i + 1, Date.now()]);
       }
       await db.query('COMMIT');
-      return { from, to: MIGRATIONS.length };
+      migrated = { from, to: MIGRATIONS.length };
     } catch (err) {
       throw storeError(err); // ending the connection rolls back
     } finally {
       await db.end().catch(() => {});
     }
+    // The intervals ahead, as every retention pass makes them, so that a node's first inserts land in theirs.
+    await partitions.ensurePartitions(this.db, Date.now(), this.db.partitionIntervalMs).catch((err) => {
+      throw storeError(err);
+    });
+    return migrated;
   }
 
   async close(): Promise<void> {
@@ -135,7 +144,7 @@ export class PostgresStore implements Store {
   getDelivery: DeliveryLog['getDelivery'] = (id) => log.getDelivery(this.db, id);
   getEvent: DeliveryLog['getEvent'] = (id) => log.getEvent(this.db, id);
   webhookStats: DeliveryLog['webhookStats'] = (webhookIds, since) => log.webhookStats(this.db, webhookIds, since);
-  listAttempts: DeliveryLog['listAttempts'] = (deliveryId) => log.listAttempts(this.db, deliveryId);
+  listAttempts: DeliveryLog['listAttempts'] = (deliveryId, created) => log.listAttempts(this.db, deliveryId, created);
   retryDelivery: DeliveryLog['retryDelivery'] = (id, now) => log.retryDelivery(this.db, id, now);
   recoverDeliveries: DeliveryLog['recoverDeliveries'] = (webhookId, since, now) => log.recoverDeliveries(this.db, webhookId, since, now);
 
@@ -149,6 +158,8 @@ export class PostgresStore implements Store {
   purgeEvents: Retention['purgeEvents'] = (before, limit) => retention.purgeEvents(this.db, before, limit);
   purgeIdempotencyKeys: Retention['purgeIdempotencyKeys'] = (before, limit) => retention.purgeIdempotencyKeys(this.db, before, limit);
   purgeSessions: Retention['purgeSessions'] = (now) => retention.purgeSessions(this.db, now);
+  preparePartitions: Retention['preparePartitions'] = (now) => partitions.ensurePartitions(this.db, now, this.db.partitionIntervalMs);
+  dropPartitions: Retention['dropPartitions'] = (before) => partitions.dropPartitions(this.db, before);
 
   appendAudit: Audit['appendAudit'] = (entry) => audit.appendAudit(this.db, entry);
   listAudit: Audit['listAudit'] = (accountId, page) => audit.listAudit(this.db, accountId, page);

@@ -5,6 +5,7 @@
 // The same tables as the embedded store's (src/store/sqlite/migrations.ts), in PostgreSQL's
 // dialect: times are BIGINT epoch milliseconds, and `seq` columns give the insertion order that
 // SQLite's rowid gives (ties between equal creation or due times).
+import { PARTITION_MIGRATION } from './partition-migration.js';
 
 export const MIGRATIONS: string[] = [
   /* 1: everything the embedded store's migrations 1 to 5 made */ `
@@ -374,4 +375,5 @@ CREATE INDEX attempts_by_webhook ON attempts(webhook_id, attempted_at) INCLUDE (
 -- span of that trace, whichever node makes it. NULL when tracing was off at intake.
 ALTER TABLE events ADD COLUMN traceparent TEXT;
 `,
+  /* 15: events, deliveries and attempts partitioned by time (src/store/postgres/partition-migration.ts); the last: it rebuilds the three tables from the catalog */ PARTITION_MIGRATION,
 ];

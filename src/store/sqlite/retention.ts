@@ -26,6 +26,15 @@ export function retention({ db }: Context): Retention {
         SELECT rowid FROM idempotency_keys WHERE created < ? ORDER BY created LIMIT ?)`).run(before, limit).changes;
     },
 
+    // One node, one file: its tables are not partitioned, and the batch purge is its retention.
+    async preparePartitions() {
+      return 0;
+    },
+
+    async dropPartitions() {
+      return { dropped: 0, kept: 0 };
+    },
+
     async purgeSessions(now) {
       const links = statement(db, 'DELETE FROM portal_tokens WHERE expires <= ?').run(now).changes;
       return links + statement(db, 'DELETE FROM sessions WHERE expires <= ?').run(now).changes;

@@ -1,0 +1,324 @@
+// npm run bench -- --store postgres --only scale: PostgreSQL at platform scale (issue 18). Builds
+// a month of finished deliveries (10,000,000 by default, bulk-generated in SQL, not sent) with
+// their events and attempts in two schemas: the partitioned layout of today (migration 13) and
+// the layout before it (migrations 1 to 12, one table each). Then measures one day's retention
+// in each (seconds, WAL bytes), the delivery list's p99 (first page, page 1,000) through the API
+// and at the store, get-by-id and attempts, the drain of a live backlog with and without a
+// retention pass running, and, last, migration 13 itself on the old layout (the upgrade's cost).
+// WAL is the server's (pg_current_wal_lsn before and after): other sessions on the same server
+// add theirs, which the figures then include.
+
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+
+const DAY = 86_400_000;
+/** Days of rows: a 30-day window and the two days past it that retention is measured on. */
+const DAYS = 32;
+const WINDOW_MS = 30 * DAY;
+/** Bulk webhooks the month's deliveries are spread over (each event goes to 3 of them). */
+const WEBHOOKS = 100;
+const FANOUT = 3;
+/** Live load: webhooks, and events each, queued before the worker starts. */
+const LIVE = [10, 2_000];
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+
+/** Times `fn` `count` times in a row; p50/p99 in ms. */
+async function timed(count, fn) {
+  const ms = [];
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    await fn(i);
+    ms.push(performance.now() - t);
+  }
+  ms.sort((a, b) => a - b);
+  return { p50: percentile(ms, 50), p99: percentile(ms, 99), count };
+}
+
+/** The server's WAL position, to subtract. */
+async function walLsn(client) {
+  return (await client.query('SELECT pg_current_wal_lsn() AS lsn')).rows[0].lsn;
+}
+async function walSince(client, lsn) {
+  return Number((await client.query('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS n', [lsn])).rows[0].n);
+}
+
+/**
+ * The month's rows, in SQL: events spread evenly over DAYS days ending now, FANOUT deliveries
+ * each (finished: 95 % succeeded, 5 % failed after 3 attempts), one attempt per succeeded
+ * delivery and three per failed one. Ids ascend with time, as a run's would roughly.
+ */
+async function generate(client, { deliveries, start, partitioned, log }) {
+  const events = Math.ceil(deliveries / FANOUT);
+  const span = DAYS * DAY;
+  const t = performance.now();
+  await client.query(`INSERT INTO events (id, site_id, event, media_id, event_time, created)
+    SELECT 'evt_' || lpad(to_hex(n), 16, '0'), 'site_bulk', 'media_available', 'm' || (n % 200000), c, c
+    FROM generate_series(0, $1::bigint - 1) n, LATERAL (SELECT $2::bigint + (n * $3::bigint / $1::bigint) AS c) t`, [events, start, span]);
+  log(`events ${events} in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+  const t2 = performance.now();
+  await client.query(`INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, due_at, last_status_code, created, last_modified)
+    SELECT 'msg_' || lpad(to_hex(n * ${FANOUT} + k), 24, '0'), 'evt_' || lpad(to_hex(n), 16, '0'), w.ids[1 + ((n * ${FANOUT} + k) % ${WEBHOOKS})],
+      CASE WHEN (n + k) % 20 = 0 THEN 'failed' ELSE 'succeeded' END, CASE WHEN (n + k) % 20 = 0 THEN 3 ELSE 1 END, NULL,
+      CASE WHEN (n + k) % 20 = 0 THEN 500 ELSE 200 END, c, c + 1000
+    FROM (SELECT array_agg(id ORDER BY id) AS ids FROM webhooks WHERE name = 'bulk') w,
+      generate_series(0, $1::bigint - 1) n, generate_series(0, ${FANOUT - 1}) k,
+      LATERAL (SELECT $2::bigint + (n * $3::bigint / $1::bigint) AS c) t`, [events, start, span]);
+  log(`deliveries ${events * FANOUT} in ${((performance.now() - t2) / 1000).toFixed(0)} s`);
+  const t3 = performance.now();
+  await client.query(`INSERT INTO attempts (delivery_id, ${partitioned ? 'delivery_created, ' : ''}attempted_at, status_code, duration_ms, response_body)
+    SELECT d.id, ${partitioned ? 'd.created, ' : ''}d.created + a * 60000, d.last_status_code, 40, CASE WHEN d.last_status_code = 200 THEN 'ok' ELSE 'upstream error' END
+    FROM deliveries d, generate_series(1, 3) a WHERE a <= d.attempts`);
+  log(`attempts in ${((performance.now() - t3) / 1000).toFixed(0)} s`);
+  // As autovacuum would have by then: statistics, and the visibility map that index-only scans use.
+  await client.query('VACUUM ANALYZE events, deliveries, attempts');
+}
+
+/** Partitions for the month's days, named and bounded as src/store/postgres/partitions.ts makes them. */
+async function pastPartitions(client, start) {
+  for (let from = Math.floor(start / DAY) * DAY; from < Math.floor(Date.now() / DAY) * DAY; from += DAY) {
+    const iso = new Date(from).toISOString();
+    const suffix = `_p${iso.slice(0, 10).replaceAll('-', '')}_0000`;
+    for (const table of ['events', 'deliveries', 'attempts']) {
+      await client.query(`CREATE TABLE IF NOT EXISTS ${table}${suffix} PARTITION OF ${table} FOR VALUES FROM (${from}) TO (${from + DAY})`);
+    }
+  }
+}
+
+/** The oldest `n`-th day's end: retention with `before` at it takes days 1 to n. */
+const dayEnd = (start, n) => (Math.floor(start / DAY) + n) * DAY;
+
+export async function scale({ quick, Server, Receiver, inParallel, rate, OPERATOR_KEY, ROOT }) {
+  const { default: pg } = await import('pg');
+  const { default: pino } = await import('pino');
+  const { PostgresStore } = await import(join(ROOT, 'dist/store/postgres/index.js'));
+  const { MIGRATIONS } = await import(join(ROOT, 'dist/store/postgres/migrations.js'));
+  const { Retention } = await import(join(ROOT, 'dist/maintenance/retention.js'));
+  const deliveries = Number(process.env.HOOKLINE_BENCH_SCALE_DELIVERIES) || (quick ? 300_000 : 10_000_000);
+  const base = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+  const urlOf = (schema) => `${base}${base.includes('?') ? '&' : '?'}schema=${schema}`;
+  const tag = Date.now();
+  const part = `bench_${tag}_partitioned`;
+  const flat = `bench_${tag}_unpartitioned`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  const log = (line) => process.stdout.write(`\n    ${line}`);
+  // Midnight (UTC), so that each day of rows is a whole partition.
+  const start = Math.floor((Date.now() - DAYS * DAY) / DAY) * DAY;
+  const env = { DATABASE_URL: urlOf(part), HOOKLINE_SECRET_KEY: randomBytes(32).toString('base64'), HOOKLINE_RETENTION: '3650d' };
+  const receiver = await Receiver.start();
+  const nodes = [];
+  const stores = [];
+  const result = { deliveries, days: DAYS, webhooks: WEBHOOKS, fanout: FANOUT };
+  try {
+    // ---- the partitioned layout: a node migrates it and makes the bulk webhooks through the API
+    const api = await Server.start({ env, args: ['--role', 'api'] });
+    nodes.push(api);
+    const endpoints = await Promise.all(Array.from({ length: 10 }, () => receiver.endpoint()));
+    await inParallel(WEBHOOKS, 16, (i) => api.call('POST', '/v2/webhooks/', {
+      metadata: { name: 'bulk', webhook_url: endpoints[i % 10].url, events: ['media_available'], site_ids: [api.account.siteId] },
+    }, api.account.key));
+    const p = new pg.Client({ connectionString: base, options: `-c search_path=${part}` });
+    await p.connect();
+    stores.push({ end: () => p.end() });
+    await p.query('SET maintenance_work_mem = \'256MB\'');
+    await pastPartitions(p, start);
+    log(`building ${deliveries.toLocaleString('en-US')} deliveries in ${part}`);
+    const built = performance.now();
+    await generate(p, { deliveries, start, partitioned: true, log });
+    result.buildSeconds = (performance.now() - built) / 1000;
+
+    // ---- the layout before migration 13, with the same rows
+    const f = new pg.Client({ connectionString: base, options: `-c search_path=${flat}` });
+    await f.connect();
+    stores.push({ end: () => f.end() });
+    await f.query(`CREATE SCHEMA ${flat}`);
+    await f.query('CREATE TABLE hookline_migrations (version INTEGER PRIMARY KEY, applied BIGINT NOT NULL)');
+    for (let i = 0; i < MIGRATIONS.length - 1; i++) {
+      await f.query(MIGRATIONS[i]);
+      await f.query('INSERT INTO hookline_migrations VALUES ($1, 0)', [i + 1]);
+    }
+    const copied = performance.now();
+    for (const table of ['accounts', 'sites', 'webhooks', 'subscriptions', 'events', 'deliveries']) {
+      await f.query(`INSERT INTO ${table} OVERRIDING SYSTEM VALUE SELECT * FROM ${part}.${table}`);
+    }
+    await f.query(`INSERT INTO attempts OVERRIDING SYSTEM VALUE SELECT delivery_id, seq, attempted_at, status_code, duration_ms, error, response_body, request_headers, response_headers FROM ${part}.attempts`);
+    await f.query('VACUUM ANALYZE events, deliveries, attempts');
+    log(`copied to ${flat} in ${((performance.now() - copied) / 1000).toFixed(0)} s`);
+    const count = async (c) => (await c.query(`SELECT (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM deliveries) AS d, (SELECT count(*) FROM attempts) AS a,
+      pg_size_pretty(pg_database_size(current_database())) AS db`)).rows[0];
+    result.rows = await count(p);
+    result.sizeBytes = {
+      partitioned: Number((await p.query(`SELECT sum(pg_total_relation_size(c.oid)) AS n FROM pg_class c WHERE c.relnamespace = '${part}'::regnamespace AND c.relkind = 'r'`)).rows[0].n),
+      unpartitioned: Number((await f.query(`SELECT sum(pg_total_relation_size(c.oid)) AS n FROM pg_class c WHERE c.relnamespace = '${flat}'::regnamespace AND c.relkind = 'r'`)).rows[0].n),
+    };
+    log(`rows ${JSON.stringify(result.rows)}; bytes ${JSON.stringify(result.sizeBytes)}`);
+
+    // ---- one day's retention, each layout: the oldest day goes
+    const partStore = new PostgresStore({ url: urlOf(part), poolSize: 4, queryTimeoutMs: 3_600_000 });
+    const flatStore = new PostgresStore({ url: urlOf(flat), poolSize: 4, queryTimeoutMs: 3_600_000 });
+    stores.push(partStore, flatStore);
+    const quiet = pino({ level: 'silent' });
+    // The old layout has no partitions to make or drop: its pass is the batch purge alone.
+    const batchOnly = Object.assign(Object.create(flatStore), { preparePartitions: async () => 0, dropPartitions: async () => ({ dropped: 0, kept: 0 }) });
+    const passAt = (store, before) => new Retention(store === flatStore ? batchOnly : store, { now: () => before + WINDOW_MS }, quiet, { dataMs: WINDOW_MS, idempotencyMs: DAY }).runOnce();
+    const day1 = dayEnd(start, 1);
+    const dayRows = Number((await p.query('SELECT count(*) AS n FROM deliveries WHERE created < $1', [day1])).rows[0].n);
+    let lsn = await walLsn(admin);
+    let t = performance.now();
+    await passAt(flatStore, day1);
+    result.retentionBatch = { seconds: (performance.now() - t) / 1000, walBytes: await walSince(admin, lsn), deliveries: dayRows };
+    log(`batch purge of one day (${dayRows} deliveries): ${JSON.stringify(result.retentionBatch)}`);
+    lsn = await walLsn(admin);
+    t = performance.now();
+    await passAt(partStore, day1);
+    result.retentionPartition = { seconds: (performance.now() - t) / 1000, walBytes: await walSince(admin, lsn), deliveries: dayRows };
+    log(`partition drop of one day: ${JSON.stringify(result.retentionPartition)}`);
+    result.retentionLeft = Number((await p.query('SELECT count(*) AS n FROM deliveries WHERE created < $1', [day1])).rows[0].n)
+      + Number((await f.query('SELECT count(*) AS n FROM deliveries WHERE created < $1', [day1])).rows[0].n);
+
+    // ---- the delivery list, by webhook: through the API (the partitioned layout) and at the store (both)
+    const webhookIds = (await p.query(`SELECT id FROM webhooks WHERE name = 'bulk' ORDER BY id`)).rows.map((r) => r.id);
+    const hook = (i) => webhookIds[i % webhookIds.length];
+    const perWebhook = Math.floor(Number(result.rows.d) / WEBHOOKS);
+    const deep = Math.min(1_000, Math.floor(perWebhook / 10));
+    const get = (path) => api.call('GET', path, undefined, OPERATOR_KEY);
+    const samples = quick ? 50 : 200;
+    result.list = {
+      perWebhook,
+      deepPage: deep,
+      apiFirst: await timed(samples, (i) => get(`/v2/webhooks/${hook(i)}/deliveries/?page=1&page_length=10`)),
+      apiDeep: await timed(samples, (i) => get(`/v2/webhooks/${hook(i)}/deliveries/?page=${deep}&page_length=10`)),
+      storeFirst: await timed(samples, (i) => partStore.listDeliveries(hook(i), {}, { page: 1, pageLength: 10 })),
+      storeDeep: await timed(samples, (i) => partStore.listDeliveries(hook(i), {}, { page: deep, pageLength: 10 })),
+      unpartitionedFirst: await timed(samples, (i) => flatStore.listDeliveries(hook(i), {}, { page: 1, pageLength: 10 })),
+      unpartitionedDeep: await timed(samples, (i) => flatStore.listDeliveries(hook(i), {}, { page: deep, pageLength: 10 })),
+    };
+    const someIds = (await p.query(`SELECT id FROM deliveries TABLESAMPLE SYSTEM (1) LIMIT ${samples}`)).rows.map((r) => r.id);
+    result.byId = {
+      apiDelivery: await timed(someIds.length, (i) => get(`/v2/deliveries/${someIds[i]}/`)),
+      storeDelivery: await timed(someIds.length, (i) => partStore.getDelivery(someIds[i])),
+      storeAttempts: await timed(someIds.length, (i) => partStore.listAttempts(someIds[i])),
+    };
+    log(`list ${JSON.stringify(result.list)}`);
+    log(`by id ${JSON.stringify(result.byId)}`);
+    // The plans, for the README: what each reads.
+    const plan = async (sql, values) => (await p.query(`EXPLAIN ${sql}`, values)).rows.map((r) => r['QUERY PLAN']).join('\n');
+    result.plans = {
+      listPage: await plan(`SELECT d.*, e.event, e.test FROM (SELECT d.* FROM deliveries d WHERE d.webhook_id = $1
+        ORDER BY d.created DESC, d.seq DESC LIMIT 10 OFFSET $2) d JOIN events e ON e.id = d.event_id ORDER BY d.created DESC, d.seq DESC`, [hook(0), (deep - 1) * 10]),
+      listTotal: await plan('SELECT count(*) AS total FROM deliveries d WHERE d.webhook_id = $1', [hook(0)]),
+      loadDue: await plan(`SELECT id FROM deliveries WHERE webhook_id = $1 AND status = 'pending' AND due_at <= $2 ORDER BY due_at, seq LIMIT 100`, [hook(0), Date.now()]),
+      dropCheck: await plan(`SELECT EXISTS (SELECT 1 FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.replay AND d.created >= $1) AS replayed`, [Date.now()]),
+      getDelivery: await plan('SELECT d.*, e.event, e.test FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1', [someIds[0]]),
+      attempts: await plan('SELECT * FROM attempts WHERE delivery_id = $1 ORDER BY attempted_at, seq', [someIds[0]]),
+    };
+
+    // ---- drain of a live backlog, without and with a retention pass (the next day's partitions dropped)
+    const live = await Promise.all(Array.from({ length: LIVE[0] }, () => receiver.endpoint()));
+    await inParallel(LIVE[0], 4, (i) => api.call('POST', '/v2/webhooks/', {
+      metadata: { name: 'live', webhook_url: live[i].url, events: ['media_updated'], site_ids: [api.account.siteId] },
+    }, api.account.key));
+    const drain = async (during) => {
+      const before = (await receiver.stats()).count;
+      await inParallel(LIVE[1], 8, (i) => api.report(`live${i}`, 'media_updated'));
+      const started = performance.now();
+      const worker = await Server.start({ env, args: ['--role', 'worker'], waitFor: /listening on http/ });
+      nodes.push(worker);
+      const extra = during ? during() : Promise.resolve();
+      await receiver.waitFor(before + LIVE[0] * LIVE[1], 600_000);
+      const ms = performance.now() - started;
+      const duringSeconds = await extra;
+      await worker.stop();
+      nodes.splice(nodes.indexOf(worker), 1);
+      return { deliveries: LIVE[0] * LIVE[1], seconds: ms / 1000, perSecond: rate(LIVE[0] * LIVE[1], ms), retentionSeconds: duringSeconds ?? null };
+    };
+    const baseline = await drain();
+    const withRetention = await drain(async () => {
+      const t0 = performance.now();
+      await passAt(partStore, dayEnd(start, 2));
+      return (performance.now() - t0) / 1000;
+    });
+    const withBatchPurge = await drain(async () => {
+      // For contrast: the same kind of pass on the old layout (same server, another schema).
+      const t0 = performance.now();
+      await passAt(flatStore, dayEnd(start, 2));
+      return (performance.now() - t0) / 1000;
+    });
+    result.drain = { baseline, withRetention, withBatchPurge, ratio: withRetention.perSecond / baseline.perSecond, batchRatio: withBatchPurge.perSecond / baseline.perSecond };
+    log(`drain ${JSON.stringify(result.drain)}`);
+
+    // ---- the upgrade: migration 13 on the old layout (one day fewer: two purged)
+    const upgradeRows = await count(f);
+    t = performance.now();
+    await flatStore.migrate();
+    const seconds = (performance.now() - t) / 1000;
+    const million = (Number(upgradeRows.e) + Number(upgradeRows.d) + Number(upgradeRows.a)) / 1e6;
+    result.upgrade = { seconds, rows: upgradeRows, secondsPerMillionRows: seconds / million };
+    log(`upgrade ${JSON.stringify(result.upgrade)}\n  `);
+    return result;
+  } finally {
+    await receiver.stop();
+    for (const node of nodes.reverse()) await node.stop();
+    for (const s of stores) await (s.close ?? s.end).call(s).catch(() => {});
+    if (!process.env.HOOKLINE_BENCH_SCALE_KEEP) {
+      await admin.query(`DROP SCHEMA IF EXISTS ${part} CASCADE`);
+      await admin.query(`DROP SCHEMA IF EXISTS ${flat} CASCADE`);
+    }
+    await admin.end();
+  }
+}
+
+/**
+ * The embedded store's retention (npm run bench -- --only retention_sqlite): `deliveries` finished
+ * deliveries over DAYS days (events, attempts as above) in a SQLite file, then one day's batch
+ * purge, as the Retention pass runs it (batches of 500, each its own transaction).
+ */
+export async function sqliteRetention({ quick, ROOT }) {
+  const { default: pino } = await import('pino');
+  const { mkdtempSync, rmSync, statSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { SqliteStore } = await import(join(ROOT, 'dist/store/sqlite/index.js'));
+  const { Retention } = await import(join(ROOT, 'dist/maintenance/retention.js'));
+  const deliveries = Number(process.env.HOOKLINE_BENCH_SCALE_DELIVERIES) || (quick ? 300_000 : 3_000_000);
+  const dataDir = mkdtempSync(join(tmpdir(), 'hookline-bench-sqlite-'));
+  const store = new SqliteStore({ dataDir, synchronous: 'FULL' });
+  try {
+    const db = store.db;
+    const start = Math.floor((Date.now() - DAYS * DAY) / DAY) * DAY;
+    const events = Math.ceil(deliveries / FANOUT);
+    const t = performance.now();
+    db.exec(`INSERT INTO accounts (id, name, created) VALUES ('acct_bulk', 'bulk', 0)`);
+    db.exec(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${WEBHOOKS - 1})
+      INSERT INTO webhooks (id, account_id, name, description, webhook_url, site_ids, events, secret, created, last_modified)
+      SELECT 'hook_' || i, 'acct_bulk', 'bulk', '', 'http://127.0.0.1:9/', '[]', '[]', 's', 0, 0 FROM n`);
+    const insert = db.transaction(() => {
+      db.exec(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${events - 1})
+        INSERT INTO events (id, site_id, event, media_id, event_time, created)
+        SELECT printf('evt_%016x', i), 'site_bulk', 'media_available', 'm' || (i % 200000), c, c FROM (SELECT i, ${start} + (i * ${DAYS * DAY} / ${events}) AS c FROM n)`);
+      db.exec(`INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, due_at, last_status_code, created, last_modified)
+        SELECT printf('msg_%024x', e.rowid * ${FANOUT} + k.k), e.id, 'hook_' || ((e.rowid * ${FANOUT} + k.k) % ${WEBHOOKS}),
+          CASE WHEN (e.rowid + k.k) % 20 = 0 THEN 'failed' ELSE 'succeeded' END, CASE WHEN (e.rowid + k.k) % 20 = 0 THEN 3 ELSE 1 END, NULL,
+          CASE WHEN (e.rowid + k.k) % 20 = 0 THEN 500 ELSE 200 END, e.created, e.created + 1000
+        FROM events e, (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2) k`);
+      db.exec(`INSERT INTO attempts (delivery_id, attempted_at, status_code, duration_ms, response_body)
+        SELECT d.id, d.created + a.a * 60000, d.last_status_code, 40, 'ok'
+        FROM deliveries d, (SELECT 1 AS a UNION ALL SELECT 2 UNION ALL SELECT 3) a WHERE a.a <= d.attempts`);
+    });
+    insert();
+    db.exec('ANALYZE');
+    const buildSeconds = (performance.now() - t) / 1000;
+    const file = join(dataDir, 'hookline.db');
+    const bytes = statSync(file).size;
+    const before = (Math.floor(start / DAY) + 1) * DAY;
+    const dayRows = db.prepare('SELECT count(*) AS n FROM deliveries WHERE created < ?').get(before).n;
+    const t2 = performance.now();
+    await new Retention(store, { now: () => before + 30 * DAY }, pino({ level: 'silent' }), { dataMs: 30 * DAY, idempotencyMs: DAY }).runOnce();
+    const seconds = (performance.now() - t2) / 1000;
+    const left = db.prepare('SELECT count(*) AS n FROM deliveries WHERE created < ?').get(before).n;
+    return { deliveries, buildSeconds, bytes, bytesPerDelivery: bytes / deliveries, day: { deliveries: dayRows, seconds, perSecond: dayRows / seconds, left } };
+  } finally {
+    await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
