@@ -178,35 +178,37 @@ describe.runIf(TEST_STORE === 'postgres')('partitions (postgres)', () => {
         await schemaQuery(old, MIGRATIONS[i]!);
         await schemaQuery(old, 'INSERT INTO hookline_migrations (version, applied) VALUES ($1, 0)', [i + 1]);
       }
-      // What another migration before this one might have added: a column with its default, a
-      // column of attempts with a foreign key to webhooks, a partial index, a unique index.
-      await schemaQuery(old, `ALTER TABLE events ADD COLUMN traceparent TEXT DEFAULT 'none';
-        ALTER TABLE attempts ADD COLUMN webhook_id TEXT REFERENCES webhooks(id) ON DELETE CASCADE;
-        CREATE INDEX attempts_by_webhook ON attempts (webhook_id, attempted_at) WHERE status_code >= 500;
+      // Besides what the migrations before it added (events.traceparent, attempts.webhook_id and
+      // its index), what another one might add: a column with its default, a column of attempts
+      // with a foreign key to webhooks, a partial index, a unique index.
+      await schemaQuery(old, `ALTER TABLE events ADD COLUMN probe TEXT DEFAULT 'none';
+        ALTER TABLE attempts ADD COLUMN probe_webhook_id TEXT REFERENCES webhooks(id) ON DELETE CASCADE;
+        CREATE INDEX attempts_probe ON attempts (probe_webhook_id, attempted_at) WHERE status_code >= 500;
         CREATE UNIQUE INDEX events_by_site_media ON events (site_id, media_id, id);
         INSERT INTO accounts VALUES ('acct0001', 'a', 0);
         INSERT INTO webhooks (id, account_id, name, description, webhook_url, site_ids, events, secret, created, last_modified)
           VALUES ('hook0001', 'acct0001', 'h', '', 'http://127.0.0.1:9/', '[]', '[]', 's', 0, 0);
-        INSERT INTO events (id, site_id, event, media_id, event_time, created, traceparent) VALUES ('evt_1', 'site0001', 'media_available', 'm1', 0, ${T0}, '00-abc');
+        INSERT INTO events (id, site_id, event, media_id, event_time, created, traceparent, probe) VALUES ('evt_1', 'site0001', 'media_available', 'm1', 0, ${T0}, '00-abc', 'p');
         INSERT INTO events (id, site_id, event, event_time, created) VALUES ('evt_2', 'site0001', 'media_available', 0, ${T0 - 40 * DAY});
         INSERT INTO deliveries (id, event_id, webhook_id, status, due_at, created, last_modified) VALUES
           ('msg_1', 'evt_1', 'hook0001', 'pending', ${T0}, ${T0}, ${T0}), ('msg_2', 'evt_2', 'hook0001', 'succeeded', NULL, ${T0 - 40 * DAY}, 0);
-        INSERT INTO attempts (delivery_id, attempted_at, duration_ms, status_code, webhook_id) VALUES ('msg_2', ${T0 - 40 * DAY}, 1, 200, 'hook0001')`);
+        INSERT INTO attempts (delivery_id, attempted_at, duration_ms, status_code, webhook_id, probe_webhook_id) VALUES ('msg_2', ${T0 - 40 * DAY}, 1, 200, 'hook0001', 'hook0001')`);
       await upgraded.migrate();
       const q = (sql: string) => schemaQuery(old, sql);
       expect(await q(`SELECT relname FROM pg_class WHERE relname IN ('events', 'deliveries', 'attempts') AND relkind = 'p' AND relnamespace = '${old}'::regnamespace ORDER BY 1`))
         .toEqual([{ relname: 'attempts' }, { relname: 'deliveries' }, { relname: 'events' }]);
       // Rows, values and defaults as they were; each delivery's attempts in its partition.
-      expect(await q(`SELECT id, traceparent, created = ${T0} AS today FROM events ORDER BY id`)).toEqual([
-        { id: 'evt_1', traceparent: '00-abc', today: true }, { id: 'evt_2', traceparent: 'none', today: false }]);
-      expect(await q(`SELECT delivery_id, delivery_created, webhook_id FROM attempts`)).toEqual([{ delivery_id: 'msg_2', delivery_created: String(T0 - 40 * DAY), webhook_id: 'hook0001' }]);
+      expect(await q(`SELECT id, traceparent, probe, created = ${T0} AS today FROM events ORDER BY id`)).toEqual([
+        { id: 'evt_1', traceparent: '00-abc', probe: 'p', today: true }, { id: 'evt_2', traceparent: null, probe: 'none', today: false }]);
+      expect(await q(`SELECT delivery_id, delivery_created, webhook_id, probe_webhook_id FROM attempts`))
+        .toEqual([{ delivery_id: 'msg_2', delivery_created: String(T0 - 40 * DAY), webhook_id: 'hook0001', probe_webhook_id: 'hook0001' }]);
       await q(`INSERT INTO events (id, site_id, event, event_time, created) VALUES ('evt_3', 's', 'e', 0, ${T0})`);
-      expect(await q(`SELECT traceparent, feed_seq > 2 AS after FROM events WHERE id = 'evt_3'`)).toEqual([{ traceparent: 'none', after: true }]);
+      expect(await q(`SELECT probe, feed_seq > 2 AS after FROM events WHERE id = 'evt_3'`)).toEqual([{ probe: 'none', after: true }]);
       // Indexes (a unique one with the partition key appended) and the key to webhooks.
       const indexes = await q(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = '${old}' AND tablename IN ('events', 'attempts') ORDER BY 1`);
-      expect(indexes.map((r) => r.indexname)).toEqual(expect.arrayContaining(['attempts_by_webhook', 'events_by_site_media', 'events_feed', 'events_pkey']));
+      expect(indexes.map((r) => r.indexname)).toEqual(expect.arrayContaining(['attempts_by_webhook', 'attempts_probe', 'events_by_site_media', 'events_feed', 'events_pkey']));
       expect(indexes.find((r) => r.indexname === 'events_by_site_media')!.indexdef).toMatch(/UNIQUE INDEX .* \(site_id, media_id, id, created\)/);
-      expect(indexes.find((r) => r.indexname === 'attempts_by_webhook')!.indexdef).toMatch(/WHERE \(status_code >= 500\)/);
+      expect(indexes.find((r) => r.indexname === 'attempts_probe')!.indexdef).toMatch(/WHERE \(status_code >= 500\)/);
       expect(await upgraded.getDelivery('msg_1')).toMatchObject({ status: 'pending' });
       expect(await upgraded.listAttempts('msg_2')).toHaveLength(1);
       // The cascades the foreign keys between the three did, now triggers: a webhook takes its log with it.
