@@ -128,9 +128,9 @@ export function keptHeaders(headers: Record<string, string | string[] | undefine
     const value = Array.isArray(raw) ? raw.join(', ') : raw;
     left -= Buffer.byteLength(name);
     if (left <= 0) break;
-    const bytes = Buffer.from(value);
-    kept[name] = bytes.length <= left ? value : bytes.subarray(0, left).toString('utf8');
-    left -= bytes.length;
+    const size = Buffer.byteLength(value);
+    kept[name] = size <= left ? value : Buffer.from(value).subarray(0, left).toString('utf8');
+    left -= size;
     if (left <= 0) break;
   }
   return kept;
