@@ -3,7 +3,8 @@
 // their events and attempts in two schemas: the partitioned layout of today (migration 13) and
 // the layout before it (migrations 1 to 12, one table each). Then measures one day's retention
 // in each (seconds, WAL bytes), the delivery list's p99 (first page, page 1,000) through the API
-// and at the store, get-by-id and attempts, the drain of a live backlog with and without a
+// and at the store, the delivery search's p99 through the API (a webhook's, by media, everyone's;
+// first page and after 1,000 pages by cursor), get-by-id and attempts, the drain of a live backlog with and without a
 // retention pass running, and, last, migration 13 itself on the old layout (the upgrade's cost).
 // WAL is the server's (pg_current_wal_lsn before and after): other sessions on the same server
 // add theirs, which the figures then include.
@@ -274,14 +275,14 @@ export async function scale({ quick, Server, Receiver, inParallel, rate, OPERATO
       // The delivery search's three shapes, as src/store/postgres/search-deliveries.ts builds them (the operator's: no account).
       searchWebhookDeep: await plan(`SELECT l.* FROM (SELECT id FROM webhooks WHERE id = $1) w CROSS JOIN LATERAL (
           SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id
-          WHERE d.webhook_id = w.id AND (d.created, d.id) < ($2::bigint, $3::text) ORDER BY d.created DESC, d.id DESC LIMIT 101) l
+          WHERE d.webhook_id = w.id AND d.created <= $2::bigint AND (d.created, d.id) < ($2::bigint, $3::text) ORDER BY d.created DESC, d.id DESC LIMIT 101) l
         ORDER BY l.created DESC, l.id DESC LIMIT 101`, [hook(0), ...walked.split('.')]),
       searchMedia: await plan(`SELECT d.*, e.event FROM events e JOIN deliveries d ON d.event_id = e.id
         WHERE e.media_id = $1 ORDER BY d.created DESC, d.id DESC LIMIT 101`, [media[0].media_id]),
       searchMediaWebhook: await plan(`SELECT d.*, e.event FROM events e JOIN deliveries d ON d.event_id = e.id
         WHERE e.media_id = $1 AND d.webhook_id = $2 ORDER BY d.created DESC, d.id DESC LIMIT 101`, [media[0].media_id, media[0].webhook_id]),
       searchAllDeep: await plan(`SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id
-        WHERE (d.created, d.id) < ($1::bigint, $2::text) ORDER BY d.created DESC, d.id DESC LIMIT 101`, allCursor.split('.')),
+        WHERE d.created <= $1::bigint AND (d.created, d.id) < ($1::bigint, $2::text) ORDER BY d.created DESC, d.id DESC LIMIT 101`, allCursor.split('.')),
     };
 
     // ---- drain of a live backlog, without and with a retention pass (the next day's partitions dropped)
