@@ -669,6 +669,11 @@ function rows(results) {
     const l = s.list;
     const worst = Math.max(l.apiFirst.p99, l.apiDeep.p99);
     out.push(['scale list', `p99 page 1 ${fmt(l.apiFirst.p99, 1)} ms, page ${fmt(l.deepPage)} ${fmt(l.apiDeep.p99, 1)} ms (API); store ${fmt(l.storeFirst.p99, 1)} / ${fmt(l.storeDeep.p99, 1)} ms, unpartitioned ${fmt(l.unpartitionedFirst.p99, 1)} / ${fmt(l.unpartitionedDeep.p99, 1)} ms`, 'p99 < 50 ms', met(worst < 50)]);
+    const q = s.search;
+    const worstSearch = Math.max(q.webhookFirst.p99, q.webhookDeep.p99, q.media.p99, q.mediaWebhook.p99, q.allFirst.p99, q.allDeep.p99);
+    out.push(['scale search', `p99 (API, pages of ${fmt(q.pageLength)}) webhook page 1 ${fmt(q.webhookFirst.p99, 1)} ms, page ${fmt(q.webhookDeepSteps + 1)} by cursor ${fmt(q.webhookDeep.p99, 1)} ms; `
+      + `media_id ${fmt(q.media.p99, 1)} ms, media_id + webhook_id ${fmt(q.mediaWebhook.p99, 1)} ms (${fmt(q.deliveriesPerMedia, 1)} deliveries a media); `
+      + `no filter page 1 ${fmt(q.allFirst.p99, 1)} ms, page ${fmt(q.allDeepSteps + 1)} ${fmt(q.allDeep.p99, 1)} ms`, 'p99 < 50 ms', met(worstSearch < 50)]);
     out.push(['scale by id', `p99 GET delivery ${fmt(s.byId.apiDelivery.p99, 1)} ms; store ${fmt(s.byId.storeDelivery.p99, 1)} ms, attempts ${fmt(s.byId.storeAttempts.p99, 1)} ms`, '', '']);
     out.push(['scale drain', `ratio ${fmt(s.drain.ratio, 2)} (${fmt(s.drain.withRetention.perSecond)} vs ${fmt(s.drain.baseline.perSecond)}/s); during a batch purge ${fmt(s.drain.batchRatio, 2)}`, '≥ 0.9', met(s.drain.ratio >= 0.9)]);
     out.push(['scale upgrade', `migration 13: ${fmt(s.upgrade.seconds, 0)} s, ${fmt(s.upgrade.secondsPerMillionRows, 1)} s per million rows`, '', '']);

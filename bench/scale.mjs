@@ -3,7 +3,8 @@
 // their events and attempts in two schemas: the partitioned layout of today (migration 13) and
 // the layout before it (migrations 1 to 12, one table each). Then measures one day's retention
 // in each (seconds, WAL bytes), the delivery list's p99 (first page, page 1,000) through the API
-// and at the store, get-by-id and attempts, the drain of a live backlog with and without a
+// and at the store, the delivery search's p99 through the API (a webhook's, by media, everyone's;
+// first page and after 1,000 pages by cursor), get-by-id and attempts, the drain of a live backlog with and without a
 // retention pass running, and, last, migration 13 itself on the old layout (the upgrade's cost).
 // WAL is the server's (pg_current_wal_lsn before and after): other sessions on the same server
 // add theirs, which the figures then include.
@@ -18,6 +19,8 @@ const WINDOW_MS = 30 * DAY;
 /** Bulk webhooks the month's deliveries are spread over (each event goes to 3 of them). */
 const WEBHOOKS = 100;
 const FANOUT = 3;
+/** Events about each media on average: many media, a few events each, spread over the month. */
+const EVENTS_PER_MEDIA = 4;
 /** Live load: webhooks, and events each, queued before the worker starts. */
 const LIVE = [10, 2_000];
 
@@ -53,8 +56,8 @@ async function generate(client, { deliveries, start, partitioned, log }) {
   const span = DAYS * DAY;
   const t = performance.now();
   await client.query(`INSERT INTO events (id, site_id, event, media_id, event_time, created)
-    SELECT 'evt_' || lpad(to_hex(n), 16, '0'), 'site_bulk', 'media_available', 'm' || (n % 200000), c, c
-    FROM generate_series(0, $1::bigint - 1) n, LATERAL (SELECT $2::bigint + (n * $3::bigint / $1::bigint) AS c) t`, [events, start, span]);
+    SELECT 'evt_' || lpad(to_hex(n), 16, '0'), 'site_bulk', 'media_available', 'm' || (n % $4::bigint), c, c
+    FROM generate_series(0, $1::bigint - 1) n, LATERAL (SELECT $2::bigint + (n * $3::bigint / $1::bigint) AS c) t`, [events, start, span, Math.max(1, Math.floor(events / EVENTS_PER_MEDIA))]);
   log(`events ${events} in ${((performance.now() - t) / 1000).toFixed(0)} s`);
   const t2 = performance.now();
   await client.query(`INSERT INTO deliveries (id, event_id, webhook_id, status, attempts, due_at, last_status_code, created, last_modified)
@@ -202,6 +205,63 @@ export async function scale({ quick, Server, Receiver, inParallel, rate, OPERATO
     };
     log(`list ${JSON.stringify(result.list)}`);
     log(`by id ${JSON.stringify(result.byId)}`);
+
+    // ---- the delivery search (GET /v2/deliveries/), through the API as the operator: pages of
+    // 100 by cursor, a webhook's and everyone's, first and deep (the cursor walked there through
+    // the API), and by media_id, alone and with a webhook.
+    const PAGE = 100;
+    const search = (query) => get(`/v2/deliveries/?${new URLSearchParams({ page_length: String(PAGE), ...query })}`);
+    const walk = async (query, steps) => {
+      let cursor;
+      for (let i = 0; i < steps; i++) {
+        const page = await search(cursor ? { ...query, cursor } : query);
+        if (page.deliveries.length !== PAGE || !page.next_cursor) throw new Error(`search ${JSON.stringify(query)} ended at page ${i + 1}`);
+        cursor = page.next_cursor;
+      }
+      return cursor;
+    };
+    // The cursor after `steps` pages, read at the database: the walk's for the other webhooks.
+    const cursorAt = async (where, values, steps) => {
+      const { rows } = await p.query(`SELECT created, id FROM deliveries WHERE ${where} ORDER BY created DESC, id DESC OFFSET ${steps * PAGE - 1} LIMIT 1`, values);
+      return `${rows[0].created}.${rows[0].id}`;
+    };
+    const webhookLeft = Number((await p.query('SELECT count(*) AS n FROM deliveries WHERE webhook_id = $1', [hook(0)])).rows[0].n);
+    // A webhook holds about 97,000 deliveries once the oldest day is gone: its deepest full page when under 1,000.
+    const hookSteps = Math.min(1_000, Math.floor(webhookLeft / PAGE) - 1);
+    const allSteps = Math.min(1_000, Math.floor(Number(result.rows.d) / PAGE / 2));
+    let t0 = performance.now();
+    const walked = await walk({ webhook_id: hook(0) }, hookSteps);
+    const hookWalkSeconds = (performance.now() - t0) / 1000;
+    const deepHooks = 10;
+    const hookCursors = [walked];
+    for (let i = 1; i < deepHooks; i++) hookCursors.push(await cursorAt('webhook_id = $1', [hook(i)], hookSteps));
+    if (await cursorAt('webhook_id = $1', [hook(0)], hookSteps) !== walked) throw new Error('the walked cursor is not the database\'s');
+    t0 = performance.now();
+    const allCursor = await walk({}, allSteps);
+    const allWalkSeconds = (performance.now() - t0) / 1000;
+    // Media whose events (and so deliveries) are in the log, and a webhook each went to.
+    const media = (await p.query(`SELECT DISTINCT ON (e.media_id) e.media_id, d.webhook_id FROM events e TABLESAMPLE SYSTEM (1)
+      JOIN deliveries d ON d.event_id = e.id WHERE e.created >= $1 ORDER BY e.media_id LIMIT ${samples}`, [day1])).rows;
+    const perMedia = Number((await p.query(`SELECT count(*) AS n FROM events e JOIN deliveries d ON d.event_id = e.id WHERE e.media_id = ANY($1)`,
+      [media.map((m) => m.media_id)])).rows[0].n) / media.length;
+    const found = { media: 0, mediaWebhook: 0 };
+    result.search = {
+      pageLength: PAGE,
+      webhookDeepSteps: hookSteps,
+      webhookLeft,
+      allDeepSteps: allSteps,
+      walkSeconds: { webhook: hookWalkSeconds, all: allWalkSeconds },
+      deliveriesPerMedia: perMedia,
+      webhookFirst: await timed(samples, (i) => search({ webhook_id: hook(i) })),
+      webhookDeep: await timed(samples, (i) => search({ webhook_id: hook(i % deepHooks), cursor: hookCursors[i % deepHooks] })),
+      media: await timed(media.length, async (i) => { found.media += (await search({ media_id: media[i].media_id })).deliveries.length; }),
+      mediaWebhook: await timed(media.length, async (i) => { found.mediaWebhook += (await search({ media_id: media[i].media_id, webhook_id: media[i].webhook_id })).deliveries.length; }),
+      allFirst: await timed(samples, () => search({})),
+      allDeep: await timed(samples, () => search({ cursor: allCursor })),
+    };
+    result.search.found = { media: found.media / media.length, mediaWebhook: found.mediaWebhook / media.length };
+    if (found.media === 0 || found.mediaWebhook === 0) throw new Error('the media search found nothing');
+    log(`search ${JSON.stringify(result.search)}`);
     // The plans, for the README: what each reads.
     const plan = async (sql, values) => (await p.query(`EXPLAIN ${sql}`, values)).rows.map((r) => r['QUERY PLAN']).join('\n');
     result.plans = {
@@ -212,6 +272,17 @@ export async function scale({ quick, Server, Receiver, inParallel, rate, OPERATO
       dropCheck: await plan(`SELECT EXISTS (SELECT 1 FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.replay AND d.created >= $1) AS replayed`, [Date.now()]),
       getDelivery: await plan('SELECT d.*, e.event, e.test FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1', [someIds[0]]),
       attempts: await plan('SELECT * FROM attempts WHERE delivery_id = $1 ORDER BY attempted_at, seq', [someIds[0]]),
+      // The delivery search's three shapes, as src/store/postgres/search-deliveries.ts builds them (the operator's: no account).
+      searchWebhookDeep: await plan(`SELECT l.* FROM (SELECT id FROM webhooks WHERE id = $1) w CROSS JOIN LATERAL (
+          SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id
+          WHERE d.webhook_id = w.id AND d.created <= $2::bigint AND (d.created, d.id) < ($2::bigint, $3::text) ORDER BY d.created DESC, d.id DESC LIMIT 101) l
+        ORDER BY l.created DESC, l.id DESC LIMIT 101`, [hook(0), ...walked.split('.')]),
+      searchMedia: await plan(`SELECT d.*, e.event FROM events e JOIN deliveries d ON d.event_id = e.id
+        WHERE e.media_id = $1 ORDER BY d.created DESC, d.id DESC LIMIT 101`, [media[0].media_id]),
+      searchMediaWebhook: await plan(`SELECT d.*, e.event FROM events e JOIN deliveries d ON d.event_id = e.id
+        WHERE e.media_id = $1 AND d.webhook_id = $2 ORDER BY d.created DESC, d.id DESC LIMIT 101`, [media[0].media_id, media[0].webhook_id]),
+      searchAllDeep: await plan(`SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id
+        WHERE d.created <= $1::bigint AND (d.created, d.id) < ($1::bigint, $2::text) ORDER BY d.created DESC, d.id DESC LIMIT 101`, allCursor.split('.')),
     };
 
     // ---- drain of a live backlog, without and with a retention pass (the next day's partitions dropped)

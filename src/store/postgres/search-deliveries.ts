@@ -17,7 +17,12 @@ export async function searchDeliveries(db: Db, asked: DeliverySearch): Promise<D
   if (search.statusCode !== undefined) checks.push(`d.last_status_code = ${arg(search.statusCode)}`);
   if (search.since !== undefined) checks.push(`d.created >= ${arg(search.since)}`);
   if (search.until !== undefined) checks.push(`d.created < ${arg(search.until)}`);
-  if (search.after !== undefined) checks.push(`(d.created, d.id) < (${arg(search.after.created)}::bigint, ${arg(search.after.id)}::text)`);
+  if (search.after !== undefined) {
+    // The row comparison walks the index; the plain bound beside it, which it implies, is what
+    // lets the planner prune the partitions newer than the cursor (it cannot from a row comparison).
+    const created = arg(search.after.created);
+    checks.push(`d.created <= ${created}::bigint`, `(d.created, d.id) < (${created}::bigint, ${arg(search.after.id)}::text)`);
+  }
   const limit = arg(search.limit);
   const order = `ORDER BY d.created DESC, d.id DESC LIMIT ${limit}`;
 
