@@ -58,7 +58,7 @@ export class PostgresStore implements Store {
     try {
       await db.connect();
       await db.query('BEGIN');
-      // The partitions' interval, for migration 13 (src/store/postgres/partition-migration.ts).
+      // The partitions' interval, for migration 15 (src/store/postgres/partition-migration.ts).
       await db.query(`SELECT set_config('hookline.partition_interval_ms', $1, true)`, [String(this.db.partitionIntervalMs)]);
       // Every node starting at once waits here; the first migrates, the others find it done.
       await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hookline migrate ${this.schema}`]);

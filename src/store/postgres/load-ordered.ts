@@ -2,7 +2,7 @@
 // PostgreSQL: its due deliveries in insertion order (seq), so that the owner meets each key's
 // deliveries in the order they were written, less those behind an earlier pending delivery of
 // their key that is not due yet (it holds the key while it waits for its retry). Both walks are
-// on the partial indexes of migration 10, which hold the ordered webhooks' pending deliveries only.
+// on the partial indexes of migration 12, which hold the ordered webhooks' pending deliveries only.
 import type { PendingDelivery } from '../types.js';
 import type { Db } from './db.js';
 import { pendingFrom } from './engine.js';

@@ -1,4 +1,4 @@
-// Migration 13 of PostgreSQL's schema (src/store/postgres/migrations.ts), in a file of its own
+// Migration 15 of PostgreSQL's schema (src/store/postgres/migrations.ts), in a file of its own
 // for its length: events, deliveries and attempts become tables partitioned by time, rebuilt from
 // what the catalog says of them when it runs (README, "Partitions").
 

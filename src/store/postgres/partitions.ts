@@ -1,4 +1,4 @@
-// The partitions of events, deliveries and attempts on PostgreSQL (migration 13): made ahead of
+// The partitions of events, deliveries and attempts on PostgreSQL (migration 15): made ahead of
 // time by the nodes, and dropped whole by retention once past the window. Every node runs both
 // (src/maintenance/retention.ts) under one advisory lock taken with pg_try_advisory_xact_lock:
 // a node that finds it held leaves the work to the one holding it, so two nodes never race to

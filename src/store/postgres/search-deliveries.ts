@@ -1,6 +1,6 @@
 // The delivery search on PostgreSQL (GET /v2/deliveries/): one page of the deliveries that match,
 // newest first, from a cursor, each page a walk along an index from where the last one ended
-// (migration 10), never an OFFSET: a page deep in the log costs what the first does.
+// (migration 13), never an OFFSET: a page deep in the log costs what the first does.
 import { deliveryFrom } from '../rows.js';
 import { tightestBound } from '../search.js';
 import type { Delivery, DeliverySearch } from '../types.js';

@@ -1,6 +1,6 @@
 // A webhook's health over time on PostgreSQL (GET /v2/webhooks/{id}/stats/): its attempts in a
 // window, counted per bucket (an hour, a day) and their durations' percentiles, aggregated by the
-// database along attempts_by_webhook (migration 10).
+// database along attempts_by_webhook (migration 13).
 import type { HistoryWindow, WebhookHistory } from '../types.js';
 import type { Db } from './db.js';
 

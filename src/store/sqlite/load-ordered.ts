@@ -3,7 +3,7 @@
 // insertion order), so that the owner meets each key's deliveries in the order they were
 // committed, less those behind an earlier pending delivery of their key that is not due yet (it
 // holds the key while it waits for its retry). Both walks are on the partial indexes of
-// migration 13, which hold the ordered webhooks' pending deliveries only.
+// migration 15, which hold the ordered webhooks' pending deliveries only.
 import type Database from 'better-sqlite3';
 import type { Row } from '../rows.js';
 import type { PendingDelivery } from '../types.js';

@@ -1,6 +1,6 @@
 // The delivery search on the embedded store (GET /v2/deliveries/): one page of the deliveries
 // that match, newest first, from a cursor, each page a walk along an index from where the last
-// one ended (migration 13), never an OFFSET: a page deep in the log costs what the first does.
+// one ended (migration 16), never an OFFSET: a page deep in the log costs what the first does.
 import { deliveryFrom, type Row } from '../rows.js';
 import type { DeliveryInsights } from '../ports.js';
 import { tightestBound } from '../search.js';

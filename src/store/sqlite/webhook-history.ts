@@ -1,6 +1,6 @@
 // A webhook's health over time on the embedded store (GET /v2/webhooks/{id}/stats/): its attempts
 // in a window, counted per bucket (an hour, a day) and their durations' percentiles, aggregated by
-// SQLite along attempts_by_webhook (migration 13).
+// SQLite along attempts_by_webhook (migration 16).
 import type { Row } from '../rows.js';
 import type { DeliveryInsights } from '../ports.js';
 import { statement, type Context } from './statement.js';
