@@ -5,7 +5,7 @@
 // in each (seconds, WAL bytes), the delivery list's p99 (first page, page 1,000) through the API
 // and at the store, the delivery search's p99 through the API (a webhook's, by media, everyone's;
 // first page and after 1,000 pages by cursor), get-by-id and attempts, the drain of a live backlog with and without a
-// retention pass running, and, last, migration 13 itself on the old layout (the upgrade's cost).
+// retention pass running (rounds of drains, medians of their ratios), and, last, migration 13 itself on the old layout (the upgrade's cost).
 // WAL is the server's (pg_current_wal_lsn before and after): other sessions on the same server
 // add theirs, which the figures then include.
 
@@ -22,7 +22,9 @@ const FANOUT = 3;
 /** Events about each media on average: many media, a few events each, spread over the month. */
 const EVENTS_PER_MEDIA = 4;
 /** Live load: webhooks, and events each, queued before the worker starts. */
-const LIVE = [10, 2_000];
+const LIVE = [10, 3_000];
+/** Rounds of the drain (without, with a partition drop, with a batch purge): medians of their ratios. */
+const DRAIN_ROUNDS = 5;
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
@@ -285,41 +287,95 @@ export async function scale({ quick, Server, Receiver, inParallel, rate, OPERATO
         WHERE d.created <= $1::bigint AND (d.created, d.id) < ($1::bigint, $2::text) ORDER BY d.created DESC, d.id DESC LIMIT 101`, allCursor.split('.')),
     };
 
-    // ---- drain of a live backlog, without and with a retention pass (the next day's partitions dropped)
+    // ---- drain of a live backlog, without and with a retention pass running, in rounds: each
+    // round drains the same backlog three times (without; while a pass drops the next old day's
+    // partitions; while the batch purge runs on the old layout, for contrast), the order reversed
+    // every other round, and the per-round ratios' medians are the figures. The pass starts once a
+    // fifth of the backlog has arrived (the drain under way); the batch purge is stopped when the
+    // drain ends (it would run for a minute) and goes on from there in the next round.
     const live = await Promise.all(Array.from({ length: LIVE[0] }, () => receiver.endpoint()));
     await inParallel(LIVE[0], 4, (i) => api.call('POST', '/v2/webhooks/', {
       metadata: { name: 'live', webhook_url: live[i].url, events: ['media_updated'], site_ids: [api.account.siteId] },
     }, api.account.key));
+    const total = LIVE[0] * LIVE[1];
     const drain = async (during) => {
       const before = (await receiver.stats()).count;
       await inParallel(LIVE[1], 8, (i) => api.report(`live${i}`, 'media_updated'));
       const started = performance.now();
       const worker = await Server.start({ env, args: ['--role', 'worker'], waitFor: /listening on http/ });
       nodes.push(worker);
-      const extra = during ? during() : Promise.resolve();
-      await receiver.waitFor(before + LIVE[0] * LIVE[1], 600_000);
+      let drained;
+      const done = new Promise((resolve) => (drained = resolve));
+      const extra = during
+        ? receiver.waitFor(before + total / 5, 600_000).then(async () => {
+          const at = performance.now();
+          const figures = await during(done);
+          return { ...figures, startedAt: (at - started) / 1000, endedAt: (performance.now() - started) / 1000 };
+        })
+        : Promise.resolve(null);
+      await receiver.waitFor(before + total, 600_000);
       const ms = performance.now() - started;
-      const duringSeconds = await extra;
+      drained();
+      const pass = await extra;
       await worker.stop();
       nodes.splice(nodes.indexOf(worker), 1);
-      return { deliveries: LIVE[0] * LIVE[1], seconds: ms / 1000, perSecond: rate(LIVE[0] * LIVE[1], ms), retentionSeconds: duringSeconds ?? null };
+      return { seconds: ms / 1000, perSecond: rate(total, ms), pass };
     };
-    const baseline = await drain();
-    const withRetention = await drain(async () => {
-      const t0 = performance.now();
-      await passAt(partStore, dayEnd(start, 2));
-      return (performance.now() - t0) / 1000;
-    });
-    const withBatchPurge = await drain(async () => {
-      // For contrast: the same kind of pass on the old layout (same server, another schema).
-      const t0 = performance.now();
-      await passAt(flatStore, dayEnd(start, 2));
-      return (performance.now() - t0) / 1000;
-    });
-    result.drain = { baseline, withRetention, withBatchPurge, ratio: withRetention.perSecond / baseline.perSecond, batchRatio: withBatchPurge.perSecond / baseline.perSecond };
-    log(`drain ${JSON.stringify(result.drain)}`);
+    // Day n's three partitions (events, deliveries, attempts), as pastPartitions names them: how many exist.
+    const dayTables = async (n) => {
+      const suffix = `_p${new Date(dayEnd(start, n - 1)).toISOString().slice(0, 10).replaceAll('-', '')}_0000`;
+      const { rows } = await p.query(`SELECT count(to_regclass(t || $1)) AS n FROM unnest(ARRAY['events', 'deliveries', 'attempts']) t`, [suffix]);
+      return Number(rows[0].n);
+    };
+    // The batch purge's reach: days 2 to 7 of the old layout, more than the rounds' drains leave it time for.
+    const purgeBefore = dayEnd(start, 2 + DRAIN_ROUNDS);
+    const flatLeft = async () => Number((await f.query('SELECT count(*) AS n FROM deliveries WHERE created < $1', [purgeBefore])).rows[0].n);
+    const rounds = quick ? 3 : DRAIN_ROUNDS;
+    const median = (values) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
+    const pairs = [];
+    for (let i = 0; i < rounds; i++) {
+      // Day 1 went in the retention line above: round i drops day i + 2.
+      const day = i + 2;
+      const dayRows = Number((await p.query('SELECT count(*) AS n FROM deliveries WHERE created >= $1 AND created < $2', [dayEnd(start, day - 1), dayEnd(start, day)])).rows[0].n);
+      const tablesBefore = await dayTables(day);
+      const withRetention = async () => drain(async () => {
+        const t0 = performance.now();
+        await passAt(partStore, dayEnd(start, day));
+        return { seconds: (performance.now() - t0) / 1000 };
+      });
+      const flatBefore = await flatLeft();
+      const withBatchPurge = async () => drain(async (drained) => {
+        const t0 = performance.now();
+        const pass = new Retention(batchOnly, { now: () => purgeBefore + WINDOW_MS }, quiet, { dataMs: WINDOW_MS, idempotencyMs: DAY });
+        const running = pass.runOnce();
+        await Promise.race([running, drained]);
+        await pass.stop();
+        await running;
+        return { seconds: (performance.now() - t0) / 1000 };
+      });
+      const order = [['baseline', () => drain()], ['withRetention', withRetention], ['withBatchPurge', withBatchPurge]];
+      const round = {};
+      for (const [name, run] of i % 2 === 0 ? order : order.reverse()) round[name] = await run();
+      round.withRetention.pass = { ...round.withRetention.pass, day, dayDeliveries: dayRows, partitionsDropped: tablesBefore - await dayTables(day) };
+      round.withBatchPurge.pass = { ...round.withBatchPurge.pass, deliveriesPurged: flatBefore - await flatLeft() };
+      round.first = i % 2 === 0 ? 'baseline' : 'withBatchPurge';
+      round.ratio = round.withRetention.perSecond / round.baseline.perSecond;
+      round.batchRatio = round.withBatchPurge.perSecond / round.baseline.perSecond;
+      if (round.withRetention.pass.partitionsDropped !== 3) throw new Error(`the pass during round ${i + 1}'s drain dropped ${round.withRetention.pass.partitionsDropped} of day ${day}'s 3 partitions`);
+      pairs.push(round);
+      log(`drain round ${i + 1}: ${JSON.stringify(round)}`);
+    }
+    result.drain = {
+      deliveries: total,
+      pairs,
+      ratio: median(pairs.map((r) => r.ratio)),
+      batchRatio: median(pairs.map((r) => r.batchRatio)),
+      baselinePerSecond: median(pairs.map((r) => r.baseline.perSecond)),
+      withRetentionPerSecond: median(pairs.map((r) => r.withRetention.perSecond)),
+    };
+    log(`drain ratio ${result.drain.ratio}, during a batch purge ${result.drain.batchRatio}`);
 
-    // ---- the upgrade: migration 13 on the old layout (one day fewer: two purged)
+    // ---- the upgrade: migration 13 on the old layout (day 1 purged, and what the drain rounds' batch purges reached of days 2 to 7)
     const upgradeRows = await count(f);
     t = performance.now();
     await flatStore.migrate();
