@@ -681,7 +681,7 @@ function rows(results) {
       + `(pairs ${each((r) => fmt(r.ratio, 2))}; ${fmt(d.withRetentionPerSecond)} vs ${fmt(d.baselinePerSecond)}/s median; drains ${each((r) => `${fmt(r.withRetention.seconds, 1)}/${fmt(r.baseline.seconds, 1)}`)} s; `
       + `passes ${each((r) => `${fmt(r.withRetention.pass.seconds, 2)} s at ${fmt(r.withRetention.pass.startedAt, 1)} s`)}, ${each((r) => fmt(r.withRetention.pass.partitionsDropped))} partitions dropped); `
       + `while the batch purge ran, median ${fmt(d.batchRatio, 2)} (pairs ${each((r) => fmt(r.batchRatio, 2))})`, '≥ 0.9', met(d.ratio >= 0.9)]);
-    out.push(['scale upgrade', `migration 13: ${fmt(s.upgrade.seconds, 0)} s, ${fmt(s.upgrade.secondsPerMillionRows, 1)} s per million rows`, '', '']);
+    out.push(['scale upgrade', `migration 15: ${fmt(s.upgrade.seconds, 0)} s, ${fmt(s.upgrade.secondsPerMillionRows, 1)} s per million rows`, '', '']);
   }
   for (const k of [1, 2]) {
     const p = r[`delivery_${k}w`];

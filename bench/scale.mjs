@@ -1,11 +1,11 @@
 // npm run bench -- --store postgres --only scale: PostgreSQL at platform scale (issue 18). Builds
 // a month of finished deliveries (10,000,000 by default, bulk-generated in SQL, not sent) with
-// their events and attempts in two schemas: the partitioned layout of today (migration 13) and
+// their events and attempts in two schemas: the partitioned layout of today (migration 15) and
 // the layout before it (migrations 1 to 12, one table each). Then measures one day's retention
 // in each (seconds, WAL bytes), the delivery list's p99 (first page, page 1,000) through the API
 // and at the store, the delivery search's p99 through the API (a webhook's, by media, everyone's;
 // first page and after 1,000 pages by cursor), get-by-id and attempts, the drain of a live backlog with and without a
-// retention pass running (rounds of drains, medians of their ratios), and, last, migration 13 itself on the old layout (the upgrade's cost).
+// retention pass running (rounds of drains, medians of their ratios), and, last, migration 15 itself on the old layout (the upgrade's cost).
 // WAL is the server's (pg_current_wal_lsn before and after): other sessions on the same server
 // add theirs, which the figures then include.
 
@@ -133,7 +133,7 @@ export async function scale({ quick, Server, Receiver, inParallel, rate, OPERATO
     await generate(p, { deliveries, start, partitioned: true, log });
     result.buildSeconds = (performance.now() - built) / 1000;
 
-    // ---- the layout before migration 13, with the same rows
+    // ---- the layout before migration 15, with the same rows
     const f = new pg.Client({ connectionString: base, options: `-c search_path=${flat}` });
     await f.connect();
     stores.push({ end: () => f.end() });
@@ -375,7 +375,7 @@ export async function scale({ quick, Server, Receiver, inParallel, rate, OPERATO
     };
     log(`drain ratio ${result.drain.ratio}, during a batch purge ${result.drain.batchRatio}`);
 
-    // ---- the upgrade: migration 13 on the old layout (day 1 purged, and what the drain rounds' batch purges reached of days 2 to 7)
+    // ---- the upgrade: migration 15 on the old layout (day 1 purged, and what the drain rounds' batch purges reached of days 2 to 7)
     const upgradeRows = await count(f);
     t = performance.now();
     await flatStore.migrate();
