@@ -16,6 +16,7 @@ import { startHookline, type Hookline, type StartOptions } from '../src/server.j
 import { PostgresStore } from '../src/store/postgres/index.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
 import type { Store } from '../src/store/ports.js';
+import type { Webhook } from '../src/store/types.js';
 
 export const OPERATOR_KEY = 'hlk_test_operator_key_0123456789abcdefghij';
 /** Seals webhook secrets on PostgreSQL, where every node needs the one key. */
@@ -58,6 +59,19 @@ export async function schemaQuery(schema: string, sql: string, values: unknown[]
 }
 
 /** A migrated store of the given kind, empty, and how to throw it away. */
+/**
+ * A webhook as the store's tests write it: acct0001's, made at `now`, active, with no limits, no
+ * ordering and no headers of its own; `over` sets any field. One place to add a new field's default.
+ */
+export function webhookRow(id: string, now: number, over: Partial<Webhook> = {}): Webhook {
+  return {
+    id, accountId: 'acct0001', name: `hook ${id}`, description: '', webhookUrl: `http://127.0.0.1:9/${id}`,
+    siteIds: ['site0001'], events: ['media_available'], created: now, lastModified: now,
+    status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [],
+    ...over,
+  };
+}
+
 export async function openTestStore(kind: StoreKind = TEST_STORE): Promise<{ store: Store; url?: string; dispose(): Promise<void> }> {
   if (kind === 'sqlite') {
     const store = new SqliteStore({ memory: true });

@@ -6,7 +6,7 @@ import { PostgresStore } from '../../src/store/postgres/index.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import type { HealthPolicy, Outcome, Webhook } from '../../src/store/types.js';
 import type { Store } from '../../src/store/ports.js';
-import { TEST_STORE, openTestStore } from '../helpers.js';
+import { TEST_STORE, openTestStore, webhookRow } from '../helpers.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
@@ -26,10 +26,7 @@ afterEach(() => dispose());
 
 /** A webhook of acct0001 (on site0001), or of acct0002 (on site0002). */
 async function webhook(id: string, events: string[], maxInFlight: number | null = null, account = 'acct0001'): Promise<void> {
-  const w: Webhook = {
-    id, accountId: account, name: id, description: '', webhookUrl: `http://127.0.0.1:9/${id}`, siteIds: [account === 'acct0001' ? 'site0001' : 'site0002'], events,
-    created: NOW, lastModified: NOW, status: 'active', disabledReason: null, disabledAt: null, maxInFlight, rateLimit: null, ordering: 'none', headerNames: [],
-  };
+  const w: Webhook = webhookRow(id, NOW, { accountId: account, name: id, siteIds: [account === 'acct0001' ? 'site0001' : 'site0002'], events, maxInFlight });
   await store.createWebhook(w, 'sealed.v1.unused');
 }
 

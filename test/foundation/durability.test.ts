@@ -5,7 +5,7 @@
 import { rmSync } from 'node:fs';
 import { afterEach, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
-import { tempDir } from '../helpers.js';
+import { tempDir, webhookRow } from '../helpers.js';
 
 const NOW = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
@@ -25,10 +25,7 @@ it('keeps synchronous=FULL for what is acknowledged, around outcomes (even a bat
   store = new SqliteStore({ dataDir: dir, synchronous: 'FULL' });
   await store.createAccount({ id: 'acct0001', name: 'a', created: NOW });
   await store.createSite({ id: 'site0001', accountId: 'acct0001', name: 's', created: NOW });
-  await store.createWebhook({
-    id: 'hook0001', accountId: 'acct0001', name: 'h', description: '', webhookUrl: 'http://127.0.0.1:9/', siteIds: ['site0001'],
-    events: ['media_available'], created: NOW, lastModified: NOW, status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [],
-  }, 'sealed.v1.unused');
+  await store.createWebhook(webhookRow('hook0001', NOW, { name: 'h', webhookUrl: 'http://127.0.0.1:9/' }), 'sealed.v1.unused');
   await store.ingest([{ siteId: 'site0001', events: [{ id: 'evt_1', siteId: 'site0001', event: 'media_available', ids: { media_id: 'm1' }, eventTime: NOW, created: NOW }] }],
     NOW, { idempotencyWindowMs: DAY, firstAttemptAt: NOW });
   expect(level()).toBe(FULL);

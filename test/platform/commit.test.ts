@@ -7,6 +7,7 @@ import { Lifecycle } from '../../src/platform/lifecycle.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import type { IngestItem } from '../../src/store/types.js';
 import type { Store } from '../../src/store/ports.js';
+import { webhookRow } from '../helpers.js';
 
 const NOW = Date.parse('2024-08-27T00:13:10Z');
 const clock = { now: () => NOW };
@@ -18,11 +19,9 @@ beforeEach(async () => {
   await store.createAccount({ id: 'acct0001', name: 'a', created: NOW });
   await store.createSite({ id: 'site0001', accountId: 'acct0001', name: 's', created: NOW });
   const now = NOW;
-  await store.createWebhook({
-    id: 'hook0001', accountId: 'acct0001', name: 'h', description: '', webhookUrl: 'http://127.0.0.1:9/', siteIds: ['site0001'],
-    events: ['media_created', 'media_updated', 'media_available', 'conversions_complete'], created: now, lastModified: now,
-    status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [],
-  }, 'sealed.v1.unused');
+  await store.createWebhook(webhookRow('hook0001', now, {
+    name: 'h', webhookUrl: 'http://127.0.0.1:9/', events: ['media_created', 'media_updated', 'media_available', 'conversions_complete'],
+  }), 'sealed.v1.unused');
 });
 afterEach(() => store.close());
 

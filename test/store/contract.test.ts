@@ -9,7 +9,7 @@ import type { EventRecord, HealthPolicy, IngestItem, Outcome, PendingDelivery, S
 import { PostgresStore } from '../../src/store/postgres/index.js';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
-import { TEST_STORE, openTestStore, until } from '../helpers.js';
+import { TEST_STORE, openTestStore, until, webhookRow } from '../helpers.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const DAY = 86_400_000;
@@ -19,11 +19,7 @@ let store: Store;
 let dispose: () => Promise<void>;
 let url: string | undefined;
 
-const hook = (id: string, over: Partial<Webhook> = {}): Webhook => ({
-  id, accountId: 'acct0001', name: `hook ${id}`, description: '', webhookUrl: `http://127.0.0.1:9/${id}`,
-  siteIds: ['site0001'], events: ['media_available', 'media_updated'], created: NOW, lastModified: NOW,
-  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [], ...over,
-});
+const hook = (id: string, over: Partial<Webhook> = {}): Webhook => webhookRow(id, NOW, { events: ['media_available', 'media_updated'], ...over });
 const event = (id: string, name = 'media_available', created = NOW): EventRecord =>
   ({ id, siteId: 'site0001', event: name, ids: { media_id: `m_${id}` }, eventTime: NOW - 5, created });
 const item = (id: string, extra: Partial<IngestItem> = {}): IngestItem => ({ siteId: 'site0001', events: [event(id)], ...extra });

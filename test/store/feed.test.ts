@@ -10,7 +10,7 @@ import { REPLAY_BATCH as PG_REPLAY_BATCH, feedQuery } from '../../src/store/post
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { REPLAY_BATCH as SQLITE_REPLAY_BATCH, feedSql } from '../../src/store/sqlite/feed.js';
 import type { EventRecord, FeedPosition, IngestItem, PendingDelivery, StoreChange, Webhook } from '../../src/store/types.js';
-import { TEST_DATABASE_URL, TEST_STORE, openTestStore, until } from '../helpers.js';
+import { TEST_DATABASE_URL, TEST_STORE, openTestStore, until, webhookRow } from '../helpers.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const DAY = 86_400_000;
@@ -19,11 +19,7 @@ const REPLAY_BATCH = TEST_STORE === 'postgres' ? PG_REPLAY_BATCH : SQLITE_REPLAY
 let store: Store;
 let dispose: () => Promise<void>;
 
-const hook = (id: string, over: Partial<Webhook> = {}): Webhook => ({
-  id, accountId: 'acct0001', name: `hook ${id}`, description: '', webhookUrl: `http://127.0.0.1:9/${id}`,
-  siteIds: ['site0001'], events: ['media_available'], created: NOW, lastModified: NOW,
-  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [], ...over,
-});
+const hook = (id: string, over: Partial<Webhook> = {}): Webhook => webhookRow(id, NOW, over);
 const event = (id: string, name = 'media_available', siteId = 'site0001', created = NOW): EventRecord =>
   ({ id, siteId, event: name, ids: { media_id: `m_${id}` }, eventTime: NOW - 5, created });
 const item = (...events: EventRecord[]): IngestItem => ({ siteId: events[0]!.siteId, events });

@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/ports.js';
 import type { EventRecord, IngestItem, Webhook } from '../../src/store/types.js';
-import { TEST_STORE, openTestStore } from '../helpers.js';
+import { TEST_STORE, openTestStore, webhookRow } from '../helpers.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const DAY = 86_400_000;
@@ -12,11 +12,7 @@ const options = { idempotencyWindowMs: DAY, firstAttemptAt: NOW };
 let store: Store;
 let dispose: () => Promise<void>;
 
-const hook = (id: string): Webhook => ({
-  id, accountId: 'acct0001', name: `hook ${id}`, description: '', webhookUrl: `http://127.0.0.1:9/${id}`,
-  siteIds: ['site0001'], events: ['media_available', 'media_updated'], created: NOW, lastModified: NOW,
-  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [],
-});
+const hook = (id: string): Webhook => webhookRow(id, NOW, { events: ['media_available', 'media_updated'] });
 const event = (id: string, name = 'media_available'): EventRecord =>
   ({ id, siteId: 'site0001', event: name, ids: { media_id: `m_${id}` }, eventTime: NOW - 5, created: NOW });
 const item = (id: string, extra: Partial<IngestItem> = {}): IngestItem => ({ siteId: 'site0001', events: [event(id)], ...extra });

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/ports.js';
 import type { EventRecord, HealthPolicy, Outcome, PendingDelivery, Webhook } from '../../src/store/types.js';
-import { TEST_STORE, openTestStore } from '../helpers.js';
+import { TEST_STORE, openTestStore, webhookRow } from '../helpers.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const options = { idempotencyWindowMs: 86_400_000, firstAttemptAt: NOW };
@@ -13,11 +13,8 @@ const policy: HealthPolicy = { breakerThreshold: 1_000, probeIntervalMs: 30_000,
 let store: Store;
 let dispose: () => Promise<void>;
 
-const hook = (id: string, ordering: Webhook['ordering']): Webhook => ({
-  id, accountId: 'acct0001', name: `hook ${id}`, description: '', webhookUrl: `http://127.0.0.1:9/${id}`,
-  siteIds: ['site0001'], events: ['media_available', 'media_updated', 'channel_active', 'channel_idle'], created: NOW, lastModified: NOW,
-  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering, headerNames: [],
-});
+const hook = (id: string, ordering: Webhook['ordering']): Webhook =>
+  webhookRow(id, NOW, { events: ['media_available', 'media_updated', 'channel_active', 'channel_idle'], ordering });
 const event = (id: string, name: string, ids: EventRecord['ids']): EventRecord => ({ id, siteId: 'site0001', event: name, ids, eventTime: NOW, created: NOW });
 const failed = (d: PendingDelivery, next: number | null): Outcome => ({
   deliveryId: d.id, webhookId: d.webhookId, succeeded: false, nextAttemptAt: next,

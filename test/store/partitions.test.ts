@@ -10,7 +10,7 @@ import { PostgresStore } from '../../src/store/postgres/index.js';
 import type { Store } from '../../src/store/ports.js';
 import type { EventRecord, HealthPolicy, Outcome, PendingDelivery, Webhook } from '../../src/store/types.js';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
-import { TEST_STORE, freshSchema, openTestStore, schemaQuery } from '../helpers.js';
+import { TEST_STORE, freshSchema, openTestStore, schemaQuery, webhookRow } from '../helpers.js';
 
 const DAY = 86_400_000;
 /** Real time: the partitions the migration made cover today and the next three days. */
@@ -20,11 +20,7 @@ let store: Store;
 let url: string | undefined;
 let dispose: () => Promise<void>;
 
-const hook: Webhook = {
-  id: 'hook0001', accountId: 'acct0001', name: 'h', description: '', webhookUrl: 'http://127.0.0.1:9/h',
-  siteIds: ['site0001'], events: ['media_available'], created: T0, lastModified: T0,
-  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [],
-};
+const hook: Webhook = webhookRow('hook0001', T0, { name: 'h', webhookUrl: 'http://127.0.0.1:9/h' });
 const event = (id: string, created: number): EventRecord =>
   ({ id, siteId: 'site0001', event: 'media_available', ids: { media_id: `m_${id}` }, eventTime: created, created });
 

@@ -8,7 +8,7 @@ import type { EventRecord, PendingDelivery, StoreChange, Webhook } from '../../s
 import { PostgresStore } from '../../src/store/postgres/index.js';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { StoreUnavailable } from '../../src/store/unavailable.js';
-import { freshSchema, schemaQuery, until } from '../helpers.js';
+import { freshSchema, schemaQuery, until, webhookRow } from '../helpers.js';
 import { tcpProxy } from '../proxy.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
@@ -19,11 +19,7 @@ let drop: () => Promise<void>;
 let schema: string;
 const others: PostgresStore[] = [];
 
-const hook = (id: string): Webhook => ({
-  id, accountId: 'acct0001', name: `hook ${id}`, description: '', webhookUrl: `http://127.0.0.1:9/${id}`,
-  siteIds: ['site0001'], events: ['media_available'], created: NOW, lastModified: NOW,
-  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [],
-});
+const hook = (id: string): Webhook => webhookRow(id, NOW);
 const event = (id: string): EventRecord => ({ id, siteId: 'site0001', event: 'media_available', ids: { media_id: `m_${id}` }, eventTime: NOW - 5, created: NOW });
 
 /** Another node's store on the same schema. */

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/ports.js';
 import type { Delivery, DeliverySearch, HealthPolicy, Webhook } from '../../src/store/types.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
-import { TEST_STORE, openTestStore } from '../helpers.js';
+import { TEST_STORE, openTestStore, webhookRow } from '../helpers.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const HOUR = 3_600_000;
@@ -15,11 +15,8 @@ const policy: HealthPolicy = { breakerThreshold: 1_000, probeIntervalMs: 30_000,
 let store: Store;
 let dispose: () => Promise<void>;
 
-const hook = (id: string, accountId: string, siteId: string): Webhook => ({
-  id, accountId, name: id, description: '', webhookUrl: `http://127.0.0.1:9/${id}`, siteIds: [siteId],
-  events: ['media_available', 'media_updated', 'channel_active'], created: NOW, lastModified: NOW,
-  status: 'active', disabledReason: null, disabledAt: null, maxInFlight: null, rateLimit: null, ordering: 'none', headerNames: [],
-});
+const hook = (id: string, accountId: string, siteId: string): Webhook =>
+  webhookRow(id, NOW, { accountId, name: id, siteIds: [siteId], events: ['media_available', 'media_updated', 'channel_active'] });
 
 /** Every delivery written, with the ids of its event, to work the expected answers out from. */
 interface Known { delivery: Delivery; accountId: string; mediaId?: string; channelId?: string }
