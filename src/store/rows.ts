@@ -6,6 +6,13 @@ import type { Attempt, AuditEntry, Delivery, EventRecord, Session, Webhook } fro
 
 export type Row = Record<string, any>;
 
+/** What a pending delivery needs of its row and its event's (deliveries d JOIN events e): pendingFrom's columns. */
+export const PENDING_COLUMNS = `d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance, d.due_at, d.order_key,
+  e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id, e.alert, e.traceparent`;
+
+/** What deliveryFrom reads (deliveries d JOIN events e): the row, its event's name and whether it was a test. */
+export const DELIVERY_COLUMNS = 'd.*, e.event, e.test';
+
 export const webhookFrom = (r: Row): Webhook => ({
   id: r.id,
   accountId: r.account_id,

@@ -1,7 +1,7 @@
 // The delivery log on PostgreSQL (the DeliveryLog port, src/store/ports.ts): what the API shows
 // of deliveries, events and attempts, and the retries asked for by hand, announced to the node
 // that sends to the webhook.
-import { attemptFrom, deliveryFrom, eventFrom } from '../rows.js';
+import { DELIVERY_COLUMNS, PENDING_COLUMNS, attemptFrom, deliveryFrom, eventFrom } from '../rows.js';
 import type { Attempt, Delivery, DeliveryFilter, EventRecord, Page, WebhookStats } from '../types.js';
 import type { Db } from './db.js';
 import { pendingFrom } from './engine.js';
@@ -19,7 +19,7 @@ export async function listDeliveries(db: Db, webhookId: string, filter: Delivery
   const from = filter.event
     ? `FROM deliveries d JOIN events e ON e.id = d.event_id WHERE ${conditions.join(' AND ')}`
     : `FROM deliveries d WHERE ${conditions.join(' AND ')}`;
-  const { rows } = await db.query(`SELECT d.*, e.event, e.test FROM (
+  const { rows } = await db.query(`SELECT ${DELIVERY_COLUMNS} FROM (
       SELECT d.* ${from} ORDER BY d.created DESC, d.seq DESC LIMIT $${args.length + 1} OFFSET $${args.length + 2}
     ) d JOIN events e ON e.id = d.event_id ORDER BY d.created DESC, d.seq DESC`,
   [...args, page.pageLength, (page.page - 1) * page.pageLength]);
@@ -28,7 +28,7 @@ export async function listDeliveries(db: Db, webhookId: string, filter: Delivery
 }
 
 export async function getDelivery(db: Db, id: string): Promise<Delivery | undefined> {
-  const r = (await db.query('SELECT d.*, e.event, e.test FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1', [id])).rows[0];
+  const r = (await db.query(`SELECT ${DELIVERY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = $1`, [id])).rows[0];
   return r && deliveryFrom(r);
 }
 
@@ -45,7 +45,7 @@ export async function webhookStats(db: Db, webhookIds: readonly string[], since:
     WHERE webhook_id = ANY($1) AND created >= $2 GROUP BY webhook_id, status`, [webhookIds, since]);
   for (const r of counts.rows) all.get(r.webhook_id)![r.status as Delivery['status']] = r.n;
   const last = await db.query(`SELECT l.* FROM unnest($1::text[]) AS w(id) CROSS JOIN LATERAL (
-      SELECT d.*, e.event, e.test FROM deliveries d JOIN events e ON e.id = d.event_id
+      SELECT ${DELIVERY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
       WHERE d.webhook_id = w.id AND d.attempts > 0 ORDER BY d.created DESC, d.seq DESC LIMIT 1) l`, [webhookIds]);
   for (const r of last.rows) all.get(r.webhook_id)!.lastAttempted = deliveryFrom(r);
   return all;
@@ -77,8 +77,7 @@ export function recoverDeliveries(db: Db, webhookId: string, since: number, now:
   return db.transaction(async (tx) => {
     const { rows } = await tx.query(`UPDATE deliveries d SET status = 'pending', due_at = $3, last_chance = true, last_modified = $3
       FROM events e WHERE e.id = d.event_id AND d.webhook_id = $1 AND d.status = 'failed' AND d.created >= $2
-      RETURNING d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance, d.due_at, d.created, d.seq, d.order_key,
-        e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id, e.alert, e.traceparent`, [webhookId, since, now]);
+      RETURNING ${PENDING_COLUMNS}, d.created, d.seq`, [webhookId, since, now]);
     // Oldest first, as they were created.
     rows.sort((a, b) => a.created - b.created || a.seq - b.seq);
     announceDeliveries(tx, rows.map(pendingFrom));

@@ -3,7 +3,7 @@
 // the webhook; these tables are its durable log: what is pending, and each attempt's outcome.
 import { alertEvent, autoDisableReason, GONE_REASON, healthChanges, outcomesByWebhook, streakAlerts, type Alert } from '../health.js';
 import { orderKeyFrom } from '../order-key.js';
-import { factsFrom, jsonOrNull, webhookFrom, type Row } from '../rows.js';
+import { PENDING_COLUMNS, factsFrom, jsonOrNull, webhookFrom, type Row } from '../rows.js';
 import type { EndpointInfo, EngineStats, HealthPolicy, Outcome, PendingDelivery, Webhook } from '../types.js';
 import type { Db, Tx } from './db.js';
 import { announceDeliveries, insertEventRow, NEW_DELIVERY_ID } from './intake.js';
@@ -79,8 +79,7 @@ export async function loadDue(db: Db, webhookId: string, now: number, limit: num
     ), next AS (
       SELECT min(due_at) AS next_due_at FROM deliveries WHERE webhook_id = $1 AND status = 'pending' AND due_at > $2
     )
-    SELECT n.next_due_at, d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance, d.due_at, d.order_key,
-      e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id, e.alert, e.traceparent
+    SELECT n.next_due_at, ${PENDING_COLUMNS}
     FROM next n
     LEFT JOIN (due d JOIN events e ON e.id = d.event_id) ON true
     ORDER BY d.due_at, d.seq`, [webhookId, now, limit]);

@@ -5,6 +5,7 @@
 // on the partial indexes of migration 12, which hold the ordered webhooks' pending deliveries only.
 import type { PendingDelivery } from '../types.js';
 import type { Db } from './db.js';
+import { PENDING_COLUMNS } from '../rows.js';
 import { pendingFrom } from './engine.js';
 
 export async function loadDueOrdered(db: Db, webhookId: string, now: number, limit: number, learn: boolean): Promise<{
@@ -22,8 +23,7 @@ export async function loadDueOrdered(db: Db, webhookId: string, now: number, lim
     ), next AS (
       SELECT min(due_at) AS next_due_at FROM deliveries WHERE webhook_id = $1 AND status = 'pending' AND due_at > $2
     )
-    SELECT n.next_due_at, d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance, d.due_at, d.order_key,
-      e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id, e.alert
+    SELECT n.next_due_at, ${PENDING_COLUMNS}
     FROM next n
     LEFT JOIN (due d JOIN events e ON e.id = d.event_id) ON true
     ORDER BY d.seq`, [webhookId, now, limit]);

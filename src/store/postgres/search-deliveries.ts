@@ -1,7 +1,7 @@
 // The delivery search on PostgreSQL (GET /v2/deliveries/): one page of the deliveries that match,
 // newest first, from a cursor, each page a walk along an index from where the last one ended
 // (migration 13), never an OFFSET: a page deep in the log costs what the first does.
-import { deliveryFrom } from '../rows.js';
+import { DELIVERY_COLUMNS, deliveryFrom } from '../rows.js';
 import { tightestBound } from '../search.js';
 import type { Delivery, DeliverySearch } from '../types.js';
 import type { Db } from './db.js';
@@ -35,14 +35,14 @@ export async function searchDeliveries(db: Db, asked: DeliverySearch): Promise<D
     if (search.channelId !== undefined) where.push(`e.channel_id = ${arg(search.channelId)}`);
     if (search.webhookId !== undefined) where.push(`d.webhook_id = ${arg(search.webhookId)}`);
     if (search.accountId !== null) where.push(`d.webhook_id IN (SELECT id FROM webhooks WHERE account_id = ${arg(search.accountId)})`);
-    const { rows } = await db.query(`SELECT d.*, e.event FROM events e JOIN deliveries d ON d.event_id = e.id
+    const { rows } = await db.query(`SELECT ${DELIVERY_COLUMNS} FROM events e JOIN deliveries d ON d.event_id = e.id
       WHERE ${where.join(' AND ')} ${order}`, args);
     return rows.map(deliveryFrom);
   }
 
   // The operator, across every webhook: every delivery, along deliveries_by_time.
   if (search.accountId === null && search.webhookId === undefined) {
-    const { rows } = await db.query(`SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id
+    const { rows } = await db.query(`SELECT ${DELIVERY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
       ${checks.length > 0 ? `WHERE ${checks.join(' AND ')}` : ''} ${order}`, args);
     return rows.map(deliveryFrom);
   }
@@ -53,7 +53,7 @@ export async function searchDeliveries(db: Db, asked: DeliverySearch): Promise<D
   if (search.accountId !== null) scope.push(`account_id = ${arg(search.accountId)}`);
   if (search.webhookId !== undefined) scope.push(`id = ${arg(search.webhookId)}`);
   const { rows } = await db.query(`SELECT l.* FROM (SELECT id FROM webhooks WHERE ${scope.join(' AND ')}) w CROSS JOIN LATERAL (
-      SELECT d.*, e.event FROM deliveries d JOIN events e ON e.id = d.event_id
+      SELECT ${DELIVERY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
       WHERE ${['d.webhook_id = w.id', ...checks].join(' AND ')} ${order}) l
     ORDER BY l.created DESC, l.id DESC LIMIT ${limit}`, args);
   return rows.map(deliveryFrom);

@@ -1,10 +1,10 @@
 // The delivery log on the embedded store: what the API shows of deliveries, their events and
 // attempts, and the retries asked for by hand, announced once committed so that the engine
 // sends them ({kind: 'retried'}, {kind: 'deliveries'}).
-import { attemptFrom, deliveryFrom, eventFrom, type Row } from '../rows.js';
+import { DELIVERY_COLUMNS, PENDING_COLUMNS, attemptFrom, deliveryFrom, eventFrom, type Row } from '../rows.js';
 import type { DeliveryLog } from '../ports.js';
 import type { Delivery, WebhookStats } from '../types.js';
-import { PENDING_COLUMNS, pendingFrom } from './engine.js';
+import { pendingFrom } from './engine.js';
 import { statement, type Context } from './statement.js';
 
 export function deliveryLog({ db, announce }: Context): DeliveryLog {
@@ -15,14 +15,14 @@ export function deliveryLog({ db, announce }: Context): DeliveryLog {
       if (filter.event) conditions.push('e.event = @event');
       const from = `FROM deliveries d JOIN events e ON e.id = d.event_id WHERE ${conditions.join(' AND ')}`;
       const params = { webhookId, status: filter.status, event: filter.event };
-      const rows = statement(db, `SELECT d.*, e.event, e.test ${from} ORDER BY d.created DESC, d.rowid DESC LIMIT @limit OFFSET @offset`)
+      const rows = statement(db, `SELECT ${DELIVERY_COLUMNS} ${from} ORDER BY d.created DESC, d.rowid DESC LIMIT @limit OFFSET @offset`)
         .all({ ...params, limit: page.pageLength, offset: (page.page - 1) * page.pageLength }) as Row[];
       const { total } = statement(db, `SELECT count(*) AS total ${from}`).get(params) as Row;
       return { deliveries: rows.map(deliveryFrom), total };
     },
 
     async getDelivery(id) {
-      const r = statement(db, 'SELECT d.*, e.event, e.test FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?').get(id) as Row | undefined;
+      const r = statement(db, `SELECT ${DELIVERY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = ?`).get(id) as Row | undefined;
       return r && deliveryFrom(r);
     },
 
@@ -38,7 +38,7 @@ export function deliveryLog({ db, announce }: Context): DeliveryLog {
         const counts = statement(db, 'SELECT status, count(*) AS n FROM deliveries WHERE webhook_id = ? AND created >= ? GROUP BY status')
           .all(id, since) as Row[];
         for (const r of counts) stats[r.status as Delivery['status']] = r.n;
-        const last = statement(db, `SELECT d.*, e.event, e.test FROM deliveries d JOIN events e ON e.id = d.event_id
+        const last = statement(db, `SELECT ${DELIVERY_COLUMNS} FROM deliveries d JOIN events e ON e.id = d.event_id
           WHERE d.webhook_id = ? AND d.attempts > 0 ORDER BY d.created DESC, d.rowid DESC LIMIT 1`).get(id) as Row | undefined;
         stats.lastAttempted = last && deliveryFrom(last);
         all.set(id, stats);

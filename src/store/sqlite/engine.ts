@@ -4,17 +4,13 @@
 import type Database from 'better-sqlite3';
 import { alertEvent, autoDisableReason, GONE_REASON, healthChanges, outcomesByWebhook, streakAlerts, type Alert } from '../health.js';
 import { orderKeyFrom } from '../order-key.js';
-import { factsFrom, jsonOrNull, webhookFrom, type Row } from '../rows.js';
+import { PENDING_COLUMNS, factsFrom, jsonOrNull, webhookFrom, type Row } from '../rows.js';
 import type { EngineStore } from '../ports.js';
 import type { Outcome, PendingDelivery, Webhook } from '../types.js';
 import { insertEventRow } from './intake.js';
 import { loadDueOrdered } from './load-ordered.js';
 import { statement, type Context } from './statement.js';
 import { disableWebhook } from './webhooks.js';
-
-/** What a pending delivery needs of its row and its event's (deliveries d JOIN events e). */
-export const PENDING_COLUMNS = `d.id, d.event_id, d.webhook_id, d.attempts, d.last_chance, d.due_at, d.order_key,
-  e.event, e.site_id, e.event_time, e.media_id, e.channel_id, e.thumbnail_id, e.track_id, e.alert, e.traceparent`;
 
 export const pendingFrom = (r: Row): PendingDelivery => ({
   id: r.id, eventId: r.event_id, webhookId: r.webhook_id, attempts: r.attempts, lastChance: r.last_chance === 1, dueAt: r.due_at,

@@ -5,9 +5,9 @@
 // holds the key while it waits for its retry). Both walks are on the partial indexes of
 // migration 15, which hold the ordered webhooks' pending deliveries only.
 import type Database from 'better-sqlite3';
-import type { Row } from '../rows.js';
+import { PENDING_COLUMNS, type Row } from '../rows.js';
 import type { PendingDelivery } from '../types.js';
-import { PENDING_COLUMNS, pendingFrom } from './engine.js';
+import { pendingFrom } from './engine.js';
 import { statement } from './statement.js';
 
 export function loadDueOrdered(db: Database.Database, webhookId: string, now: number, limit: number, learn: boolean): {

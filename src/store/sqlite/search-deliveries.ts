@@ -1,7 +1,7 @@
 // The delivery search on the embedded store (GET /v2/deliveries/): one page of the deliveries
 // that match, newest first, from a cursor, each page a walk along an index from where the last
 // one ended (migration 16), never an OFFSET: a page deep in the log costs what the first does.
-import { deliveryFrom, type Row } from '../rows.js';
+import { DELIVERY_COLUMNS, deliveryFrom, type Row } from '../rows.js';
 import type { DeliveryInsights } from '../ports.js';
 import { tightestBound } from '../search.js';
 import type { Delivery } from '../types.js';
@@ -40,14 +40,14 @@ export function searchDeliveries({ db }: Context): Pick<DeliveryInsights, 'searc
         if (search.channelId !== undefined) where.push('e.channel_id = @channelId');
         if (search.webhookId !== undefined) where.push('d.webhook_id = @webhookId');
         if (search.accountId !== null) where.push('d.webhook_id IN (SELECT id FROM webhooks WHERE account_id = @accountId)');
-        const rows = statement(db, `SELECT d.*, e.event FROM events e CROSS JOIN deliveries d ON d.event_id = e.id
+        const rows = statement(db, `SELECT ${DELIVERY_COLUMNS} FROM events e CROSS JOIN deliveries d ON d.event_id = e.id
           WHERE ${where.join(' AND ')} ${order}`).all(params) as Row[];
         return rows.map(deliveryFrom);
       }
 
       // The operator, across every webhook: every delivery, along deliveries_by_time.
       if (search.accountId === null && search.webhookId === undefined) {
-        const rows = statement(db, `SELECT d.*, e.event FROM deliveries d CROSS JOIN events e ON e.id = d.event_id
+        const rows = statement(db, `SELECT ${DELIVERY_COLUMNS} FROM deliveries d CROSS JOIN events e ON e.id = d.event_id
           ${checks.length > 0 ? `WHERE ${checks.join(' AND ')}` : ''} ${order}`).all(params) as Row[];
         return rows.map(deliveryFrom);
       }
@@ -58,7 +58,7 @@ export function searchDeliveries({ db }: Context): Pick<DeliveryInsights, 'searc
       if (search.accountId !== null) scope.push('account_id = @accountId');
       if (search.webhookId !== undefined) scope.push('id = @webhookId');
       const webhookIds = (statement(db, `SELECT id FROM webhooks WHERE ${scope.join(' AND ')}`).all(params) as Row[]).map((r) => r.id as string);
-      const walk = statement(db, `SELECT d.*, e.event FROM deliveries d CROSS JOIN events e ON e.id = d.event_id
+      const walk = statement(db, `SELECT ${DELIVERY_COLUMNS} FROM deliveries d CROSS JOIN events e ON e.id = d.event_id
         WHERE ${['d.webhook_id = @webhookId', ...checks].join(' AND ')} ${order}`);
       const found = webhookIds.flatMap((webhookId) => (walk.all({ ...params, webhookId }) as Row[]).map(deliveryFrom));
       return found.sort(newestFirst).slice(0, search.limit);
