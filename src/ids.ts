@@ -18,3 +18,6 @@ export function randomId(length = 8): string {
 export const newEventId = () => 'evt_' + randomId(20);
 
 export const ID_PATTERN = '^[A-Za-z0-9]{8}$';
+
+/** A delivery's id, as the stores make it: msg_ and 24 hex digits (12 random bytes). */
+export const DELIVERY_ID = 'msg_[0-9a-f]{24}';

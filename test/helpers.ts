@@ -58,7 +58,6 @@ export async function schemaQuery(schema: string, sql: string, values: unknown[]
   }
 }
 
-/** A migrated store of the given kind, empty, and how to throw it away. */
 /**
  * A webhook as the store's tests write it: acct0001's, made at `now`, active, with no limits, no
  * ordering and no headers of its own; `over` sets any field. One place to add a new field's default.
@@ -72,6 +71,7 @@ export function webhookRow(id: string, now: number, over: Partial<Webhook> = {})
   };
 }
 
+/** A migrated store of the given kind, empty, and how to throw it away. */
 export async function openTestStore(kind: StoreKind = TEST_STORE): Promise<{ store: Store; url?: string; dispose(): Promise<void> }> {
   if (kind === 'sqlite') {
     const store = new SqliteStore({ memory: true });

@@ -78,7 +78,9 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
     if (!schema || schema.hide) return;
     schema.response = { ...schema.response, '4xx': ref('Error'), '5xx': ref('Error') };
   });
-  installErrorHandlers(app, dashboardPage(context.config));
+  // Read once: the 404 handler answers browsers with it, the dashboard plugin serves it.
+  const page = dashboardPage(context.config);
+  installErrorHandlers(app, page);
   // JWP's clients send Content-Type: application/json on DELETE too, with no body: that is no body,
   // not malformed JSON.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -97,8 +99,9 @@ export async function buildApi(context: ApiContext, logger: Logger): Promise<Fas
   await app.register(health, context);
   app.get('/openapi.json', { schema: { hide: true, security: [] } }, async () => app.swagger());
 
-  for (const plugin of [accounts, admin, sites, webhooks, events, media, thumbnails, channels, deliveries, deliverySearch, audit, catalog, metrics, session, portal, dashboard]) {
+  for (const plugin of [accounts, admin, sites, webhooks, events, media, thumbnails, channels, deliveries, deliverySearch, audit, catalog, metrics, session, portal]) {
     await app.register(plugin, context);
   }
+  await app.register(dashboard, { ...context, page });
   return app;
 }

@@ -28,23 +28,21 @@ export async function currentSession(): Promise<Me | null> {
   }
 }
 
-export async function signIn(apiKey: string): Promise<Me> {
-  const me = await api.post<Me>('/ui/session', { api_key: apiKey });
+/** Starts a dashboard session (its cookie comes with the answer): nothing cached from another survives. */
+async function startSession(path: string, body: object): Promise<Me> {
+  const me = await api.post<Me>(path, body);
   forgetCachedData();
   setCsrfToken(me.csrf_token);
   return me;
 }
 
+export const signIn = (apiKey: string): Promise<Me> => startSession('/ui/session', { api_key: apiKey });
+
 /**
  * Opens a portal link: its one-use token (the link's fragment) for a session cookie. The
  * fragment never reaches a server's log; the page drops it from the address bar first.
  */
-export async function openPortal(token: string): Promise<Me> {
-  const me = await api.post<Me>('/ui/portal', { token });
-  forgetCachedData();
-  setCsrfToken(me.csrf_token);
-  return me;
-}
+export const openPortal = (token: string): Promise<Me> => startSession('/ui/portal', { token });
 
 /** Whether the session may change anything: an account's, unless opened read-only. The operator's key only looks. */
 export function canWrite(me: Me): boolean {

@@ -1,5 +1,8 @@
 // The API's resources as the dashboard reads them (see GET /openapi.json).
 
+/** What the server shows instead of a webhook's own header values (in `headers` and the attempt log). */
+export const MASK = '********';
+
 export type Role = 'operator' | 'account';
 
 export interface Me {

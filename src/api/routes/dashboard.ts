@@ -48,6 +48,8 @@ export function securityHeaders(config: Pick<Config, 'portalFrameAncestors'>): R
 /** The built page, read once, and how it is answered (200 at its paths, 404 elsewhere). */
 export interface DashboardPage {
   built: boolean;
+  /** Its security headers (securityHeaders), for every answer of the dashboard's routes. */
+  headers: Record<string, string>;
   send(reply: FastifyReply, status: 200 | 404): FastifyReply;
   /** A request for a page that is not there: a browser's GET outside the API, answered with the page's own 404. */
   wantsNotFoundPage(request: FastifyRequest): boolean;
@@ -59,6 +61,7 @@ export function dashboardPage(config: Pick<Config, 'portalFrameAncestors'>): Das
   const headers = securityHeaders(config);
   return {
     built: html !== undefined,
+    headers,
     send(reply, status) {
       reply.headers(headers).header('cache-control', 'no-cache');
       if (html === undefined) return reply.code(503).type('text/plain; charset=utf-8').send('The dashboard is not built. Run `npm run build`, then restart Hookline.\n');
@@ -72,8 +75,7 @@ export function dashboardPage(config: Pick<Config, 'portalFrameAncestors'>): Das
   };
 }
 
-export default async function dashboard(app: FastifyInstance, { config }: ApiContext) {
-  const page = dashboardPage(config);
+export default async function dashboard(app: FastifyInstance, { page }: ApiContext & { page: DashboardPage }) {
   if (!page.built) app.log.warn({ dir: DASHBOARD_DIR }, 'the dashboard is not built: run `npm run build` to serve it');
 
   // The page and its assets are public: the page signs in itself. Routes ask for a key unless
@@ -84,9 +86,8 @@ export default async function dashboard(app: FastifyInstance, { config }: ApiCon
   });
 
   // Hooks registered here apply to this plugin's routes only: the API's responses are untouched.
-  const headers = securityHeaders(config);
   app.addHook('onSend', async (_request, reply) => {
-    reply.headers(headers);
+    reply.headers(page.headers);
   });
 
   if (page.built) {

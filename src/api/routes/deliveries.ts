@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { SUBSCRIBABLE_EVENT_NAMES } from '../../catalog/operational.js';
 import { payloadBody } from '../../catalog/payload.js';
 import type { Attempt, Delivery } from '../../store/types.js';
+import { DELIVERY_ID } from '../../ids.js';
 import { jwpMicros } from '../../time.js';
 import { requireAccount } from '../auth.js';
 import { notFound } from '../errors.js';
@@ -25,7 +26,7 @@ const attemptJson = (a: Attempt) => ({
 const deliveryParam = {
   type: 'object',
   required: ['delivery_id'],
-  properties: { delivery_id: { type: 'string', pattern: '^msg_[0-9a-f]{24}$' } },
+  properties: { delivery_id: { type: 'string', pattern: `^${DELIVERY_ID}$` } },
 } as const;
 
 export default async function deliveries(fastify: FastifyInstance, { store, clock }: ApiContext) {

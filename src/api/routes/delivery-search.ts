@@ -5,7 +5,7 @@
 // deliveries come in, and each is a walk along an index from there (src/store/*/search-deliveries.ts).
 import type { FastifyInstance } from 'fastify';
 import { SUBSCRIBABLE_EVENT_NAMES } from '../../catalog/operational.js';
-import { ID_PATTERN } from '../../ids.js';
+import { DELIVERY_ID, ID_PATTERN } from '../../ids.js';
 import type { Delivery, DeliveryPosition } from '../../store/types.js';
 import { parseIsoTime } from '../../time.js';
 import { visibleAccount } from '../auth.js';
@@ -38,7 +38,7 @@ const searchQuery = {
 /** The query's fields in their order: a refusal lists the bad ones in it. */
 const SEARCH_FIELDS = ['', 'media_id', 'channel_id', 'event_id', 'event', 'status', 'status_code', 'webhook_id', 'since', 'until', 'cursor', 'page_length'];
 
-const CURSOR = /^(\d{1,15})\.(msg_[0-9a-f]{24})$/;
+const CURSOR = new RegExp(`^(\\d{1,15})\\.(${DELIVERY_ID})$`);
 const cursorOf = (d: Delivery) => `${d.created}.${d.id}`;
 
 export default async function deliverySearch(fastify: FastifyInstance, { store }: ApiContext) {

@@ -84,9 +84,10 @@ export function updateWebhook(db: Db, id: string, changes: WebhookChanges, now: 
     const { headers, ...fields } = changes;
     const next = { ...webhookFrom(row), ...fields, lastModified: now };
     await tx.query(`UPDATE webhooks SET name = $2, description = $3, webhook_url = $4, site_ids = $5, events = $6,
-      max_in_flight = $7, rate_limit = $8, last_modified = $9, ordering = $10 WHERE id = $1`,
-    [id, next.name, next.description, next.webhookUrl, JSON.stringify(next.siteIds), JSON.stringify(next.events), next.maxInFlight, next.rateLimit, now, next.ordering]);
-    if (headers) await tx.query('UPDATE webhooks SET headers = $2, header_names = $3 WHERE id = $1', [id, headers.sealed, JSON.stringify(headers.names)]);
+      max_in_flight = $7, rate_limit = $8, last_modified = $9, ordering = $10, headers = $11, header_names = $12 WHERE id = $1`,
+    [id, next.name, next.description, next.webhookUrl, JSON.stringify(next.siteIds), JSON.stringify(next.events), next.maxInFlight, next.rateLimit, now, next.ordering,
+      // The headers are replaced as a whole, or kept as they were.
+      headers ? headers.sealed : row.headers, headers ? JSON.stringify(headers.names) : row.header_names]);
     if (changes.siteIds || changes.events) await subscribe(tx, next);
     if (changes.ordering !== undefined && changes.ordering !== row.ordering) await rekey(tx, id, changes.ordering);
     if (changes.status === 'disabled') {

@@ -101,12 +101,12 @@ export function webhooks({ db, announce }: Context): Webhooks {
         const next = { ...webhookFrom(row), ...fields, lastModified: now };
         statement(db, `UPDATE webhooks SET name = @name, description = @description, webhook_url = @webhookUrl,
           site_ids = @siteIds, events = @events, max_in_flight = @maxInFlight, rate_limit = @rateLimit, ordering = @ordering,
-          last_modified = @lastModified WHERE id = @id`)
-          .run({ ...next, siteIds: JSON.stringify(next.siteIds), events: JSON.stringify(next.events) });
-        if (headers) {
-          statement(db, 'UPDATE webhooks SET headers = @sealed, header_names = @names WHERE id = @id')
-            .run({ id, sealed: headers.sealed, names: JSON.stringify(headers.names) });
-        }
+          headers = @sealedHeaders, header_names = @headerNames, last_modified = @lastModified WHERE id = @id`)
+          .run({
+            ...next, siteIds: JSON.stringify(next.siteIds), events: JSON.stringify(next.events),
+            // The headers are replaced as a whole, or kept as they were.
+            sealedHeaders: headers ? headers.sealed : row.headers, headerNames: headers ? JSON.stringify(headers.names) : row.header_names,
+          });
         if (changes.siteIds || changes.events) subscribe(db, next);
         if (changes.ordering !== undefined && changes.ordering !== row.ordering) rekey(db, id, changes.ordering);
         if (changes.status === 'disabled') disableWebhook(db, id, changes.disabledReason ?? null, now);

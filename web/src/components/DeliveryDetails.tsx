@@ -6,14 +6,11 @@ import { api, messageOf } from '../api';
 import { prettyJson } from '../format';
 import { RelativeTime } from './RelativeTime';
 import { useLoad } from '../hooks';
-import type { Attempt, DeliveryDetail } from '../types';
+import { MASK, type Attempt, type DeliveryDetail } from '../types';
 import { HttpStatus } from './Badges';
 import { LoadError, Loading } from './Feedback';
 import { CopyButton, JsonBlock } from './Json';
 import { useToast } from './Toasts';
-
-/** What the server shows instead of a webhook's own header values. */
-export const MASK = '********';
 
 interface DetailsProps {
   id: string;

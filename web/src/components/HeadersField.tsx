@@ -3,7 +3,7 @@
 // the server: its row shows it masked, and an untouched masked row keeps it (the API takes the
 // mask as "keep the stored value"). The API's refusal of a header is shown under its row.
 import { useId } from 'react';
-import { MASK } from './DeliveryDetails';
+import { MASK } from '../types';
 
 export interface HeaderRow {
   key: number;

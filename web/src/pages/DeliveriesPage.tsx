@@ -26,10 +26,10 @@ const FOUND_AS: Record<Field, string> = {
 };
 
 /** What an id may be, by its shape, in the order to try. */
-function candidates(term: string, webhookIds: string[]): Field[] {
+function candidates(term: string, isWebhook: boolean): Field[] {
   if (DELIVERY_ID.test(term)) return ['delivery'];
   if (EVENT_ID.test(term)) return ['event_id'];
-  if (SHORT_ID.test(term) && webhookIds.includes(term)) return ['webhook_id'];
+  if (isWebhook) return ['webhook_id'];
   return ['media_id', 'channel_id'];
 }
 
@@ -55,6 +55,8 @@ export function DeliveriesPage() {
   const lastAs = useRef<Field | undefined>(undefined);
   const eventTypes = useLoad(loadEventTypes, []);
   const webhooks = useLoad(() => api.get<WebhookList>('/v2/webhooks/?page_length=1000'), []);
+  // What the search depends on of the webhook list: the list arriving re-runs no search but one for a webhook's id.
+  const termIsWebhook = SHORT_ID.test(term) && (webhooks.data?.webhooks ?? []).some((w) => w.id === term);
 
   const result = useLoad(async (): Promise<Result> => {
     const filters = {
@@ -64,7 +66,7 @@ export function DeliveriesPage() {
     };
     const search = (extra: Record<string, string>) => api.get<DeliverySearchPage>(`/v2/deliveries/${query({ ...filters, ...extra })}`);
     if (!term) return { page: await search({}), as: undefined };
-    const tries = cursor && lastAs.current ? [lastAs.current] : candidates(term, (webhooks.data?.webhooks ?? []).map((w) => w.id));
+    const tries = cursor && lastAs.current ? [lastAs.current] : candidates(term, termIsWebhook);
     for (const [i, field] of tries.entries()) {
       if (field === 'delivery') {
         try {
@@ -82,7 +84,7 @@ export function DeliveriesPage() {
       }
     }
     throw new Error('unreachable');
-  }, [term, event, status, statusCode, webhookId, since, until, cursor, webhooks.data]);
+  }, [term, event, status, statusCode, webhookId, since, until, cursor, termIsWebhook]);
 
   /** A filter changed: back to the newest page. */
   const change = <T,>(set: (v: T) => void) => (v: T) => {

@@ -6,7 +6,6 @@ import { WebhookStatus } from '../components/Badges';
 import { Url } from '../components/Url';
 import { CopySecret } from '../components/CopySecret';
 import { DeliveryLimits } from '../components/DeliveryLimits';
-import { MASK } from '../components/DeliveryDetails';
 import { DeliveryLog } from '../components/DeliveryLog';
 import { Confirm, Dialog } from '../components/Dialog';
 import { LoadError, Loading } from '../components/Feedback';
@@ -20,7 +19,7 @@ import { RelativeTime } from '../components/RelativeTime';
 import { loadEventTypes, loadSites, useLoad } from '../hooks';
 import { Link, navigate } from '../router';
 import { canWrite, useSession } from '../session';
-import type { EventType, HistoryWindow, Webhook, WebhookStats } from '../types';
+import { MASK, type EventType, type HistoryWindow, type Webhook, type WebhookStats } from '../types';
 
 type Open = 'edit' | 'delete' | 'rotate' | 'test' | 'disable' | undefined;
 
